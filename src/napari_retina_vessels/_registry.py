@@ -1,0 +1,26 @@
+"""The weights registry: data only.
+
+Every weight file this package can use, shipped inside the package
+(``_weights/``) or downloaded by pooch from ``BASE_URL``, is listed here
+with its sha256. How each file was trained is recorded in
+``docs/weights.md``.
+"""
+
+from __future__ import annotations
+
+#: Where downloadable weight files live (override with the environment
+#: variable RETINA_VESSELS_BASE_URL, e.g. a mirror or a local folder
+#: served over HTTP). The project keeps them in its repository's
+#: ``weights/`` folder.
+BASE_URL = (
+    'https://raw.githubusercontent.com/napari-retina-vessels/'
+    'napari-retina-vessels/main/weights/'
+)
+
+#: Model name used when none is given, per task.
+DEFAULTS = {'vessels': 'wnet-universal', 'av': 'seqnet-av-rite'}
+
+#: name -> description of one weight file.
+#: ``shipped`` files are inside the installed package; others download.
+#: ``threshold`` is the vessel probability cut-off used by default.
+REGISTRY: dict[str, dict] = {}

@@ -1,0 +1,45 @@
+"""Exceptions raised by napari-retina-vessels.
+
+Every message is one sentence for the user: what is wrong, with which
+value, and what to do about it.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    'RetinaVesselsError',
+    'ImageReadError',
+    'InvalidImageError',
+    'DatasetError',
+    'WeightsError',
+    'DeviceError',
+    'ShapeMismatchError',
+]
+
+
+class RetinaVesselsError(Exception):
+    """Base class of every error this package raises on purpose."""
+
+
+class ImageReadError(RetinaVesselsError, OSError):
+    """A file could not be decoded as an image."""
+
+
+class InvalidImageError(RetinaVesselsError, ValueError):
+    """An array cannot be used as a fundus photograph or mask."""
+
+
+class DatasetError(RetinaVesselsError, ValueError):
+    """A folder does not hold a dataset layout this package knows."""
+
+
+class WeightsError(RetinaVesselsError, RuntimeError):
+    """Model weights are unknown, missing, corrupt or unreachable."""
+
+
+class DeviceError(RetinaVesselsError, RuntimeError):
+    """The requested compute device is not available."""
+
+
+class ShapeMismatchError(RetinaVesselsError, ValueError):
+    """Two arrays that must align have different shapes."""

@@ -1,0 +1,278 @@
+"""Read and write fundus photographs, masks and label images.
+
+Qt-free; everything else in the package (reader, CLI, datasets, tests)
+decodes files through :func:`imread`.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io as _io
+import os
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from .errors import ImageReadError, InvalidImageError
+
+__all__ = [
+    'IMAGE_SUFFIXES',
+    'is_image_path',
+    'imread',
+    'read_mask',
+    'read_av',
+    'av_from_rgb',
+    'imwrite',
+]
+
+#: File name endings this package decodes (lower case).
+IMAGE_SUFFIXES = (
+    '.tif', '.tiff', '.png', '.jpg', '.jpeg', '.gif', '.bmp',
+    '.ppm', '.pgm', '.pnm', '.ppm.gz', '.pgm.gz', '.tif.gz', '.jpe',
+)
+
+# Guard against decompression bombs: a header that declares more pixels
+# than this is refused before any pixel is decoded (8000 x 8000 x 4 fits).
+MAX_PIXELS = 300_000_000
+
+
+def _suffix(path: Path) -> str:
+    name = path.name.lower()
+    for suffix in sorted(IMAGE_SUFFIXES, key=len, reverse=True):
+        if name.endswith(suffix):
+            return suffix
+    return path.suffix.lower()
+
+
+def is_image_path(path: str | os.PathLike) -> bool:
+    """Return True when *path* names a file format this package reads."""
+    return _suffix(Path(path)) in IMAGE_SUFFIXES
+
+
+def _pil_to_array(img) -> np.ndarray:
+    mode = img.mode
+    if mode == 'P':
+        img = img.convert('RGBA' if 'transparency' in img.info else 'RGB')
+    elif mode == '1':
+        img = img.convert('L')
+    elif mode in ('CMYK', 'YCbCr', 'LAB', 'HSV'):
+        img = img.convert('RGB')
+    elif mode == 'LA':
+        img = img.convert('L')
+    elif mode == 'PA':
+        img = img.convert('RGB')
+    elif mode.startswith('I;16'):
+        return np.asarray(img, dtype=np.uint16)
+    return np.asarray(img)
+
+
+def _read_pil(data: bytes | Path) -> np.ndarray:
+    from PIL import Image
+
+    src = _io.BytesIO(data) if isinstance(data, bytes) else data
+    with warnings.catch_warnings():
+        warnings.simplefilter('error', Image.DecompressionBombWarning)
+        with Image.open(src) as img:
+            w, h = img.size
+            if w * h > MAX_PIXELS:
+                raise ImageReadError(
+                    f'the image declares {w} x {h} pixels, more than the '
+                    f'{MAX_PIXELS:,} this reader accepts'
+                )
+            img.load()
+            return _pil_to_array(img)
+
+
+def _read_tiff(data: bytes | Path) -> np.ndarray:
+    import tifffile
+
+    src = _io.BytesIO(data) if isinstance(data, bytes) else data
+    with tifffile.TiffFile(src) as tif:
+        page = tif.pages[0]
+        if int(np.prod(page.shape)) > MAX_PIXELS * 4:
+            raise ImageReadError(
+                f'the image declares shape {page.shape}, too large to read'
+            )
+        arr = page.asarray()
+    if arr.ndim == 3 and arr.shape[0] in (3, 4) and arr.shape[-1] > 4:
+        arr = np.moveaxis(arr, 0, -1)  # planar configuration
+    return arr
+
+
+def imread(path: str | os.PathLike) -> npt.NDArray:
+    """Read a fundus photograph, mask or label image.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A TIFF, PNG, JPEG, GIF, BMP, PPM/PGM or gzipped PPM/PGM file.
+
+    Returns
+    -------
+    numpy.ndarray
+        (H, W, 3) for colour images (alpha is dropped), (H, W) for
+        grayscale images, masks and labels. The dtype is the file's own:
+        uint8 for 8-bit files, uint16 for 16-bit ones, float for
+        floating-point TIFFs.
+
+    Raises
+    ------
+    ImageReadError
+        When the file is missing, empty, truncated or not an image.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ImageReadError(f'{path} does not exist or is not a file')
+    if path.stat().st_size == 0:
+        raise ImageReadError(f'{path} is empty (0 bytes)')
+    suffix = _suffix(path)
+    try:
+        if suffix.endswith('.gz'):
+            with gzip.open(path, 'rb') as fh:
+                data: bytes | Path = fh.read()
+            inner = suffix[:-3]
+        else:
+            data, inner = path, suffix
+        if inner in ('.tif', '.tiff'):
+            try:
+                arr = _read_tiff(data)
+            except ImageReadError:
+                raise
+            except Exception:
+                # tifffile needs imagecodecs for LZW/JPEG compression;
+                # Pillow decodes the common 8-bit cases (DRIVE is LZW).
+                arr = _read_pil(data)
+        else:
+            arr = _read_pil(data)
+    except ImageReadError as err:
+        raise ImageReadError(f'cannot read {path}: {err}') from err
+    except Exception as err:  # decoders raise many unrelated types
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise ImageReadError(
+            f'cannot read {path} as an image ({reason}); is the file '
+            'complete and in a supported format?'
+        ) from err
+    arr = np.asarray(arr)
+    while arr.ndim > 2 and arr.shape[0] == 1:
+        arr = arr[0]
+    if arr.ndim == 3 and arr.shape[-1] == 1:
+        arr = arr[..., 0]
+    if arr.ndim == 3 and arr.shape[-1] == 4:
+        arr = arr[..., :3]
+    if arr.ndim == 3 and arr.shape[-1] == 2:
+        arr = arr[..., 0]
+    if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[-1] != 3):
+        raise ImageReadError(
+            f'{path} holds an array of shape {arr.shape}; expected a 2-D '
+            'image or an RGB photograph'
+        )
+    if arr.size == 0:
+        raise ImageReadError(f'{path} holds no pixels')
+    return np.ascontiguousarray(arr)
+
+
+def _gray(arr: np.ndarray) -> np.ndarray:
+    if arr.ndim == 3:
+        return arr.max(axis=-1)
+    return arr
+
+
+def read_mask(path: str | os.PathLike) -> npt.NDArray[np.bool_]:
+    """Read a binary mask (vessels or field of view) as a bool array.
+
+    Any non-zero pixel is foreground; 8-bit masks with JPEG noise are
+    thresholded at half range.
+    """
+    arr = _gray(imread(path))
+    if arr.dtype == np.bool_:
+        return arr
+    if np.issubdtype(arr.dtype, np.floating):
+        return arr > 0.5 * float(np.nanmax(arr) or 1)
+    hi = int(arr.max())
+    if hi <= 1:
+        return arr > 0
+    return arr > hi / 2
+
+
+def av_from_rgb(rgb: np.ndarray) -> npt.NDArray[np.uint8]:
+    """Convert an RGB artery/vein drawing to class labels.
+
+    Red is artery (1), blue vein (2); green (crossing), white (uncertain)
+    and any other non-black colour become 3 (uncertain). Near-red and
+    near-blue stray pixels go to the nearest class.
+    """
+    rgb = np.asarray(rgb)
+    if rgb.ndim != 3 or rgb.shape[-1] != 3:
+        raise InvalidImageError(
+            f'an RGB artery/vein image must be (H, W, 3), got {rgb.shape}'
+        )
+    r, g, b = (rgb[..., i].astype(np.int32) for i in range(3))
+    hi = 255 if rgb.dtype == np.uint8 else int(rgb.max() or 1)
+    t = hi // 2
+    out = np.zeros(rgb.shape[:2], np.uint8)
+    on = (r > t) | (g > t) | (b > t)
+    out[on] = 3
+    out[(r > t) & (g <= t) & (b <= t)] = 1
+    out[(b > t) & (g <= t) & (r <= t)] = 2
+    return out
+
+
+def read_av(path: str | os.PathLike) -> npt.NDArray[np.uint8]:
+    """Read artery/vein labels: RGB drawings (RITE) or class-index images.
+
+    Returns
+    -------
+    numpy.ndarray
+        (H, W) uint8: 0 background, 1 artery, 2 vein, 3 crossing or
+        uncertain.
+    """
+    arr = imread(path)
+    if arr.ndim == 3:
+        return av_from_rgb(arr)
+    if arr.max() > 3:
+        raise ImageReadError(
+            f'{path} is a single-channel image with values up to '
+            f'{arr.max()}; artery/vein labels must be 0-3 or an RGB drawing'
+        )
+    return arr.astype(np.uint8)
+
+
+def imwrite(path: str | os.PathLike, array: np.ndarray) -> Path:
+    """Write *array* to *path* atomically (temp file, then rename).
+
+    PNG and TIFF by suffix; ``.npy`` for raw arrays. A failure leaves no
+    partial file behind.
+    """
+    from PIL import Image
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    suffix = path.suffix.lower()
+    fd, tmp = tempfile.mkstemp(
+        prefix=f'.{path.name}.', suffix='.part', dir=path.parent
+    )
+    try:
+        with os.fdopen(fd, 'wb') as fh:
+            if suffix == '.npy':
+                np.save(fh, np.asarray(array))
+            elif suffix in ('.tif', '.tiff'):
+                import tifffile
+
+                tifffile.imwrite(fh, np.asarray(array), compression='zlib')
+            elif suffix == '.png':
+                arr = np.asarray(array)
+                if arr.dtype == np.bool_:
+                    arr = arr.astype(np.uint8) * 255
+                Image.fromarray(arr).save(fh, format='PNG')
+            else:
+                raise InvalidImageError(
+                    f'cannot write {path.name}: use .png, .tif or .npy'
+                )
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path

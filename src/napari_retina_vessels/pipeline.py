@@ -1,0 +1,232 @@
+"""From a photo to vessel and artery/vein maps: the one generator.
+
+``iter_segment`` yields :class:`~.inference.Progress` records and returns
+a :class:`Segmentation`; ``segment`` drains it for scripts and the CLI,
+and the napari widget hands the same generator to a ``thread_worker`` so
+every ``yield`` is a cancel point.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from .errors import InvalidImageError, ShapeMismatchError
+from .fov import fov_mask
+from .preprocessing import (
+    as_rgb_float, canonical_scale, resize, scaled_shape, standardise,
+)
+
+__all__ = ['Segmentation', 'iter_segment', 'segment', 'threshold_vessels']
+
+
+@dataclass(frozen=True)
+class Segmentation:
+    """Result of :func:`segment`.
+
+    Attributes
+    ----------
+    probability : (H, W) float32 in [0, 1], zero outside the FOV
+    vessels : (H, W) bool, ``probability >= threshold``
+    artery_vein : (H, W) uint8 or None
+        0 background, 1 artery, 2 vein, 3 uncertain; None when ``av`` was
+        off.
+    fov : (H, W) bool
+    model, av_model : str
+        Names (registry names or file stems) of the models used.
+    weights_sha256, av_weights_sha256 : str
+    device : str
+    threshold : float
+    seconds : float
+        Wall-clock time of the whole call.
+    artery_probability : (H, W) float32 or None
+        Probability of artery (vs vein) on vessel pixels, 0 elsewhere.
+    """
+
+    probability: npt.NDArray[np.float32]
+    vessels: npt.NDArray[np.bool_]
+    artery_vein: npt.NDArray[np.uint8] | None
+    fov: npt.NDArray[np.bool_]
+    model: str
+    weights_sha256: str
+    device: str
+    seconds: float
+    threshold: float
+    av_model: str | None = None
+    av_weights_sha256: str | None = None
+    artery_probability: npt.NDArray[np.float32] | None = None
+
+    def metadata(self) -> dict[str, Any]:
+        """Provenance as a plain dict (for layer metadata, CSV rows)."""
+        return {
+            'model': self.model, 'weights_sha256': self.weights_sha256,
+            'av_model': self.av_model,
+            'av_weights_sha256': self.av_weights_sha256,
+            'device': self.device, 'threshold': self.threshold,
+            'seconds': round(self.seconds, 3),
+        }
+
+
+def threshold_vessels(probability: np.ndarray, threshold: float,
+                      fov: np.ndarray | None = None) -> np.ndarray:
+    """Binary vessel map ``probability >= threshold`` inside the FOV."""
+    if not 0.0 < threshold < 1.0:
+        raise ValueError(f'threshold must be in (0, 1), got {threshold}')
+    out = np.asarray(probability) >= threshold
+    if fov is not None:
+        out &= np.asarray(fov, bool)
+    return out
+
+
+def _check_fov(fov, shape) -> np.ndarray:
+    fov = np.asarray(fov)
+    if fov.shape != tuple(shape):
+        raise ShapeMismatchError(
+            f'the FOV mask is {fov.shape[1]} x {fov.shape[0]} but the image '
+            f'is {shape[1]} x {shape[0]}'
+        )
+    return fov.astype(bool)
+
+
+def iter_segment(
+    image: npt.ArrayLike,
+    *,
+    model: str = 'default',
+    av: bool = True,
+    av_model: str = 'default',
+    device: str = 'auto',
+    tta: bool = False,
+    threshold: float | None = None,
+    fov: npt.ArrayLike | None = None,
+    consistency: bool = True,
+    tile: int = 768,
+) -> Generator[Any, None, Segmentation]:
+    """Segment vessels (and arteries/veins) of one fundus photograph.
+
+    Yields ``Progress(stage, done, total)`` records; returns the
+    :class:`Segmentation`. Parameters are those of :func:`segment`.
+    """
+    from .inference import Progress, choose_device, predict
+    from .weights import load_model
+
+    t0 = time.perf_counter()
+    arr = np.asarray(image)
+    if arr.dtype == object or arr.ndim not in (2, 3):
+        raise InvalidImageError(
+            f'expected a (H, W) or (H, W, 3) photograph, got shape '
+            f'{arr.shape}'
+        )
+    rgb = as_rgb_float(arr)
+    if av and (arr.ndim == 2 or np.ptp(rgb.reshape(-1, 3).mean(0)) == 0
+               and np.array_equal(rgb[..., 0], rgb[..., 1])):
+        warnings.warn(
+            'the image is grayscale; artery/vein classification relies '
+            'mostly on colour and will be less reliable',
+            UserWarning, stacklevel=2,
+        )
+    dev = choose_device(device)
+    yield Progress('fov', 0, 1)
+    fov_full = (_check_fov(fov, rgb.shape[:2]) if fov is not None
+                else fov_mask(rgb))
+    yield Progress('weights', 0, 1)
+    net, info = load_model(model, task='vessels', device=dev)
+    av_net = av_info = None
+    if av:
+        av_net, av_info = load_model(av_model, task='av', device=dev)
+    yield Progress('weights', 1, 1)
+
+    shape = scaled_shape(rgb.shape, canonical_scale(fov_full))
+    rgb_s = resize(rgb, shape)
+    fov_s = resize(fov_full.astype(np.float32), shape) > 0.5
+    x = standardise(rgb_s, fov_s)
+    logits = yield from predict(net, x, device=dev, tta=tta, tile=tile,
+                                stage='vessels')
+    prob_s = (1.0 / (1.0 + np.exp(-logits[0]))).astype(np.float32)
+    prob_s *= fov_s
+    prob = np.clip(resize(prob_s, rgb.shape[:2]), 0, 1) * fov_full
+    prob = prob.astype(np.float32)
+    thr = float(info['threshold'] if threshold is None else threshold)
+    vessels = threshold_vessels(prob, thr, fov_full)
+
+    labels = p_art = None
+    if av:
+        from .av import label_av, segment_consistency
+
+        x_av = np.concatenate([x, prob_s[None]], 0)
+        av_logits = yield from predict(av_net, x_av, device=dev, tta=tta,
+                                       tile=tile, stage='artery/vein')
+        diff = np.clip(av_logits[0] - av_logits[1], -30, 30)
+        p_s = (1.0 / (1.0 + np.exp(-diff))).astype(np.float32)
+        if consistency:
+            yield Progress('consistency', 0, 1)
+            p_s = segment_consistency(prob_s >= thr, p_s)
+        p_art = np.clip(resize(p_s, rgb.shape[:2]), 0, 1).astype(np.float32)
+        p_art *= vessels
+        labels = label_av(vessels, p_art)
+    yield Progress('done', 1, 1)
+    return Segmentation(
+        probability=prob, vessels=vessels, artery_vein=labels,
+        fov=fov_full, model=info['name'], weights_sha256=info['sha256'],
+        device=str(dev), seconds=time.perf_counter() - t0, threshold=thr,
+        av_model=av_info['name'] if av_info else None,
+        av_weights_sha256=av_info['sha256'] if av_info else None,
+        artery_probability=p_art,
+    )
+
+
+def segment(
+    image: npt.ArrayLike,
+    model: str = 'default',
+    av: bool = True,
+    device: str = 'auto',
+    tta: bool = False,
+    threshold: float | None = None,
+    progress: Callable[[Any], Any] | None = None,
+    **kwargs: Any,
+) -> Segmentation:
+    """Segment vessels and arteries/veins of a fundus photograph.
+
+    Parameters
+    ----------
+    image : array-like
+        (H, W, 3) RGB photo (uint8, uint16 or float; RGBA loses alpha) or
+        (H, W) grayscale, as returned by :func:`~.io.imread`.
+    model : str
+        Registry name, ``'default'``, or the path of a weights file.
+    av : bool
+        Also classify arteries and veins.
+    device : str
+        ``'auto'`` (cuda, then mps, then cpu), ``'cpu'``, ``'cuda'``...
+    tta : bool
+        Average over flips (4x slower, slightly better).
+    threshold : float, optional
+        Vessel probability cut-off; the model's own by default.
+    progress : callable, optional
+        Called with every ``Progress`` record.
+    **kwargs
+        ``av_model``, ``fov`` (a precomputed (H, W) mask),
+        ``consistency`` (per-segment A/V vote, default True), ``tile``.
+
+    Returns
+    -------
+    Segmentation
+
+    Raises
+    ------
+    InvalidImageError, WeightsError, DeviceError
+    """
+    gen = iter_segment(image, model=model, av=av, device=device, tta=tta,
+                       threshold=threshold, **kwargs)
+    while True:
+        try:
+            rec = next(gen)
+        except StopIteration as stop:
+            return stop.value
+        if progress is not None:
+            progress(rec)

@@ -1,0 +1,201 @@
+"""Colour and contrast normalisation, and the canonical resolution.
+
+What every model shares, at training and at inference: a photo becomes a
+float RGB image in [0, 1], is resized so that its field of view has the
+canonical diameter, and is standardised per channel inside the FOV.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import numpy.typing as npt
+
+from .errors import InvalidImageError
+
+__all__ = [
+    'CANONICAL_DIAMETER',
+    'MIN_SIZE',
+    'as_rgb_float',
+    'canonical_scale',
+    'scaled_shape',
+    'resize',
+    'standardise',
+    'clahe',
+    'gamma',
+]
+
+#: FOV diameter (pixels) every photo is scaled to before a model sees it:
+#: DRIVE's own (~540 px), so a 565 x 584 DRIVE photo is used as it is and a
+#: 3504 x 2336 photo is reduced about sixfold.
+CANONICAL_DIAMETER = 540
+
+#: Smallest side, in pixels, of a photo worth segmenting.
+MIN_SIZE = 32
+
+
+def as_rgb_float(image: npt.ArrayLike) -> npt.NDArray[np.float32]:
+    """Convert a photo of any common kind to (H, W, 3) float32 in [0, 1].
+
+    Accepts (H, W) grayscale, (H, W, 3) RGB and (H, W, 4) RGBA (alpha is
+    dropped) in uint8, uint16, other integer, bool or float dtypes.
+
+    Raises
+    ------
+    InvalidImageError
+        For other shapes, NaN or infinite values, or images smaller than
+        ``MIN_SIZE`` pixels on a side.
+    """
+    img = np.asarray(image)
+    if img.ndim == 3 and img.shape[-1] == 4:
+        img = img[..., :3]
+    if img.ndim == 3 and img.shape[-1] == 1:
+        img = img[..., 0]
+    if not (img.ndim == 2 or (img.ndim == 3 and img.shape[-1] == 3)):
+        raise InvalidImageError(
+            f'expected a (H, W) grayscale or (H, W, 3) RGB photograph, got '
+            f'an array of shape {img.shape}'
+        )
+    if min(img.shape[:2]) < MIN_SIZE:
+        raise InvalidImageError(
+            f'the image is {img.shape[1]} x {img.shape[0]} pixels; at least '
+            f'{MIN_SIZE} x {MIN_SIZE} is needed to segment vessels'
+        )
+    if img.dtype == np.bool_:
+        out = img.astype(np.float32)
+    elif np.issubdtype(img.dtype, np.integer):
+        hi = float(img.max())
+        top = float(np.iinfo(img.dtype).max)
+        # 10/12-bit data often sits in 16-bit containers: use the smallest
+        # power-of-two range that holds the data.
+        if img.dtype.itemsize > 1 and hi > 0:
+            top = float(2 ** int(np.ceil(np.log2(hi + 1))) - 1)
+        lo = min(0.0, float(img.min()))
+        out = (img.astype(np.float32) - lo) / max(top - lo, 1.0)
+    elif np.issubdtype(img.dtype, np.floating):
+        if not np.isfinite(img).all():
+            raise InvalidImageError(
+                'the image contains NaN or infinite values; replace them '
+                '(e.g. numpy.nan_to_num) before segmenting'
+            )
+        out = img.astype(np.float32)
+        lo, hi = float(out.min()), float(out.max())
+        if lo < 0.0 or hi > 1.0:
+            out = (out - lo) / max(hi - lo, 1e-12)
+    else:
+        raise InvalidImageError(
+            f'images of dtype {img.dtype} are not supported; use an integer '
+            'or floating-point array'
+        )
+    if out.ndim == 2:
+        out = np.repeat(out[..., None], 3, axis=-1)
+    return np.ascontiguousarray(np.clip(out, 0.0, 1.0, dtype=np.float32))
+
+
+def canonical_scale(fov: npt.NDArray[np.bool_]) -> float:
+    """Return the zoom that gives *fov* the canonical diameter.
+
+    The diameter is the larger extent of the FOV's bounding box, which is
+    right for full discs and for discs cut at the top and bottom. Zooms
+    within 3 % of 1 are rounded to 1 so that DRIVE-sized photos are used
+    unchanged.
+    """
+    fov = np.asarray(fov, bool)
+    rows = np.flatnonzero(fov.any(axis=1))
+    cols = np.flatnonzero(fov.any(axis=0))
+    if rows.size == 0:
+        diameter = max(fov.shape)
+    else:
+        diameter = max(rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1)
+    scale = CANONICAL_DIAMETER / float(diameter)
+    return 1.0 if abs(scale - 1.0) < 0.03 else scale
+
+
+def scaled_shape(shape: tuple[int, ...], scale: float) -> tuple[int, int]:
+    """Return ``shape[:2]`` multiplied by *scale*, at least 1 pixel."""
+    return (max(1, round(shape[0] * scale)), max(1, round(shape[1] * scale)))
+
+
+def resize(
+    array: npt.ArrayLike, shape: tuple[int, int]
+) -> npt.NDArray[np.float32]:
+    """Resize a float image to *shape* (rows, cols), bilinear.
+
+    Down-scaling filters out aliasing (Pillow's bilinear reduce). Works on
+    (H, W) and (H, W, C) arrays; returns float32.
+    """
+    from PIL import Image
+
+    arr = np.asarray(array, dtype=np.float32)
+    if arr.shape[:2] == tuple(shape):
+        return arr.copy()
+    size = (int(shape[1]), int(shape[0]))
+    if arr.ndim == 2:
+        return np.asarray(
+            Image.fromarray(arr, mode='F').resize(size, Image.BILINEAR)
+        )
+    return np.stack(
+        [
+            np.asarray(
+                Image.fromarray(
+                    np.ascontiguousarray(arr[..., c]), mode='F'
+                ).resize(size, Image.BILINEAR)
+            )
+            for c in range(arr.shape[-1])
+        ],
+        axis=-1,
+    )
+
+
+def standardise(
+    rgb: npt.NDArray[np.float32], fov: npt.NDArray[np.bool_]
+) -> npt.NDArray[np.float32]:
+    """Standardise each channel inside the FOV; zero outside.
+
+    Parameters
+    ----------
+    rgb : (H, W, 3) float32
+    fov : (H, W) bool
+
+    Returns
+    -------
+    numpy.ndarray
+        (3, H, W) float32, mean 0 and standard deviation 1 per channel
+        inside the FOV, 0 outside.
+    """
+    x = np.moveaxis(np.asarray(rgb, np.float32), -1, 0)
+    fov = np.asarray(fov, bool)
+    inside = x[:, fov] if fov.any() else x.reshape(3, -1)
+    mean = inside.mean(axis=1)
+    std = inside.std(axis=1)
+    # A flat channel (e.g. all-black red channel) stays zero, not inf.
+    std = np.where(std > 1e-4, std, 1.0)
+    out = (x - mean[:, None, None]) / std[:, None, None]
+    out *= fov[None]
+    return np.ascontiguousarray(np.clip(out, -8, 8), dtype=np.float32)
+
+
+def clahe(
+    rgb: npt.NDArray[np.float32], *, clip_limit: float = 0.01
+) -> npt.NDArray[np.float32]:
+    """Contrast-limited adaptive histogram equalisation, channel-wise."""
+    from skimage.exposure import equalize_adapthist
+
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        out = np.stack(
+            [
+                equalize_adapthist(rgb[..., c], clip_limit=clip_limit)
+                for c in range(rgb.shape[-1])
+            ],
+            axis=-1,
+        )
+    return out.astype(np.float32)
+
+
+def gamma(
+    rgb: npt.NDArray[np.float32], value: float = 1.2
+) -> npt.NDArray[np.float32]:
+    """Gamma-correct an image in [0, 1] (``out = rgb ** (1 / value)``)."""
+    return np.power(np.clip(rgb, 0, 1), 1.0 / value, dtype=np.float32)

@@ -1,0 +1,1 @@
+"""Training: patch sampling, augmentation, losses, loop, checkpoints."""

@@ -1,0 +1,251 @@
+"""The training loop: checkpoints, resume, CSV log, validation."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..datasets import Sample, discover
+from ..models import ARCHITECTURES, build_model, count_parameters
+from . import data as D
+from .losses import av_loss, vessel_loss
+
+
+@dataclass
+class TrainConfig:
+    datasets: list[str]
+    out: str
+    arch: str = 'wnet'
+    arch_kwargs: dict = field(default_factory=dict)
+    task: str = 'vessels'
+    steps: int = 6000
+    batch: int = 8
+    patch: int = 256
+    lr: float = 5e-3
+    weight_decay: float = 1e-5
+    val_every: int = 250
+    val_per_dataset: int = 2
+    seed: int = 0
+    threads: int = 0
+    vessel_weights: str | None = None
+    device: str = 'auto'
+
+
+def _samples(cfg: TrainConfig) -> list[Sample]:
+    out: list[Sample] = []
+    for spec in cfg.datasets:
+        # "PATH" or "PATH:SPLIT" (default split: train).
+        path, _, split = spec.partition(':')
+        out += discover(path, split=split or 'train')
+    return out
+
+
+def _split_val(samples: list[Sample], per_dataset: int):
+    """Hold out the last *per_dataset* photos of each source folder."""
+    groups: dict[str, list[Sample]] = {}
+    for s in samples:
+        groups.setdefault(str(s.image.parent), []).append(s)
+    train, val = [], []
+    for g in groups.values():
+        k = min(per_dataset, max(0, len(g) - 1))
+        train += g[: len(g) - k]
+        val += g[len(g) - k:]
+    return train, val
+
+
+def _atomic_save(obj, path: Path) -> None:
+    tmp = path.with_suffix(path.suffix + '.part')
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def _vessel_probs(samples: list[Sample], weights: str) -> list[np.ndarray]:
+    from ..pipeline import segment
+
+    out = []
+    for s in samples:
+        from ..io import imread
+
+        res = segment(imread(s.image), model=weights, av=False)
+        out.append(res.probability)
+    return out
+
+
+def _lr(cfg: TrainConfig, step: int) -> float:
+    warm = min(200, cfg.steps // 20)
+    if step < warm:
+        return cfg.lr * (step + 1) / warm
+    t = (step - warm) / max(1, cfg.steps - warm)
+    return 1e-5 + 0.5 * (cfg.lr - 1e-5) * (1 + math.cos(math.pi * t))
+
+
+@torch.inference_mode()
+def _validate(model, val: list[D.Prepared], task: str, device) -> float:
+    from ..metrics import roc_auc
+
+    model.eval()
+    scores = []
+    for prep in val:
+        x = D.standardised_input(prep, task)[None].to(device)
+        x = x.contiguous(memory_format=torch.channels_last)
+        out = model(x)[-1].float().cpu()[0]
+        fov = (prep.tensor[D.FOV] > 0.5).numpy()
+        if task == 'vessels':
+            truth = prep.tensor[D.VESSEL].numpy() > 0.5
+            scores.append(roc_auc(truth, torch.sigmoid(out[0]).numpy(),
+                                  mask=fov))
+        else:
+            lab = (prep.tensor[D.LABELLED] > 0.5).numpy()
+            y = (prep.tensor[D.VEIN] > prep.tensor[D.ARTERY]).numpy()
+            pred = (out[1] > out[0]).numpy()
+            scores.append(float((pred == y)[lab].mean()))
+    model.train()
+    return float(np.nanmean(scores))
+
+
+def train(cfg: TrainConfig, *, resume: bool = False, log=print) -> Path:
+    """Train a network; returns the path of the best weights file."""
+    from ..inference import choose_device
+
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    ckpt_path = out / 'checkpoint.pt'
+    if resume and (out / 'config.json').exists():
+        saved = json.loads((out / 'config.json').read_text())
+        # The schedule and data come from the run being resumed.
+        cfg = TrainConfig(**{**saved, 'threads': cfg.threads,
+                             'device': cfg.device})
+    (out / 'config.json').write_text(json.dumps(asdict(cfg), indent=2))
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    torch.manual_seed(cfg.seed)
+    device = choose_device(cfg.device)
+    task = ARCHITECTURES[cfg.arch][1]
+    if task != cfg.task:
+        raise ValueError(f'{cfg.arch} is a {task} architecture')
+
+    samples = _samples(cfg)
+    train_s, val_s = _split_val(samples, cfg.val_per_dataset)
+    log(f'{len(train_s)} training and {len(val_s)} validation photos')
+    probs = (_vessel_probs(samples, cfg.vessel_weights)
+             if task == 'av' else [None] * len(samples))
+    prob_of = {s.image: p for s, p in zip(samples, probs)}
+    rng = np.random.default_rng(cfg.seed)
+    t0 = time.perf_counter()
+    prep_train = [D.prepare(s, task=task, vessel_prob=prob_of[s.image],
+                            rng=rng) for s in train_s]
+    prep_val = [D.prepare(s, task=task, vessel_prob=prob_of[s.image],
+                          rng=rng) for s in val_s]
+    log(f'prepared data in {time.perf_counter() - t0:.1f}s')
+
+    model = build_model(cfg.arch, **cfg.arch_kwargs).to(device)
+    model = model.to(memory_format=torch.channels_last)
+    log(f'{cfg.arch}: {count_parameters(model)} parameters on {device}')
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr,
+                            weight_decay=cfg.weight_decay)
+    sampler = D.PatchSampler(prep_train, task=task, size=cfg.patch,
+                             seed=cfg.seed)
+    step, best, elapsed = 0, -1.0, 0.0
+    if resume and ckpt_path.exists():
+        ck = torch.load(ckpt_path, map_location='cpu', weights_only=False)
+        model.load_state_dict(ck['model'])
+        opt.load_state_dict(ck['optimizer'])
+        sampler.set_state(ck['sampler'])
+        torch.set_rng_state(ck['torch_rng'])
+        step, best, elapsed = ck['step'], ck['best'], ck['elapsed']
+        log(f'resumed at step {step} (best {best:.4f})')
+    loss_fn = vessel_loss if task == 'vessels' else av_loss
+    log_path = out / 'log.csv'
+    new_log = not log_path.exists() or not resume
+    logf = open(log_path, 'w' if new_log else 'a', newline='')
+    writer = csv.writer(logf)
+    if new_log:
+        writer.writerow(['step', 'loss', 'val', 'lr', 'seconds'])
+    model.train()
+    running, n_run = 0.0, 0
+    t_start = time.perf_counter() - elapsed
+    while step < cfg.steps:
+        lr = _lr(cfg, step)
+        for g in opt.param_groups:
+            g['lr'] = lr
+        x, tgt = sampler.batch(cfg.batch)
+        x = x.to(device).contiguous(memory_format=torch.channels_last)
+        tgt = {k: v.to(device) for k, v in tgt.items()}
+        loss = loss_fn(model(x), tgt)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        step += 1
+        running += float(loss.detach())
+        n_run += 1
+        if step % cfg.val_every == 0 or step == cfg.steps:
+            val = _validate(model, prep_val, task, device)
+            secs = time.perf_counter() - t_start
+            writer.writerow([step, f'{running / n_run:.5f}', f'{val:.5f}',
+                             f'{lr:.6f}', f'{secs:.0f}'])
+            logf.flush()
+            log(f'step {step}/{cfg.steps} loss {running / n_run:.4f} '
+                f'val {val:.4f} {secs:.0f}s')
+            running, n_run = 0.0, 0
+            if val > best:
+                best = val
+                export_weights(model, cfg, out / 'best.pt',
+                               extra={'step': step, 'val': val})
+            export_weights(model, cfg, out / 'last.pt',
+                           extra={'step': step, 'val': val})
+            _atomic_save({
+                'model': model.state_dict(), 'optimizer': opt.state_dict(),
+                'sampler': sampler.state(),
+                'torch_rng': torch.get_rng_state(), 'step': step,
+                'best': best, 'elapsed': secs,
+            }, ckpt_path)
+            _plot(log_path, out / 'curve.png')
+    logf.close()
+    return out / 'best.pt'
+
+
+def export_weights(model, cfg: TrainConfig, path: Path, *,
+                   extra: dict | None = None) -> None:
+    """Save a weights file loadable with ``torch.load(weights_only=True)``.
+    """
+    state = {k: v.detach().cpu().contiguous()
+             for k, v in model.state_dict().items()}
+    _atomic_save({
+        'arch': cfg.arch, 'arch_kwargs': cfg.arch_kwargs, 'task': cfg.task,
+        'state_dict': state,
+        'meta': {'datasets': list(cfg.datasets), 'steps': cfg.steps,
+                 'batch': cfg.batch, 'patch': cfg.patch,
+                 **(extra or {})},
+    }, path)
+
+
+def _plot(log_path: Path, png: Path) -> None:
+    try:
+        import matplotlib
+        matplotlib.use('Agg')
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return
+    rows = list(csv.DictReader(open(log_path)))
+    if not rows:
+        return
+    steps = [int(r['step']) for r in rows]
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.plot(steps, [float(r['loss']) for r in rows], label='train loss')
+    ax.set_xlabel('step')
+    ax.set_ylabel('loss')
+    ax2 = ax.twinx()
+    ax2.plot(steps, [float(r['val']) for r in rows], 'C1', label='val')
+    ax2.set_ylabel('validation (AUC or A/V accuracy)')
+    fig.legend(loc='upper center', ncol=2)
+    fig.tight_layout()
+    fig.savefig(png, dpi=80)
+    plt.close(fig)

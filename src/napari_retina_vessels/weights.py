@@ -1,0 +1,297 @@
+"""Weights: find, download (pooch), verify and load model files.
+
+Resolution order for a registry name, every step hash-checked: the copy
+shipped in the package, then the cache, then a download from the base
+URL. Environment variables, read at each call:
+
+``RETINA_VESSELS_CACHE_DIR``
+    cache folder (default: the OS user cache, ``napari-retina-vessels``);
+``RETINA_VESSELS_BASE_URL``
+    where downloadable files live (default: ``_registry.BASE_URL``).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from . import _registry
+from .errors import WeightsError
+
+__all__ = [
+    'SHIPPED_DIR',
+    'cache_dir',
+    'base_url',
+    'list_models',
+    'model_info',
+    'resolve_name',
+    'weights_path',
+    'load_weights_file',
+    'load_model',
+    'import_weights',
+    'file_sha256',
+]
+
+SHIPPED_DIR = Path(__file__).parent / '_weights'
+
+
+def cache_dir() -> Path:
+    """The download cache folder (``$RETINA_VESSELS_CACHE_DIR``)."""
+    import pooch
+
+    env = os.environ.get('RETINA_VESSELS_CACHE_DIR')
+    return Path(env) if env else Path(pooch.os_cache('napari-retina-vessels'))
+
+
+def base_url() -> str:
+    """The download base URL (``$RETINA_VESSELS_BASE_URL``)."""
+    url = os.environ.get('RETINA_VESSELS_BASE_URL') or _registry.BASE_URL
+    return url if url.endswith('/') else url + '/'
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """Hex sha256 of a file."""
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, 'rb') as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b''):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def resolve_name(name: str | None, task: str = 'vessels') -> str:
+    """Map ``None``/``'default'`` to the task's default model name."""
+    if name in (None, '', 'default'):
+        return _registry.DEFAULTS[task]
+    return str(name)
+
+
+def model_info(name: str) -> dict[str, Any]:
+    """Registry entry of *name* (a copy), with ``name`` added."""
+    try:
+        entry = _registry.REGISTRY[name]
+    except KeyError:
+        known = ', '.join(sorted(_registry.REGISTRY)) or 'none'
+        raise WeightsError(
+            f'unknown model {name!r}; known models: {known} (or give the '
+            'path of a .pt file made by "retina-vessels train")'
+        ) from None
+    return {'name': name, **entry}
+
+
+def _is_cached(entry: dict) -> bool:
+    return (cache_dir() / entry['file']).is_file()
+
+
+def list_models(task: str | None = None) -> list[dict[str, Any]]:
+    """Describe every registered model.
+
+    Returns
+    -------
+    list of dict
+        ``name``, ``arch``, ``task``, ``description``, ``shipped`` and
+        ``available`` (usable offline now: shipped or cached).
+    """
+    out = []
+    for name in _registry.REGISTRY:
+        info = model_info(name)
+        if task is not None and info['task'] != task:
+            continue
+        info['available'] = bool(info.get('shipped')) or _is_cached(info)
+        info['default'] = _registry.DEFAULTS.get(info['task']) == name
+        out.append(info)
+    return out
+
+
+def _verify(path: Path, expected: str, what: str) -> None:
+    got = file_sha256(path)
+    if got != expected:
+        raise WeightsError(
+            f'{what} {path} is corrupt or not the expected file (sha256 '
+            f'{got[:12]}..., expected {expected[:12]}...); {_fix(path)}'
+        )
+
+
+def _fix(path: Path) -> str:
+    if SHIPPED_DIR in path.parents:
+        return 'reinstall napari-retina-vessels'
+    return f'delete it and fetch again (retina-vessels weights fetch)'
+
+
+def weights_path(name: str, *, download: bool = True,
+                 progressbar: Any = False) -> Path:
+    """Return the local path of a registered weight file, verified.
+
+    Parameters
+    ----------
+    name : str
+        Registry name.
+    download : bool
+        Allow a download when the file is neither shipped nor cached.
+    progressbar : bool or tqdm-like
+        Passed to pooch for the download.
+
+    Raises
+    ------
+    WeightsError
+        Unknown name, hash mismatch, or no network and no cached copy.
+    """
+    info = model_info(name)
+    fname, sha = info['file'], info['sha256']
+    shipped = SHIPPED_DIR / fname
+    if info.get('shipped') and shipped.is_file():
+        _verify(shipped, sha, 'the shipped weight file')
+        return shipped
+    cached = cache_dir() / fname
+    if cached.is_file() and file_sha256(cached) == sha:
+        return cached
+    if not download:
+        raise WeightsError(
+            f'model {name!r} is not downloaded yet; run "retina-vessels '
+            f'weights fetch {name}" or allow downloads'
+        )
+    return _download(fname, sha, progressbar)
+
+
+def _download(fname: str, sha: str, progressbar: Any) -> Path:
+    import pooch
+
+    url = base_url()
+    fetcher = pooch.create(
+        path=cache_dir(), base_url=url, registry={fname: f'sha256:{sha}'},
+        retry_if_failed=1,
+    )
+    try:
+        return Path(fetcher.fetch(fname, progressbar=progressbar))
+    except ValueError as err:
+        if 'hash' in str(err).lower() or 'SHA256' in str(err):
+            raise WeightsError(
+                f'the downloaded {fname} from {url} failed its sha256 check '
+                'and was discarded; the server holds a wrong or damaged '
+                'file: try another RETINA_VESSELS_BASE_URL or report it'
+            ) from err
+        raise WeightsError(f'cannot download {fname} from {url}: {err}'
+                           ) from err
+    except Exception as err:  # requests' connection errors and friends
+        raise WeightsError(
+            f'cannot download {fname} from {url} ({type(err).__name__}); '
+            'connect to the internet, set RETINA_VESSELS_BASE_URL to a '
+            'mirror, or copy the file in with "retina-vessels weights '
+            'import FILE"'
+        ) from err
+
+
+def load_weights_file(path: str | os.PathLike) -> dict[str, Any]:
+    """Load a weights file safely (``weights_only=True``) and check it."""
+    import torch
+
+    path = Path(path)
+    if not path.is_file():
+        raise WeightsError(f'weight file {path} does not exist')
+    try:
+        data = torch.load(path, map_location='cpu', weights_only=True)
+    except Exception as err:
+        raise WeightsError(
+            f'{path} is not a valid weights file ({type(err).__name__}); '
+            'it may be truncated or not made by retina-vessels train'
+        ) from err
+    if not isinstance(data, dict) or not {'arch', 'state_dict'} <= set(data):
+        raise WeightsError(
+            f'{path} is a torch file but not a retina-vessels weights file '
+            '(no "arch" and "state_dict" entries)'
+        )
+    return data
+
+
+@lru_cache(maxsize=8)
+def _cached_model(path: str, sha: str, device: str):
+    import torch
+
+    from .models import ARCHITECTURES, build_model
+
+    data = load_weights_file(path)
+    arch = data['arch']
+    if arch not in ARCHITECTURES:
+        raise WeightsError(f'{path} needs unknown architecture {arch!r}')
+    model = build_model(arch, **dict(data.get('arch_kwargs') or {}))
+    try:
+        model.load_state_dict(data['state_dict'])
+    except RuntimeError as err:
+        raise WeightsError(
+            f'{path} does not match architecture {arch!r}: '
+            f'{str(err).splitlines()[0]}'
+        ) from err
+    model.eval().to(torch.device(device))
+    model.to(memory_format=torch.channels_last)
+    for p in model.parameters():
+        p.requires_grad_(False)
+    return model, data
+
+
+def load_model(name_or_path: str | os.PathLike, *, task: str = 'vessels',
+               device: Any = 'cpu', progressbar: Any = False):
+    """Load a network by registry name or file path.
+
+    Returns
+    -------
+    (torch.nn.Module, dict)
+        The network in eval mode on *device*, and information: ``name``,
+        ``arch``, ``task``, ``sha256``, ``threshold``, ``path``.
+    """
+    name = str(name_or_path)
+    if name in _registry.REGISTRY or name in ('', 'default'):
+        name = resolve_name(name, task)
+        info = model_info(name)
+        path = weights_path(name, progressbar=progressbar)
+        sha = info['sha256']
+    else:
+        path = Path(name_or_path)
+        if not path.is_file():
+            model_info(name)  # raises the unknown-model message
+        sha = file_sha256(path)
+        info = {'name': path.stem, 'threshold': 0.5}
+    model, data = _cached_model(str(path), sha, str(device))
+    if data.get('task', 'vessels') != task:
+        raise WeightsError(
+            f'model {info["name"]!r} is a {data.get("task")} model, not a '
+            f'{task} model'
+        )
+    meta = dict(data.get('meta') or {})
+    return model, {
+        'name': info['name'], 'arch': data['arch'], 'task': task,
+        'sha256': sha, 'path': str(path),
+        'threshold': float(info.get('threshold',
+                                    meta.get('threshold', 0.5))),
+    }
+
+
+def import_weights(path: str | os.PathLike) -> tuple[str, Path]:
+    """Copy a weight file into the cache if it matches a registry entry.
+
+    For air-gapped machines: download the file elsewhere, then import it.
+
+    Returns
+    -------
+    (str, Path)
+        The registry name it matched and its new path.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise WeightsError(f'{path} does not exist')
+    sha = file_sha256(path)
+    for name, entry in _registry.REGISTRY.items():
+        if entry['sha256'] == sha:
+            dest = cache_dir() / entry['file']
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            tmp = dest.with_suffix('.part')
+            shutil.copyfile(path, tmp)
+            os.replace(tmp, dest)
+            return name, dest
+    raise WeightsError(
+        f'{path} (sha256 {sha[:12]}...) matches no registered weight file; '
+        'use its path directly as the model instead'
+    )
