@@ -23,4 +23,15 @@ DEFAULTS = {'vessels': 'wnet-universal', 'av': 'seqnet-av-rite'}
 #: name -> description of one weight file.
 #: ``shipped`` files are inside the installed package; others download.
 #: ``threshold`` is the vessel probability cut-off used by default.
-REGISTRY: dict[str, dict] = {}
+REGISTRY: dict[str, dict] = {
+    'wnet-universal': {
+        'file': 'wnet-universal.pt',
+        'sha256': '4bdbc0b5224059f965a2655dcd5f0c76d9b9fe47557b9a1efa0f87c772439ee6',
+        'arch': 'wnet',
+        'task': 'vessels',
+        'shipped': True,
+        'threshold': 0.5,
+        'description': 'tiny W-Net, DRIVE + CHASE_DB1 + STARE training '
+                       'splits (default)',
+    },
+}

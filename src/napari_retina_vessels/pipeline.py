@@ -46,7 +46,9 @@ class Segmentation:
     seconds : float
         Wall-clock time of the whole call.
     artery_probability : (H, W) float32 or None
-        Probability of artery (vs vein) on vessel pixels, 0 elsewhere.
+        Probability that a pixel is artery rather than vein, inside the
+        FOV (0 outside); meaningful on vessel pixels. Kept for every FOV
+        pixel so that a new threshold can relabel without a rerun.
     """
 
     probability: npt.NDArray[np.float32]
@@ -167,7 +169,7 @@ def iter_segment(
             yield Progress('consistency', 0, 1)
             p_s = segment_consistency(prob_s >= thr, p_s)
         p_art = np.clip(resize(p_s, rgb.shape[:2]), 0, 1).astype(np.float32)
-        p_art *= vessels
+        p_art *= fov_full
         labels = label_av(vessels, p_art)
     yield Progress('done', 1, 1)
     return Segmentation(

@@ -1,0 +1,1 @@
+"""napari widgets (the only Qt/magicgui code besides the reader)."""

@@ -1,0 +1,261 @@
+"""The ``retina-vessels`` command: segment | evaluate | train | weights."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+__all__ = ['build_parser', 'main']
+
+
+def _add_model_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument('--model', default='default',
+                   help='registry name or weights file (default: %(default)s)')
+    p.add_argument('--device', default='auto',
+                   help='auto, cpu, cuda, cuda:N or mps (default: auto)')
+    p.add_argument('--tta', action='store_true',
+                   help='average over flips (slower, slightly better)')
+    p.add_argument('--threshold', type=float, default=None,
+                   help="vessel probability cut-off (default: the model's)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog='retina-vessels',
+        description='Retinal vessel and artery/vein segmentation.',
+    )
+    parser.add_argument('--version', action='store_true',
+                        help='print the version and exit')
+    sub = parser.add_subparsers(dest='command')
+
+    seg = sub.add_parser('segment', help='segment photos in batch')
+    seg.add_argument('inputs', nargs='+',
+                     help='files, folders or glob patterns')
+    seg.add_argument('--out', required=True, help='output folder')
+    _add_model_options(seg)
+    seg.add_argument('--av', dest='av', action='store_true', default=False,
+                     help='also classify arteries and veins')
+    seg.add_argument('--av-model', default='default')
+    seg.add_argument('--format', choices=['png', 'tif', 'npy'],
+                     default='png', help='probability map format')
+    seg.add_argument('--overwrite', action='store_true',
+                     help='redo images whose outputs exist (default: skip)')
+    seg.add_argument('--workers', type=int, default=0,
+                     help='run on a local Dask cluster with N workers')
+    seg.add_argument('--scheduler', default=None,
+                     help='address of an existing Dask scheduler')
+
+    ev = sub.add_parser('evaluate', help='score a model or saved maps')
+    ev.add_argument('dataset', help='dataset folder (any known layout)')
+    _add_model_options(ev)
+    ev.add_argument('--split', choices=['all', 'train', 'test'],
+                    default='all',
+                    help='usual split of flat releases (CHASE_DB1, STARE)')
+    ev.add_argument('--predictions', default=None,
+                    help='folder of saved probability maps to score '
+                         'instead of running a model')
+    ev.add_argument('--av', action='store_true',
+                    help='also run and score artery/vein (needs A/V labels)')
+    ev.add_argument('--av-model', default='default')
+    ev.add_argument('--no-consistency', action='store_true',
+                    help='skip the per-segment artery/vein vote')
+    ev.add_argument('--best-threshold', action='store_true',
+                    help='also report the threshold maximising pooled F1')
+    ev.add_argument('--json', default=None, help='write the report here')
+    ev.add_argument('--csv', default=None, help='write per-image rows here')
+    ev.add_argument('--workers', type=int, default=0,
+                    help='run on a local Dask cluster with N workers')
+    ev.add_argument('--scheduler', default=None,
+                    help='address of an existing Dask scheduler')
+
+    tr = sub.add_parser('train', help='train a network')
+    tr.add_argument('datasets', nargs='+',
+                    help='dataset folders, optionally PATH:SPLIT '
+                         '(split default: train)')
+    tr.add_argument('--arch', default='wnet')
+    tr.add_argument('--task', choices=['vessels', 'av'], default=None,
+                    help="default: the architecture's task")
+    tr.add_argument('--out', required=True, help='run folder')
+    tr.add_argument('--channels', default=None,
+                    help='comma-separated widths (wnet, seqnet-av)')
+    tr.add_argument('--base', type=int, default=None,
+                    help='first-level width (unet, iternet, serr-unet)')
+    tr.add_argument('--steps', type=int, default=6000)
+    tr.add_argument('--batch', type=int, default=8)
+    tr.add_argument('--patch', type=int, default=256)
+    tr.add_argument('--lr', type=float, default=5e-3)
+    tr.add_argument('--val-every', type=int, default=250)
+    tr.add_argument('--seed', type=int, default=0)
+    tr.add_argument('--threads', type=int, default=0)
+    tr.add_argument('--device', default='auto')
+    tr.add_argument('--vessel-model', default='default',
+                    help='vessel model feeding an A/V network')
+    tr.add_argument('--resume', action='store_true',
+                    help='continue from the run folder\'s checkpoint')
+
+    w = sub.add_parser('weights', help='list, fetch, locate, import')
+    wsub = w.add_subparsers(dest='action', required=True)
+    wsub.add_parser('list', help='list registered models')
+    f = wsub.add_parser('fetch', help='download a model (or "all")')
+    f.add_argument('name')
+    pth = wsub.add_parser('path', help='print the local path of a model')
+    pth.add_argument('name')
+    imp = wsub.add_parser('import', help='copy a downloaded file into '
+                                         'the cache')
+    imp.add_argument('file')
+    return parser
+
+
+def _tqdm_progress():
+    from tqdm import tqdm
+
+    bars: dict[str, tqdm] = {}
+
+    def update(rec) -> None:
+        bar = bars.get(rec.stage)
+        if bar is None:
+            bar = bars[rec.stage] = tqdm(total=rec.total, desc=rec.stage,
+                                         leave=False, file=sys.stderr)
+        bar.total = rec.total
+        bar.n = rec.done
+        bar.refresh()
+
+    return update
+
+
+def _cmd_weights(args) -> int:
+    from . import weights
+
+    if args.action == 'list':
+        for m in weights.list_models():
+            flag = 'shipped' if m.get('shipped') else (
+                'cached' if m['available'] else 'download')
+            star = '*' if m['default'] else ' '
+            print(f"{star} {m['name']:<22} {m['task']:<8} {m['arch']:<10} "
+                  f"{flag:<9} {m.get('description', '')}")
+        print('* default for its task')
+        return 0
+    if args.action == 'fetch':
+        names = ([m['name'] for m in weights.list_models()]
+                 if args.name == 'all' else [args.name])
+        for n in names:
+            print(weights.weights_path(n, progressbar=True))
+        return 0
+    if args.action == 'path':
+        print(weights.weights_path(args.name, download=False))
+        return 0
+    name, dest = weights.import_weights(args.file)
+    print(f'imported {name} -> {dest}')
+    return 0
+
+
+def _cmd_train(args) -> int:
+    from .models import ARCHITECTURES
+    from .training.loop import TrainConfig, train
+
+    if args.arch not in ARCHITECTURES:
+        from .errors import WeightsError
+
+        raise WeightsError(
+            f'unknown architecture {args.arch!r}; choose one of '
+            f'{", ".join(ARCHITECTURES)}'
+        )
+    kwargs: dict = {}
+    if args.channels:
+        kwargs['channels'] = [int(c) for c in args.channels.split(',')]
+    if args.base:
+        kwargs['base'] = args.base
+    cfg = TrainConfig(
+        datasets=list(args.datasets), out=args.out, arch=args.arch,
+        arch_kwargs=kwargs, task=args.task or ARCHITECTURES[args.arch][1],
+        steps=args.steps, batch=args.batch, patch=args.patch, lr=args.lr,
+        val_every=args.val_every, seed=args.seed, threads=args.threads,
+        device=args.device,
+        vessel_weights=args.vessel_model,
+    )
+    best = train(cfg, resume=args.resume)
+    print(f'best weights: {best}')
+    return 0
+
+
+def _cmd_evaluate(args) -> int:
+    from .evaluation import evaluate_dataset, write_csv
+
+    report = evaluate_dataset(
+        args.dataset, model=args.model, predictions=args.predictions,
+        split=args.split, device=args.device, tta=args.tta,
+        threshold=args.threshold, av=args.av, av_model=args.av_model,
+        consistency=not args.no_consistency,
+        best_threshold=args.best_threshold,
+        workers=args.workers, scheduler=args.scheduler,
+        progress=_tqdm_progress(),
+    )
+    text = json.dumps(report, indent=2)
+    if args.json:
+        from .evaluation import write_text_atomic
+
+        write_text_atomic(args.json, text + '\n')
+    if args.csv:
+        write_csv(report, args.csv)
+    pooled = report.get('pooled')
+    if pooled:
+        print('pooled: ' + '  '.join(
+            f'{k} {v:.4f}' for k, v in pooled.items()
+            if isinstance(v, float)))
+    if report.get('av'):
+        print('artery/vein: ' + '  '.join(
+            f'{k} {v:.4f}' for k, v in report['av'].items()
+            if isinstance(v, float)))
+    if not args.json:
+        print(text)
+    return 0
+
+
+def _cmd_segment(args) -> int:
+    from .batch import run_batch
+
+    summary = run_batch(
+        args.inputs, args.out, model=args.model, av=args.av,
+        av_model=args.av_model, device=args.device, tta=args.tta,
+        threshold=args.threshold, fmt=args.format,
+        overwrite=args.overwrite, workers=args.workers,
+        scheduler=args.scheduler, progress=_tqdm_progress(),
+        log=lambda msg: print(msg, file=sys.stderr),
+    )
+    print(f"{summary['done']} segmented, {summary['skipped']} already "
+          f"done, {summary['failed']} failed; summary: "
+          f"{summary['summary_csv']}")
+    return 0 if summary['done'] + summary['skipped'] > 0 else 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    from .errors import RetinaVesselsError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.version:
+        from . import __version__
+
+        print(__version__)
+        return 0
+    if args.command is None:
+        parser.print_help()
+        return 2
+    handlers = {'segment': _cmd_segment, 'evaluate': _cmd_evaluate,
+                'train': _cmd_train, 'weights': _cmd_weights}
+    try:
+        return handlers[args.command](args)
+    except RetinaVesselsError as err:
+        print(f'retina-vessels: error: {err}', file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print('retina-vessels: interrupted', file=sys.stderr)
+        return 130
+
+
+if __name__ == '__main__':  # pragma: no cover
+    sys.exit(main())
