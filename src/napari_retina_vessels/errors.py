@@ -33,11 +33,13 @@ class DatasetError(RetinaVesselsError, ValueError):
     """A folder does not hold a dataset layout this package knows."""
 
 
-class WeightsError(RetinaVesselsError, RuntimeError):
+# Not RuntimeError subclasses: superqt treats a RuntimeError returned by a
+# worker as "the worker was deleted" and never reports it to the widget.
+class WeightsError(RetinaVesselsError):
     """Model weights are unknown, missing, corrupt or unreachable."""
 
 
-class DeviceError(RetinaVesselsError, RuntimeError):
+class DeviceError(RetinaVesselsError):
     """The requested compute device is not available."""
 
 

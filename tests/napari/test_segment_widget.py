@@ -1,0 +1,174 @@
+"""The Segment widget in a real viewer: run, cancel, re-threshold, errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from napari_retina_vessels.weights import list_models
+
+pytestmark = pytest.mark.gui
+
+HAS_AV = bool(list_models(task='av'))
+
+
+def fake_fundus(h=300, w=320):
+    yy, xx = np.mgrid[:h, :w]
+    disc = (yy - h / 2) ** 2 + (xx - w / 2) ** 2 < (0.45 * min(h, w)) ** 2
+    img = np.zeros((h, w, 3), np.uint8)
+    img[disc] = (200, 100, 40)
+    img[disc & (np.abs(yy - xx) < 3)] = (110, 50, 20)
+    return img
+
+
+@pytest.fixture
+def widget(make_napari_viewer):
+    from napari_retina_vessels._widgets._segment import SegmentWidget
+
+    viewer = make_napari_viewer()
+    w = SegmentWidget(viewer)
+    viewer.window.add_dock_widget(w)
+    return viewer, w
+
+
+def _run(qtbot, w, timeout=60_000):
+    worker = w.run()
+    assert worker is not None
+    with qtbot.waitSignal(worker.finished, timeout=timeout):
+        pass
+    return worker
+
+
+def test_no_image_disables_run(widget):
+    viewer, w = widget
+    assert not w.run_button.enabled
+    assert 'image layer' in w.status.value
+    assert w.run() is None
+
+
+def test_segment_adds_layers_with_metadata(widget, qtbot):
+    viewer, w = widget
+    viewer.add_image(fake_fundus(), name='eye', rgb=True, scale=(2, 2))
+    assert w.image.value is viewer.layers['eye']
+    assert w.run_button.enabled
+    w.av.value = HAS_AV
+    _run(qtbot, w)
+    prob = viewer.layers['eye vessels prob']
+    ves = viewer.layers['eye vessels']
+    assert prob.data.dtype == np.float32
+    assert ves.data.shape == (300, 320)
+    assert set(np.unique(ves.data)) <= {0, 1}
+    assert tuple(ves.scale) == (2, 2)
+    meta = ves.metadata
+    assert {'model', 'weights_sha256', 'device', 'threshold',
+            'seconds'} <= set(meta)
+    assert len(meta['weights_sha256']) == 64
+    if HAS_AV:
+        av = viewer.layers['eye A/V']
+        assert set(np.unique(av.data)) <= {0, 1, 2, 3}
+        assert list(av.features['class'][:3]) == ['background', 'artery',
+                                                  'vein']
+    assert 'eye' in w.status.value and 's on cpu' in w.status.value
+    assert w.run_button.enabled and not w.cancel_button.enabled
+
+
+def test_rerun_updates_layers_in_place(widget, qtbot):
+    viewer, w = widget
+    viewer.add_image(fake_fundus(), name='eye', rgb=True)
+    w.av.value = False
+    _run(qtbot, w)
+    layer = viewer.layers['eye vessels']
+    n = len(viewer.layers)
+    _run(qtbot, w)
+    assert viewer.layers['eye vessels'] is layer
+    assert len(viewer.layers) == n
+
+
+def test_threshold_rethresholds_without_rerun(widget, qtbot, monkeypatch):
+    viewer, w = widget
+    viewer.add_image(fake_fundus(), name='eye', rgb=True)
+    w.av.value = HAS_AV
+    _run(qtbot, w)
+    prob = viewer.layers['eye vessels prob'].data
+
+    import napari_retina_vessels.pipeline as pipeline
+
+    def boom(*a, **k):
+        raise AssertionError('the model must not run again')
+
+    monkeypatch.setattr(pipeline, 'iter_segment', boom)
+    w.threshold.value = 0.2
+    low = viewer.layers['eye vessels'].data.astype(bool)
+    w.threshold.value = 0.8
+    high = viewer.layers['eye vessels'].data.astype(bool)
+    fov = w._result.fov
+    assert np.array_equal(high, (prob >= 0.8) & fov)
+    assert low.sum() >= high.sum()
+    assert viewer.layers['eye vessels'].metadata['threshold'] == 0.8
+    if HAS_AV:
+        assert np.array_equal(viewer.layers['eye A/V'].data > 0, high)
+
+
+def test_cancel_leaves_no_layer(widget, qtbot):
+    viewer, w = widget
+    viewer.add_image(fake_fundus(1200, 1200), name='big', rgb=True)
+    w.av.value = False
+    n = len(viewer.layers)
+    worker = w.run()
+    worker.yielded.connect(lambda rec: w.cancel())
+    with qtbot.waitSignal(worker.finished, timeout=60_000):
+        pass
+    assert len(viewer.layers) == n
+    assert 'Cancelled' in w.status.value
+    assert w.run_button.enabled
+
+
+def test_second_click_does_not_start_second_job(widget, qtbot):
+    viewer, w = widget
+    viewer.add_image(fake_fundus(), name='eye', rgb=True)
+    w.av.value = False
+    worker = w.run()
+    assert w.run() is None
+    assert not w.run_button.enabled
+    with qtbot.waitSignal(worker.finished, timeout=60_000):
+        pass
+
+
+def test_missing_weights_show_message_not_traceback(
+        widget, qtbot, monkeypatch, tmp_path):
+    from napari_retina_vessels import _registry, weights
+
+    viewer, w = widget
+    monkeypatch.setitem(_registry.REGISTRY, 'remote-only', {
+        'file': 'remote-only.pt', 'sha256': '0' * 64, 'arch': 'wnet',
+        'task': 'vessels', 'shipped': False, 'description': 'test',
+    })
+    monkeypatch.setenv('RETINA_VESSELS_BASE_URL', 'http://127.0.0.1:9/')
+    monkeypatch.setenv('RETINA_VESSELS_CACHE_DIR', str(tmp_path))
+    weights._cached_model.cache_clear()
+    viewer.add_image(fake_fundus(), name='eye', rgb=True)
+    w.model.choices = [('remote-only', 'remote-only')]
+    w.model.value = 'remote-only'
+    w.av.value = False
+    n = len(viewer.layers)
+    _run(qtbot, w)
+    assert len(viewer.layers) == n
+    assert 'cannot download' in w.status.value
+    assert '\n' not in w.status.value
+
+
+def test_bad_layer_shape_is_explained(widget):
+    viewer, w = widget
+    viewer.add_image(np.zeros((4, 64, 64), np.uint8), name='stack')
+    assert not w.run_button.enabled
+    assert 'stack' in w.status.value
+
+
+def test_console_segment_layer(make_napari_viewer):
+    from napari_retina_vessels import segment_layer
+
+    viewer = make_napari_viewer()
+    viewer.add_image(fake_fundus(), name='eye', rgb=True)
+    res = segment_layer(viewer, av=False)
+    assert 'eye vessels' in viewer.layers
+    assert res.probability.shape == (300, 320)
