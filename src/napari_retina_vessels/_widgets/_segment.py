@@ -41,8 +41,9 @@ class SegmentWidget(Container):
         self.device = ComboBox(label='device', tooltip=T.DEVICE_TIP,
                                choices=['auto', *available_devices()],
                                value='auto')
-        self.av = CheckBox(text='artery / vein', value=True,
-                           tooltip=T.AV_TIP)
+        has_av = bool(list_models(task='av'))
+        self.av = CheckBox(text='artery / vein', value=has_av,
+                           enabled=has_av, tooltip=T.AV_TIP)
         self.tta = CheckBox(text='test-time augmentation', value=False,
                             tooltip=T.TTA_TIP)
         self.show_fov = CheckBox(text='add FOV mask layer', value=False,
@@ -56,6 +57,8 @@ class SegmentWidget(Container):
         self.progress = ProgressBar(label='progress', value=0, max=1,
                                     visible=False)
         self.status = Label(label='', value=T.READY)
+        # Messages are whole sentences: wrap them instead of cutting.
+        self.status.native.setWordWrap(True)
         self.extend([
             self.image, self.model, self.device, self.av, self.tta,
             self.show_fov, self.threshold, self.run_button,

@@ -1,0 +1,48 @@
+"""Screenshot of the viewer with the Segment widget docked, after a run.
+
+Run under a display (``xvfb-run -a python scripts/screenshot_segment.py``).
+Uses the sample photo shipped with scikit-image (CC0) by default, or a
+photo given on the command line. Writes docs/images/segment_widget.png.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import napari
+from qtpy.QtWidgets import QApplication
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / 'docs' / 'images' / 'segment_widget.png'
+
+
+def main() -> None:
+    from napari_retina_vessels._widgets._segment import SegmentWidget
+
+    viewer = napari.Viewer(show=True)
+    viewer.window.resize(1400, 900)
+    if len(sys.argv) > 1:
+        viewer.open(sys.argv[1], plugin='napari-retina-vessels')
+    else:
+        viewer.open_sample('napari-retina-vessels', 'retina')
+    widget = SegmentWidget(viewer)
+    viewer.window.add_dock_widget(widget, name='Segment vessels')
+    widget.av.value = widget.av.enabled
+    worker = widget.run()
+    while widget._worker is not None:
+        QApplication.processEvents()
+    assert worker is not None
+    image = viewer.layers[0].name
+    if f'{image} A/V' in viewer.layers:
+        viewer.layers[f'{image} vessels'].visible = False
+    viewer.reset_view()
+    QApplication.processEvents()
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    viewer.screenshot(str(OUT), canvas_only=False)
+    print(f'wrote {OUT}: {widget.status.value}')
+    viewer.close()
+
+
+if __name__ == '__main__':
+    main()
