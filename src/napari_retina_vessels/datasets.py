@@ -4,7 +4,8 @@ Known layouts (each folder as its release ships it):
 
 - ``drive``: ``images/ 1st_manual/ mask/`` (one split of DRIVE; a DRIVE
   root with ``training/`` and ``test/`` is also accepted);
-- ``rite``: ``images/ av/ mask/`` (RITE artery/vein labels of DRIVE);
+- ``rite``: ``images/ av/ mask/`` (RITE artery/vein labels of DRIVE; a
+  RITE root with ``training/`` and ``test/`` is also accepted);
 - ``chase``: CHASE_DB1's flat folder, ``Image_NNX.jpg`` with
   ``Image_NNX_1stHO.png`` and ``masks/``;
 - ``stare``: ``stare-images/ labels-ah/ masks/``;
@@ -111,11 +112,25 @@ def detect_layout(folder: str | os.PathLike) -> str | None:
         if (folder / 'av').is_dir() and (folder / 'mask').is_dir():
             return 'rite'
         return 'generic'
-    if (folder / 'test' / 'images').is_dir() or (
-        folder / 'training' / 'images'
-    ).is_dir():
-        return 'drive'
+    for part in _SPLIT_FOLDERS:
+        if (folder / part / 'images').is_dir():
+            # A DRIVE or RITE root: its layout is that of its splits.
+            inner = detect_layout(folder / part)
+            return inner if inner in ('drive', 'rite') else None
     return None
+
+
+_SPLIT_FOLDERS = ('training', 'test')
+
+
+def _split_root(folder: Path, split: str, read) -> list[Sample]:
+    parts = {'train': ['training'], 'test': ['test'],
+             'all': list(_SPLIT_FOLDERS)}[split]
+    out: list[Sample] = []
+    for p in parts:
+        if (folder / p / 'images').is_dir():
+            out += read(folder / p, 'all')
+    return out
 
 
 def _split_slice(samples: list[Sample], n_train: int, split: str):
@@ -138,8 +153,8 @@ def discover(
     split : {'all', 'train', 'test'}
         For flat releases the literature's usual split: CHASE_DB1 first 20
         photos for training, last 8 for test; STARE first 10 / last 10. A
-        DRIVE root chooses ``training/`` or ``test/``. Ignored for folders
-        that are one split already.
+        DRIVE or RITE root chooses ``training/`` or ``test/``. Ignored for
+        folders that are one split already.
 
     Raises
     ------
@@ -168,13 +183,7 @@ def discover(
 
 def _drive(folder: Path, split: str) -> list[Sample]:
     if not (folder / 'images').is_dir():
-        parts = {'train': ['training'], 'test': ['test'],
-                 'all': ['training', 'test']}[split]
-        out: list[Sample] = []
-        for p in parts:
-            if (folder / p / 'images').is_dir():
-                out += _drive(folder / p, 'all')
-        return out
+        return _split_root(folder, split, _drive)
     vessels = _by_key(_images(folder / '1st_manual'), _num)
     masks = _by_key(_images(folder / 'mask'), _num)
     av = _by_key(_images(folder / 'av'), _num)
@@ -186,6 +195,8 @@ def _drive(folder: Path, split: str) -> list[Sample]:
 
 
 def _rite(folder: Path, split: str) -> list[Sample]:
+    if not (folder / 'images').is_dir():
+        return _split_root(folder, split, _rite)
     masks = _by_key(_images(folder / 'mask'), _num)
     av = _by_key(_images(folder / 'av'), _num)
     return [

@@ -95,6 +95,15 @@ def fov_mask(
     sizes[0] = 0
     fg = labels == int(sizes.argmax())
     fg = ndi.binary_fill_holes(fg)
+    if not fg.all():
+        # A photo without a dark border (a crop inside the aperture)
+        # still splits into brighter and darker fundus; a real border is
+        # far darker than the fundus it surrounds.
+        base = min(0.0, float(small.min()))
+        outside = float(np.median(small[~fg])) - base
+        inside = float(np.median(small[fg])) - base
+        if outside > 0.5 * inside:
+            return np.ones((h, w), bool)
     # Smooth the outline: open removes glare streaks leaking into the
     # border, close removes notches from dark lesions at the rim.
     r = max(1, round(0.01 * max(fg.shape)))

@@ -23,9 +23,11 @@ __all__ = [
     'is_image_path',
     'imread',
     'read_mask',
+    'as_mask',
     'read_av',
     'av_from_rgb',
     'imwrite',
+    'read_pixel_spacing',
 ]
 
 #: File name endings this package decodes (lower case).
@@ -37,6 +39,9 @@ IMAGE_SUFFIXES = (
 # Guard against decompression bombs: a header that declares more pixels
 # than this is refused before any pixel is decoded (8000 x 8000 x 4 fits).
 MAX_PIXELS = 300_000_000
+
+# A gzipped image never needs more bytes than 16-bit RGB at MAX_PIXELS.
+_MAX_GZ_BYTES = MAX_PIXELS * 6 + 4096
 
 
 def _suffix(path: Path) -> str:
@@ -55,7 +60,13 @@ def is_image_path(path: str | os.PathLike) -> bool:
 def _pil_to_array(img) -> np.ndarray:
     mode = img.mode
     if mode == 'P':
-        img = img.convert('RGBA' if 'transparency' in img.info else 'RGB')
+        rgb = np.asarray(img.convert('RGB'))
+        # A palette of greys (GIF masks and labels) is a grayscale image.
+        if np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(
+            rgb[..., 0], rgb[..., 2]
+        ):
+            return np.ascontiguousarray(rgb[..., 0])
+        return rgb
     elif mode == '1':
         img = img.convert('L')
     elif mode in ('CMYK', 'YCbCr', 'LAB', 'HSV'):
@@ -115,8 +126,9 @@ def imread(path: str | os.PathLike) -> npt.NDArray:
     numpy.ndarray
         (H, W, 3) for colour images (alpha is dropped), (H, W) for
         grayscale images, masks and labels. The dtype is the file's own:
-        uint8 for 8-bit files, uint16 for 16-bit ones, float for
-        floating-point TIFFs.
+        uint8 for 8-bit files, uint16 for 16-bit ones (16-bit RGB PNGs
+        excepted: Pillow decodes them to 8 bits), float for
+        floating-point TIFFs, bool for 1-bit TIFFs.
 
     Raises
     ------
@@ -132,7 +144,12 @@ def imread(path: str | os.PathLike) -> npt.NDArray:
     try:
         if suffix.endswith('.gz'):
             with gzip.open(path, 'rb') as fh:
-                data: bytes | Path = fh.read()
+                data: bytes | Path = fh.read(_MAX_GZ_BYTES + 1)
+            if len(data) > _MAX_GZ_BYTES:
+                raise ImageReadError(
+                    'it decompresses to more bytes than any image this '
+                    'reader accepts'
+                )
             inner = suffix[:-3]
         else:
             data, inner = path, suffix
@@ -180,21 +197,47 @@ def _gray(arr: np.ndarray) -> np.ndarray:
     return arr
 
 
-def read_mask(path: str | os.PathLike) -> npt.NDArray[np.bool_]:
-    """Read a binary mask (vessels or field of view) as a bool array.
+def as_mask(array: npt.ArrayLike) -> npt.NDArray[np.bool_]:
+    """Binarise a decoded mask image: foreground above half its maximum.
 
-    Any non-zero pixel is foreground; 8-bit masks with JPEG noise are
-    thresholded at half range.
+    A 0/1 or 0/255 mask keeps its foreground exactly; a mask saved as
+    JPEG keeps it despite the compression noise. Colour masks use the
+    brightest channel.
+
+    Parameters
+    ----------
+    array : array-like
+        (H, W) or (H, W, 3) mask of any dtype.
+
+    Returns
+    -------
+    numpy.ndarray
+        (H, W) bool.
     """
-    arr = _gray(imread(path))
+    arr = _gray(np.asarray(array))
     if arr.dtype == np.bool_:
         return arr
     if np.issubdtype(arr.dtype, np.floating):
-        return arr > 0.5 * float(np.nanmax(arr) or 1)
-    hi = int(arr.max())
+        top = np.nanmax(arr) if arr.size else 0.0
+        top = float(top) if np.isfinite(top) and top > 0 else 1.0
+        return arr > 0.5 * top
+    hi = int(arr.max()) if arr.size else 0
     if hi <= 1:
         return arr > 0
     return arr > hi / 2
+
+
+def read_mask(path: str | os.PathLike) -> npt.NDArray[np.bool_]:
+    """Read a binary mask (vessels or field of view) as a bool array.
+
+    See :func:`as_mask` for how grey levels become foreground.
+
+    Raises
+    ------
+    ImageReadError
+        When the file cannot be decoded (see :func:`imread`).
+    """
+    return as_mask(imread(path))
 
 
 def av_from_rgb(rgb: np.ndarray) -> npt.NDArray[np.uint8]:
@@ -243,36 +286,117 @@ def read_av(path: str | os.PathLike) -> npt.NDArray[np.uint8]:
 def imwrite(path: str | os.PathLike, array: np.ndarray) -> Path:
     """Write *array* to *path* atomically (temp file, then rename).
 
-    PNG and TIFF by suffix; ``.npy`` for raw arrays. A failure leaves no
-    partial file behind.
+    A failure leaves no partial file behind and an existing *path*
+    untouched. Missing parent folders are created.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        ``.png`` (bool masks become 0/255), ``.tif``/``.tiff`` (zlib
+        compressed) or ``.npy`` (any array).
+    array : numpy.ndarray
+        The image; PNG takes (H, W) uint8/uint16/bool and (H, W, 3|4)
+        uint8.
+
+    Returns
+    -------
+    pathlib.Path
+        *path*.
+
+    Raises
+    ------
+    InvalidImageError
+        For any other file suffix.
     """
     from PIL import Image
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     suffix = path.suffix.lower()
+    if suffix not in ('.npy', '.tif', '.tiff', '.png'):
+        raise InvalidImageError(
+            f'cannot write {path.name}: use .png, .tif or .npy'
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(
         prefix=f'.{path.name}.', suffix='.part', dir=path.parent
     )
+    os.close(fd)
     try:
-        with os.fdopen(fd, 'wb') as fh:
-            if suffix == '.npy':
-                np.save(fh, np.asarray(array))
-            elif suffix in ('.tif', '.tiff'):
-                import tifffile
+        arr = np.asarray(array)
+        if suffix == '.npy':
+            with open(tmp, 'wb') as fh:
+                np.save(fh, arr)
+        elif suffix in ('.tif', '.tiff'):
+            import tifffile
 
-                tifffile.imwrite(fh, np.asarray(array), compression='zlib')
-            elif suffix == '.png':
-                arr = np.asarray(array)
-                if arr.dtype == np.bool_:
-                    arr = arr.astype(np.uint8) * 255
-                Image.fromarray(arr).save(fh, format='PNG')
-            else:
-                raise InvalidImageError(
-                    f'cannot write {path.name}: use .png, .tif or .npy'
-                )
+            tifffile.imwrite(tmp, arr, compression='zlib')
+        else:
+            if arr.dtype == np.bool_:
+                arr = arr.astype(np.uint8) * 255
+            Image.fromarray(arr).save(tmp, format='PNG')
+        # mkstemp creates the file 0600; give it the permissions any
+        # other new file would get.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+# TIFF resolution units that make a physical pixel size: centimetre and
+# millimetre. Inch (the default) is skipped: fundus TIFFs carry dummy
+# 72/96 dpi values from whatever program saved them.
+_TIFF_UNIT_UM = {3: 1e4, 4: 1e3, 5: 1.0}
+_IMAGEJ_UNIT_UM = {
+    'micron': 1.0, 'um': 1.0, '\u00b5m': 1.0, '\\u00b5m': 1.0,
+    'mm': 1e3, 'cm': 1e4,
+}
+
+
+def read_pixel_spacing(
+    path: str | os.PathLike,
+) -> tuple[float, float] | None:
+    """Return the pixel spacing a TIFF file records, in micrometres.
+
+    Only metric spacings count: a TIFF resolution in centimetres or
+    millimetres, or an ImageJ TIFF whose unit is micron, mm or cm. Other
+    files, dpi values and unreadable headers give None: a photo's
+    spacing on the retina is rarely known.
+
+    Returns
+    -------
+    tuple of float or None
+        ``(row_spacing, column_spacing)`` in micrometres, or None.
+    """
+    path = Path(path)
+    if _suffix(path) not in ('.tif', '.tiff'):
+        return None
+    try:
+        import tifffile
+
+        with tifffile.TiffFile(path) as tif:
+            tags = tif.pages[0].tags
+            unit = tags.get('ResolutionUnit')
+            xres = tags.get('XResolution')
+            yres = tags.get('YResolution')
+            ij = tif.imagej_metadata or {}
+            if xres is None or yres is None:
+                return None
+            unit = int(unit.value) if unit is not None else 2
+            factor = _TIFF_UNIT_UM.get(unit)
+            ij_unit = str(ij.get('unit', '')).lower()
+            if ij_unit in _IMAGEJ_UNIT_UM:
+                factor = _IMAGEJ_UNIT_UM[ij_unit]
+            if factor is None:
+                return None
+            xr = xres.value[0] / xres.value[1] if xres.value[1] else 0
+            yr = yres.value[0] / yres.value[1] if yres.value[1] else 0
+    except (OSError, ValueError, TypeError, KeyError, IndexError):
+        # A header we cannot parse simply records no spacing.
+        return None
+    if xr <= 0 or yr <= 0:
+        return None
+    return (factor / yr, factor / xr)

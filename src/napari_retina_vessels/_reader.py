@@ -1,0 +1,335 @@
+"""napari reader: fundus photographs, label images and dataset folders.
+
+What it opens
+-------------
+- **A file** (TIFF, PNG, JPEG, GIF, BMP, PPM/PGM, gzipped PPM/PGM): a
+  photograph becomes an Image layer (``rgb=True`` for colour, a gray
+  colormap for grayscale; 16-bit and float data keep their dtype; alpha
+  is dropped). A 2-D file that is a mask (two grey levels, or named or
+  filed like one: ``_manual``, ``_1stHO``, ``_mask``, ``.ah.``, a
+  ``1st_manual/`` or ``mask/`` folder, ...) becomes a 0/1 Labels layer.
+  A file in an ``av/`` folder (RITE) becomes an artery/vein Labels layer:
+  1 artery (red), 2 vein (blue), 3 crossing or uncertain (yellow).
+- **A dataset folder** (DRIVE, RITE, CHASE_DB1, STARE, HRF or the
+  generic ``images/ vessels/ masks/ av/`` layout, see
+  :mod:`napari_retina_vessels.datasets`): its **first** sample, sorted by
+  name, as a photo plus whatever ground truth it has, e.g. ``01_test``,
+  ``01_test vessels (1st observer)``, ``01_test FOV (dataset)`` and
+  ``01_test A/V (reference)``. One sample, not all of them: forty photos
+  with three label layers each would bury the viewer. The photo layer's
+  metadata lists every sample of the folder under ``samples``; open
+  another one by opening its files. The reference layers are named
+  apart from the ``<image> vessels``, ``<image> FOV`` and ``<image> A/V``
+  layers the Segment widget writes, so segmenting never overwrites them.
+- **A plain folder of images**: each image, as above, up to
+  :data:`MAX_FOLDER_FILES` of them (a warning says when more were left).
+- **Several files with stack=True**: one layer stacking them, when they
+  have the same shape and kind.
+
+Every layer's metadata holds the file ``path``, and ``pixel_spacing``
+(micrometres, rows then columns) when the file records a metric one.
+
+napari's own reader also claims ``.tif``, ``.png`` and ``.jpg``. From
+Python, choose this one explicitly::
+
+    viewer.open('01_test.tif', plugin='napari-retina-vessels')
+    viewer.open('DRIVE/test', plugin='napari-retina-vessels')
+
+In File > Open, napari asks which reader to use when several claim a
+file; pick "Retina Vessels" and tick "Remember this choice" to make it
+the default for that extension (Preferences > Plugins lists it).
+Folders behave alike (File > Open Folder).
+
+The get-reader decides from the path and never raises; it returns None
+for what it does not claim. Reading a claimed file that cannot be
+decoded raises :class:`~napari_retina_vessels.errors.ImageReadError`
+(a folder with no usable sample: ``DatasetError``) with a one-sentence
+message, which napari shows as a notification. Decoding itself lives in
+the Qt-free :mod:`~napari_retina_vessels.io` and
+:mod:`~napari_retina_vessels.datasets` modules.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import datasets, io
+from .errors import ImageReadError
+
+__all__ = ['MAX_FOLDER_FILES', 'napari_get_reader', 'read']
+
+LayerData = tuple[Any, dict[str, Any], str]
+PathOrPaths = str | os.PathLike | Sequence[str | os.PathLike]
+ReaderFunction = Callable[[PathOrPaths], list[LayerData]]
+
+#: Most images opened from a plain folder (one layer each).
+MAX_FOLDER_FILES = 20
+
+AV_COLORS = {0: 'transparent', 1: 'red', 2: 'blue', 3: 'yellow',
+             None: 'transparent'}
+AV_FEATURES = {'index': [0, 1, 2, 3],
+               'class': ['background', 'artery', 'vein', 'uncertain']}
+_VESSEL_COLORS = {0: 'transparent', 1: 'lime', None: 'transparent'}
+_VESSEL_FEATURES = {'index': [0, 1], 'class': ['background', 'vessel']}
+_FOV_COLORS = {0: 'transparent', 1: 'cyan', None: 'transparent'}
+_FOV_FEATURES = {'index': [0, 1],
+                 'class': ['outside field of view', 'field of view']}
+
+# Folders and name parts that mark a file as a mask or label image.
+_LABEL_FOLDERS = frozenset({
+    '1st_manual', '2nd_manual', 'manual', 'manual1', 'manual2', 'mask',
+    'masks', 'fov', 'labels', 'labels-ah', 'labels-vk', 'vessels',
+})
+_LABEL_MARKERS = ('_manual', '_1stho', '_2ndho', '_mask', '.ah.', '.vk.')
+_AV_FOLDERS = frozenset({'av', 'artery_vein'})
+_FOV_FOLDERS = frozenset({'mask', 'masks', 'fov'})
+
+# Who drew each layout's vessel reference, for the layer name.
+_OBSERVER = {
+    'drive': '1st observer', 'chase': '1st observer',
+    'stare': '1st observer', 'hrf': 'manual', 'generic': 'reference',
+}
+
+
+def napari_get_reader(path: PathOrPaths) -> ReaderFunction | None:
+    """Return :func:`read` if this plugin opens *path*, else None.
+
+    Claims image files this package decodes, dataset folders in a known
+    layout, folders that directly hold image files, and lists of image
+    files. Never raises.
+
+    Parameters
+    ----------
+    path : str, os.PathLike or list of them
+        What napari was asked to open.
+
+    Returns
+    -------
+    callable or None
+        The reader function, or None when this plugin does not claim
+        *path*.
+    """
+    try:
+        if isinstance(path, (list, tuple)):
+            if path and all(_is_image_file(p) for p in path):
+                return read
+            return None
+        p = Path(path)
+        if p.is_dir():
+            if datasets.detect_layout(p) is not None or _folder_images(p):
+                return read
+            return None
+        return read if io.is_image_path(p) else None
+    except (OSError, TypeError, ValueError):
+        # Unreadable folders, odd path objects, NUL bytes: not ours.
+        return None
+
+
+def read(path: PathOrPaths) -> list[LayerData]:
+    """Read a file, a folder or a list of files to stack into layer data.
+
+    Parameters
+    ----------
+    path : str, os.PathLike or list of them
+        A path :func:`napari_get_reader` claimed.
+
+    Returns
+    -------
+    list of tuple
+        ``(data, kwargs, layer_type)`` tuples, ``layer_type`` being
+        ``'image'`` or ``'labels'``.
+
+    Raises
+    ------
+    ImageReadError
+        When a file is missing, empty, truncated or not an image, or
+        files to stack differ in shape.
+    DatasetError
+        When a dataset folder has no photo or a label that does not fit
+        its photo.
+    """
+    if isinstance(path, (list, tuple)):
+        return [_stack([Path(p) for p in path])]
+    p = Path(path)
+    if p.is_dir():
+        layout = datasets.detect_layout(p)
+        if layout is not None:
+            return _read_dataset(p)
+        return _read_plain_folder(p)
+    return [_read_file(p)]
+
+
+def _is_image_file(path: str | os.PathLike) -> bool:
+    return io.is_image_path(path) and not Path(path).is_dir()
+
+
+def _folder_images(folder: Path) -> list[Path]:
+    return sorted(
+        f for f in folder.iterdir()
+        if not f.name.startswith('.') and io.is_image_path(f)
+        and f.is_file()
+    )
+
+
+def _stem(path: Path) -> str:
+    name = path.name
+    lower = name.lower()
+    for suffix in sorted(io.IMAGE_SUFFIXES, key=len, reverse=True):
+        if lower.endswith(suffix):
+            return name[: -len(suffix)]
+    return path.stem
+
+
+def _metadata(path: Path) -> dict[str, Any]:
+    meta: dict[str, Any] = {'path': str(path)}
+    spacing = io.read_pixel_spacing(path)
+    if spacing is not None:
+        meta['pixel_spacing'] = spacing
+        meta['pixel_spacing_unit'] = 'micrometre'
+    return meta
+
+
+def _is_av_file(path: Path) -> bool:
+    return path.parent.name.lower() in _AV_FOLDERS
+
+
+def _named_like_label(path: Path) -> bool:
+    name = path.name.lower()
+    return (path.parent.name.lower() in _LABEL_FOLDERS
+            or any(m in name for m in _LABEL_MARKERS))
+
+
+def _is_fov_file(path: Path) -> bool:
+    return (path.parent.name.lower() in _FOV_FOLDERS
+            or '_mask' in path.name.lower())
+
+
+def _is_binary(arr: np.ndarray) -> bool:
+    """True when *arr* holds exactly two distinct values (no sorting)."""
+    if arr.dtype == np.bool_:
+        return True
+    lo, hi = arr.min(), arr.max()
+    if lo == hi:
+        return False
+    return not bool(np.any((arr != lo) & (arr != hi)))
+
+
+def _gray_copy(arr: np.ndarray) -> np.ndarray | None:
+    """The single channel of an RGB image whose channels are equal."""
+    if arr.ndim == 2:
+        return arr
+    first = arr[..., 0]
+    if np.array_equal(first, arr[..., 1]) and np.array_equal(
+        first, arr[..., 2]
+    ):
+        return first
+    return None
+
+
+def _image_layer(arr: np.ndarray, name: str, meta: dict) -> LayerData:
+    kwargs: dict[str, Any] = {'name': name, 'rgb': arr.ndim == 3,
+                              'metadata': meta}
+    if arr.ndim == 2:
+        kwargs['colormap'] = 'gray'
+    return (arr, kwargs, 'image')
+
+
+def _mask_layer(mask: np.ndarray, name: str, meta: dict, *,
+                fov: bool = False) -> LayerData:
+    kwargs = {
+        'name': name,
+        'colormap': _FOV_COLORS if fov else _VESSEL_COLORS,
+        'features': _FOV_FEATURES if fov else _VESSEL_FEATURES,
+        'opacity': 0.5 if fov else 0.7,
+        'metadata': meta,
+    }
+    return (np.asarray(mask, np.uint8), kwargs, 'labels')
+
+
+def _av_layer(av: np.ndarray, name: str, meta: dict) -> LayerData:
+    kwargs = {'name': name, 'colormap': AV_COLORS,
+              'features': AV_FEATURES, 'opacity': 0.7, 'metadata': meta}
+    return (np.asarray(av, np.uint8), kwargs, 'labels')
+
+
+def _read_file(path: Path) -> LayerData:
+    """One file -> one layer: photo, mask or artery/vein labels."""
+    name = _stem(path)
+    if _is_av_file(path):
+        return _av_layer(io.read_av(path), name, _metadata(path))
+    arr = io.imread(path)
+    meta = _metadata(path)
+    if _named_like_label(path):
+        gray = _gray_copy(arr)
+        if gray is not None:
+            return _mask_layer(io.as_mask(gray), name, meta,
+                               fov=_is_fov_file(path))
+    if arr.ndim == 2 and _is_binary(arr):
+        return _mask_layer(io.as_mask(arr), name, meta)
+    return _image_layer(arr, name, meta)
+
+
+def _read_plain_folder(folder: Path) -> list[LayerData]:
+    files = _folder_images(folder)
+    if not files:
+        raise ImageReadError(f'{folder} holds no image files')
+    if len(files) > MAX_FOLDER_FILES:
+        warnings.warn(
+            f'{folder} holds {len(files)} images; opened the first '
+            f'{MAX_FOLDER_FILES} (open the others as files)',
+            stacklevel=2,
+        )
+        files = files[:MAX_FOLDER_FILES]
+    return [_read_file(f) for f in files]
+
+
+def _read_dataset(folder: Path) -> list[LayerData]:
+    """The first sample of a dataset folder with its ground truth."""
+    samples = datasets.discover(folder)
+    sample = samples[0]
+    data = datasets.load_sample(sample)
+    common = {'dataset': str(folder), 'layout': sample.layout,
+              'sample': sample.name}
+    name = sample.name
+    meta = {**_metadata(sample.image), **common,
+            'samples': [s.name for s in samples]}
+    layers = [_image_layer(data['image'], name, meta)]
+    if data['fov'] is not None:
+        layers.append(_mask_layer(
+            data['fov'], f'{name} FOV (dataset)',
+            {'path': str(sample.fov), **common}, fov=True,
+        ))
+    if data['vessels'] is not None:
+        observer = _OBSERVER.get(sample.layout, 'reference')
+        layers.append(_mask_layer(
+            data['vessels'], f'{name} vessels ({observer})',
+            {'path': str(sample.vessels), **common},
+        ))
+    if data['av'] is not None:
+        layers.append(_av_layer(
+            data['av'], f'{name} A/V (reference)',
+            {'path': str(sample.av), **common},
+        ))
+    return layers
+
+
+def _stack(paths: list[Path]) -> LayerData:
+    """Several files of one shape and kind -> one stacked layer."""
+    layers = [_read_file(p) for p in paths]
+    first_data, first_kwargs, first_type = layers[0]
+    for (data, _, kind), p in zip(layers[1:], paths[1:], strict=True):
+        if kind != first_type or data.shape != first_data.shape:
+            raise ImageReadError(
+                f'cannot stack {p.name} ({kind}, shape {data.shape}) on '
+                f'{paths[0].name} ({first_type}, shape '
+                f'{first_data.shape}); open the files without stacking'
+            )
+    kwargs = dict(first_kwargs)
+    kwargs['metadata'] = {'paths': [str(p) for p in paths]}
+    return (np.stack([d for d, _, _ in layers]), kwargs, first_type)

@@ -1,0 +1,127 @@
+"""The manifest resolves, and the core stays free of torch and Qt."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+import napari_retina_vessels
+
+PACKAGE = Path(napari_retina_vessels.__file__).parent
+MANIFEST = PACKAGE / 'napari.yaml'
+
+# The thin napari layer: the only modules allowed to import Qt or napari
+# (``__main__`` starts the napari application).
+NAPARI_LAYER = {'_reader.py', '_sample_data.py', '_layers.py',
+                '_console.py', '__main__.py'}
+NAPARI_LAYER_DIRS = {'_widgets'}
+GUI_PACKAGES = {'qtpy', 'napari', 'magicgui', 'PyQt5', 'PyQt6', 'PySide2',
+                'PySide6', 'superqt', 'vispy', 'app_model'}
+
+
+def _python_names() -> list[str]:
+    manifest = yaml.safe_load(MANIFEST.read_text())
+    return [c['python_name'] for c in manifest['contributions']['commands']]
+
+
+@pytest.mark.parametrize('python_name', _python_names())
+def test_manifest_python_name_imports(python_name):
+    module_name, _, attr = python_name.partition(':')
+    module = importlib.import_module(module_name)
+    assert callable(getattr(module, attr)), python_name
+
+
+def test_manifest_names_every_expected_contribution():
+    names = _python_names()
+    assert 'napari_retina_vessels._reader:napari_get_reader' in names
+    assert 'napari_retina_vessels._sample_data:retina_sample' in names
+    # Manifest entries point at their modules, never at __init__.
+    assert all(n.split(':')[0] != 'napari_retina_vessels' for n in names)
+
+
+def test_npe2_validate():
+    exe = Path(sys.executable).with_name('npe2')
+    cmd = ([str(exe)] if exe.exists() else
+           [shutil.which('npe2') or 'npe2'])
+    result = subprocess.run(
+        [*cmd, 'validate', 'napari-retina-vessels'],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert 'valid' in result.stdout
+
+
+IMPORT_CHECK = '''
+import json, sys
+import napari_retina_vessels
+import napari_retina_vessels.io, napari_retina_vessels.fov
+import napari_retina_vessels.preprocessing, napari_retina_vessels.datasets
+import napari_retina_vessels.metrics, napari_retina_vessels.errors
+core = sorted(m for m in ('torch', 'qtpy', 'napari', 'magicgui', 'PyQt5',
+                          'PyQt6', 'PySide2', 'PySide6')
+              if m in sys.modules)
+import napari_retina_vessels._reader, napari_retina_vessels._sample_data
+reader = sorted(m for m in ('torch', 'qtpy', 'napari', 'magicgui')
+                if m in sys.modules)
+print(json.dumps({'core': core, 'reader': reader}))
+'''
+
+
+def test_core_import_loads_neither_torch_nor_qt():
+    result = subprocess.run(
+        [sys.executable, '-c', IMPORT_CHECK],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    loaded = json.loads(result.stdout.strip().splitlines()[-1])
+    assert loaded['core'] == []
+    # Opening a file must not pay for torch or Qt either.
+    assert loaded['reader'] == []
+
+
+def _core_modules() -> list[Path]:
+    out = []
+    for path in sorted(PACKAGE.rglob('*.py')):
+        rel = path.relative_to(PACKAGE)
+        if rel.parts[0] in NAPARI_LAYER_DIRS or rel.name in NAPARI_LAYER:
+            continue
+        out.append(path)
+    return out
+
+
+def _imported_roots(path: Path) -> set[str]:
+    """Top-level package of every import in *path*, at any depth."""
+    roots = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            roots.update(a.name.split('.')[0] for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            roots.add(node.module.split('.')[0])
+        elif (isinstance(node, ast.Call)
+              and isinstance(node.func, ast.Attribute)
+              and node.func.attr == 'import_module'
+              and node.args and isinstance(node.args[0], ast.Constant)
+              and isinstance(node.args[0].value, str)):
+            roots.add(node.args[0].value.split('.')[0])
+    return roots
+
+
+def test_core_modules_are_found():
+    names = {p.name for p in _core_modules()}
+    assert {'io.py', 'fov.py', 'preprocessing.py', 'datasets.py',
+            'errors.py', '__init__.py'} <= names
+    assert '_reader.py' not in names
+
+
+@pytest.mark.parametrize(
+    'path', _core_modules(), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_core_module_imports_no_gui(path):
+    assert not _imported_roots(path) & GUI_PACKAGES

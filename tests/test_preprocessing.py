@@ -1,0 +1,243 @@
+"""Colour normalisation, canonical scale, resizing and standardising."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from napari_retina_vessels import preprocessing as pp
+from napari_retina_vessels.errors import InvalidImageError
+
+RNG = np.random.default_rng(3)
+
+
+# -- as_rgb_float ---------------------------------------------------------
+
+
+def _check(out: np.ndarray, shape: tuple[int, int]) -> None:
+    assert out.dtype == np.float32
+    assert out.shape == (*shape, 3)
+    assert out.flags['C_CONTIGUOUS']
+    assert out.min() >= 0.0 and out.max() <= 1.0
+
+
+def test_uint8_rgb():
+    img = RNG.integers(0, 256, (40, 50, 3), dtype=np.uint8)
+    img[0, 0] = (0, 128, 255)
+    out = pp.as_rgb_float(img)
+    _check(out, (40, 50))
+    np.testing.assert_allclose(out, img / 255.0, atol=1e-6)
+    np.testing.assert_allclose(out[0, 0], [0, 128 / 255, 1], atol=1e-6)
+
+
+def test_uint8_keeps_its_full_range_even_when_dark():
+    img = np.full((40, 40, 3), 10, np.uint8)
+    np.testing.assert_allclose(pp.as_rgb_float(img), 10 / 255, atol=1e-6)
+
+
+def test_uint16_full_range():
+    img = RNG.integers(0, 65536, (40, 50, 3), dtype=np.uint16)
+    img[0, 0, 0] = 65535
+    out = pp.as_rgb_float(img)
+    _check(out, (40, 50))
+    np.testing.assert_allclose(out, img / 65535.0, atol=1e-6)
+
+
+def test_uint16_holding_12_bit_data():
+    img = RNG.integers(0, 4096, (40, 50, 3), dtype=np.uint16)
+    img[0, 0, 0] = 4095
+    out = pp.as_rgb_float(img)
+    np.testing.assert_allclose(out, img / 4095.0, atol=1e-6)
+    assert out.max() == pytest.approx(1.0)
+
+
+def test_float_in_unit_range_is_kept():
+    img = RNG.random((40, 50, 3)).astype(np.float64) * 0.5
+    out = pp.as_rgb_float(img)
+    _check(out, (40, 50))
+    np.testing.assert_allclose(out, img, atol=1e-6)
+
+
+def test_float_outside_unit_range_is_rescaled():
+    img = RNG.random((40, 50, 3)) * 400 - 100
+    out = pp.as_rgb_float(img)
+    _check(out, (40, 50))
+    assert out.min() == pytest.approx(0.0) and out.max() == pytest.approx(1)
+    np.testing.assert_allclose(
+        out, (img - img.min()) / (img.max() - img.min()), atol=1e-5)
+
+
+def test_gray_is_repeated_to_rgb():
+    img = RNG.integers(0, 256, (40, 50), dtype=np.uint8)
+    out = pp.as_rgb_float(img)
+    _check(out, (40, 50))
+    for c in range(3):
+        np.testing.assert_allclose(out[..., c], img / 255.0, atol=1e-6)
+    single = pp.as_rgb_float(img[..., None])
+    np.testing.assert_array_equal(single, out)
+
+
+def test_rgba_drops_alpha():
+    rgb = RNG.integers(0, 256, (40, 50, 3), dtype=np.uint8)
+    rgba = np.dstack([rgb, np.zeros((40, 50), np.uint8)])
+    np.testing.assert_array_equal(pp.as_rgb_float(rgba),
+                                  pp.as_rgb_float(rgb))
+
+
+def test_bool():
+    img = RNG.random((40, 50)) > 0.5
+    out = pp.as_rgb_float(img)
+    _check(out, (40, 50))
+    np.testing.assert_array_equal(out[..., 1], img.astype(np.float32))
+
+
+@pytest.mark.parametrize('bad', [np.nan, np.inf, -np.inf])
+def test_non_finite_values_are_refused(bad):
+    img = RNG.random((40, 50, 3)).astype(np.float32)
+    img[3, 4, 1] = bad
+    with pytest.raises(InvalidImageError, match='NaN or infinite'):
+        pp.as_rgb_float(img)
+
+
+@pytest.mark.parametrize('shape', [(31, 100, 3), (100, 31), (5, 5, 3)])
+def test_too_small_is_refused(shape):
+    with pytest.raises(InvalidImageError, match='at least 32 x 32'):
+        pp.as_rgb_float(np.zeros(shape, np.uint8))
+
+
+@pytest.mark.parametrize('shape', [(40, 40, 2), (40, 40, 5), (2, 40, 40, 3),
+                                   (40,)])
+def test_bad_shapes_are_refused(shape):
+    with pytest.raises(InvalidImageError, match='expected a'):
+        pp.as_rgb_float(np.zeros(shape, np.uint8))
+
+
+def test_unsupported_dtype_is_refused():
+    with pytest.raises(InvalidImageError, match='dtype complex'):
+        pp.as_rgb_float(np.zeros((40, 40, 3), np.complex64))
+
+
+def test_minimum_size_is_accepted():
+    _check(pp.as_rgb_float(np.zeros((32, 32, 3), np.uint8)), (32, 32))
+
+
+# -- canonical scale and resize -------------------------------------------
+
+
+def _disc(h: int, w: int, radius: float) -> np.ndarray:
+    yy, xx = np.mgrid[:h, :w]
+    return np.hypot(yy - (h - 1) / 2, xx - (w - 1) / 2) <= radius
+
+
+def _diameter(fov: np.ndarray) -> int:
+    rows = np.flatnonzero(fov.any(axis=1))
+    cols = np.flatnonzero(fov.any(axis=0))
+    return max(rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1)
+
+
+def test_canonical_scale_of_drive_sized_fov_is_one():
+    assert pp.canonical_scale(_disc(584, 565, 270)) == 1.0
+    # Within 3 % of the canonical diameter: unchanged.
+    near = _disc(584, 565, 266)
+    assert 0.97 < 540 / _diameter(near) < 1.03
+    assert pp.canonical_scale(near) == 1.0
+    # Just outside: scaled.
+    off = _disc(584, 565, 260)
+    assert pp.canonical_scale(off) == pytest.approx(540 / _diameter(off))
+    assert pp.canonical_scale(off) > 1.03
+
+
+def test_canonical_scale_of_large_and_small_fovs():
+    big = _disc(2000, 2200, 540)
+    assert _diameter(big) in (1080, 1081)
+    assert pp.canonical_scale(big) == pytest.approx(540 / _diameter(big))
+    small = _disc(300, 300, 135)
+    assert pp.canonical_scale(small) == pytest.approx(
+        540 / _diameter(small))
+    assert 1.9 < pp.canonical_scale(small) < 2.1
+
+
+def test_canonical_scale_of_a_disc_cut_top_and_bottom():
+    cut = _disc(700, 1200, 540)  # about 1081 wide, cut to 700 tall
+    assert cut[0].any() and cut[-1].any()
+    assert pp.canonical_scale(cut) == pytest.approx(540 / _diameter(cut))
+    assert pp.canonical_scale(cut) < 0.6
+
+
+def test_canonical_scale_of_an_empty_fov_uses_the_image():
+    assert pp.canonical_scale(np.zeros((400, 1080), bool)) == pytest.approx(
+        0.5)
+
+
+def test_scaled_shape():
+    assert pp.scaled_shape((584, 565, 3), 1.0) == (584, 565)
+    assert pp.scaled_shape((2336, 3504), 0.25) == (584, 876)
+    assert pp.scaled_shape((10, 10), 0.01) == (1, 1)
+
+
+@pytest.mark.parametrize('shape', [(30, 50), (200, 120), (64, 64)])
+def test_resize_shapes(shape):
+    rgb = RNG.random((64, 64, 3)).astype(np.float32)
+    out = pp.resize(rgb, shape)
+    assert out.shape == (*shape, 3) and out.dtype == np.float32
+    gray = pp.resize(rgb[..., 0], shape)
+    assert gray.shape == shape and gray.dtype == np.float32
+    np.testing.assert_allclose(gray, out[..., 0])
+
+
+def test_resize_keeps_constant_images_constant_and_copies():
+    flat = np.full((50, 60, 3), 0.25, np.float32)
+    np.testing.assert_allclose(pp.resize(flat, (23, 91)), 0.25, atol=1e-6)
+    same = pp.resize(flat, (50, 60))
+    assert same is not flat
+    np.testing.assert_array_equal(same, flat)
+
+
+def test_resize_down_then_up_is_close_for_smooth_images():
+    yy, xx = np.mgrid[:120, :160]
+    smooth = np.sin(xx / 15.0)[..., None] * np.cos(yy / 20.0)[..., None]
+    smooth = np.repeat(smooth.astype(np.float32), 3, axis=-1)
+    back = pp.resize(pp.resize(smooth, (60, 80)), (120, 160))
+    assert np.abs(back - smooth)[5:-5, 5:-5].max() < 0.05
+
+
+# -- standardise ----------------------------------------------------------
+
+
+def test_standardise_inside_and_outside_the_fov():
+    rgb = RNG.random((60, 70, 3)).astype(np.float32)
+    rgb[..., 2] *= 0.1  # channels with different spreads
+    fov = _disc(60, 70, 25)
+    out = pp.standardise(rgb, fov)
+    assert out.shape == (3, 60, 70) and out.dtype == np.float32
+    assert (out[:, ~fov] == 0).all()
+    inside = out[:, fov]
+    np.testing.assert_allclose(inside.mean(axis=1), 0, atol=1e-5)
+    np.testing.assert_allclose(inside.std(axis=1), 1, atol=1e-4)
+
+
+def test_standardise_flat_channel_stays_zero():
+    rgb = RNG.random((40, 40, 3)).astype(np.float32)
+    rgb[..., 0] = 0.0  # red-free photo
+    fov = np.ones((40, 40), bool)
+    out = pp.standardise(rgb, fov)
+    assert np.isfinite(out).all()
+    assert (out[0] == 0).all()
+
+
+def test_standardise_empty_fov_uses_the_whole_image():
+    rgb = RNG.random((40, 40, 3)).astype(np.float32)
+    out = pp.standardise(rgb, np.zeros((40, 40), bool))
+    # Statistics come from the whole image, but outside the FOV (all of
+    # it) is still zero.
+    assert np.isfinite(out).all() and (out == 0).all()
+
+
+def test_clahe_and_gamma_stay_in_range():
+    rgb = RNG.random((64, 64, 3)).astype(np.float32) * 0.3
+    eq = pp.clahe(rgb)
+    assert eq.shape == rgb.shape and eq.dtype == np.float32
+    assert eq.min() >= 0 and eq.max() <= 1
+    assert eq.std() > rgb.std()
+    g = pp.gamma(rgb, 2.0)
+    np.testing.assert_allclose(g, np.sqrt(rgb), atol=1e-6)
