@@ -60,6 +60,7 @@ from typing import Any
 import numpy as np
 
 from . import datasets, io
+from ._layers import AV_COLORS, AV_FEATURES, VESSEL_COLORS, VESSEL_FEATURES
 from .errors import ImageReadError
 
 __all__ = ['MAX_FOLDER_FILES', 'napari_get_reader', 'read']
@@ -71,12 +72,8 @@ ReaderFunction = Callable[[PathOrPaths], list[LayerData]]
 #: Most images opened from a plain folder (one layer each).
 MAX_FOLDER_FILES = 20
 
-AV_COLORS = {0: 'transparent', 1: 'red', 2: 'blue', 3: 'yellow',
-             None: 'transparent'}
-AV_FEATURES = {'index': [0, 1, 2, 3],
-               'class': ['background', 'artery', 'vein', 'uncertain']}
-_VESSEL_COLORS = {0: 'transparent', 1: 'lime', None: 'transparent'}
-_VESSEL_FEATURES = {'index': [0, 1], 'class': ['background', 'vessel']}
+_VESSEL_COLORS = VESSEL_COLORS
+_VESSEL_FEATURES = VESSEL_FEATURES
 _FOV_COLORS = {0: 'transparent', 1: 'cyan', None: 'transparent'}
 _FOV_FEATURES = {'index': [0, 1],
                  'class': ['outside field of view', 'field of view']}
