@@ -12,8 +12,12 @@ import numpy as np
 
 __all__ = [
     'AV_COLORS',
+    'AV_ERROR_FEATURES',
     'AV_FEATURES',
+    'ERROR_COLORS',
+    'ERROR_FEATURES',
     'VESSEL_COLORS',
+    'error_layer',
     'layer_names',
     'segmentation_layers',
     'vessel_layer',
@@ -101,3 +105,69 @@ def segmentation_layers(
             'labels',
         ))
     return out
+
+
+# ------------------------------------------------------------ error overlay
+#: Error overlay colours: 1 true positive, 2 false positive, 3 false
+#: negative (for A/V: correct, artery/vein swapped, missed).
+ERROR_COLORS = {0: 'transparent', 1: 'lime', 2: 'magenta', 3: 'cyan',
+                None: 'transparent'}
+ERROR_FEATURES = {'index': [0, 1, 2, 3],
+                  'class': ['background', 'true positive', 'false positive',
+                            'false negative']}
+AV_ERROR_FEATURES = {'index': [0, 1, 2, 3],
+                     'class': ['background', 'correct artery/vein',
+                               'artery/vein swapped', 'missed']}
+
+
+def error_layer(
+    truth: np.ndarray, prediction: np.ndarray, name: str, *,
+    mask: np.ndarray | None = None, av: bool = False,
+    geometry: dict | None = None, metadata: dict | None = None,
+) -> tuple:
+    """An error-overlay Labels layer tuple comparing two maps.
+
+    Parameters
+    ----------
+    truth, prediction : (H, W)
+        Vessel maps (non-zero = vessel) or, with *av*, A/V labels (0
+        background, 1 artery, 2 vein, 3 uncertain).
+    name : str
+        Layer name, e.g. ``'<prediction> errors'``.
+    mask : (H, W) bool, optional
+        Field of view; pixels outside stay 0.
+    av : bool
+        Compare artery/vein labels on ground-truth artery and vein pixels:
+        1 correct, 2 swapped, 3 missed (no artery/vein predicted).
+
+    Returns
+    -------
+    tuple
+        ``(labels (H, W) uint8, kwargs, 'labels')``; 1 true positive,
+        2 false positive, 3 false negative, with ``features`` naming the
+        classes for the status bar.
+    """
+    t = np.asarray(truth)
+    p = np.asarray(prediction)
+    out = np.zeros(t.shape, np.uint8)
+    if av:
+        labelled = (t == 1) | (t == 2)
+        called = (p == 1) | (p == 2)
+        out[labelled & called & (p == t)] = 1
+        out[labelled & called & (p != t)] = 2
+        out[labelled & ~called] = 3
+    else:
+        t, p = t != 0, p != 0
+        out[t & p] = 1
+        out[~t & p] = 2
+        out[t & ~p] = 3
+    if mask is not None:
+        out[~np.asarray(mask, bool)] = 0
+    return (
+        out,
+        {'name': name, 'colormap': ERROR_COLORS,
+         'features': AV_ERROR_FEATURES if av else ERROR_FEATURES,
+         'opacity': 0.8, 'metadata': dict(metadata or {}),
+         **_geometry(geometry)},
+        'labels',
+    )

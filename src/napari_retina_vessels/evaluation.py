@@ -1,0 +1,416 @@
+"""Score a model, or saved probability maps, over a dataset folder.
+
+``evaluate_dataset`` walks a dataset (:mod:`.datasets` layouts), obtains a
+vessel probability map per photo (running :func:`.pipeline.segment`, or
+reading ``DIR/<image stem>.png|.tif|.tiff|.npy``) and reports pooled and
+per-image metrics (:mod:`.metrics`) inside each photo's field of view.
+"""
+
+from __future__ import annotations
+
+import csv
+import io as _io
+import math
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .datasets import Sample, discover, load_sample
+from .errors import (
+    DatasetError,
+    InvalidImageError,
+    RetinaVesselsError,
+    ShapeMismatchError,
+)
+from .metrics import AVAccumulator, VesselAccumulator
+
+__all__ = [
+    'PREDICTION_SUFFIXES',
+    'evaluate_dataset',
+    'find_prediction',
+    'read_prediction',
+    'write_csv',
+    'write_text_atomic',
+]
+
+#: Suffixes of saved prediction files, in the order they are looked for.
+PREDICTION_SUFFIXES = ('.png', '.tif', '.tiff', '.npy')
+
+
+@dataclass(frozen=True)
+class _Options:
+    model: str
+    predictions: Path | None
+    device: str
+    tta: bool
+    threshold: float | None
+    av: bool
+    av_model: str
+    consistency: bool
+
+
+# ------------------------------------------------------------ predictions
+def find_prediction(folder: str | os.PathLike, stem: str,
+                    *, suffix: str = '') -> Path:
+    """Path of the saved map ``folder/<stem><suffix>.png|.tif|.tiff|.npy``.
+
+    Raises
+    ------
+    DatasetError
+        When none of these files exists; the message names the file.
+    """
+    folder = Path(folder)
+    for ext in PREDICTION_SUFFIXES:
+        path = folder / f'{stem}{suffix}{ext}'
+        if path.is_file():
+            return path
+    raise DatasetError(
+        f'no prediction for {stem}: expected {folder / (stem + suffix)}.png '
+        f'(or .tif, .tiff, .npy); save one per photo or drop --predictions'
+    )
+
+
+def read_prediction(path: str | os.PathLike) -> np.ndarray:
+    """Read a saved vessel probability map.
+
+    Returns
+    -------
+    numpy.ndarray
+        (H, W): uint8 (probability x 255, 8-bit PNG), uint16 (x 65535,
+        16-bit PNG), float in [0, 1] (TIFF, NPY), or bool (binary map).
+
+    Raises
+    ------
+    ImageReadError, InvalidImageError
+    """
+    from .io import imread
+
+    path = Path(path)
+    if path.suffix.lower() == '.npy':
+        try:
+            arr = np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as err:
+            from .errors import ImageReadError
+
+            raise ImageReadError(f'cannot read {path}: {err}') from err
+    else:
+        arr = imread(path)
+    if arr.ndim == 3 and arr.shape[-1] in (3, 4):
+        if not np.array_equal(arr[..., 0], arr[..., 1]):
+            raise InvalidImageError(
+                f'{path} is a colour image; a probability map must have '
+                'one channel'
+            )
+        arr = arr[..., 0]
+    if arr.ndim != 2:
+        raise InvalidImageError(
+            f'{path} has shape {arr.shape}; a probability map is (H, W)'
+        )
+    if np.issubdtype(arr.dtype, np.floating):
+        arr = arr.astype(np.float32, copy=False)
+        lo, hi = float(np.nanmin(arr)), float(np.nanmax(arr))
+        if np.isnan(arr).any() or lo < 0 or hi > 1:
+            raise InvalidImageError(
+                f'{path} holds values {lo:g}..{hi:g}; float maps must be '
+                'probabilities in [0, 1]'
+            )
+    elif arr.dtype not in (np.bool_, np.uint8, np.uint16):
+        raise InvalidImageError(
+            f'{path} is {arr.dtype}; save 8- or 16-bit PNGs or float '
+            'TIFF/NPY maps'
+        )
+    return arr
+
+
+def _as_probability(arr: np.ndarray) -> np.ndarray:
+    scale = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
+    if arr.dtype in scale:
+        return arr.astype(np.float32) / np.float32(scale[arr.dtype])
+    return arr.astype(np.float32)
+
+
+# ------------------------------------------------------------ one sample
+def _check_shape(arr: np.ndarray, path: Path, sample: Sample,
+                 shape: tuple) -> None:
+    if arr.shape != tuple(shape):
+        raise ShapeMismatchError(
+            f'prediction {path} is {arr.shape[1]} x {arr.shape[0]} but '
+            f'photo {sample.image.name} is {shape[1]} x {shape[0]}; '
+            'predictions must have the size of their photo'
+        )
+
+
+def _score_sample(sample: Sample, opts: _Options,
+                  progress: Callable | None = None) -> dict[str, Any]:
+    """Load, predict and count one sample (runs in a worker when
+    parallel, so it returns plain counts, no images)."""
+    from ._metrics_av import _av_counts
+    from ._metrics_core import _image_stats
+
+    t0 = time.perf_counter()
+    data = load_sample(sample)
+    image = data['image']
+    shape = image.shape[:2]
+    fov = data['fov']
+    if fov is None:
+        from .fov import fov_mask
+
+        fov = fov_mask(image)
+    truth, truth_av = data['vessels'], data['av']
+    want_av = opts.av and truth_av is not None
+    info: dict[str, Any] = {}
+    av_pred = vessels_pred = p_art = None
+    if opts.predictions is not None:
+        path = find_prediction(opts.predictions, sample.name)
+        pred = read_prediction(path)
+        _check_shape(pred, path, sample, shape)
+        threshold = 0.5 if opts.threshold is None else float(opts.threshold)
+        binary = pred.dtype == np.bool_
+        if want_av:
+            from .io import read_av
+
+            av_path = find_prediction(opts.predictions, sample.name,
+                                      suffix='_av')
+            av_pred = read_av(av_path)
+            _check_shape(av_pred, av_path, sample, shape)
+            vessels_pred = (pred if binary
+                            else _as_probability(pred) >= threshold)
+    else:
+        from .pipeline import segment
+
+        seg = segment(image, model=opts.model, av=want_av,
+                      av_model=opts.av_model, device=opts.device,
+                      tta=opts.tta, threshold=opts.threshold, fov=fov,
+                      consistency=opts.consistency, progress=progress)
+        pred, threshold, binary = seg.probability, seg.threshold, False
+        av_pred, vessels_pred = seg.artery_vein, seg.vessels
+        p_art = seg.artery_probability
+        info = {k: v for k, v in seg.metadata().items()
+                if k in ('model', 'weights_sha256', 'av_model',
+                         'av_weights_sha256', 'device')}
+    stats = None
+    if truth is not None:
+        # Private helpers: a parallel worker returns counts and sorted
+        # scores, the accumulators in the main process pool them.
+        stats = _image_stats(truth, pred, fov, threshold, binary)
+    counts = None
+    if want_av:
+        counts = _av_counts(truth_av, av_pred, vessels_pred, p_art, fov)
+    return {'name': sample.name, 'stats': stats, 'av_counts': counts,
+            'threshold': threshold, 'info': info,
+            'seconds': time.perf_counter() - t0}
+
+
+def _map_parallel(func, samples, workers, scheduler, progress) -> list:
+    try:
+        from .batch import map_images
+    except ImportError:
+        map_images = None
+    if map_images is None:
+        raise RetinaVesselsError(
+            'parallel evaluation (workers or a Dask scheduler) is not '
+            'available in this version; run without --workers/--scheduler'
+        )
+    # map_images reports Progress('evaluate', done, total) itself.
+    return map_images(func, samples, workers=workers, scheduler=scheduler,
+                      progress=progress, stage='evaluate')
+
+
+# ------------------------------------------------------------- dataset
+def _row(result: dict, vessel_row: dict | None, av_row: dict | None):
+    row: dict[str, Any] = {'name': result['name']}
+    if vessel_row is not None:
+        row.update(vessel_row)
+    if av_row is not None:
+        for part in ('all', 'intersection'):
+            for k in ('acc', 'se', 'sp'):
+                row[f'av_{part}_{k}'] = av_row[part][k]
+        row['av_detected'] = av_row['detected']
+    row['seconds'] = round(result['seconds'], 3)
+    return row
+
+
+def _clean(value):
+    """NaN -> None and numpy scalars -> Python, so the JSON is valid."""
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def evaluate_dataset(
+    folder: str | os.PathLike, *,
+    model: str = 'default',
+    predictions: str | os.PathLike | None = None,
+    split: str = 'all',
+    device: str = 'auto',
+    tta: bool = False,
+    threshold: float | None = None,
+    av: bool = False,
+    av_model: str = 'default',
+    consistency: bool = True,
+    best_threshold: bool = False,
+    workers: int = 0,
+    scheduler: str | None = None,
+    progress: Callable[[Any], Any] | None = None,
+) -> dict[str, Any]:
+    """Score a model (or saved maps) on a dataset folder.
+
+    Parameters
+    ----------
+    folder : str or os.PathLike
+        Dataset folder in a layout :func:`.datasets.discover` knows. The
+        dataset's FOV masks are used, or :func:`.fov.fov_mask` without.
+    model : str
+        Vessel model to run (ignored with *predictions*).
+    predictions : path, optional
+        Folder of saved maps ``<image stem>.png|.tif|.tiff|.npy`` (8-bit
+        PNG = probability x 255, 16-bit x 65535, TIFF/NPY floats in
+        [0, 1]) scored instead of running a model; with *av*, A/V labels
+        are read from ``<image stem>_av.*``.
+    split : {'all', 'train', 'test'}
+    device, tta, av_model, consistency
+        Passed to :func:`.pipeline.segment`.
+    threshold : float, optional
+        Vessel cut-off; the model's own (0.5 for saved maps) by default.
+    av : bool
+        Also score arteries/veins on the photos that have A/V labels.
+    best_threshold : bool
+        Also report the threshold maximising pooled F1.
+    workers, scheduler
+        Run the photos on a Dask cluster (needs ``batch.map_images``).
+    progress : callable, optional
+        Receives ``Progress('evaluate', done, total)`` records (and the
+        model's own while it runs).
+
+    Returns
+    -------
+    dict
+        JSON-ready report: ``model``, ``weights_sha256``, ``dataset``,
+        ``split``, ``n_images``, ``threshold``, ``pooled``,
+        ``per_image_mean``, ``per_image_sd``, ``best_threshold``, ``av``
+        (``all``, ``intersection``, ``detected``), ``images`` (one row per
+        photo) and ``seconds_per_image``; missing parts are None.
+
+    Raises
+    ------
+    DatasetError
+        Unknown folder, or a saved prediction is missing.
+    ShapeMismatchError
+        A saved prediction's size differs from its photo's.
+    """
+    t0 = time.perf_counter()
+    samples = discover(folder, split=split)
+    pred_dir = Path(predictions) if predictions is not None else None
+    if pred_dir is not None:
+        if not pred_dir.is_dir():
+            raise DatasetError(
+                f'prediction folder {pred_dir} does not exist'
+            )
+        for s in samples:  # fail before any work
+            find_prediction(pred_dir, s.name)
+    opts = _Options(model=model, predictions=pred_dir, device=device,
+                    tta=tta, threshold=threshold, av=av, av_model=av_model,
+                    consistency=consistency)
+    emit = None
+    if workers or scheduler:
+        results = _map_parallel(partial(_score_sample, opts=opts),
+                                samples, workers, scheduler, progress)
+    else:
+        results = (_score_sample(s, opts, progress) for s in samples)
+        if progress is not None:
+            from .inference import Progress
+
+            emit = progress
+            emit(Progress('evaluate', 0, len(samples)))
+
+    vessels: VesselAccumulator | None = None
+    avs = AVAccumulator()
+    rows, info, thr = [], {}, None
+    for i, res in enumerate(results, 1):
+        info = info or res['info']
+        thr = res['threshold'] if thr is None else thr
+        v_row = av_row = None
+        if res['stats'] is not None:
+            if vessels is None:
+                vessels = VesselAccumulator(threshold=res['threshold'])
+            v_row = vessels.add_stats(res['stats'])
+        if res['av_counts'] is not None:
+            av_row = avs.add_counts(res['av_counts'])
+        rows.append(_row(res, v_row, av_row))
+        if emit is not None:
+            emit(Progress('evaluate', i, len(samples)))
+
+    mean = sd = None
+    if vessels is not None:
+        mean, sd = vessels.summary()
+    report = {
+        'model': None if pred_dir else info.get('model', model),
+        'weights_sha256': info.get('weights_sha256'),
+        'av_model': info.get('av_model'),
+        'av_weights_sha256': info.get('av_weights_sha256'),
+        'device': info.get('device'),
+        'predictions': str(pred_dir) if pred_dir else None,
+        'dataset': str(folder),
+        'layout': samples[0].layout,
+        'split': split,
+        'n_images': len(rows),
+        'threshold': thr,
+        'pooled': vessels.pooled() if vessels else None,
+        'per_image_mean': mean,
+        'per_image_sd': sd,
+        'best_threshold': (vessels.best_threshold()
+                           if vessels and best_threshold else None),
+        'av': avs.pooled(),
+        'images': rows,
+        'seconds_per_image': round(
+            (time.perf_counter() - t0) / max(1, len(rows)), 3),
+    }
+    return _clean(report)
+
+
+# --------------------------------------------------------------- output
+def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
+    """Write *text* (UTF-8) to *path* via a temporary file and a rename,
+    so a reader never sees half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.part',
+                               dir=path.parent)
+    try:
+        with os.fdopen(fd, 'w', encoding='utf-8', newline='') as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_csv(report: dict[str, Any], path: str | os.PathLike) -> Path:
+    """Write the per-image rows of an :func:`evaluate_dataset` report as
+    CSV (one row per photo; empty cells for missing values)."""
+    rows = report.get('images') or []
+    columns: list[str] = []
+    for row in rows:
+        columns += [k for k in row if k not in columns]
+    buf = _io.StringIO()
+    writer = csv.writer(buf, lineterminator='\n')
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow(['' if row.get(c) is None else
+                         f'{row[c]:.6f}' if isinstance(row[c], float)
+                         else row[c] for c in columns])
+    return write_text_atomic(path, buf.getvalue())
