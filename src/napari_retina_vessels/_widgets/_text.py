@@ -22,3 +22,35 @@ CANCELLED = 'Cancelled; no layers were changed.'
 DONE = ('{name}: {seconds:.2f} s on {device} with {model}; vessel density '
         '{density:.1%} of the FOV.')
 RETHRESHOLDED = 'Threshold {thr:.2f}: vessel density {density:.1%}.'
+
+# ---------------------------------------------------------- metrics widget
+PRED_TIP = ('Prediction to score: a probability map (image layer, values '
+            'in [0, 1] or 8/16-bit) or a binary / artery-vein labels '
+            'layer.')
+TRUTH_TIP = ('Ground truth: vessel labels (non-zero = vessel) or '
+             'artery/vein labels (1 artery, 2 vein, 3 uncertain).')
+MASK_TIP = 'Optional field-of-view mask; pixels outside are ignored.'
+METRIC_THRESHOLD_TIP = ('Probability cut-off for the binary metrics and '
+                        'the error overlay (>= threshold is vessel).')
+COMPUTE_TIP = ('Score the prediction and add the error overlay layer '
+               '(TP, FP, FN).')
+COPY_TIP = 'Copy the table to the clipboard (tab-separated).'
+CSV_TIP = 'Where Export CSV writes the table.'
+EXPORT_TIP = 'Write the table to the CSV file chosen above.'
+
+NEED_LAYERS = 'Choose a prediction layer and a ground-truth layer.'
+SAME_LAYER = 'The prediction and the ground truth are the same layer.'
+NOT_2D = ('Layer {name!r} has shape {shape}: choose a 2-D single-channel '
+          'layer.')
+SHAPE_MISMATCH = ('{what} {name!r} is {w} x {h} but the prediction {pred!r} '
+                  'is {pw} x {ph}: choose layers of the same size.')
+READY_METRICS = 'Ready: press Compute.'
+COMPUTED = ('{name}: {n:,} pixels scored in {ms:.0f} ms; overlay '
+            '{overlay!r}.')
+COMPUTED_AV = ('{name}: artery/vein on {n:,} labelled pixels in {ms:.0f} '
+               'ms; overlay {overlay!r}.')
+NOTHING_TO_EXPORT = 'Nothing to export yet: press Compute first.'
+CHOOSE_CSV = 'Choose a CSV file name first.'
+COPIED = 'Copied {n} rows to the clipboard.'
+EXPORTED = 'Wrote {path}.'
+EXPORT_FAILED = 'Could not write {path}: {reason}.'
