@@ -215,6 +215,8 @@ def _cmd_evaluate(args) -> int:
 
 
 def _cmd_segment(args) -> int:
+    from tqdm import tqdm
+
     from .batch import run_batch
 
     summary = run_batch(
@@ -223,7 +225,8 @@ def _cmd_segment(args) -> int:
         threshold=args.threshold, fmt=args.format,
         overwrite=args.overwrite, workers=args.workers,
         scheduler=args.scheduler, progress=_tqdm_progress(),
-        log=lambda msg: print(msg, file=sys.stderr),
+        # tqdm.write keeps a message off the progress bar's line.
+        log=lambda msg: tqdm.write(msg, file=sys.stderr),
     )
     print(f"{summary['done']} segmented, {summary['skipped']} already "
           f"done, {summary['failed']} failed; summary: "
