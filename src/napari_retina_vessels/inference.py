@@ -142,6 +142,20 @@ def predict(
         Tile side and overlap in pixels; an image no larger than *tile*
         runs in one pass.
     """
+    c, h0, w0 = x.shape
+    # Pad to a multiple of 8 and at least 32 pixels: three poolings must
+    # leave a few pixels (a 4000 x 40 strip shrinks to 540 x 5 otherwise).
+    ph = max(32, -(-h0 // 8) * 8) - h0
+    pw = max(32, -(-w0 // 8) * 8) - w0
+    if ph or pw:
+        x = np.pad(x, ((0, 0), (0, ph), (0, pw)))
+    out = yield from _predict(model, x, device=device, tile=tile,
+                              overlap=overlap, tta=tta, batch=batch,
+                              stage=stage)
+    return out[:, :h0, :w0]
+
+
+def _predict(model, x, *, device, tile, overlap, tta, batch, stage):
     c, h, w = x.shape
     if h <= tile and w <= tile:
         yield Progress(stage, 0, 1)
