@@ -8,7 +8,10 @@ Predictions
     ``bool`` arrays and integer arrays holding only 0 and 1 are binary;
     float arrays are probabilities in [0, 1]; uint8 / uint16 arrays with
     larger values are probabilities scaled by 255 / 65535 (8- and 16-bit
-    PNG). Probabilities are binarised with ``probability >= threshold``.
+    PNG); other integer arrays (napari Labels data) are label images,
+    non-zero = vessel. Probabilities are binarised with
+    ``probability >= threshold``. :func:`roc_auc` and
+    :func:`average_precision` take any real scores (only the order counts).
 
 Degenerate cases never raise; they give
     - ``se`` NaN without truth vessels, ``sp`` NaN without truth
@@ -25,6 +28,8 @@ Degenerate cases never raise; they give
 Pooled figures (:class:`VesselAccumulator`, :func:`dataset_metrics`)
 concatenate the pixels of all images, as papers report; per-image figures
 are summarised as mean and sample standard deviation (NaN ignored).
+Artery/vein metrics (:func:`av_metrics`) are described in
+``_metrics_av``; artery is the positive class.
 """
 
 from __future__ import annotations
