@@ -205,10 +205,16 @@ def _cmd_evaluate(args) -> int:
         print('pooled: ' + '  '.join(
             f'{k} {v:.4f}' for k, v in pooled.items()
             if isinstance(v, float)))
-    if report.get('av'):
-        print('artery/vein: ' + '  '.join(
-            f'{k} {v:.4f}' for k, v in report['av'].items()
-            if isinstance(v, float)))
+    av = report.get('av')
+    if av:
+        for part in ('intersection', 'all'):
+            vals = av.get(part) or {}
+            print(f'artery/vein ({part}): ' + '  '.join(
+                f'{k} {v:.4f}' for k, v in vals.items()
+                if isinstance(v, float)))
+        if isinstance(av.get('detected'), float):
+            print(f"artery/vein labelled pixels detected: "
+                  f"{av['detected']:.4f}")
     if not args.json:
         print(text)
     return 0
@@ -253,7 +259,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return handlers[args.command](args)
     except RetinaVesselsError as err:
-        print(f'retina-vessels: error: {err}', file=sys.stderr)
+        from tqdm import tqdm
+
+        # tqdm.write puts the message on its own line, above any bar.
+        tqdm.write(f'retina-vessels: error: {err}', file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print('retina-vessels: interrupted', file=sys.stderr)
