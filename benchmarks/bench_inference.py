@@ -1,0 +1,111 @@
+"""Inference speed and memory.
+
+Prints, for the default models on this machine's CPU (or --device):
+
+- seconds per DRIVE test photo, whole pipeline from array to probability
+  map (vessels only), and with artery/vein;
+- batch throughput over the 20 DRIVE test photos (images/s);
+- time and peak RSS (in a fresh subprocess) for a 3504 x 2336 photo and
+  an 8000 x 8000 photo (tiled).
+
+Usage: python benchmarks/bench_inference.py [--threads 2] [--device cpu]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+LARGE_CODE = r'''
+import json, resource, sys, time
+import numpy as np, torch
+torch.set_num_threads(int(sys.argv[3]))
+import napari_retina_vessels as nrv
+from napari_retina_vessels.preprocessing import resize
+h, w = int(sys.argv[1]), int(sys.argv[2])
+src = nrv.imread(sys.argv[4])
+img = (np.clip(resize(src.astype(np.float32), (h, w)), 0, 255)
+       .astype(np.uint8))
+del src
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+nrv.segment(img[:256, :256], av=False, device=sys.argv[5])  # warm-up
+t = time.perf_counter()
+res = nrv.segment(img, av=sys.argv[6] == '1', device=sys.argv[5])
+dt = time.perf_counter() - t
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({'seconds': dt, 'peak_rss_mb': peak / 1024,
+                  'input_rss_mb': base / 1024}))
+'''
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument('--threads', type=int, default=2)
+    ap.add_argument('--device', default='cpu')
+    ap.add_argument('--repeat', type=int, default=3)
+    ap.add_argument('--skip-large', action='store_true')
+    args = ap.parse_args()
+
+    import torch
+
+    torch.set_num_threads(args.threads)
+    import napari_retina_vessels as nrv
+    from napari_retina_vessels.datasets import data_root, discover
+    from napari_retina_vessels.weights import list_models
+
+    root = data_root()
+    samples = discover(root / 'DRIVE' / 'test')
+    images = [nrv.imread(s.image) for s in samples]
+    has_av = bool(list_models(task='av'))
+    nrv.segment(images[0], av=has_av, device=args.device)  # load, warm up
+
+    def per_image(av: bool) -> float:
+        best = []
+        for img in images[:5]:
+            ts = []
+            for _ in range(args.repeat):
+                t = time.perf_counter()
+                nrv.segment(img, av=av, device=args.device)
+                ts.append(time.perf_counter() - t)
+            best.append(min(ts))
+        return statistics.median(best)
+
+    print(f'torch threads: {args.threads}, device: {args.device}')
+    v = per_image(False)
+    print(f'DRIVE photo, vessels only:         {v:.3f} s/image (median of '
+          f'5 photos, best of {args.repeat})')
+    if has_av:
+        a = per_image(True)
+        print(f'DRIVE photo, vessels + A/V:        {a:.3f} s/image')
+    t = time.perf_counter()
+    for img in images:
+        nrv.segment(img, av=has_av, device=args.device)
+    dt = time.perf_counter() - t
+    print(f'DRIVE test set ({len(images)} photos, A/V={has_av}): '
+          f'{len(images) / dt:.2f} images/s')
+    if args.skip_large:
+        return
+    for h, w in ((2336, 3504), (8000, 8000)):
+        out = subprocess.run(
+            [sys.executable, '-c', LARGE_CODE, str(h), str(w),
+             str(args.threads), str(samples[0].image), args.device,
+             '1' if has_av else '0'],
+            capture_output=True, text=True, env=os.environ.copy())
+        if out.returncode:
+            print(out.stderr[-2000:])
+            continue
+        r = json.loads(out.stdout.strip().splitlines()[-1])
+        print(f'{w} x {h} photo (A/V={has_av}): {r["seconds"]:.2f} s, '
+              f'peak RSS {r["peak_rss_mb"]:.0f} MB (input alone '
+              f'{r["input_rss_mb"]:.0f} MB)')
+
+
+if __name__ == '__main__':
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / 'src'))
+    main()

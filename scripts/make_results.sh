@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Reproduce every figure in docs/results.md: evaluate the default models on
+# the test splits (inside the FOV, first observer) with the evaluate
+# command, then build the tables and pictures from the JSON reports.
+# Usage: scripts/make_results.sh   (takes a few minutes on a 2-core CPU)
+set -euo pipefail
+DATA=${RETINA_VESSELS_DATA:-../shared/datasets}
+OUT=docs/results
+mkdir -p "$OUT"
+ev() { retina-vessels evaluate "$@" --device cpu; }
+ev "$DATA/DRIVE/test" --best-threshold --json "$OUT/drive.json"
+ev "$DATA/DRIVE/test" --tta --json "$OUT/drive_tta.json"
+ev "$DATA/CHASE_DB1" --split test --best-threshold --json "$OUT/chase.json"
+ev "$DATA/STARE" --split test --best-threshold --json "$OUT/stare.json"
+ev "$DATA/RITE/test" --av --json "$OUT/rite_av.json"
+ev "$DATA/RITE/test" --av --tta --json "$OUT/rite_av_tta.json"
+ev "$DATA/RITE/test" --av --no-consistency --json "$OUT/rite_av_raw.json"
+python scripts/make_figures.py
+python scripts/results_table.py > "$OUT/tables.md"

@@ -1,0 +1,55 @@
+"""Print the Markdown results tables from docs/results/*.json."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+RES = Path(__file__).resolve().parents[1] / 'docs' / 'results'
+
+
+def load(name: str) -> dict | None:
+    path = RES / f'{name}.json'
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def vessel_table() -> None:
+    print('| dataset (test split) | images | AUC | F1 | Acc | Se | Sp | '
+          'MCC | clDice | threshold | best-F1 threshold (F1) | s/image |')
+    print('|---|---|---|---|---|---|---|---|---|---|---|---|')
+    for name, label in (('drive', 'DRIVE'), ('drive_tta', 'DRIVE, flip TTA'),
+                        ('chase', 'CHASE_DB1'), ('stare', 'STARE')):
+        r = load(name)
+        if not r or not r.get('pooled'):
+            continue
+        p = r['pooled']
+        bt = r.get('best_threshold') or {}
+        best = (f"{bt['threshold']:.2f} ({bt['f1']:.4f})"
+                if bt.get('threshold') is not None else '-')
+        print(f"| {label} | {r['n_images']} | {p['auc']:.4f} | "
+              f"{p['f1']:.4f} | {p['acc']:.4f} | {p['se']:.4f} | "
+              f"{p['sp']:.4f} | {p['mcc']:.4f} | {p['cldice']:.4f} | "
+              f"{p['threshold']:.2f} | {best} | "
+              f"{r['seconds_per_image']:.2f} |")
+
+
+def av_table() -> None:
+    print('| RITE test (20) | Acc (intersection) | Se artery | Sp vein | '
+          'detected | Acc (all labelled) |')
+    print('|---|---|---|---|---|---|')
+    for name, label in (('rite_av_raw', 'no segment vote'),
+                        ('rite_av', 'segment vote (default)'),
+                        ('rite_av_tta', 'segment vote + flip TTA')):
+        r = load(name)
+        if not r or not r.get('av'):
+            continue
+        a = r['av']
+        i, al = a['intersection'], a['all']
+        print(f"| {label} | {i['acc']:.4f} | {i['se']:.4f} | "
+              f"{i['sp']:.4f} | {a['detected']:.3f} | {al['acc']:.4f} |")
+
+
+if __name__ == '__main__':
+    vessel_table()
+    print()
+    av_table()
