@@ -37,7 +37,9 @@ def example() -> None:
     err[res.vessels & truth] = (255, 255, 255)
     err[res.vessels & ~truth] = (255, 60, 60)
     err[~res.vessels & truth & d['fov']] = (60, 140, 255)
-    panels = [(d['image'], 'photo (DRIVE 01_test)'),
+    # A small crop only: the dataset's terms forbid redistributing it.
+    crop = (slice(200, 392), slice(300, 492))
+    panels = [(d['image'], 'photo (DRIVE 01_test, crop)'),
               (res.probability, 'vessel probability'),
               (err, 'white TP, red FP, blue FN')]
     if has_av:
@@ -45,6 +47,7 @@ def example() -> None:
         av_truth = load_sample(rite)['av']
         panels += [(AV_RGB[res.artery_vein], 'predicted A/V'),
                    (AV_RGB[av_truth], 'RITE A/V labels')]
+    panels = [(im[crop], title) for im, title in panels]
     fig, axes = plt.subplots(1, len(panels),
                              figsize=(3.2 * len(panels), 3.6))
     for ax, (im, title) in zip(axes, panels):

@@ -211,3 +211,33 @@ def test_cli_weights_list_and_path(capsys):
     assert capsys.readouterr().out.strip().endswith('.pt')
     assert main(['weights', 'path', 'no-such-model']) == 1
     assert 'unknown model' in capsys.readouterr().err
+
+
+def test_iter_fetch_reports_download_progress(server, fake_entry,
+                                              monkeypatch):
+    url, root = server
+    src, sha = fake_entry
+    shutil.copy(src, root / 'tiny-test.pt')
+    monkeypatch.setenv('RETINA_VESSELS_BASE_URL', url)
+    gen = weights.iter_fetch('tiny-test')
+    records = []
+    while True:
+        try:
+            records.append(next(gen))
+        except StopIteration as stop:
+            path = stop.value
+            break
+    assert weights.file_sha256(path) == sha
+    assert records and {r.stage for r in records} == {'download'}
+    assert records[-1].done == records[-1].total == src.stat().st_size
+    # Now cached: nothing to report.
+    again = weights.iter_fetch('tiny-test')
+    with pytest.raises(StopIteration) as stop:
+        next(again)
+    assert stop.value.value == path
+
+
+def test_iter_fetch_raises_download_errors(fake_entry, monkeypatch):
+    monkeypatch.setenv('RETINA_VESSELS_BASE_URL', 'http://127.0.0.1:9/')
+    with pytest.raises(WeightsError, match='cannot download'):
+        list(weights.iter_fetch('tiny-test'))

@@ -20,7 +20,11 @@ import numpy.typing as npt
 from .errors import InvalidImageError, ShapeMismatchError
 from .fov import fov_mask
 from .preprocessing import (
-    as_rgb_float, canonical_scale, resize, scaled_shape, standardise,
+    as_rgb_float,
+    canonical_scale,
+    resize,
+    scaled_shape,
+    standardise,
 )
 
 __all__ = ['Segmentation', 'iter_segment', 'segment', 'threshold_vessels']
@@ -114,8 +118,9 @@ def iter_segment(
     Yields ``Progress(stage, done, total)`` records; returns the
     :class:`Segmentation`. Parameters are those of :func:`segment`.
     """
+    from ._registry import REGISTRY
     from .inference import Progress, choose_device, predict
-    from .weights import load_model
+    from .weights import iter_fetch, load_model, resolve_name
 
     t0 = time.perf_counter()
     arr = np.asarray(image)
@@ -137,6 +142,11 @@ def iter_segment(
     fov_full = (_check_fov(fov, rgb.shape[:2]) if fov is not None
                 else fov_mask(rgb))
     yield Progress('weights', 0, 1)
+    for name, task, wanted in (('vessels', 'vessels', True),
+                               ('av', 'av', av)):
+        ref = resolve_name(model if name == 'vessels' else av_model, task)
+        if wanted and ref in REGISTRY:
+            yield from iter_fetch(ref)  # download progress, if any
     net, info = load_model(model, task='vessels', device=dev)
     av_net = av_info = None
     if av:

@@ -119,7 +119,7 @@ def _verify(path: Path, expected: str, what: str) -> None:
 def _fix(path: Path) -> str:
     if SHIPPED_DIR in path.parents:
         return 'reinstall napari-retina-vessels'
-    return f'delete it and fetch again (retina-vessels weights fetch)'
+    return 'delete it and fetch again (retina-vessels weights fetch)'
 
 
 def weights_path(name: str, *, download: bool = True,
@@ -183,6 +183,59 @@ def _download(fname: str, sha: str, progressbar: Any) -> Path:
             'mirror, or copy the file in with "retina-vessels weights '
             'import FILE"'
         ) from err
+
+
+class _Counter:
+    """A tqdm-like object pooch reports download progress to."""
+
+    def __init__(self) -> None:
+        self.total = 0
+        self.n = 0
+
+    def update(self, n: int) -> None:
+        self.n += int(n)
+
+    def reset(self) -> None:
+        self.n = 0
+
+    def close(self) -> None:
+        pass
+
+
+def iter_fetch(name: str, *, poll: float = 0.1):
+    """Make a registered model available, yielding download progress.
+
+    A generator: yields ``Progress('download', bytes_done, bytes_total)``
+    while a download runs (in a helper thread, so that every yield is a
+    point where the caller may stop waiting) and returns the local path.
+    Nothing is yielded when the file is shipped or cached.
+    """
+    import threading
+
+    from .inference import Progress
+
+    try:
+        return weights_path(name, download=False)
+    except WeightsError:
+        model_info(name)  # unknown names raise here
+    counter = _Counter()
+    box: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            box['path'] = weights_path(name, progressbar=counter)
+        except BaseException as err:  # re-raised in the caller
+            box['error'] = err
+
+    thread = threading.Thread(target=work, daemon=True,
+                              name=f'fetch-{name}')
+    thread.start()
+    while thread.is_alive():
+        thread.join(poll)
+        yield Progress('download', counter.n, max(counter.total, 1))
+    if 'error' in box:
+        raise box['error']
+    return box['path']
 
 
 def load_weights_file(path: str | os.PathLike) -> dict[str, Any]:
