@@ -102,7 +102,7 @@ FILES = {
     'good.ppm.gz': gzip.compress(_ppm_bytes(_disc())),
     'binary_mask.png': _png_bytes((_disc()[..., 0] > 0).astype(np.uint8)),
     'bmp8.bmp': None,
-    'twelve_bit.tif': _tiff_bytes((_disc(dtype=np.uint16) >> 4)),
+    'twelve_bit.tif': _tiff_bytes(_disc(dtype=np.uint16) >> 4),
     'wide_8bit_gray.tif': _tiff_bytes(_disc()[..., 0]),
 }
 
@@ -186,7 +186,8 @@ def test_cli_segment_over_corpus(tmp_path, capsys):
     assert code == 0  # some photos are fine
     import csv
 
-    rows = list(csv.DictReader(open(out / 'summary.csv')))
+    with open(out / 'summary.csv', newline='') as fh:
+        rows = list(csv.DictReader(fh))
     assert len(rows) == len(paths)
     by_name = {Path(r['path']).name: r for r in rows}
     assert by_name['truncated.png']['status'] == 'failed'

@@ -174,15 +174,6 @@ def _folder_images(folder: Path) -> list[Path]:
     )
 
 
-def _stem(path: Path) -> str:
-    name = path.name
-    lower = name.lower()
-    for suffix in sorted(io.IMAGE_SUFFIXES, key=len, reverse=True):
-        if lower.endswith(suffix):
-            return name[: -len(suffix)]
-    return path.stem
-
-
 def _metadata(path: Path) -> dict[str, Any]:
     meta: dict[str, Any] = {'path': str(path)}
     spacing = io.read_pixel_spacing(path)
@@ -257,7 +248,7 @@ def _av_layer(av: np.ndarray, name: str, meta: dict) -> LayerData:
 
 def _read_file(path: Path) -> LayerData:
     """One file -> one layer: photo, mask or artery/vein labels."""
-    name = _stem(path)
+    name = io.file_stem(path)
     if _is_av_file(path):
         return _av_layer(io.read_av(path), name, _metadata(path))
     arr = io.imread(path)

@@ -19,7 +19,6 @@ import glob
 import io as _io
 import json
 import os
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from contextlib import closing
@@ -32,7 +31,13 @@ import numpy as np
 from .cluster import iter_map, map_images, wants_cluster
 from .errors import RetinaVesselsError
 from .inference import Progress
-from .io import imread, imwrite, is_image_path
+from .io import (
+    file_stem,
+    imread,
+    imwrite,
+    is_image_path,
+    write_text_atomic,
+)
 
 __all__ = ['SUMMARY_COLUMNS', 'collect_inputs', 'run_batch', 'map_images']
 
@@ -121,19 +126,11 @@ def collect_inputs(
     return out, missing
 
 
-def _stem(path: Path) -> str:
-    name = path.name
-    for suffix in ('.ppm.gz', '.pgm.gz', '.tif.gz'):
-        if name.lower().endswith(suffix):
-            return name[: -len(suffix)]
-    return path.stem
-
-
 def _names(paths: list[Path]) -> list[str]:
     """Output names: the file stem, made unique with a path hash."""
     import hashlib
 
-    stems = [_stem(p) for p in paths]
+    stems = [file_stem(p) for p in paths]
     out = []
     for p, s in zip(paths, stems):
         if stems.count(s) > 1:
@@ -167,22 +164,6 @@ class _Job:
     @property
     def marker(self) -> Path:
         return Path(self.out) / f'{self.name}.done.json'
-
-
-def _write_text_atomic(path: Path, text: str) -> None:
-    """Write *text* to a temporary file beside *path*, then rename it."""
-    fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.part',
-                               dir=path.parent)
-    try:
-        with os.fdopen(fd, 'w', encoding='utf-8', newline='') as fh:
-            fh.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _done_row(job: _Job) -> dict | None:
@@ -266,7 +247,7 @@ def _process(job: _Job) -> dict[str, Any]:
                    status='done')
         marker = {'settings': s, 'row': row,
                   'outputs': sorted(p.name for p in files.values())}
-        _write_text_atomic(job.marker, json.dumps(marker, indent=1))
+        write_text_atomic(job.marker, json.dumps(marker, indent=1))
     except RetinaVesselsError as err:
         row.update(status='failed', error=str(err),
                    seconds=round(time.perf_counter() - t0, 3))
@@ -321,7 +302,7 @@ def _write_summary(path: Path, rows: list[dict]) -> None:
     for row in rows:
         writer.writerow({k: ('' if row.get(k) is None else row.get(k))
                          for k in SUMMARY_COLUMNS})
-    _write_text_atomic(path, buf.getvalue())
+    write_text_atomic(path, buf.getvalue())
 
 
 def _remove_leftovers(jobs: list[_Job]) -> None:

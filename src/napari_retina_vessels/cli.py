@@ -6,7 +6,6 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 __all__ = ['build_parser', 'main']
 
@@ -195,7 +194,7 @@ def _cmd_evaluate(args) -> int:
     )
     text = json.dumps(report, indent=2)
     if args.json:
-        from .evaluation import write_text_atomic
+        from .io import write_text_atomic
 
         write_text_atomic(args.json, text + '\n')
     if args.csv:

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import DatasetError
+from .io import file_stem as _stem
 from .io import is_image_path
 
 __all__ = [
@@ -55,14 +56,6 @@ def data_root() -> Path:
     """Root of the public datasets: ``$RETINA_VESSELS_DATA`` or the
     repository default ``../shared/datasets``."""
     return Path(os.environ.get('RETINA_VESSELS_DATA', '../shared/datasets'))
-
-
-def _stem(path: Path) -> str:
-    name = path.name
-    for suffix in ('.ppm.gz', '.pgm.gz', '.tif.gz'):
-        if name.lower().endswith(suffix):
-            return name[: -len(suffix)]
-    return path.stem
 
 
 def _images(folder: Path) -> list[Path]:

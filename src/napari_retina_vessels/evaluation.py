@@ -12,7 +12,6 @@ import csv
 import io as _io
 import math
 import os
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from .errors import (
     RetinaVesselsError,
     ShapeMismatchError,
 )
+from .io import write_text_atomic
 from .metrics import AVAccumulator, VesselAccumulator
 
 __all__ = [
@@ -382,22 +382,6 @@ def evaluate_dataset(
 
 
 # --------------------------------------------------------------- output
-def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
-    """Write *text* (UTF-8) to *path* via a temporary file and a rename,
-    so a reader never sees half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.part',
-                               dir=path.parent)
-    try:
-        with os.fdopen(fd, 'w', encoding='utf-8', newline='') as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
 
 def write_csv(report: dict[str, Any], path: str | os.PathLike) -> Path:
     """Write the per-image rows of an :func:`evaluate_dataset` report as

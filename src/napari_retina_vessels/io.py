@@ -27,6 +27,8 @@ __all__ = [
     'read_av',
     'av_from_rgb',
     'imwrite',
+    'write_text_atomic',
+    'file_stem',
     'read_pixel_spacing',
 ]
 
@@ -50,6 +52,18 @@ def _suffix(path: Path) -> str:
         if name.endswith(suffix):
             return suffix
     return path.suffix.lower()
+
+
+def file_stem(path: str | os.PathLike) -> str:
+    """File name without its image suffix (``im0001.ppm.gz`` -> ``im0001``).
+    """
+    path = Path(path)
+    name = path.name
+    lower = name.lower()
+    for suffix in sorted(IMAGE_SUFFIXES, key=len, reverse=True):
+        if lower.endswith(suffix):
+            return name[: -len(suffix)]
+    return path.stem
 
 
 def is_image_path(path: str | os.PathLike) -> bool:
@@ -316,13 +330,9 @@ def imwrite(path: str | os.PathLike, array: np.ndarray) -> Path:
         raise InvalidImageError(
             f'cannot write {path.name}: use .png, .tif or .npy'
         )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(
-        prefix=f'.{path.name}.', suffix='.part', dir=path.parent
-    )
-    os.close(fd)
-    try:
-        arr = np.asarray(array)
+    arr = np.asarray(array)
+
+    def write(tmp: str) -> None:
         if suffix == '.npy':
             with open(tmp, 'wb') as fh:
                 np.save(fh, arr)
@@ -331,9 +341,35 @@ def imwrite(path: str | os.PathLike, array: np.ndarray) -> Path:
 
             tifffile.imwrite(tmp, arr, compression='zlib')
         else:
-            if arr.dtype == np.bool_:
-                arr = arr.astype(np.uint8) * 255
-            Image.fromarray(arr).save(tmp, format='PNG')
+            png = arr.astype(np.uint8) * 255 if arr.dtype == np.bool_ else arr
+            Image.fromarray(png).save(tmp, format='PNG')
+
+    return _atomic(path, write)
+
+
+def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
+    """Write *text* (UTF-8) to *path* via a temporary file and a rename,
+    so a reader never sees half a file. Missing folders are created."""
+
+    def write(tmp: str) -> None:
+        with open(tmp, 'w', encoding='utf-8', newline='') as fh:
+            fh.write(text)
+
+    return _atomic(Path(path), write)
+
+
+def _atomic(path: Path, write) -> Path:
+    """Call ``write(tmp)`` on a temporary file beside *path*, then rename.
+
+    A failure removes the temporary file and leaves *path* untouched.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f'.{path.name}.', suffix='.part', dir=path.parent
+    )
+    os.close(fd)
+    try:
+        write(tmp)
         # mkstemp creates the file 0600; give it the permissions any
         # other new file would get.
         umask = os.umask(0)

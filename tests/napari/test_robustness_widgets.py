@@ -31,8 +31,7 @@ def test_segment_widget_odd_images(name, make_napari_viewer, qtbot):
     n = len(viewer.layers)
     worker = w.run()
     assert worker is not None
-    with qtbot.waitSignal(worker.finished, timeout=60_000):
-        pass
+    qtbot.waitUntil(lambda: w._worker is None, timeout=60_000)
     if len(viewer.layers) == n:  # refused: a one-line message says why
         assert w.status.value and '\n' not in w.status.value
         assert 'Traceback' not in w.status.value

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from synthetic import fake_fundus
 
 from napari_retina_vessels.weights import list_models
 
@@ -11,14 +12,6 @@ pytestmark = pytest.mark.gui
 
 HAS_AV = bool(list_models(task='av'))
 
-
-def fake_fundus(h=300, w=320):
-    yy, xx = np.mgrid[:h, :w]
-    disc = (yy - h / 2) ** 2 + (xx - w / 2) ** 2 < (0.45 * min(h, w)) ** 2
-    img = np.zeros((h, w, 3), np.uint8)
-    img[disc] = (200, 100, 40)
-    img[disc & (np.abs(yy - xx) < 3)] = (110, 50, 20)
-    return img
 
 
 @pytest.fixture
@@ -34,8 +27,7 @@ def widget(make_napari_viewer):
 def _run(qtbot, w, timeout=60_000):
     worker = w.run()
     assert worker is not None
-    with qtbot.waitSignal(worker.finished, timeout=timeout):
-        pass
+    qtbot.waitUntil(lambda: w._worker is None, timeout=timeout)
     return worker
 
 
@@ -116,8 +108,7 @@ def test_cancel_leaves_no_layer(widget, qtbot):
     n = len(viewer.layers)
     worker = w.run()
     worker.yielded.connect(lambda rec: w.cancel())
-    with qtbot.waitSignal(worker.finished, timeout=60_000):
-        pass
+    qtbot.waitUntil(lambda: w._worker is None, timeout=60_000)
     assert len(viewer.layers) == n
     assert 'Cancelled' in w.status.value
     assert w.run_button.enabled
@@ -130,8 +121,7 @@ def test_second_click_does_not_start_second_job(widget, qtbot):
     worker = w.run()
     assert w.run() is None
     assert not w.run_button.enabled
-    with qtbot.waitSignal(worker.finished, timeout=60_000):
-        pass
+    qtbot.waitUntil(lambda: w._worker is None, timeout=60_000)
 
 
 def test_missing_weights_show_message_not_traceback(

@@ -12,7 +12,11 @@ import torch.nn.functional as F
 from ..datasets import Sample, load_sample
 from ..fov import fov_mask
 from ..preprocessing import (
-    as_rgb_float, canonical_scale, resize, scaled_shape, standardise,
+    as_rgb_float,
+    canonical_scale,
+    resize,
+    scaled_shape,
+    standardise,
 )
 
 # Channel layout of a prepared image tensor.

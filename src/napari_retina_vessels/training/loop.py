@@ -165,7 +165,8 @@ def train(cfg: TrainConfig, *, resume: bool = False, log=print) -> Path:
     loss_fn = vessel_loss if task == 'vessels' else av_loss
     log_path = out / 'log.csv'
     new_log = not log_path.exists() or not resume
-    logf = open(log_path, 'w' if new_log else 'a', newline='')
+    # Kept open for the whole run; closed after the loop.
+    logf = open(log_path, 'w' if new_log else 'a', newline='')  # noqa: SIM115
     writer = csv.writer(logf)
     if new_log:
         writer.writerow(['step', 'loss', 'val', 'lr', 'seconds'])
@@ -234,7 +235,8 @@ def _plot(log_path: Path, png: Path) -> None:
         import matplotlib.pyplot as plt
     except ImportError:
         return
-    rows = list(csv.DictReader(open(log_path)))
+    with open(log_path, newline='') as fh:
+        rows = list(csv.DictReader(fh))
     if not rows:
         return
     steps = [int(r['step']) for r in rows]
