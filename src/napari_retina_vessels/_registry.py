@@ -35,4 +35,14 @@ REGISTRY: dict[str, dict] = {
         'description': 'tiny W-Net, DRIVE + CHASE_DB1 + STARE training '
                        'splits (default)',
     },
+    'seqnet-av-rite': {
+        'file': 'seqnet-av-rite.pt',
+        'sha256': ('1819a27d0d4a1ad308d91b7131cef2af'
+                   '7ed57162fea2dfa649fb3bfce5217c7e'),
+        'arch': 'seqnet-av',
+        'task': 'av',
+        'shipped': True,
+        'description': 'SeqNet-style A/V stage on image + vessel map, '
+                       'RITE training labels (default)',
+    },
 }
