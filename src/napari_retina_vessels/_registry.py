@@ -26,8 +26,8 @@ DEFAULTS = {'vessels': 'wnet-universal', 'av': 'seqnet-av-rite'}
 REGISTRY: dict[str, dict] = {
     'wnet-universal': {
         'file': 'wnet-universal.pt',
-        'sha256': ('4bdbc0b5224059f965a2655dcd5f0c76'
-                   'd9b9fe47557b9a1efa0f87c772439ee6'),
+        'sha256': ('2ff1fa677adac954507d50a1cb0d8ca6'
+                   '4166b9864528e8a29a88b1608ab910d1'),
         'arch': 'wnet',
         'task': 'vessels',
         'shipped': True,
