@@ -108,12 +108,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _tqdm_progress():
+def _tqdm_progress(stages: set[str] | None = None):
+    """A Progress callback drawing one tqdm bar per stage.
+
+    With *stages*, only those stages get a bar (the per-image model
+    stages would otherwise open a bar per photo).
+    """
     from tqdm import tqdm
 
     bars: dict[str, tqdm] = {}
 
     def update(rec) -> None:
+        if stages is not None and rec.stage not in stages:
+            return
         bar = bars.get(rec.stage)
         if bar is None:
             bar = bars[rec.stage] = tqdm(total=rec.total, desc=rec.stage,
@@ -190,7 +197,7 @@ def _cmd_evaluate(args) -> int:
         consistency=not args.no_consistency,
         best_threshold=args.best_threshold,
         workers=args.workers, scheduler=args.scheduler,
-        progress=_tqdm_progress(),
+        progress=_tqdm_progress({'evaluate', 'download'}),
     )
     text = json.dumps(report, indent=2)
     if args.json:
@@ -229,7 +236,8 @@ def _cmd_segment(args) -> int:
         av_model=args.av_model, device=args.device, tta=args.tta,
         threshold=args.threshold, fmt=args.format,
         overwrite=args.overwrite, workers=args.workers,
-        scheduler=args.scheduler, progress=_tqdm_progress(),
+        scheduler=args.scheduler,
+        progress=_tqdm_progress({'images', 'download'}),
         # tqdm.write keeps a message off the progress bar's line.
         log=lambda msg: tqdm.write(msg, file=sys.stderr),
     )
