@@ -5,9 +5,9 @@
 # published sizes (U-Net base 32-64, IterNet base 32, SERR-U-Net base 32).
 set -euo pipefail
 DATA=${RETINA_VESSELS_DATA:-../shared/datasets}
-STEPS=${STEPS:-1500}
+STEPS=${STEPS:-600}
 for arch in unet iternet serr-unet; do
   retina-vessels train "$DATA/DRIVE:train" --arch "$arch" --base "${BASE:-8}" \
-    --steps "$STEPS" --batch 8 --patch 192 --lr 3e-3 --val-every 250 \
+    --steps "$STEPS" --batch 8 --patch 192 --lr 3e-3 --val-every 200 --threads 2 \
     --seed 0 --out "runs/$arch-drive" --resume
 done
