@@ -241,3 +241,24 @@ def test_iter_fetch_raises_download_errors(fake_entry, monkeypatch):
     monkeypatch.setenv('RETINA_VESSELS_BASE_URL', 'http://127.0.0.1:9/')
     with pytest.raises(WeightsError, match='cannot download'):
         list(weights.iter_fetch('tiny-test'))
+
+
+def test_registered_downloadable_model_from_local_mirror(server, monkeypatch,
+                                                         tmp_path):
+    """Serve the repository's weights/ folder as a mirror and fetch every
+    downloadable registry entry through pooch, by name."""
+    url, root = server
+    folder = Path(__file__).resolve().parents[1] / 'weights'
+    remote = [n for n, e in _registry.REGISTRY.items()
+              if not e.get('shipped')]
+    if not remote:
+        pytest.skip('every registered model ships with the package')
+    for name in remote:
+        shutil.copy(folder / _registry.REGISTRY[name]['file'], root)
+    monkeypatch.setenv('RETINA_VESSELS_BASE_URL', url)
+    monkeypatch.setenv('RETINA_VESSELS_CACHE_DIR', str(tmp_path / 'c'))
+    weights._cached_model.cache_clear()
+    for name in remote:
+        model, info = weights.load_model(name, device='cpu')
+        assert info['sha256'] == _registry.REGISTRY[name]['sha256']
+        assert Path(info['path']).parent == tmp_path / 'c'

@@ -68,15 +68,11 @@ def _atomic_save(obj, path: Path) -> None:
 
 
 def _vessel_probs(samples: list[Sample], weights: str) -> list[np.ndarray]:
+    from ..io import imread
     from ..pipeline import segment
 
-    out = []
-    for s in samples:
-        from ..io import imread
-
-        res = segment(imread(s.image), model=weights, av=False)
-        out.append(res.probability)
-    return out
+    return [segment(imread(s.image), model=weights, av=False).probability
+            for s in samples]
 
 
 def _lr(cfg: TrainConfig, step: int) -> float:
