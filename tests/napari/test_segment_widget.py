@@ -118,7 +118,7 @@ def test_second_click_does_not_start_second_job(widget, qtbot):
     viewer, w = widget
     viewer.add_image(fake_fundus(), name='eye', rgb=True)
     w.av.value = False
-    worker = w.run()
+    assert w.run() is not None
     assert w.run() is None
     assert not w.run_button.enabled
     qtbot.waitUntil(lambda: w._worker is None, timeout=60_000)
