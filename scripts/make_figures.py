@@ -16,7 +16,9 @@ import numpy as np  # noqa: E402
 
 import napari_retina_vessels as nrv  # noqa: E402
 from napari_retina_vessels.datasets import (  # noqa: E402
-    data_root, discover, load_sample,
+    data_root,
+    discover,
+    load_sample,
 )
 from napari_retina_vessels.metrics import roc_auc, roc_curve  # noqa: E402
 from napari_retina_vessels.weights import list_models  # noqa: E402

@@ -15,5 +15,9 @@ ev "$DATA/STARE" --split test --best-threshold --json "$OUT/stare.json"
 ev "$DATA/RITE/test" --av --json "$OUT/rite_av.json"
 ev "$DATA/RITE/test" --av --tta --json "$OUT/rite_av_tta.json"
 ev "$DATA/RITE/test" --av --no-consistency --json "$OUT/rite_av_raw.json"
+# Seed architectures (DRIVE-only, reduced budget; weights/ in the repo).
+for m in unet iternet serr-unet; do
+  ev "$DATA/DRIVE/test" --model "weights/$m-drive.pt" --json "$OUT/${m}_drive.json"
+done
 python scripts/make_figures.py
 python scripts/results_table.py > "$OUT/tables.md"

@@ -1,6 +1,6 @@
 """Copy a training run's weights into the package or weights/ folder.
 
-Usage: python scripts/publish_weights.py RUN_DIR/best.pt NAME {shipped,download}
+Usage: python scripts/publish_weights.py RUN/best.pt NAME {shipped,download}
 
 Writes ``src/napari_retina_vessels/_weights/NAME.pt`` (shipped) or
 ``weights/NAME.pt`` (downloadable) with only what inference needs, and

@@ -49,7 +49,40 @@ def av_table() -> None:
               f"{i['sp']:.4f} | {a['detected']:.3f} | {al['acc']:.4f} |")
 
 
+def seed_table() -> None:
+    print('| model (DRIVE only) | parameters | AUC | F1 | Acc | Se | Sp | '
+          'MCC | clDice | s/image |')
+    print('|---|---|---|---|---|---|---|---|---|---|')
+    for name in ('unet', 'iternet', 'serr-unet'):
+        r = load(f'{name}_drive')
+        if not r or not r.get('pooled'):
+            continue
+        p = r['pooled']
+        print(f"| {name} | {PARAMS.get(name, '-')} | {p['auc']:.4f} | "
+              f"{p['f1']:.4f} | {p['acc']:.4f} | {p['se']:.4f} | "
+              f"{p['sp']:.4f} | {p['mcc']:.4f} | {p['cldice']:.4f} | "
+              f"{r['seconds_per_image']:.2f} |")
+
+
+def _params() -> dict[str, str]:
+    from napari_retina_vessels.models import build_model, count_parameters
+    from napari_retina_vessels.weights import load_weights_file
+
+    out = {}
+    root = RES.parents[1] / 'weights'
+    for name in ('unet', 'iternet', 'serr-unet'):
+        path = root / f'{name}-drive.pt'
+        if path.exists():
+            data = load_weights_file(path)
+            model = build_model(data['arch'], **data['arch_kwargs'])
+            out[name] = f'{count_parameters(model):,}'
+    return out
+
+
 if __name__ == '__main__':
+    PARAMS = _params()
     vessel_table()
     print()
     av_table()
+    print()
+    seed_table()

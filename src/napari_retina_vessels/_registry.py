@@ -45,4 +45,34 @@ REGISTRY: dict[str, dict] = {
         'description': 'SeqNet-style A/V stage on image + vessel map, '
                        'RITE training labels (default)',
     },
+    'unet-drive': {
+        'file': 'unet-drive.pt',
+        'sha256': ('fc22478581f45314a8278adb3a5e1f3d'
+                   'e4b01766a7374aa27c7af31d3d5f431a'),
+        'arch': 'unet',
+        'task': 'vessels',
+        'shipped': False,
+        'threshold': 0.5,
+        'description': 'U-Net, DRIVE training split, reduced budget',
+    },
+    'iternet-drive': {
+        'file': 'iternet-drive.pt',
+        'sha256': ('53bc48ec5c34dd2f92cb04f1b5b342db'
+                   '62bff4edcdf6bf2e7c6d6b666c003eda'),
+        'arch': 'iternet',
+        'task': 'vessels',
+        'shipped': False,
+        'threshold': 0.5,
+        'description': 'IterNet, DRIVE training split, reduced budget',
+    },
+    'serr-unet-drive': {
+        'file': 'serr-unet-drive.pt',
+        'sha256': ('82e00724fb8dcb462132bb98e572d343'
+                   '0244aff521a1ec8cc7067eed03e50a7b'),
+        'arch': 'serr-unet',
+        'task': 'vessels',
+        'shipped': False,
+        'threshold': 0.5,
+        'description': 'SERR-U-Net, DRIVE training split, reduced budget',
+    },
 }
