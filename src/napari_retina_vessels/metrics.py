@@ -154,7 +154,9 @@ def confusion(
     return dict(zip(('tp', 'fp', 'fn', 'tn'), counts, strict=True))
 
 
-def _binary_metric(key: str):
+def _binary_metric(key: str, name: str, doc: str):
+    """A public one-number metric computed from the confusion counts."""
+
     def metric(
         truth: npt.ArrayLike, prediction: npt.ArrayLike, *,
         mask: npt.ArrayLike | None = None, threshold: float = 0.5,
@@ -162,30 +164,25 @@ def _binary_metric(key: str):
         c = confusion(truth, prediction, mask=mask, threshold=threshold)
         return _from_counts(**c)[key]
 
+    metric.__name__ = metric.__qualname__ = name
+    metric.__doc__ = doc
     return metric
 
 
-accuracy = _binary_metric('acc')
-accuracy.__name__ = 'accuracy'
-accuracy.__doc__ = 'Fraction of pixels classified correctly.'
-sensitivity = _binary_metric('se')
-sensitivity.__name__ = 'sensitivity'
-sensitivity.__doc__ = 'Recall of vessels, TP / (TP + FN); NaN if none.'
-specificity = _binary_metric('sp')
-specificity.__name__ = 'specificity'
-specificity.__doc__ = 'Recall of background, TN / (TN + FP).'
-precision = _binary_metric('precision')
-precision.__name__ = 'precision'
-precision.__doc__ = 'TP / (TP + FP); NaN when nothing is predicted.'
-f1 = _binary_metric('f1')
-f1.__name__ = 'f1'
-f1.__doc__ = 'F1 score = Dice, 2 TP / (2 TP + FP + FN).'
-iou = _binary_metric('iou')
-iou.__name__ = 'iou'
-iou.__doc__ = 'Intersection over union (Jaccard), TP / (TP + FP + FN).'
-mcc = _binary_metric('mcc')
-mcc.__name__ = 'mcc'
-mcc.__doc__ = 'Matthews correlation coefficient.'
+accuracy = _binary_metric(
+    'acc', 'accuracy', 'Fraction of pixels classified correctly.')
+sensitivity = _binary_metric(
+    'se', 'sensitivity', 'Recall of vessels, TP / (TP + FN); NaN if none.')
+specificity = _binary_metric(
+    'sp', 'specificity', 'Recall of background, TN / (TN + FP).')
+precision = _binary_metric(
+    'precision', 'precision',
+    'TP / (TP + FP); NaN when nothing is predicted.')
+f1 = _binary_metric(
+    'f1', 'f1', 'F1 score = Dice, 2 TP / (2 TP + FP + FN).')
+iou = _binary_metric(
+    'iou', 'iou', 'Intersection over union (Jaccard), TP / (TP + FP + FN).')
+mcc = _binary_metric('mcc', 'mcc', 'Matthews correlation coefficient.')
 
 
 def cldice(
