@@ -19,9 +19,9 @@ PACKAGE = Path(napari_retina_vessels.__file__).parent
 MANIFEST = PACKAGE / 'napari.yaml'
 
 # The thin napari layer: the only modules allowed to import Qt or napari
-# (``__main__`` starts the napari application).
+# (``_napari_launch`` starts the napari application for ``python -m``).
 NAPARI_LAYER = {'_reader.py', '_sample_data.py', '_layers.py',
-                '_console.py', '__main__.py'}
+                '_napari_console.py', '_napari_launch.py'}
 NAPARI_LAYER_DIRS = {'_widgets'}
 GUI_PACKAGES = {'qtpy', 'napari', 'magicgui', 'PyQt5', 'PyQt6', 'PySide2',
                 'PySide6', 'superqt', 'vispy', 'app_model'}

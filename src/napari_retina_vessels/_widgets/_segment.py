@@ -187,8 +187,8 @@ class SegmentWidget(Container):
             self.status.value = status
 
     def _on_result(self, result, name: str, geometry: dict) -> None:
-        from .._console import add_layers
         from .._layers import segmentation_layers
+        from .._napari_console import add_layers
 
         self._result = result
         self._result_layer = name
