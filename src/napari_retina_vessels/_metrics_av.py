@@ -32,13 +32,19 @@ __all__ = ['av_metrics', 'AVAccumulator', 'pooled_av_metrics']
 _NAN = float('nan')
 
 
-def _labels(a, what: str, shape=None) -> np.ndarray:
+def _aligned(a, what: str, shape) -> np.ndarray:
+    """*a* as an array, refused unless it has the ground truth's shape."""
     a = np.asarray(a)
-    if shape is not None and a.shape != shape:
+    if a.shape != shape:
         raise ShapeMismatchError(
             f'the {what} has shape {a.shape} but the ground truth has '
             f'{shape}; pass arrays of the same size'
         )
+    return a
+
+
+def _labels(a, what: str, shape=None) -> np.ndarray:
+    a = np.asarray(a) if shape is None else _aligned(a, what, shape)
     if a.dtype != np.bool_ and a.size and (a.min() < 0 or a.max() > 3):
         raise InvalidImageError(
             f'{what} labels must be 0 (background), 1 (artery), 2 (vein) '
@@ -55,35 +61,19 @@ def _av_counts(truth_av, pred_av, vessels_pred, artery_probability, mask):
     art_t = t == 1
     vein_t = t == 2
     if mask is not None:
-        m = np.asarray(mask)
-        if m.shape != t.shape:
-            raise ShapeMismatchError(
-                f'the mask has shape {m.shape} but the ground truth has '
-                f'{t.shape}; pass arrays of the same size'
-            )
-        m = m.astype(bool)
+        m = _aligned(mask, 'mask', t.shape).astype(bool)
         art_t &= m
         vein_t &= m
     call_art = p == 1
     call_vein = p == 2
     detected = call_art | call_vein
     if artery_probability is not None:
-        pa = np.asarray(artery_probability)
-        if pa.shape != t.shape:
-            raise ShapeMismatchError(
-                f'the artery probability has shape {pa.shape} but the '
-                f'ground truth has {t.shape}; pass arrays of the same size'
-            )
+        pa = _aligned(artery_probability, 'artery probability', t.shape)
         unresolved = ~detected
         call_art |= unresolved & (pa >= 0.5)
         call_vein |= unresolved & (pa < 0.5)
     if vessels_pred is not None:
-        v = np.asarray(vessels_pred)
-        if v.shape != t.shape:
-            raise ShapeMismatchError(
-                f'the predicted vessel map has shape {v.shape} but the '
-                f'ground truth has {t.shape}; pass arrays of the same size'
-            )
+        v = _aligned(vessels_pred, 'predicted vessel map', t.shape)
         detected |= v.astype(bool)
     rows = []
     for keep in (None, detected):
