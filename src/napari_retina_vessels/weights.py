@@ -53,7 +53,19 @@ def base_url() -> str:
 
 
 def file_sha256(path: str | os.PathLike) -> str:
-    """Hex sha256 of a file."""
+    """Hex sha256 of a file.
+
+    Remembered per (path, size, modification time): every ``segment``
+    call verifies its weight files, and rereading a megabyte each time
+    for an unchanged file is wasted work. Any rewrite of the file changes
+    its size or mtime and is hashed again.
+    """
+    st = os.stat(path)
+    return _sha256(str(Path(path).resolve()), st.st_size, st.st_mtime_ns)
+
+
+@lru_cache(maxsize=64)
+def _sha256(path: str, size: int, mtime_ns: int) -> str:
     import hashlib
 
     h = hashlib.sha256()
