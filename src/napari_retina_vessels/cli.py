@@ -92,6 +92,12 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument('--device', default='auto')
     tr.add_argument('--vessel-model', default='default',
                     help='vessel model feeding an A/V network')
+    tr.add_argument('--init', default=None,
+                    help='fine-tune: start from these weights (registry '
+                         'name or .pt file) instead of random ones')
+    tr.add_argument('--loss', choices=['bce+dice', 'bce'],
+                    default='bce+dice',
+                    help='vessel loss (A/V always uses cross-entropy)')
     tr.add_argument('--resume', action='store_true',
                     help='continue from the run folder\'s checkpoint')
 
@@ -180,7 +186,7 @@ def _cmd_train(args) -> int:
         steps=args.steps, batch=args.batch, patch=args.patch, lr=args.lr,
         val_every=args.val_every, seed=args.seed, threads=args.threads,
         device=args.device,
-        vessel_weights=args.vessel_model,
+        vessel_weights=args.vessel_model, init=args.init, loss=args.loss,
     )
     best = train(cfg, resume=args.resume)
     print(f'best weights: {best}')

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import math
 import os
@@ -17,6 +18,8 @@ from ..datasets import Sample, discover
 from ..models import ARCHITECTURES, build_model, count_parameters
 from . import data as D
 from .losses import av_loss, vessel_loss
+
+LOSSES = ('bce+dice', 'bce')
 
 
 @dataclass
@@ -37,6 +40,10 @@ class TrainConfig:
     threads: int = 0
     vessel_weights: str | None = None
     device: str = 'auto'
+    #: Weights (registry name or file) to start from: fine-tuning.
+    init: str | None = None
+    #: Vessel loss: 'bce+dice' or 'bce' (A/V always uses cross-entropy).
+    loss: str = 'bce+dice'
 
 
 def _samples(cfg: TrainConfig) -> list[Sample]:
@@ -142,8 +149,11 @@ def train(cfg: TrainConfig, *, resume: bool = False, log=print) -> Path:
                           rng=rng) for s in val_s]
     log(f'prepared data in {time.perf_counter() - t0:.1f}s')
 
-    model = build_model(cfg.arch, **cfg.arch_kwargs).to(device)
-    model = model.to(memory_format=torch.channels_last)
+    model = build_model(cfg.arch, **cfg.arch_kwargs)
+    if cfg.init:
+        _load_init(model, cfg)
+        log(f'initialised from {cfg.init}')
+    model = model.to(device).to(memory_format=torch.channels_last)
     log(f'{cfg.arch}: {count_parameters(model)} parameters on {device}')
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr,
                             weight_decay=cfg.weight_decay)
@@ -158,7 +168,11 @@ def train(cfg: TrainConfig, *, resume: bool = False, log=print) -> Path:
         torch.set_rng_state(ck['torch_rng'])
         step, best, elapsed = ck['step'], ck['best'], ck['elapsed']
         log(f'resumed at step {step} (best {best:.4f})')
-    loss_fn = vessel_loss if task == 'vessels' else av_loss
+    if cfg.loss not in LOSSES:
+        raise ValueError(f'unknown loss {cfg.loss!r}; '
+                         f'choose from {", ".join(LOSSES)}')
+    loss_fn = (functools.partial(vessel_loss, dice=cfg.loss == 'bce+dice')
+               if task == 'vessels' else av_loss)
     log_path = out / 'log.csv'
     new_log = not log_path.exists() or not resume
     # Kept open for the whole run; closed after the loop.
@@ -207,6 +221,21 @@ def train(cfg: TrainConfig, *, resume: bool = False, log=print) -> Path:
             _plot(log_path, out / 'curve.png')
     logf.close()
     return out / 'best.pt'
+
+
+def _load_init(model: torch.nn.Module, cfg: TrainConfig) -> None:
+    """Copy the weights named by ``cfg.init`` (registry name or file)."""
+    from ..weights import load_model
+
+    src, info = load_model(cfg.init, task=cfg.task)
+    try:
+        if info['arch'] != cfg.arch:
+            raise RuntimeError(f'it is a {info["arch"]} network')
+        model.load_state_dict(src.state_dict())
+    except RuntimeError as err:
+        raise ValueError(
+            f'cannot start from {cfg.init}: {str(err).splitlines()[0]}; '
+            'give the --arch and widths it was trained with') from None
 
 
 def export_weights(model, cfg: TrainConfig, path: Path, *,

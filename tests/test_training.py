@@ -1,0 +1,180 @@
+"""The training loop on tiny synthetic datasets: a few steps, no learning.
+
+Checks the run folder's files, exact resume, fine-tuning (``init``), the
+loss variants and the A/V task; real training runs are in ``scripts/``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+import torch
+from synthetic import fake_fundus
+
+from napari_retina_vessels import segment
+from napari_retina_vessels.cli import main
+from napari_retina_vessels.io import imwrite
+from napari_retina_vessels.training import loop, losses
+from napari_retina_vessels.training.loop import TrainConfig, train
+from napari_retina_vessels.weights import load_model
+
+
+def _dataset(folder, n=3, av=False):
+    for i in range(n):
+        img = fake_fundus(120, 128, seed=i)
+        dark = img[..., 1] < 60
+        inside = img.sum(-1) > 30
+        vessels = dark & inside
+        imwrite(folder / 'images' / f'p{i}.png', img)
+        imwrite(folder / 'vessels' / f'p{i}.png', vessels)
+        if av:
+            rgb = np.zeros(img.shape, np.uint8)
+            half = np.arange(img.shape[1]) < img.shape[1] // 2
+            rgb[vessels & half[None, :]] = (255, 0, 0)
+            rgb[vessels & ~half[None, :]] = (0, 0, 255)
+            imwrite(folder / 'av' / f'p{i}.png', rgb)
+    return f'{folder}:all'
+
+
+def _cfg(tmp_path, data, name='run', **kw):
+    kw.setdefault('arch_kwargs', {'channels': [4, 8]})
+    return TrainConfig(datasets=[data], out=str(tmp_path / name),
+                       **{'arch': 'wnet', 'steps': 4, 'batch': 2,
+                          'patch': 48, 'lr': 1e-3, 'val_every': 2,
+                          'val_per_dataset': 1, 'seed': 0, 'threads': 1,
+                          **kw})
+
+
+def _rows(path):
+    with open(path, newline='') as fh:
+        return list(csv.DictReader(fh))
+
+
+def _state(path, params_only=False):
+    state = torch.load(path, weights_only=True)['state_dict']
+    if params_only:  # BatchNorm statistics move even when lr is 0
+        state = {k: v for k, v in state.items()
+                 if 'running_' not in k and 'num_batches' not in k}
+    return state
+
+
+@pytest.fixture(scope='module')
+def data(tmp_path_factory):
+    return _dataset(tmp_path_factory.mktemp('synthetic'))
+
+
+def test_run_folder_files_and_weights_usable(tmp_path, data):
+    lines = []
+    best = train(_cfg(tmp_path, data), log=lines.append)
+    run = tmp_path / 'run'
+    assert best == run / 'best.pt'
+    for f in ('best.pt', 'last.pt', 'checkpoint.pt', 'config.json',
+              'log.csv'):
+        assert (run / f).is_file(), f
+    rows = _rows(run / 'log.csv')
+    assert [int(r['step']) for r in rows] == [2, 4]
+    assert all(0 <= float(r['val']) <= 1 for r in rows)
+    assert lines[0] == '2 training and 1 validation photos'
+    # The exported file is a weights_only file the pipeline can use.
+    model, info = load_model(best)
+    assert info['arch'] == 'wnet' and not model.training
+    seg = segment(fake_fundus(120, 128, seed=7), model=str(best), av=False)
+    assert seg.probability.shape == (120, 128)
+    assert json.loads((run / 'config.json').read_text())['steps'] == 4
+
+
+def test_resume_continues_exactly(tmp_path, data, monkeypatch):
+    straight = _cfg(tmp_path, data, name='straight')
+    train(straight, log=lambda s: None)
+
+    # The same run killed right after its step-2 checkpoint...
+    def killed(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(loop, '_plot', killed)
+    with pytest.raises(KeyboardInterrupt):
+        train(_cfg(tmp_path, data, name='part'), log=lambda s: None)
+    monkeypatch.undo()
+    # ...then resumed: the schedule comes from config.json, not from here.
+    lines = []
+    train(_cfg(tmp_path, data, name='part', steps=999), resume=True,
+          log=lines.append)
+    assert any(s.startswith('resumed at step 2') for s in lines)
+    a, b = _state(tmp_path / 'straight/last.pt'), _state(
+        tmp_path / 'part/last.pt')
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    rows = _rows(tmp_path / 'part' / 'log.csv')
+    assert [int(r['step']) for r in rows] == [2, 4]
+
+
+def test_init_starts_from_given_weights(tmp_path, data):
+    first = train(_cfg(tmp_path, data, name='first'), log=lambda s: None)
+    lines = []
+    # lr ~0 (the schedule's floor is 1e-5): the weights barely move.
+    train(_cfg(tmp_path, data, name='tuned', init=str(first), lr=0.0),
+          log=lines.append)
+    assert f'initialised from {first}' in lines
+    a = _state(first, params_only=True)
+    b = _state(tmp_path / 'tuned' / 'last.pt', params_only=True)
+    assert all(torch.allclose(a[k], b[k], atol=1e-3) for k in a)
+    fresh = train(_cfg(tmp_path, data, name='fresh', lr=0.0),
+                  log=lambda s: None)
+    c = _state(fresh, params_only=True)
+    assert not all(torch.allclose(a[k], c[k], atol=1e-3) for k in a)
+
+
+def test_init_with_other_widths_is_a_clear_error(tmp_path, data):
+    first = train(_cfg(tmp_path, data, name='first'), log=lambda s: None)
+    cfg = _cfg(tmp_path, data, name='wide', init=str(first),
+               arch_kwargs={'channels': [8, 16]})
+    with pytest.raises(ValueError, match='cannot start from .*--arch'):
+        train(cfg, log=lambda s: None)
+
+
+def test_unknown_loss_is_refused(tmp_path, data):
+    with pytest.raises(ValueError, match="unknown loss 'focal'"):
+        train(_cfg(tmp_path, data, loss='focal'), log=lambda s: None)
+
+
+def test_bce_loss_is_masked_bce_without_dice():
+    g = torch.Generator().manual_seed(0)
+    logits = [torch.randn(2, 1, 8, 8, generator=g) for _ in range(2)]
+    y = (torch.rand(2, 1, 8, 8, generator=g) > 0.7).float()
+    fov = torch.ones(2, 1, 8, 8, dtype=torch.bool)
+    fov[..., :2] = False
+    tgt = {'vessel': y, 'fov': fov}
+    want = np.mean([
+        torch.nn.functional.binary_cross_entropy_with_logits(
+            lg[fov], y[fov]).item() for lg in logits])
+    assert losses.vessel_loss(logits, tgt, dice=False).item() == (
+        pytest.approx(want, rel=1e-6))
+    assert losses.vessel_loss(logits, tgt).item() > want
+
+
+def test_av_task_trains_on_image_and_vessel_map(tmp_path):
+    data = _dataset(tmp_path / 'av', av=True)
+    vessels = train(_cfg(tmp_path, data, name='vessels'), log=lambda s: None)
+    best = train(_cfg(tmp_path, data, name='av', arch='seqnet-av',
+                      task='av', vessel_weights=str(vessels)),
+                 log=lambda s: None)
+    model, info = load_model(best, task='av')
+    assert info['arch'] == 'seqnet-av'
+    seg = segment(fake_fundus(120, 128, seed=5), model=str(vessels),
+                  av_model=str(best))
+    assert set(np.unique(seg.artery_vein)) <= {0, 1, 2, 3}
+
+
+def test_cli_train_passes_init_and_loss(tmp_path, data, capsys):
+    first = train(_cfg(tmp_path, data, name='first'), log=lambda s: None)
+    out = tmp_path / 'cli'
+    rc = main(['train', data, '--arch', 'wnet', '--channels', '4,8',
+               '--steps', '2', '--batch', '2', '--patch', '48',
+               '--val-every', '2', '--threads', '1', '--init', str(first),
+               '--loss', 'bce', '--out', str(out)])
+    assert rc == 0
+    saved = json.loads((out / 'config.json').read_text())
+    assert saved['init'] == str(first) and saved['loss'] == 'bce'
+    assert 'best weights:' in capsys.readouterr().out
