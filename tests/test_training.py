@@ -178,3 +178,20 @@ def test_cli_train_passes_init_and_loss(tmp_path, data, capsys):
     saved = json.loads((out / 'config.json').read_text())
     assert saved['init'] == str(first) and saved['loss'] == 'bce'
     assert 'best weights:' in capsys.readouterr().out
+
+
+def test_cli_init_alone_takes_architecture_from_the_weights(tmp_path):
+    data = _dataset(tmp_path / 'av', av=True, n=2)
+    vessels = train(_cfg(tmp_path, data, name='v', val_per_dataset=0),
+                    log=lambda s: None)
+    av = train(_cfg(tmp_path, data, name='a', arch='seqnet-av', task='av',
+                    arch_kwargs={'channels': [4, 8, 8]}, val_per_dataset=0,
+                    vessel_weights=str(vessels)), log=lambda s: None)
+    out = tmp_path / 'tuned'
+    rc = main(['train', data, '--init', str(av), '--vessel-model',
+               str(vessels), '--steps', '2', '--batch', '2', '--patch', '48',
+               '--threads', '1', '--out', str(out)])
+    assert rc == 0
+    saved = json.loads((out / 'config.json').read_text())
+    assert saved['arch'] == 'seqnet-av' and saved['task'] == 'av'
+    assert saved['arch_kwargs'] == {'channels': [4, 8, 8]}

@@ -74,7 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument('datasets', nargs='+',
                     help='dataset folders, optionally PATH:SPLIT '
                          '(split default: train)')
-    tr.add_argument('--arch', default='wnet')
+    tr.add_argument('--arch', default=None,
+                    help="architecture (default: wnet, or that of --init's "
+                         'weights)')
     tr.add_argument('--task', choices=['vessels', 'av'], default=None,
                     help="default: the architecture's task")
     tr.add_argument('--out', required=True, help='run folder')
@@ -94,7 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help='vessel model feeding an A/V network')
     tr.add_argument('--init', default=None,
                     help='fine-tune: start from these weights (registry '
-                         'name or .pt file) instead of random ones')
+                         'name or .pt file) instead of random ones; their '
+                         'architecture and widths are used unless given')
     tr.add_argument('--loss', choices=['bce+dice', 'bce'],
                     default='bce+dice',
                     help='vessel loss (A/V always uses cross-entropy)')
@@ -168,6 +171,18 @@ def _cmd_train(args) -> int:
     from .models import ARCHITECTURES
     from .training.loop import TrainConfig, train
 
+    kwargs: dict = {}
+    if args.channels:
+        kwargs['channels'] = [int(c) for c in args.channels.split(',')]
+    if args.base:
+        kwargs['base'] = args.base
+    if args.init and args.arch is None and not kwargs:
+        # Fine-tuning: the network is the one the weights were made for.
+        from .weights import describe
+
+        spec = describe(args.init)
+        args.arch, kwargs = spec['arch'], spec['arch_kwargs']
+    args.arch = args.arch or 'wnet'
     if args.arch not in ARCHITECTURES:
         from .errors import WeightsError
 
@@ -175,11 +190,6 @@ def _cmd_train(args) -> int:
             f'unknown architecture {args.arch!r}; choose one of '
             f'{", ".join(ARCHITECTURES)}'
         )
-    kwargs: dict = {}
-    if args.channels:
-        kwargs['channels'] = [int(c) for c in args.channels.split(',')]
-    if args.base:
-        kwargs['base'] = args.base
     cfg = TrainConfig(
         datasets=list(args.datasets), out=args.out, arch=args.arch,
         arch_kwargs=kwargs, task=args.task or ARCHITECTURES[args.arch][1],

@@ -297,6 +297,33 @@ def _cached_model(path: str, sha: str, device: str):
     return model, data
 
 
+def _locate(name_or_path: str | os.PathLike, task: str,
+            progressbar: Any = False) -> tuple[Path, str, dict]:
+    """(local path, sha256, registry info) of a registry name or file."""
+    name = str(name_or_path)
+    if name in _registry.REGISTRY or name in ('', 'default'):
+        name = resolve_name(name, task)
+        info = model_info(name)
+        return (weights_path(name, progressbar=progressbar),
+                info['sha256'], info)
+    path = Path(name_or_path)
+    if not path.is_file():
+        model_info(name)  # raises the unknown-model message
+    return path, file_sha256(path), {'name': path.stem, 'threshold': 0.5}
+
+
+def describe(name_or_path: str | os.PathLike) -> dict[str, Any]:
+    """Architecture of a weights file: ``arch``, ``arch_kwargs``, ``task``.
+
+    *name_or_path* is a registry name (downloaded if needed) or a file.
+    """
+    path, sha, _ = _locate(name_or_path, 'vessels')
+    _, data = _cached_model(str(path), sha, 'cpu')
+    return {'arch': data['arch'],
+            'arch_kwargs': dict(data.get('arch_kwargs') or {}),
+            'task': data.get('task', 'vessels')}
+
+
 def load_model(name_or_path: str | os.PathLike, *, task: str = 'vessels',
                device: Any = 'cpu', progressbar: Any = False):
     """Load a network by registry name or file path.
@@ -307,18 +334,7 @@ def load_model(name_or_path: str | os.PathLike, *, task: str = 'vessels',
         The network in eval mode on *device*, and information: ``name``,
         ``arch``, ``task``, ``sha256``, ``threshold``, ``path``.
     """
-    name = str(name_or_path)
-    if name in _registry.REGISTRY or name in ('', 'default'):
-        name = resolve_name(name, task)
-        info = model_info(name)
-        path = weights_path(name, progressbar=progressbar)
-        sha = info['sha256']
-    else:
-        path = Path(name_or_path)
-        if not path.is_file():
-            model_info(name)  # raises the unknown-model message
-        sha = file_sha256(path)
-        info = {'name': path.stem, 'threshold': 0.5}
+    path, sha, info = _locate(name_or_path, task, progressbar)
     model, data = _cached_model(str(path), sha, str(device))
     if data.get('task', 'vessels') != task:
         raise WeightsError(

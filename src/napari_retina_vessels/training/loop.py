@@ -94,6 +94,8 @@ def _lr(cfg: TrainConfig, step: int) -> float:
 def _validate(model, val: list[D.Prepared], task: str, device) -> float:
     from ..metrics import roc_auc
 
+    if not val:
+        return float('nan')
     model.eval()
     scores = []
     for prep in val:
@@ -206,7 +208,8 @@ def train(cfg: TrainConfig, *, resume: bool = False, log=print) -> Path:
             log(f'step {step}/{cfg.steps} loss {running / n_run:.4f} '
                 f'val {val:.4f} {secs:.0f}s')
             running, n_run = 0.0, 0
-            if val > best:
+            # Without validation photos the best weights are the last.
+            if val > best or not prep_val:
                 best = val
                 export_weights(model, cfg, out / 'best.pt',
                                extra={'step': step, 'val': val})
