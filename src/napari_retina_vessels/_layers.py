@@ -38,6 +38,7 @@ def layer_names(image_name: str) -> dict[str, str]:
         'probability': f'{image_name} vessels prob',
         'vessels': f'{image_name} vessels',
         'av': f'{image_name} A/V',
+        'artery_prob': f'{image_name} artery prob',
         'fov': f'{image_name} FOV',
     }
 
@@ -62,7 +63,7 @@ def vessel_layer(vessels: np.ndarray, name: str, metadata: dict,
 
 def segmentation_layers(
     result, image_name: str, *, geometry: dict | None = None,
-    show_fov: bool = False,
+    show_fov: bool = False, show_artery_probability: bool = False,
 ) -> list[tuple]:
     """Layer tuples for a :class:`~.pipeline.Segmentation`.
 
@@ -75,6 +76,10 @@ def segmentation_layers(
         ``scale`` and ``translate`` of the source layer, copied over.
     show_fov : bool
         Also return the FOV mask as a Labels layer.
+    show_artery_probability : bool
+        Also return the artery probability on the vessel pixels as an
+        image (red: artery, blue: vein, white: undecided; transparent
+        off the vessels).
     """
     names = layer_names(image_name)
     geo = _geometry(geometry)
@@ -95,6 +100,14 @@ def segmentation_layers(
              'metadata': dict(meta), **geo},
             'labels',
         ))
+    if show_artery_probability and result.artery_probability is not None:
+        out.append((
+            artery_probability_image(result.artery_probability,
+                                     result.vessels),
+            {'name': names['artery_prob'], 'colormap': 'bwr',
+             'contrast_limits': (0.0, 1.0), 'metadata': dict(meta), **geo},
+            'image',
+        ))
     if show_fov:
         out.append((
             result.fov.astype(np.uint8),
@@ -105,6 +118,13 @@ def segmentation_layers(
             'labels',
         ))
     return out
+
+
+def artery_probability_image(p_artery: np.ndarray,
+                             vessels: np.ndarray) -> np.ndarray:
+    """Artery probability on vessel pixels, NaN (transparent) elsewhere."""
+    return np.where(np.asarray(vessels, bool), p_artery,
+                    np.float32(np.nan)).astype(np.float32)
 
 
 # ------------------------------------------------------------ error overlay

@@ -64,6 +64,31 @@ def test_segment_adds_layers_with_metadata(widget, qtbot):
     assert w.run_button.enabled and not w.cancel_button.enabled
 
 
+@pytest.mark.skipif(not HAS_AV, reason='no A/V model')
+def test_artery_probability_layer(widget, qtbot):
+    viewer, w = widget
+    viewer.add_image(fake_fundus(), name='eye', rgb=True)
+    assert not w.show_artery_prob.value  # off by default
+    w.av.value = False
+    assert not w.show_artery_prob.enabled
+    w.av.value = True
+    w.show_artery_prob.value = True
+    _run(qtbot, w)
+    layer = viewer.layers['eye artery prob']
+    av = viewer.layers['eye A/V'].data
+    ves = viewer.layers['eye vessels'].data.astype(bool)
+    p = layer.data
+    assert p.dtype == np.float32 and p.shape == ves.shape
+    assert np.isnan(p[~ves]).all() and np.isfinite(p[ves]).all()
+    # The labels are the probability cut at 0.5.
+    assert ((p[ves] >= 0.5) == (av[ves] == 1)).all()
+    # Re-thresholding keeps the probability layer on the vessel map.
+    w.threshold.value = 0.2
+    ves2 = viewer.layers['eye vessels'].data.astype(bool)
+    assert ves2.sum() > ves.sum()
+    assert np.isfinite(layer.data[ves2]).all()
+
+
 def test_rerun_updates_layers_in_place(widget, qtbot):
     viewer, w = widget
     viewer.add_image(fake_fundus(), name='eye', rgb=True)

@@ -51,6 +51,11 @@ class SegmentWidget(Container):
                            enabled=has_av, tooltip=T.AV_TIP)
         self.tta = CheckBox(text='test-time augmentation', value=False,
                             tooltip=T.TTA_TIP)
+        self.show_artery_prob = CheckBox(
+            text='add artery probability layer', value=False,
+            enabled=has_av, tooltip=T.ARTERY_PROB_TIP)
+        self.av.changed.connect(
+            lambda on: setattr(self.show_artery_prob, 'enabled', bool(on)))
         self.show_fov = CheckBox(text='add FOV mask layer', value=False,
                                  tooltip=T.FOV_TIP)
         self.threshold = FloatSlider(label='threshold', min=0.01, max=0.99,
@@ -66,8 +71,8 @@ class SegmentWidget(Container):
         self.status.native.setWordWrap(True)
         self.extend([
             self.image, self.model, self.device, self.av, self.tta,
-            self.show_fov, self.threshold, self.run_button,
-            self.cancel_button, self.progress, self.status,
+            self.show_artery_prob, self.show_fov, self.threshold,
+            self.run_button, self.cancel_button, self.progress, self.status,
         ])
         self._set_model_threshold()
         self.model.changed.connect(self._set_model_threshold)
@@ -194,7 +199,9 @@ class SegmentWidget(Container):
         self._result_layer = name
         add_layers(self._viewer, segmentation_layers(
             result, name, geometry=geometry,
-            show_fov=bool(self.show_fov.value)))
+            show_fov=bool(self.show_fov.value),
+            show_artery_probability=bool(self.show_artery_prob.value
+                                         and self.av.value)))
         with self.threshold.changed.blocked():
             self.threshold.value = round(result.threshold, 2)
         density = result.vessels.sum() / max(1, result.fov.sum())
@@ -222,6 +229,12 @@ class SegmentWidget(Container):
             layers[names['av']].data = label_av(vessels,
                                                 res.artery_probability)
             layers[names['av']].metadata['threshold'] = float(value)
+        if (res.artery_probability is not None
+                and names['artery_prob'] in layers):
+            from .._layers import artery_probability_image
+
+            layers[names['artery_prob']].data = artery_probability_image(
+                res.artery_probability, vessels)
         density = vessels.sum() / max(1, res.fov.sum())
         self.status.value = T.RETHRESHOLDED.format(thr=value,
                                                    density=density)

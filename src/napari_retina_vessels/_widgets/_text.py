@@ -9,6 +9,9 @@ TTA_TIP = ('Test-time augmentation: average over flips. About 4x slower, '
            'slightly more accurate.')
 THRESHOLD_TIP = ('Vessel probability cut-off. Moving it re-thresholds the '
                  'last result at once; the model is not run again.')
+ARTERY_PROB_TIP = ('Also add the probability that each vessel pixel is an '
+                   'artery (red) rather than a vein (blue); white is '
+                   'undecided.')
 FOV_TIP = 'Also add the automatic field-of-view mask as a layer.'
 RUN_TIP = 'Segment the selected image (runs in the background).'
 CANCEL_TIP = 'Stop the running segmentation; no layer is added.'
