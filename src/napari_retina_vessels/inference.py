@@ -93,12 +93,30 @@ def _starts(length: int, tile: int, step: int) -> list[int]:
     return sorted({min(i * step, length - tile) for i in range(n)})
 
 
+#: Flip views (vertical, horizontal) by number of TTA views.
+_VIEWS = {
+    1: [(False, False)],
+    2: [(False, False), (False, True)],
+    4: [(False, False), (False, True), (True, False), (True, True)],
+}
+
+
+def tta_views(tta: bool | int) -> int:
+    """Number of flip views: False -> 1, True -> 4, or 1, 2, 4 as given."""
+    n = 4 if tta is True else 1 if tta is False else int(tta)
+    if n not in _VIEWS:
+        raise ValueError(f'tta must be True, False, 1, 2 or 4, not {tta!r}')
+    return n
+
+
 def _forward(model, x: torch.Tensor, device: torch.device,
-             tta: bool) -> torch.Tensor:
-    """Last output's logits for a (N, C, h, w) batch, flip-TTA averaged."""
-    views = [(False, False)]
-    if tta:
-        views += [(True, False), (False, True), (True, True)]
+             tta: bool | int) -> torch.Tensor:
+    """Last output's logits for a (N, C, h, w) batch, flip-TTA averaged.
+
+    *tta*: False (one view), True (4: identity, left-right, up-down,
+    both) or a number of views, 1, 2 (identity and left-right) or 4.
+    """
+    views = _VIEWS[tta_views(tta)]
     acc = None
     for fy, fx in views:
         dims = [d for d, f in ((2, fy), (3, fx)) if f]
@@ -126,7 +144,7 @@ def predict(
     device: torch.device,
     tile: int = 768,
     overlap: int = 64,
-    tta: bool = False,
+    tta: bool | int = False,
     batch: int = 4,
     stage: str = 'vessels',
 ) -> Generator[Progress, None, npt.NDArray[np.float32]]:
@@ -141,7 +159,11 @@ def predict(
     tile, overlap : int
         Tile side and overlap in pixels; an image no larger than *tile*
         runs in one pass.
+    tta : bool or int
+        Flip test-time augmentation: False, True (4 views) or the number
+        of views (1, 2 or 4).
     """
+    tta_views(tta)  # refuse a bad value before any work
     c, h0, w0 = x.shape
     # Pad to a multiple of 8 and at least 32 pixels: three poolings must
     # leave a few pixels (a 4000 x 40 strip shrinks to 540 x 5 otherwise).

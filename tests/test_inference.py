@@ -1,0 +1,86 @@
+"""Flip test-time augmentation in the inference engine and pipeline."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from synthetic import fake_fundus
+
+from napari_retina_vessels import pipeline
+from napari_retina_vessels.inference import predict, tta_views
+
+
+class Net(torch.nn.Module):
+    """A deliberately non-symmetric network returning [logits]."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.conv = torch.nn.Conv2d(3, 2, 5, padding=2)
+
+    def forward(self, x):
+        return [self.conv(x)]
+
+
+def _run(x, **kw):
+    gen = predict(Net().eval(), x, device=torch.device('cpu'), **kw)
+    try:
+        while True:
+            next(gen)
+    except StopIteration as stop:
+        return stop.value
+
+
+@pytest.fixture
+def x():
+    return np.random.default_rng(0).normal(size=(3, 40, 48)).astype(
+        np.float32)
+
+
+def _mirror(a, axes):
+    return np.flip(a, axes).copy()
+
+
+def test_views_average_mirrored_predictions(x):
+    one = _run(x)
+    lr = _mirror(_run(_mirror(x, -1)), -1)
+    ud = _mirror(_run(_mirror(x, -2)), -2)
+    both = _mirror(_run(_mirror(x, (-2, -1))), (-2, -1))
+    np.testing.assert_allclose(_run(x, tta=2), (one + lr) / 2, atol=1e-5)
+    np.testing.assert_allclose(_run(x, tta=True),
+                               (one + lr + ud + both) / 4, atol=1e-5)
+    np.testing.assert_allclose(_run(x, tta=False), one)
+    assert not np.allclose(one, lr)  # the test net is not symmetric
+
+
+def test_four_views_make_the_output_flip_equivariant(x):
+    out = _run(x, tta=4)
+    flipped = _run(_mirror(x, -2), tta=4)
+    np.testing.assert_allclose(_mirror(flipped, -2), out, atol=1e-5)
+
+
+@pytest.mark.parametrize('bad', [0, 3, 8, 'yes'])
+def test_bad_tta_is_refused(x, bad):
+    with pytest.raises(ValueError):
+        tta_views(bad)
+    with pytest.raises(ValueError):
+        _run(x, tta=bad)
+
+
+def test_av_stage_averages_two_views_by_default(monkeypatch):
+    import napari_retina_vessels.inference as inf
+
+    seen = []
+    orig = inf.predict
+
+    def spy(model, x, **kw):
+        seen.append((kw['stage'], kw['tta']))
+        return (yield from orig(model, x, **kw))
+
+    monkeypatch.setattr(inf, 'predict', spy)
+    img = fake_fundus()
+    pipeline.segment(img)
+    pipeline.segment(img, tta=True)
+    assert seen == [('vessels', False), ('artery/vein', 2),
+                    ('vessels', True), ('artery/vein', 4)]
