@@ -134,6 +134,12 @@ def test_init_with_other_widths_is_a_clear_error(tmp_path, data):
         train(cfg, log=lambda s: None)
 
 
+def test_ensembles_are_assembled_not_trained(tmp_path, data):
+    with pytest.raises(ValueError, match='make_ensemble'):
+        train(_cfg(tmp_path, data, arch='ensemble',
+                   arch_kwargs={'member': 'wnet'}), log=lambda s: None)
+
+
 def test_unknown_loss_is_refused(tmp_path, data):
     with pytest.raises(ValueError, match="unknown loss 'focal'"):
         train(_cfg(tmp_path, data, loss='focal'), log=lambda s: None)

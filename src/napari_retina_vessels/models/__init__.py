@@ -37,6 +37,11 @@ def _seqnet_av(**kw: Any):
     return SeqNetAV(**kw)
 
 
+def _ensemble(**kw: Any):
+    from .ensemble import Ensemble
+    return Ensemble(**kw)
+
+
 #: name -> (builder, task, one-line description)
 ARCHITECTURES: dict[str, tuple[Callable[..., Any], str, str]] = {
     'wnet': (_wnet, 'vessels', 'tiny two-stage W-Net (default, fast)'),
@@ -47,6 +52,9 @@ ARCHITECTURES: dict[str, tuple[Callable[..., Any], str, str]] = {
                   'U-Net with SE residual recurrent blocks'),
     'seqnet-av': (_seqnet_av, 'av',
                   'artery/vein stage on image + vessel map'),
+    'ensemble': (_ensemble, 'vessels',
+                 'mean of independently trained networks (not trained '
+                 'directly: see scripts/make_ensemble.py)'),
 }
 
 

@@ -133,6 +133,9 @@ def train(cfg: TrainConfig, *, resume: bool = False, log=print) -> Path:
         torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
     device = choose_device(cfg.device)
+    if cfg.arch == 'ensemble':
+        raise ValueError('an ensemble is not trained: train its members, '
+                         'then combine them with scripts/make_ensemble.py')
     task = ARCHITECTURES[cfg.arch][1]
     if task != cfg.task:
         raise ValueError(f'{cfg.arch} is a {task} architecture')

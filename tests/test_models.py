@@ -1,0 +1,120 @@
+"""Every registered architecture, and ensembles of trained networks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from synthetic import fake_fundus
+
+from napari_retina_vessels import segment
+from napari_retina_vessels.models import ARCHITECTURES, build_model
+from napari_retina_vessels.models.ensemble import combine
+from napari_retina_vessels.weights import load_model
+
+SCRIPTS = Path(__file__).resolve().parents[1] / 'scripts'
+
+SMALL = {
+    'wnet': ({'channels': [4, 8, 16]}, 3, 1, 2),
+    'unet': ({'base': 4}, 3, 1, 1),
+    'iternet': ({'base': 4, 'iterations': 2}, 3, 1, 3),
+    'serr-unet': ({'base': 4}, 3, 1, 1),
+    'seqnet-av': ({'channels': [4, 8, 16]}, 4, 2, 2),
+    'ensemble': ({'member': 'wnet', 'n': 3, 'channels': [4, 8]}, 3, 1, 1),
+}
+
+
+def test_every_architecture_is_covered():
+    assert set(SMALL) == set(ARCHITECTURES)
+
+
+@pytest.mark.parametrize('arch', sorted(SMALL))
+def test_outputs_are_full_size_logits(arch):
+    kwargs, cin, cout, n_out = SMALL[arch]
+    torch.manual_seed(0)
+    model = build_model(arch, **kwargs).eval()
+    # Sizes that are multiples of 8, as the inference engine pads them.
+    x = torch.randn(2, cin, 48, 40)
+    with torch.no_grad():
+        outs = model(x)
+    assert isinstance(outs, list) and len(outs) == n_out
+    for o in outs:
+        assert o.shape == (2, cout, 48, 40)
+        assert torch.isfinite(o).all()
+
+
+def test_default_widths_parameter_counts():
+    counts = {a: sum(p.numel() for p in build_model(a).parameters())
+              for a in ('wnet', 'unet', 'iternet', 'serr-unet',
+                        'seqnet-av')}
+    # Small enough to run on a laptop CPU; the W-Net default is tiny.
+    assert counts['wnet'] < 100_000
+    assert all(c < 3_000_000 for c in counts.values())
+
+
+def _member(seed, tmp_path, name):
+    torch.manual_seed(seed)
+    net = build_model('wnet', channels=[4, 8])
+    # Non-trivial BatchNorm statistics, as after training.
+    net.train()
+    with torch.no_grad():
+        net(torch.randn(4, 3, 32, 32) * (1 + seed))
+    data = {'arch': 'wnet', 'arch_kwargs': {'channels': [4, 8]},
+            'task': 'vessels', 'state_dict': net.state_dict(),
+            'meta': {'seed': seed}}
+    torch.save(data, tmp_path / name)
+    return net.eval(), data
+
+
+def test_ensemble_is_the_mean_of_its_members(tmp_path):
+    a, da = _member(1, tmp_path, 'a.pt')
+    b, db = _member(2, tmp_path, 'b.pt')
+    data = combine([da, db])
+    assert data['arch'] == 'ensemble'
+    assert data['arch_kwargs'] == {'member': 'wnet', 'n': 2,
+                                   'channels': [4, 8]}
+    assert data['meta']['members'] == [{'seed': 1}, {'seed': 2}]
+    torch.save(data, tmp_path / 'ens.pt')
+    ens, info = load_model(tmp_path / 'ens.pt')
+    assert info['arch'] == 'ensemble'
+    x = torch.randn(1, 3, 40, 48)
+    with torch.no_grad():
+        want = (a(x)[-1] + b(x)[-1]) / 2
+        got = ens(x)
+    assert len(got) == 1
+    torch.testing.assert_close(got[0], want)
+    seg = segment(fake_fundus(), model=str(tmp_path / 'ens.pt'), av=False)
+    assert seg.probability.shape == (300, 320)
+    assert np.isfinite(seg.probability).all()
+
+
+def test_ensemble_members_must_match(tmp_path):
+    _, da = _member(1, tmp_path, 'a.pt')
+    db = {**da, 'arch_kwargs': {'channels': [4, 8, 16]}}
+    with pytest.raises(ValueError, match='must share'):
+        combine([da, db])
+    with pytest.raises(ValueError, match='no members'):
+        combine([])
+    with pytest.raises(ValueError, match='cannot ensemble'):
+        build_model('ensemble', member='ensemble')
+
+
+def test_make_ensemble_script(tmp_path):
+    import runpy
+    import sys
+
+    _member(1, tmp_path, 'a.pt')
+    _member(2, tmp_path, 'b.pt')
+    out = tmp_path / 'e.pt'
+    argv = sys.argv
+    sys.argv = ['make_ensemble.py', str(out), str(tmp_path / 'a.pt'),
+                str(tmp_path / 'b.pt')]
+    try:
+        runpy.run_path(str(SCRIPTS / 'make_ensemble.py'),
+                       run_name='__main__')
+    finally:
+        sys.argv = argv
+    _, info = load_model(out)
+    assert info['arch'] == 'ensemble'
