@@ -15,6 +15,7 @@ ev "$DATA/STARE" --split test --best-threshold --json "$OUT/stare.json"
 ev "$DATA/RITE/test" --av --json "$OUT/rite_av.json"
 ev "$DATA/RITE/test" --av --tta --json "$OUT/rite_av_tta.json"
 ev "$DATA/RITE/test" --av --no-consistency --json "$OUT/rite_av_raw.json"
+ev "$DATA/RITE/test" --av --av-views 1 --json "$OUT/rite_av_1view.json"
 # Seed architectures (DRIVE-only, reduced budget; weights/ in the repo).
 for m in unet iternet serr-unet; do
   ev "$DATA/DRIVE/test" --model "weights/$m-drive.pt" --json "$OUT/${m}_drive.json"

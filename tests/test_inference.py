@@ -82,5 +82,24 @@ def test_av_stage_averages_two_views_by_default(monkeypatch):
     img = fake_fundus()
     pipeline.segment(img)
     pipeline.segment(img, tta=True)
+    pipeline.segment(img, av_views=1)
     assert seen == [('vessels', False), ('artery/vein', 2),
-                    ('vessels', True), ('artery/vein', 4)]
+                    ('vessels', True), ('artery/vein', 4),
+                    ('vessels', False), ('artery/vein', 1)]
+    with pytest.raises(ValueError):
+        pipeline.segment(img, av_views=3)
+
+
+def test_evaluate_cli_passes_av_views(monkeypatch, tmp_path):
+    import napari_retina_vessels.evaluation as ev
+    from napari_retina_vessels.cli import main
+
+    got = {}
+
+    def fake(folder, **kw):
+        got.update(kw)
+        return {}
+
+    monkeypatch.setattr(ev, 'evaluate_dataset', fake)
+    assert main(['evaluate', str(tmp_path), '--av', '--av-views', '1']) == 0
+    assert got['av_views'] == 1 and got['av']

@@ -61,6 +61,10 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument('--av-model', default='default')
     ev.add_argument('--no-consistency', action='store_true',
                     help='skip the per-segment artery/vein vote')
+    ev.add_argument('--av-views', type=int, choices=[1, 2, 4],
+                    default=None,
+                    help='flip views of the A/V stage (default 2, 4 with '
+                         '--tta)')
     ev.add_argument('--best-threshold', action='store_true',
                     help='also report the threshold maximising pooled F1')
     ev.add_argument('--json', default=None, help='write the report here')
@@ -210,7 +214,7 @@ def _cmd_evaluate(args) -> int:
         args.dataset, model=args.model, predictions=args.predictions,
         split=args.split, device=args.device, tta=args.tta,
         threshold=args.threshold, av=args.av, av_model=args.av_model,
-        consistency=not args.no_consistency,
+        consistency=not args.no_consistency, av_views=args.av_views,
         best_threshold=args.best_threshold,
         workers=args.workers, scheduler=args.scheduler,
         progress=_tqdm_progress({'evaluate', 'download'}),

@@ -116,6 +116,7 @@ def iter_segment(
     threshold: float | None = None,
     fov: npt.ArrayLike | None = None,
     consistency: bool = True,
+    av_views: int | None = None,
     tile: int = 768,
 ) -> Generator[Any, None, Segmentation]:
     """Segment vessels (and arteries/veins) of one fundus photograph.
@@ -124,7 +125,7 @@ def iter_segment(
     :class:`Segmentation`. Parameters are those of :func:`segment`.
     """
     from ._registry import REGISTRY
-    from .inference import Progress, choose_device, predict
+    from .inference import Progress, choose_device, predict, tta_views
     from .weights import iter_fetch, load_model, resolve_name
 
     t0 = time.perf_counter()
@@ -142,6 +143,9 @@ def iter_segment(
             'mostly on colour and will be less reliable',
             UserWarning, stacklevel=2,
         )
+    if av_views is None:
+        av_views = 4 if tta else AV_VIEWS
+    tta_views(av_views)  # refuse a bad value before any work
     dev = choose_device(device)
     yield Progress('fov', 0, 1)
     fov_full = (_check_fov(fov, rgb.shape[:2]) if fov is not None
@@ -177,7 +181,7 @@ def iter_segment(
 
         x_av = np.concatenate([x, prob_s[None]], 0)
         av_logits = yield from predict(av_net, x_av, device=dev,
-                                       tta=4 if tta else AV_VIEWS,
+                                       tta=av_views,
                                        tile=tile, stage='artery/vein')
         diff = np.clip(av_logits[0] - av_logits[1], -30, 30)
         p_s = (1.0 / (1.0 + np.exp(-diff))).astype(np.float32)
@@ -232,7 +236,9 @@ def segment(
         Called with every ``Progress`` record.
     **kwargs
         ``av_model``, ``fov`` (a precomputed (H, W) mask),
-        ``consistency`` (per-segment A/V vote, default True), ``tile``.
+        ``consistency`` (per-segment A/V vote, default True),
+        ``av_views`` (flip views of the A/V stage, 1, 2 or 4; default 2,
+        or 4 with *tta*), ``tile``.
 
     Returns
     -------
