@@ -37,7 +37,8 @@ def av_table() -> None:
     print('| RITE test (20) | Acc (intersection) | Se artery | Sp vein | '
           'detected | Acc (all labelled) |')
     print('|---|---|---|---|---|---|')
-    for name, label in (('rite_av_raw', 'no segment vote'),
+    for name, label in (('rite_av_1view', 'segment vote, one view'),
+                        ('rite_av_raw', 'no segment vote'),
                         ('rite_av', 'segment vote (default)'),
                         ('rite_av_tta', 'segment vote + flip TTA')):
         r = load(name)
