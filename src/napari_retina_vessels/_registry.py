@@ -37,13 +37,24 @@ REGISTRY: dict[str, dict] = {
     },
     'seqnet-av-rite': {
         'file': 'seqnet-av-rite.pt',
-        'sha256': ('1819a27d0d4a1ad308d91b7131cef2af'
-                   '7ed57162fea2dfa649fb3bfce5217c7e'),
+        'sha256': ('de663bec664fb61f8bb218563700d2c3'
+                   '6628ebc13e9f2e702d3b5681a52e632b'),
         'arch': 'seqnet-av',
         'task': 'av',
         'shipped': True,
         'description': 'SeqNet-style A/V stage on image + vessel map, '
                        'RITE training labels (default)',
+    },
+    'wnet-universal-step750': {
+        'file': 'wnet-universal-step750.pt',
+        'sha256': ('1ea8bfa0e9464ef124a235e72b00acbc'
+                   '819ebfea22dc511085bc8973a7663e9d'),
+        'arch': 'wnet',
+        'task': 'vessels',
+        'shipped': False,
+        'threshold': 0.5,
+        'description': 'early (step 750) W-Net checkpoint: the vessel '
+                       'input on which seqnet-av-rite was trained',
     },
     'unet-drive': {
         'file': 'unet-drive.pt',
