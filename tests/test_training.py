@@ -117,6 +117,8 @@ def test_init_starts_from_given_weights(tmp_path, data):
     train(_cfg(tmp_path, data, name='tuned', init=str(first), lr=0.0),
           log=lines.append)
     assert f'initialised from {first}' in lines
+    saved = torch.load(tmp_path / 'tuned' / 'best.pt', weights_only=True)
+    assert saved['meta']['init'] == str(first)
     a = _state(first, params_only=True)
     b = _state(tmp_path / 'tuned' / 'last.pt', params_only=True)
     assert all(torch.allclose(a[k], b[k], atol=1e-3) for k in a)

@@ -255,6 +255,7 @@ def export_weights(model, cfg: TrainConfig, path: Path, *,
         'state_dict': state,
         'meta': {'datasets': list(cfg.datasets), 'steps': cfg.steps,
                  'batch': cfg.batch, 'patch': cfg.patch,
+                 **({'init': cfg.init} if cfg.init else {}),
                  **(extra or {})},
     }, path)
 
