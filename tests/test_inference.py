@@ -83,9 +83,11 @@ def test_av_stage_averages_two_views_by_default(monkeypatch):
     pipeline.segment(img)
     pipeline.segment(img, tta=True)
     pipeline.segment(img, av_views=1)
+    pipeline.segment(img, tta=2)
     assert seen == [('vessels', False), ('artery/vein', 2),
                     ('vessels', True), ('artery/vein', 4),
-                    ('vessels', False), ('artery/vein', 1)]
+                    ('vessels', False), ('artery/vein', 1),
+                    ('vessels', 2), ('artery/vein', 2)]
     with pytest.raises(ValueError):
         pipeline.segment(img, av_views=3)
 

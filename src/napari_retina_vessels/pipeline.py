@@ -112,7 +112,7 @@ def iter_segment(
     av: bool = True,
     av_model: str = 'default',
     device: str = 'auto',
-    tta: bool = False,
+    tta: bool | int = False,
     threshold: float | None = None,
     fov: npt.ArrayLike | None = None,
     consistency: bool = True,
@@ -143,9 +143,11 @@ def iter_segment(
             'mostly on colour and will be less reliable',
             UserWarning, stacklevel=2,
         )
+    # Refuse bad values before any work.
+    views = tta_views(tta)
     if av_views is None:
-        av_views = 4 if tta else AV_VIEWS
-    tta_views(av_views)  # refuse a bad value before any work
+        av_views = 4 if views == 4 else AV_VIEWS
+    tta_views(av_views)
     dev = choose_device(device)
     yield Progress('fov', 0, 1)
     fov_full = (_check_fov(fov, rgb.shape[:2]) if fov is not None
@@ -207,7 +209,7 @@ def segment(
     model: str = 'default',
     av: bool = True,
     device: str = 'auto',
-    tta: bool = False,
+    tta: bool | int = False,
     threshold: float | None = None,
     progress: Callable[[Any], Any] | None = None,
     **kwargs: Any,
@@ -225,11 +227,12 @@ def segment(
         Also classify arteries and veins.
     device : str
         ``'auto'`` (cuda, then mps, then cpu), ``'cpu'``, ``'cuda'``...
-    tta : bool
-        Average over 4 flips in both stages (4x slower, slightly
+    tta : bool or int
+        True: average over 4 flips in both stages (4x slower, slightly
         better). Without it the vessel stage runs once and the
         artery/vein stage averages the photo and its mirror image
-        (:data:`AV_VIEWS`).
+        (:data:`AV_VIEWS`). An int (1, 2, 4) sets the vessel stage's
+        number of flip views.
     threshold : float, optional
         Vessel probability cut-off; the model's own by default.
     progress : callable, optional
