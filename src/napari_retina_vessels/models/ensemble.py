@@ -2,8 +2,9 @@
 
 The members see the same input; the ensemble's prediction is the mean of
 their last outputs' logits. Members trained from different seeds make
-different mistakes, so the mean ranks pixels better than any one of them
-(see docs/results.md), at the cost of one forward pass per member.
+different mistakes, so the mean usually ranks pixels a little better
+than its members (for the default W-Net, by 0.0002 validation AUC: see
+docs/results.md), at the cost of one forward pass per member.
 """
 
 from __future__ import annotations
