@@ -142,6 +142,21 @@ def test_ensembles_are_assembled_not_trained(tmp_path, data):
                    arch_kwargs={'member': 'wnet'}), log=lambda s: None)
 
 
+def test_cli_errors_are_one_line(tmp_path, data, capsys):
+    rc = main(['train', data, '--arch', 'ensemble', '--out',
+               str(tmp_path / 'e')])
+    assert rc == 1
+    err = capsys.readouterr().err.strip()
+    assert 'make_ensemble' in err and len(err.splitlines()) == 1
+    unlabelled = tmp_path / 'unlabelled'
+    imwrite(unlabelled / 'images' / 'a.png', fake_fundus(120, 128))
+    rc = main(['train', f'{unlabelled}:all', '--steps', '1', '--out',
+               str(tmp_path / 'u')])
+    assert rc == 1
+    err = capsys.readouterr().err.strip()
+    assert 'has no vessel labels' in err and len(err.splitlines()) == 1
+
+
 def test_unknown_loss_is_refused(tmp_path, data):
     with pytest.raises(ValueError, match="unknown loss 'focal'"):
         train(_cfg(tmp_path, data, loss='focal'), log=lambda s: None)

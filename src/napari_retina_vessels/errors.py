@@ -14,6 +14,7 @@ __all__ = [
     'WeightsError',
     'DeviceError',
     'ShapeMismatchError',
+    'TrainingConfigError',
 ]
 
 
@@ -45,3 +46,7 @@ class DeviceError(RetinaVesselsError):
 
 class ShapeMismatchError(RetinaVesselsError, ValueError):
     """Two arrays that must align have different shapes."""
+
+
+class TrainingConfigError(RetinaVesselsError, ValueError):
+    """A training run is asked for something it cannot do."""

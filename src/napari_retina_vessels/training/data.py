@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from ..datasets import Sample, load_sample
+from ..errors import DatasetError
 from ..fov import fov_mask
 from ..preprocessing import (
     as_rgb_float,
@@ -46,11 +47,16 @@ def prepare(sample: Sample, *, task: str = 'vessels',
     chans = [resize(rgb, shape), resize(fov.astype(np.float32), shape)]
     if task == 'vessels':
         if data['vessels'] is None:
-            raise ValueError(f'{sample.name} has no vessel labels')
+            raise DatasetError(
+                f'{sample.name} has no vessel labels ({sample.image.parent}'
+                '): training needs a vessel map for every photo')
         chans.append(resize(data['vessels'].astype(np.float32), shape))
     else:
         if data['av'] is None:
-            raise ValueError(f'{sample.name} has no artery/vein labels')
+            raise DatasetError(
+                f'{sample.name} has no artery/vein labels '
+                f'({sample.image.parent}): the av task needs them for '
+                'every photo')
         av = data['av']
         # Widen the labels by a pixel so that vessel borders a vessel
         # model calls "vessel" are taught too; crossings stay unlabelled.

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from ..datasets import Sample, discover
+from ..errors import TrainingConfigError
 from ..models import ARCHITECTURES, build_model, count_parameters
 from . import data as D
 from .losses import av_loss, vessel_loss
@@ -134,11 +135,12 @@ def train(cfg: TrainConfig, *, resume: bool = False, log=print) -> Path:
     torch.manual_seed(cfg.seed)
     device = choose_device(cfg.device)
     if cfg.arch == 'ensemble':
-        raise ValueError('an ensemble is not trained: train its members, '
-                         'then combine them with scripts/make_ensemble.py')
+        raise TrainingConfigError(
+            'an ensemble is not trained: train its members, then combine '
+            'them with scripts/make_ensemble.py')
     task = ARCHITECTURES[cfg.arch][1]
     if task != cfg.task:
-        raise ValueError(f'{cfg.arch} is a {task} architecture')
+        raise TrainingConfigError(f'{cfg.arch} is a {task} architecture')
 
     samples = _samples(cfg)
     train_s, val_s = _split_val(samples, cfg.val_per_dataset)
@@ -174,8 +176,8 @@ def train(cfg: TrainConfig, *, resume: bool = False, log=print) -> Path:
         step, best, elapsed = ck['step'], ck['best'], ck['elapsed']
         log(f'resumed at step {step} (best {best:.4f})')
     if cfg.loss not in LOSSES:
-        raise ValueError(f'unknown loss {cfg.loss!r}; '
-                         f'choose from {", ".join(LOSSES)}')
+        raise TrainingConfigError(f'unknown loss {cfg.loss!r}; '
+                                  f'choose from {", ".join(LOSSES)}')
     loss_fn = (functools.partial(vessel_loss, dice=cfg.loss == 'bce+dice')
                if task == 'vessels' else av_loss)
     log_path = out / 'log.csv'
@@ -239,7 +241,7 @@ def _load_init(model: torch.nn.Module, cfg: TrainConfig) -> None:
             raise RuntimeError(f'it is a {info["arch"]} network')
         model.load_state_dict(src.state_dict())
     except RuntimeError as err:
-        raise ValueError(
+        raise TrainingConfigError(
             f'cannot start from {cfg.init}: {str(err).splitlines()[0]}; '
             'give the --arch and widths it was trained with') from None
 
