@@ -15,6 +15,7 @@ import pytest
 from PIL import Image
 from synthetic import fake_fundus
 
+from napari_retina_vessels._registry import DEFAULTS
 from napari_retina_vessels.batch import (
     SUMMARY_COLUMNS,
     collect_inputs,
@@ -108,7 +109,7 @@ def test_summary_has_one_row_per_image_with_measurements(done_run):
         assert float(row['vessel_density']) == pytest.approx(density,
                                                              abs=1e-5)
         assert 0 < float(row['vessel_density']) < 0.5
-        assert row['model'] == 'wnet-universal'
+        assert row['model'] == DEFAULTS['vessels']
         assert len(row['weights_sha256']) == 64
         assert row['device'] == 'cpu' and float(row['seconds']) > 0
         assert row['artery_fraction'] == row['vein_fraction'] == ''

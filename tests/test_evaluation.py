@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from napari_retina_vessels import metrics as M
+from napari_retina_vessels._registry import DEFAULTS
 from napari_retina_vessels.errors import (
     DatasetError,
     RetinaVesselsError,
@@ -281,7 +282,7 @@ def test_cli_missing_prediction_exit_code(dataset, capsys):
 @pytest.mark.slow
 def test_model_path_on_tiny_photos(dataset):
     rep = evaluate_dataset(dataset.root, device='cpu')
-    assert rep['model'] == 'wnet-universal'
+    assert rep['model'] == DEFAULTS['vessels']
     assert len(rep['weights_sha256']) == 64 and rep['device'] == 'cpu'
     assert rep['n_images'] == 4 and rep['predictions'] is None
     assert 0.0 <= rep['pooled']['auc'] <= 1.0
