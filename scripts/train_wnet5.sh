@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Candidate default vessel model: the universal W-Net with a fifth level
+# Experiment (not adopted: lower validation AUC at this budget, see
+# docs/results.md): the universal W-Net with a fifth level
 # (widths 8-16-32-64-128). The extra level runs at 1/16 resolution, so it
 # adds context (optic disc, lesions) and parameters (984k) at almost no
 # inference cost (forward pass on a DRIVE photo, 2 CPU threads: 0.116 s
