@@ -6,7 +6,6 @@ import csv
 import functools
 import json
 import math
-import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -16,6 +15,7 @@ import torch
 
 from ..datasets import Sample, discover
 from ..errors import TrainingConfigError
+from ..io import _atomic
 from ..models import ARCHITECTURES, build_model, count_parameters
 from . import data as D
 from .losses import av_loss, vessel_loss
@@ -70,9 +70,7 @@ def _split_val(samples: list[Sample], per_dataset: int):
 
 
 def _atomic_save(obj, path: Path) -> None:
-    tmp = path.with_suffix(path.suffix + '.part')
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    _atomic(path, lambda tmp: torch.save(obj, tmp))
 
 
 def _vessel_probs(samples: list[Sample], weights: str) -> list[np.ndarray]:
@@ -117,6 +115,21 @@ def _validate(model, val: list[D.Prepared], task: str, device) -> float:
     return float(np.nanmean(scores))
 
 
+def _check(cfg: TrainConfig) -> str:
+    """The run's task; TrainingConfigError for a run it cannot do."""
+    if cfg.arch == 'ensemble':
+        raise TrainingConfigError(
+            'an ensemble is not trained: train its members, then combine '
+            'them with scripts/make_ensemble.py')
+    task = ARCHITECTURES[cfg.arch][1]
+    if task != cfg.task:
+        raise TrainingConfigError(f'{cfg.arch} is a {task} architecture')
+    if cfg.loss not in LOSSES:
+        raise TrainingConfigError(f'unknown loss {cfg.loss!r}; '
+                                  f'choose from {", ".join(LOSSES)}')
+    return task
+
+
 def train(cfg: TrainConfig, *, resume: bool = False, log=print) -> Path:
     """Train a network; returns the path of the best weights file."""
     from ..inference import choose_device
@@ -129,18 +142,13 @@ def train(cfg: TrainConfig, *, resume: bool = False, log=print) -> Path:
         # The schedule and data come from the run being resumed.
         cfg = TrainConfig(**{**saved, 'threads': cfg.threads,
                              'device': cfg.device})
+    # Refuse a run it cannot do before any work or config.json is written.
+    task = _check(cfg)
     (out / 'config.json').write_text(json.dumps(asdict(cfg), indent=2))
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
     device = choose_device(cfg.device)
-    if cfg.arch == 'ensemble':
-        raise TrainingConfigError(
-            'an ensemble is not trained: train its members, then combine '
-            'them with scripts/make_ensemble.py')
-    task = ARCHITECTURES[cfg.arch][1]
-    if task != cfg.task:
-        raise TrainingConfigError(f'{cfg.arch} is a {task} architecture')
 
     samples = _samples(cfg)
     train_s, val_s = _split_val(samples, cfg.val_per_dataset)
@@ -157,7 +165,8 @@ def train(cfg: TrainConfig, *, resume: bool = False, log=print) -> Path:
     log(f'prepared data in {time.perf_counter() - t0:.1f}s')
 
     model = build_model(cfg.arch, **cfg.arch_kwargs)
-    if cfg.init:
+    resuming = resume and ckpt_path.exists()
+    if cfg.init and not resuming:  # a checkpoint overrides the start
         _load_init(model, cfg)
         log(f'initialised from {cfg.init}')
     model = model.to(device).to(memory_format=torch.channels_last)
@@ -167,7 +176,7 @@ def train(cfg: TrainConfig, *, resume: bool = False, log=print) -> Path:
     sampler = D.PatchSampler(prep_train, task=task, size=cfg.patch,
                              seed=cfg.seed)
     step, best, elapsed = 0, -1.0, 0.0
-    if resume and ckpt_path.exists():
+    if resuming:
         ck = torch.load(ckpt_path, map_location='cpu', weights_only=False)
         model.load_state_dict(ck['model'])
         opt.load_state_dict(ck['optimizer'])
@@ -175,9 +184,6 @@ def train(cfg: TrainConfig, *, resume: bool = False, log=print) -> Path:
         torch.set_rng_state(ck['torch_rng'])
         step, best, elapsed = ck['step'], ck['best'], ck['elapsed']
         log(f'resumed at step {step} (best {best:.4f})')
-    if cfg.loss not in LOSSES:
-        raise TrainingConfigError(f'unknown loss {cfg.loss!r}; '
-                                  f'choose from {", ".join(LOSSES)}')
     loss_fn = (functools.partial(vessel_loss, dice=cfg.loss == 'bce+dice')
                if task == 'vessels' else av_loss)
     log_path = out / 'log.csv'
@@ -236,9 +242,11 @@ def _load_init(model: torch.nn.Module, cfg: TrainConfig) -> None:
     from ..weights import load_model
 
     src, info = load_model(cfg.init, task=cfg.task)
+    if info['arch'] != cfg.arch:
+        raise TrainingConfigError(
+            f'cannot start from {cfg.init}: it is a {info["arch"]} network; '
+            'give the --arch and widths it was trained with')
     try:
-        if info['arch'] != cfg.arch:
-            raise RuntimeError(f'it is a {info["arch"]} network')
         model.load_state_dict(src.state_dict())
     except RuntimeError as err:
         raise TrainingConfigError(
