@@ -233,6 +233,57 @@ def test_standardise_empty_fov_uses_the_whole_image():
     assert np.isfinite(out).all() and (out == 0).all()
 
 
+# -- local_standardise ----------------------------------------------------
+
+
+def _vessel_photo(h=160, w=170):
+    """Dark lines on a flat background inside a disc, and its FOV."""
+    yy, xx = np.mgrid[:h, :w]
+    img = np.full((h, w, 3), 0.5, np.float32)
+    for x0 in (30, 70, 110, 140):
+        img[np.abs(xx - x0 - 0.2 * yy) < 2] -= 0.15
+    return img, _disc(h, w, 75)
+
+
+def test_local_standardise_removes_uneven_illumination():
+    img, fov = _vessel_photo()
+    yy, xx = np.mgrid[:160, :170]
+    ramp = (0.4 + 1.2 * xx / 170)[..., None].astype(np.float32)
+    flat = pp.local_standardise(img, fov)
+    lit = pp.local_standardise(img * ramp, fov)
+    assert flat.shape == (3, 160, 170) and flat.dtype == np.float32
+    assert (lit[:, ~fov] == 0).all()
+    inside = lit[:, fov]
+    np.testing.assert_allclose(inside.mean(axis=1), 0, atol=1e-4)
+    np.testing.assert_allclose(inside.std(axis=1), 1, atol=1e-3)
+    # A brightness ramp across the photo changes the global standardisation
+    # a lot and the local one little: vessels look alike on both sides.
+    core = _disc(160, 170, 60)
+    err_local = np.abs(lit - flat)[:, core].mean()
+    err_global = np.abs(pp.standardise(img * ramp, fov)
+                        - pp.standardise(img, fov))[:, core].mean()
+    assert err_local < 0.25 * err_global
+
+
+def test_local_standardise_flat_channel_and_empty_fov_stay_finite():
+    img, fov = _vessel_photo()
+    img[..., 0] = 0.0
+    out = pp.local_standardise(img, fov)
+    assert np.isfinite(out).all() and (out[0] == 0).all()
+    out = pp.local_standardise(img, np.zeros(fov.shape, bool))
+    assert np.isfinite(out).all() and (out == 0).all()
+
+
+def test_normalise_input_dispatches_and_refuses_unknown_modes():
+    img, fov = _vessel_photo()
+    np.testing.assert_array_equal(pp.normalise_input(img, fov, 'global'),
+                                  pp.standardise(img, fov))
+    np.testing.assert_array_equal(pp.normalise_input(img, fov, 'local'),
+                                  pp.local_standardise(img, fov))
+    with pytest.raises(ValueError, match='unknown input normalisation'):
+        pp.normalise_input(img, fov, 'clahe')
+
+
 def test_clahe_and_gamma_stay_in_range():
     rgb = RNG.random((64, 64, 3)).astype(np.float32) * 0.3
     eq = pp.clahe(rgb)

@@ -218,3 +218,68 @@ def test_cli_init_alone_takes_architecture_from_the_weights(tmp_path):
     saved = json.loads((out / 'config.json').read_text())
     assert saved['arch'] == 'seqnet-av' and saved['task'] == 'av'
     assert saved['arch_kwargs'] == {'channels': [4, 8, 8]}
+
+
+def test_local_input_is_recorded_and_used_at_inference(tmp_path, data):
+    from napari_retina_vessels.inference import predict
+    from napari_retina_vessels.preprocessing import (
+        canonical_scale,
+        local_standardise,
+        resize,
+        scaled_shape,
+        standardise,
+    )
+
+    best = train(_cfg(tmp_path, data, input='local'))
+    saved = torch.load(best, weights_only=True)
+    assert saved['input'] == 'local'
+    model, info = load_model(best)
+    assert info['input'] == 'local'
+    img = fake_fundus(120, 128, seed=5)
+    fov = img.sum(-1) > 30
+    seg = segment(img, model=str(best), av=False, fov=fov)
+    # The pipeline fed the network the local normalisation.
+    rgb = img.astype(np.float32) / 255
+    shape = scaled_shape(rgb.shape, canonical_scale(fov))
+    fov_s = resize(fov.astype(np.float32), shape) > 0.5
+    x = local_standardise(resize(rgb, shape), fov_s)
+    gen = predict(model, x, device=torch.device('cpu'))
+    try:
+        while True:
+            next(gen)
+    except StopIteration as stop:
+        logits = stop.value
+    prob_s = (1 / (1 + np.exp(-logits[0])) * fov_s).astype(np.float32)
+    prob = np.clip(resize(prob_s, fov.shape), 0, 1) * fov
+    np.testing.assert_allclose(seg.probability, prob, atol=1e-5)
+    # ... which differs from what the global normalisation gives.
+    x_glob = standardise(resize(rgb, shape), fov_s)
+    assert np.abs(x - x_glob).mean() > 0.1
+
+
+def test_local_sampler_crops_are_standardised(data):
+    from napari_retina_vessels.datasets import discover
+    from napari_retina_vessels.training import data as D
+
+    preps = [D.prepare(s) for s in discover(data.split(':')[0])]
+    x, tgt = D.PatchSampler(preps, task='vessels', size=48,
+                            input_mode='local').batch(4)
+    assert x.shape == (4, 3, 48, 48) and tgt['vessel'].shape == (4, 1, 48, 48)
+    inside = x[tgt['fov'].expand_as(x)]
+    assert torch.isfinite(x).all() and (x[~tgt['fov'].expand_as(x)] == 0).all()
+    assert abs(float(inside.mean())) < 0.3 and 0.5 < float(inside.std()) < 1.5
+
+
+def test_unknown_input_normalisation_is_refused(tmp_path, data):
+    with pytest.raises(ValueError, match='input normalisation'):
+        train(_cfg(tmp_path, data, input='clahe'))
+    assert not (tmp_path / 'run' / 'config.json').exists()
+
+
+def test_cli_init_takes_input_normalisation_from_the_weights(tmp_path, data):
+    first = train(_cfg(tmp_path, data, name='a', input='local'))
+    out = tmp_path / 'b'
+    assert main(['train', data, '--init', str(first), '--out', str(out),
+                 '--steps', '2', '--batch', '2', '--patch', '48',
+                 '--val-every', '2', '--threads', '1']) == 0
+    assert json.loads((out / 'config.json').read_text())['input'] == 'local'

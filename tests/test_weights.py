@@ -15,6 +15,7 @@ import torch
 from napari_retina_vessels import _registry, weights
 from napari_retina_vessels.errors import WeightsError
 from napari_retina_vessels.models import build_model
+from napari_retina_vessels.weights import load_model
 
 
 def _make_weights(path: Path, seed: int = 0) -> str:
@@ -192,6 +193,16 @@ def test_pickle_and_junk_files_are_refused(tmp_path):
     torch.save({'x': torch.zeros(2)}, other)
     with pytest.raises(WeightsError, match='not a retina-vessels'):
         weights.load_weights_file(other)
+
+
+def test_unknown_input_normalisation_is_refused(tmp_path):
+    path = tmp_path / 'future.pt'
+    _make_weights(path)
+    data = torch.load(path, weights_only=True)
+    data['input'] = 'retinex'
+    torch.save(data, path)
+    with pytest.raises(WeightsError, match='unknown input normalisation'):
+        load_model(path)
 
 
 def test_wrong_task_is_refused(tmp_path):

@@ -105,6 +105,11 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument('--loss', choices=['bce+dice', 'bce'],
                     default='bce+dice',
                     help='vessel loss (A/V always uses cross-entropy)')
+    tr.add_argument('--input', choices=['global', 'local'], default=None,
+                    help='input normalisation: global (per-channel '
+                         'standardisation inside the FOV) or local '
+                         '(smooth background removed first); default: '
+                         "that of --init's weights, else global")
     tr.add_argument('--resume', action='store_true',
                     help='continue from the run folder\'s checkpoint')
 
@@ -180,12 +185,15 @@ def _cmd_train(args) -> int:
         kwargs['channels'] = [int(c) for c in args.channels.split(',')]
     if args.base:
         kwargs['base'] = args.base
-    if args.init and args.arch is None and not kwargs:
+    if args.init and (args.input is None
+                      or (args.arch is None and not kwargs)):
         # Fine-tuning: the network is the one the weights were made for.
         from .weights import describe
 
         spec = describe(args.init)
-        args.arch, kwargs = spec['arch'], spec['arch_kwargs']
+        if args.arch is None and not kwargs:
+            args.arch, kwargs = spec['arch'], spec['arch_kwargs']
+        args.input = args.input or spec['input']
     args.arch = args.arch or 'wnet'
     if args.arch not in ARCHITECTURES:
         from .errors import WeightsError
@@ -201,6 +209,7 @@ def _cmd_train(args) -> int:
         val_every=args.val_every, seed=args.seed, threads=args.threads,
         device=args.device,
         vessel_weights=args.vessel_model, init=args.init, loss=args.loss,
+        input=args.input or 'global',
     )
     best = train(cfg, resume=args.resume)
     print(f'best weights: {best}')

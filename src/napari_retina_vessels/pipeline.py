@@ -22,9 +22,9 @@ from .fov import fov_mask
 from .preprocessing import (
     as_rgb_float,
     canonical_scale,
+    normalise_input,
     resize,
     scaled_shape,
-    standardise,
 )
 
 __all__ = ['Segmentation', 'iter_segment', 'segment', 'threshold_vessels']
@@ -167,7 +167,7 @@ def iter_segment(
     shape = scaled_shape(rgb.shape, canonical_scale(fov_full))
     rgb_s = resize(rgb, shape)
     fov_s = resize(fov_full.astype(np.float32), shape) > 0.5
-    x = standardise(rgb_s, fov_s)
+    x = normalise_input(rgb_s, fov_s, info['input'])
     logits = yield from predict(net, x, device=dev, tta=tta, tile=tile,
                                 stage='vessels')
     prob_s = (1.0 / (1.0 + np.exp(-logits[0]))).astype(np.float32)
@@ -181,6 +181,8 @@ def iter_segment(
     if av:
         from .av import label_av, segment_consistency
 
+        if av_info['input'] != info['input']:
+            x = normalise_input(rgb_s, fov_s, av_info['input'])
         x_av = np.concatenate([x, prob_s[None]], 0)
         av_logits = yield from predict(av_net, x_av, device=dev,
                                        tta=av_views,

@@ -2,7 +2,11 @@
 
 What every model shares, at training and at inference: a photo becomes a
 float RGB image in [0, 1], is resized so that its field of view has the
-canonical diameter, and is standardised per channel inside the FOV.
+canonical diameter, and is standardised per channel inside the FOV,
+either globally (``'global'``: mean and standard deviation of the whole
+FOV) or after removing its smooth background (``'local'``: see
+:func:`local_standardise`). Each weights file records which one its
+network was trained with.
 """
 
 from __future__ import annotations
@@ -22,6 +26,10 @@ __all__ = [
     'scaled_shape',
     'resize',
     'standardise',
+    'local_standardise',
+    'normalise_input',
+    'INPUT_MODES',
+    'LOCAL_SIGMA',
     'clahe',
     'gamma',
 ]
@@ -30,6 +38,14 @@ __all__ = [
 #: DRIVE's own (~540 px), so a 565 x 584 DRIVE photo is used as it is and a
 #: 3504 x 2336 photo is reduced about sixfold.
 CANONICAL_DIAMETER = 540
+
+#: Input normalisations a network can be trained with.
+INPUT_MODES = ('global', 'local')
+
+#: Width (Gaussian sigma, pixels at the canonical scale) of the background
+#: that ``'local'`` normalisation subtracts: about a thirtieth of the FOV
+#: diameter, several times the widest vessel.
+LOCAL_SIGMA = 16.0
 
 #: Smallest side, in pixels, of a photo worth segmenting.
 MIN_SIZE = 32
@@ -174,6 +190,98 @@ def standardise(
     out = (x - mean[:, None, None]) / std[:, None, None]
     out *= fov[None]
     return np.ascontiguousarray(np.clip(out, -8, 8), dtype=np.float32)
+
+
+def local_standardise(
+    rgb: npt.NDArray[np.float32], fov: npt.NDArray[np.bool_],
+    sigma: float = LOCAL_SIGMA,
+) -> npt.NDArray[np.float32]:
+    """Subtract the smooth background, then standardise inside the FOV.
+
+    Uneven illumination and vignetting go with the background, and the
+    division by the standard deviation of what remains (vessels, texture,
+    noise) evens out contrast between cameras, rather than dividing by a
+    spread that the brightness of the optic disc and the dark rim dominate.
+
+    Parameters
+    ----------
+    rgb : (H, W, 3) float32
+    fov : (H, W) bool
+    sigma : float
+        Background width in pixels.
+
+    Returns
+    -------
+    numpy.ndarray
+        (3, H, W) float32, 0 outside the FOV.
+    """
+    import torch
+
+    x = torch.from_numpy(
+        np.ascontiguousarray(np.moveaxis(np.asarray(rgb, np.float32), -1, 0))
+    )[None]
+    m = torch.from_numpy(np.asarray(fov, bool))[None, None]
+    return local_contrast(x, m, sigma)[0].numpy()
+
+
+def local_contrast(x, m, sigma: float = LOCAL_SIGMA):
+    """Torch version of :func:`local_standardise` on a batch.
+
+    *x* is (N, C, H, W) float, *m* an (N, 1, H, W) FOV mask. Training
+    applies it to augmented crops, inference to whole photos.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    m = m.to(x.dtype)
+    n, c, h, w = x.shape
+    # The background is smooth: estimate it on a 4x coarser grid. A
+    # normalised convolution (blur of masked values over blur of the mask)
+    # keeps the dark outside of the FOV out of the estimate at its rim.
+    f = 4 if min(h, w) >= 32 else 1
+    xm = F.avg_pool2d(x * m, f, ceil_mode=True)
+    mm = F.avg_pool2d(m, f, ceil_mode=True)
+    s = sigma / f
+    r = max(1, int(3 * s))
+    k = torch.exp(-(torch.arange(-r, r + 1, dtype=x.dtype) ** 2) / (2 * s * s))
+    k = k / k.sum()
+
+    def blur(t):
+        ch = t.shape[1]
+        t = F.conv2d(t, k.view(1, 1, 1, -1).expand(ch, 1, 1, -1),
+                     padding=(0, r), groups=ch)
+        return F.conv2d(t, k.view(1, 1, -1, 1).expand(ch, 1, -1, 1),
+                        padding=(r, 0), groups=ch)
+
+    bg = blur(xm) / blur(mm).clamp_min(1e-3)
+    if f > 1:
+        bg = F.interpolate(bg, size=(h, w), mode='bilinear',
+                           align_corners=False)
+    hp = (x - bg) * m
+    cnt = m.sum(dim=(2, 3), keepdim=True)
+    cnt_ok = cnt > 0
+    cnt = cnt.clamp_min(1)
+    mean = hp.sum(dim=(2, 3), keepdim=True) / cnt
+    var = (((hp - mean) * m) ** 2).sum(dim=(2, 3), keepdim=True) / cnt
+    std = var.sqrt()
+    # A flat channel (an all-black red channel) stays zero, not inf.
+    std = torch.where((std > 1e-4) & cnt_ok, std, torch.ones_like(std))
+    out = ((hp - mean) / std) * m
+    return out.clamp(-8, 8).contiguous()
+
+
+def normalise_input(
+    rgb: npt.NDArray[np.float32], fov: npt.NDArray[np.bool_],
+    mode: str = 'global',
+) -> npt.NDArray[np.float32]:
+    """The network input of *rgb*: :func:`standardise` (``'global'``) or
+    :func:`local_standardise` (``'local'``)."""
+    if mode == 'global':
+        return standardise(rgb, fov)
+    if mode == 'local':
+        return local_standardise(rgb, fov)
+    raise ValueError(f'unknown input normalisation {mode!r}; choose from '
+                     f'{", ".join(INPUT_MODES)}')
 
 
 def clahe(

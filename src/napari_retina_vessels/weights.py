@@ -20,6 +20,7 @@ from typing import Any
 
 from . import _registry
 from .errors import WeightsError
+from .preprocessing import INPUT_MODES
 
 __all__ = [
     'SHIPPED_DIR',
@@ -282,6 +283,10 @@ def _cached_model(path: str, sha: str, device: str):
     arch = data['arch']
     if arch not in ARCHITECTURES:
         raise WeightsError(f'{path} needs unknown architecture {arch!r}')
+    if data.get('input', 'global') not in INPUT_MODES:
+        raise WeightsError(
+            f"{path} needs unknown input normalisation {data['input']!r}; "
+            'a newer napari-retina-vessels may read it')
     model = build_model(arch, **dict(data.get('arch_kwargs') or {}))
     try:
         model.load_state_dict(data['state_dict'])
@@ -313,7 +318,8 @@ def _locate(name_or_path: str | os.PathLike, task: str,
 
 
 def describe(name_or_path: str | os.PathLike) -> dict[str, Any]:
-    """Architecture of a weights file: ``arch``, ``arch_kwargs``, ``task``.
+    """Architecture of a weights file: ``arch``, ``arch_kwargs``, ``task``,
+    ``input`` (its input normalisation).
 
     *name_or_path* is a registry name (downloaded if needed) or a file.
     """
@@ -321,7 +327,8 @@ def describe(name_or_path: str | os.PathLike) -> dict[str, Any]:
     _, data = _cached_model(str(path), sha, 'cpu')
     return {'arch': data['arch'],
             'arch_kwargs': dict(data.get('arch_kwargs') or {}),
-            'task': data.get('task', 'vessels')}
+            'task': data.get('task', 'vessels'),
+            'input': data.get('input', 'global')}
 
 
 def load_model(name_or_path: str | os.PathLike, *, task: str = 'vessels',
@@ -332,7 +339,8 @@ def load_model(name_or_path: str | os.PathLike, *, task: str = 'vessels',
     -------
     (torch.nn.Module, dict)
         The network in eval mode on *device*, and information: ``name``,
-        ``arch``, ``task``, ``sha256``, ``threshold``, ``path``.
+        ``arch``, ``task``, ``sha256``, ``threshold``, ``path``, ``input``
+        (the input normalisation it was trained with).
     """
     path, sha, info = _locate(name_or_path, task, progressbar)
     model, data = _cached_model(str(path), sha, str(device))
@@ -345,6 +353,7 @@ def load_model(name_or_path: str | os.PathLike, *, task: str = 'vessels',
     return model, {
         'name': info['name'], 'arch': data['arch'], 'task': task,
         'sha256': sha, 'path': str(path),
+        'input': data.get('input', 'global'),
         'threshold': float(info.get('threshold',
                                     meta.get('threshold', 0.5))),
     }

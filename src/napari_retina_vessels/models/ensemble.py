@@ -36,16 +36,19 @@ class Ensemble(nn.Module):
 def combine(files: list[dict[str, Any]]) -> dict[str, Any]:
     """One weights dictionary from the weights dictionaries of members.
 
-    Every member must have the same architecture, widths and task.
+    Every member must have the same architecture, widths, task and input
+    normalisation.
     """
     if not files:
         raise ValueError('no members given')
     first = files[0]
     for f in files[1:]:
-        if (f['arch'], f.get('arch_kwargs'), f.get('task')) != (
-                first['arch'], first.get('arch_kwargs'), first.get('task')):
+        if (f['arch'], f.get('arch_kwargs'), f.get('task'),
+                f.get('input', 'global')) != (
+                first['arch'], first.get('arch_kwargs'), first.get('task'),
+                first.get('input', 'global')):
             raise ValueError('ensemble members must share architecture, '
-                             'widths and task')
+                             'widths, task and input normalisation')
     state = {f'members.{i}.{k}': v for i, f in enumerate(files)
              for k, v in f['state_dict'].items()}
     return {
@@ -53,6 +56,7 @@ def combine(files: list[dict[str, Any]]) -> dict[str, Any]:
         'arch_kwargs': {'member': first['arch'], 'n': len(files),
                         **dict(first.get('arch_kwargs') or {})},
         'task': first.get('task', 'vessels'),
+        'input': first.get('input', 'global'),
         'state_dict': state,
         'meta': {'members': [dict(f.get('meta') or {}) for f in files]},
     }

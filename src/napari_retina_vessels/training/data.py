@@ -15,9 +15,10 @@ from ..fov import fov_mask
 from ..preprocessing import (
     as_rgb_float,
     canonical_scale,
+    local_contrast,
+    normalise_input,
     resize,
     scaled_shape,
-    standardise,
 )
 
 # Channel layout of a prepared image tensor.
@@ -87,11 +88,13 @@ def prepare(sample: Sample, *, task: str = 'vessels',
     return Prepared(sample.name, tensor, pixels, centres)
 
 
-def standardised_input(prep: Prepared, task: str) -> torch.Tensor:
+def standardised_input(prep: Prepared, task: str,
+                       mode: str = 'global') -> torch.Tensor:
     """The whole prepared image as the network sees it at inference."""
     t = prep.tensor
     fov = (t[FOV] > 0.5).numpy()
-    x = torch.from_numpy(standardise(t[RGB].permute(1, 2, 0).numpy(), fov))
+    x = torch.from_numpy(
+        normalise_input(t[RGB].permute(1, 2, 0).numpy(), fov, mode))
     if task == 'av':
         x = torch.cat([x, t[VPROB:VPROB + 1] * torch.from_numpy(fov)], 0)
     return x
@@ -114,10 +117,15 @@ class PatchSampler:
     """Random augmented crops from prepared images."""
 
     def __init__(self, images: list[Prepared], *, task: str,
-                 size: int = 256, seed: int = 0) -> None:
+                 size: int = 256, seed: int = 0,
+                 input_mode: str = 'global') -> None:
         self.images = images
         self.task = task
         self.size = size
+        self.input_mode = input_mode
+        # 'local' normalisation needs the background around the crop: the
+        # crop is sampled this much larger, normalised, then cut back.
+        self.margin = 32 if input_mode == 'local' else 0
         self.rng = np.random.default_rng(seed)
 
     def state(self) -> dict:
@@ -146,7 +154,8 @@ class PatchSampler:
         _, h, w = prep.tensor.shape
         cy, cx = prep.centres[rng.integers(len(prep.centres))]
         scale = math.exp(rng.uniform(math.log(0.7), math.log(1.4)))
-        grid = _affine_grid(float(cy), float(cx), h, w, self.size,
+        size = self.size + 2 * self.margin
+        grid = _affine_grid(float(cy), float(cx), h, w, size,
                             rng.uniform(0, 2 * math.pi), scale,
                             bool(rng.integers(2)))
         crop = F.grid_sample(prep.tensor[None], grid[None], mode='bilinear',
@@ -173,11 +182,17 @@ class PatchSampler:
         if rng.random() < 0.5:
             a = rng.uniform(-0.4, 0.4)
             ang = rng.uniform(0, 2 * math.pi)
-            u = torch.linspace(-1, 1, self.size)
+            u = torch.linspace(-1, 1, size)
             gy, gx = torch.meshgrid(u, u, indexing='ij')
             ramp = 1 + a * (math.cos(ang) * gx + math.sin(ang) * gy)
             rgb = rgb * ramp.clamp_min(0.2)
-        x = (rgb - mean) / std
+        if self.input_mode == 'local':
+            x = local_contrast(rgb[None], fov[None, None])[0]
+            if self.margin:
+                cut = slice(self.margin, self.margin + self.size)
+                x, crop, fov = x[:, cut, cut], crop[:, cut, cut], fov[cut, cut]
+        else:
+            x = (rgb - mean) / std
         if rng.random() < 0.3:
             sigma = rng.uniform(0.3, 1.2)
             x = _blur(x, sigma)

@@ -17,6 +17,7 @@ from ..datasets import Sample, discover
 from ..errors import TrainingConfigError
 from ..io import _atomic
 from ..models import ARCHITECTURES, build_model, count_parameters
+from ..preprocessing import INPUT_MODES
 from . import data as D
 from .losses import av_loss, vessel_loss
 
@@ -45,6 +46,8 @@ class TrainConfig:
     init: str | None = None
     #: Vessel loss: 'bce+dice' or 'bce' (A/V always uses cross-entropy).
     loss: str = 'bce+dice'
+    #: Input normalisation (preprocessing.INPUT_MODES): 'global' or 'local'.
+    input: str = 'global'
 
 
 def _samples(cfg: TrainConfig) -> list[Sample]:
@@ -90,7 +93,8 @@ def _lr(cfg: TrainConfig, step: int) -> float:
 
 
 @torch.inference_mode()
-def _validate(model, val: list[D.Prepared], task: str, device) -> float:
+def _validate(model, val: list[D.Prepared], task: str, device,
+              mode: str = 'global') -> float:
     from ..metrics import roc_auc
 
     if not val:
@@ -98,7 +102,7 @@ def _validate(model, val: list[D.Prepared], task: str, device) -> float:
     model.eval()
     scores = []
     for prep in val:
-        x = D.standardised_input(prep, task)[None].to(device)
+        x = D.standardised_input(prep, task, mode)[None].to(device)
         x = x.contiguous(memory_format=torch.channels_last)
         out = model(x)[-1].float().cpu()[0]
         fov = (prep.tensor[D.FOV] > 0.5).numpy()
@@ -127,6 +131,10 @@ def _check(cfg: TrainConfig) -> str:
     if cfg.loss not in LOSSES:
         raise TrainingConfigError(f'unknown loss {cfg.loss!r}; '
                                   f'choose from {", ".join(LOSSES)}')
+    if cfg.input not in INPUT_MODES:
+        raise TrainingConfigError(f'unknown input normalisation '
+                                  f'{cfg.input!r}; choose from '
+                                  f'{", ".join(INPUT_MODES)}')
     return task
 
 
@@ -174,7 +182,7 @@ def train(cfg: TrainConfig, *, resume: bool = False, log=print) -> Path:
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr,
                             weight_decay=cfg.weight_decay)
     sampler = D.PatchSampler(prep_train, task=task, size=cfg.patch,
-                             seed=cfg.seed)
+                             seed=cfg.seed, input_mode=cfg.input)
     step, best, elapsed = 0, -1.0, 0.0
     if resuming:
         ck = torch.load(ckpt_path, map_location='cpu', weights_only=False)
@@ -211,7 +219,7 @@ def train(cfg: TrainConfig, *, resume: bool = False, log=print) -> Path:
         running += float(loss.detach())
         n_run += 1
         if step % cfg.val_every == 0 or step == cfg.steps:
-            val = _validate(model, prep_val, task, device)
+            val = _validate(model, prep_val, task, device, cfg.input)
             secs = time.perf_counter() - t_start
             writer.writerow([step, f'{running / n_run:.5f}', f'{val:.5f}',
                              f'{lr:.6f}', f'{secs:.0f}'])
@@ -262,7 +270,7 @@ def export_weights(model, cfg: TrainConfig, path: Path, *,
              for k, v in model.state_dict().items()}
     _atomic_save({
         'arch': cfg.arch, 'arch_kwargs': cfg.arch_kwargs, 'task': cfg.task,
-        'state_dict': state,
+        'input': cfg.input, 'state_dict': state,
         'meta': {'datasets': list(cfg.datasets), 'steps': cfg.steps,
                  'batch': cfg.batch, 'patch': cfg.patch,
                  **({'init': cfg.init} if cfg.init else {}),
