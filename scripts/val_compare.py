@@ -9,6 +9,9 @@ runs through the full pipeline at the photos' own resolution; the script
 prints each photo's ROC AUC inside the dataset's FOV mask, their mean,
 and the AUC of the two DRIVE photos pooled. This is how the experiments
 in docs/results.md ("What did not help") were compared.
+
+``DIAMETER=660 python scripts/val_compare.py default`` runs the models at
+another canonical FOV diameter than 540 px (test-time zoom).
 """
 
 from __future__ import annotations
@@ -28,6 +31,10 @@ def main(specs: list[str]) -> None:
     import torch
 
     torch.set_num_threads(int(os.environ.get('THREADS', '1')))
+    if os.environ.get('DIAMETER'):
+        import napari_retina_vessels.preprocessing as pp
+
+        pp.CANONICAL_DIAMETER = int(os.environ['DIAMETER'])
     root = D.data_root()
     samples = []
     for name in ('DRIVE', 'CHASE_DB1', 'STARE'):
