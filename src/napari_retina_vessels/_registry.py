@@ -18,22 +18,33 @@ BASE_URL = (
 )
 
 #: Model name used when none is given, per task.
-DEFAULTS = {'vessels': 'wnet-universal', 'av': 'seqnet-av-rite'}
+DEFAULTS = {'vessels': 'wnet-universal-local', 'av': 'seqnet-av-rite'}
 
 #: name -> description of one weight file.
 #: ``shipped`` files are inside the installed package; others download.
 #: ``threshold`` is the vessel probability cut-off used by default.
 REGISTRY: dict[str, dict] = {
+    'wnet-universal-local': {
+        'file': 'wnet-universal-local.pt',
+        'sha256': ('d1abf147465ec71bae3b808005d84a86'
+                   '2de942394e47d969eb4dab68476c482b'),
+        'arch': 'wnet',
+        'task': 'vessels',
+        'shipped': True,
+        'threshold': 0.5,
+        'description': 'tiny W-Net, local contrast input, DRIVE + '
+                       'CHASE_DB1 + STARE training splits (default)',
+    },
     'wnet-universal': {
         'file': 'wnet-universal.pt',
         'sha256': ('2ff1fa677adac954507d50a1cb0d8ca6'
                    '4166b9864528e8a29a88b1608ab910d1'),
         'arch': 'wnet',
         'task': 'vessels',
-        'shipped': True,
+        'shipped': False,
         'threshold': 0.5,
-        'description': 'tiny W-Net, DRIVE + CHASE_DB1 + STARE training '
-                       'splits (default)',
+        'description': 'tiny W-Net, global standardisation, same data: '
+                       'the previous default, start of the current one',
     },
     'seqnet-av-rite': {
         'file': 'seqnet-av-rite.pt',
