@@ -2,6 +2,8 @@
 # Train the default vessel model, wnet-universal-local (universal: DRIVE +
 # CHASE_DB1 + STARE training splits), in two runs. Re-running the same
 # command resumes from the last checkpoint in each output folder.
+# Usage: scripts/train_default.sh [RUNS_DIR]   (default: runs; the runs go
+# to RUNS_DIR/wnet-universal and RUNS_DIR/wnet-universal-local)
 #   1. wnet-universal: W-Net 8-16-32-64 from scratch, global input
 #      standardisation, 4000 steps (the previous default);
 #   2. wnet-universal-local: fine-tuned from run 1 with the local input
