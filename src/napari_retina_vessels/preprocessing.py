@@ -234,7 +234,7 @@ def local_contrast(x, m, sigma: float = LOCAL_SIGMA):
     import torch.nn.functional as F
 
     m = m.to(x.dtype)
-    n, c, h, w = x.shape
+    h, w = x.shape[-2:]
     # The background is smooth: estimate it on a 4x coarser grid. A
     # normalised convolution (blur of masked values over blur of the mask)
     # keeps the dark outside of the FOV out of the estimate at its rim.
