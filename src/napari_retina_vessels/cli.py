@@ -22,6 +22,8 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .preprocessing import INPUT_MODES
+
     parser = argparse.ArgumentParser(
         prog='retina-vessels',
         description='Retinal vessel and artery/vein segmentation.',
@@ -105,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument('--loss', choices=['bce+dice', 'bce'],
                     default='bce+dice',
                     help='vessel loss (A/V always uses cross-entropy)')
-    tr.add_argument('--input', choices=['global', 'local'], default=None,
+    tr.add_argument('--input', choices=INPUT_MODES, default=None,
                     help='input normalisation: global (per-channel '
                          'standardisation inside the FOV) or local '
                          '(smooth background removed first); default: '

@@ -27,6 +27,7 @@ __all__ = [
     'resize',
     'standardise',
     'local_standardise',
+    'gaussian_blur',
     'normalise_input',
     'INPUT_MODES',
     'LOCAL_SIGMA',
@@ -243,17 +244,7 @@ def local_contrast(x, m, sigma: float = LOCAL_SIGMA):
     mm = F.avg_pool2d(m, f, ceil_mode=True)
     s = sigma / f
     r = max(1, int(3 * s))
-    k = torch.exp(-(torch.arange(-r, r + 1, dtype=x.dtype) ** 2) / (2 * s * s))
-    k = k / k.sum()
-
-    def blur(t):
-        ch = t.shape[1]
-        t = F.conv2d(t, k.view(1, 1, 1, -1).expand(ch, 1, 1, -1),
-                     padding=(0, r), groups=ch)
-        return F.conv2d(t, k.view(1, 1, -1, 1).expand(ch, 1, -1, 1),
-                        padding=(r, 0), groups=ch)
-
-    bg = blur(xm) / blur(mm).clamp_min(1e-3)
+    bg = gaussian_blur(xm, s, r) / gaussian_blur(mm, s, r).clamp_min(1e-3)
     if f > 1:
         bg = F.interpolate(bg, size=(h, w), mode='bilinear',
                            align_corners=False)
@@ -268,6 +259,22 @@ def local_contrast(x, m, sigma: float = LOCAL_SIGMA):
     std = torch.where((std > 1e-4) & cnt_ok, std, torch.ones_like(std))
     out = ((hp - mean) / std) * m
     return out.clamp(-8, 8).contiguous()
+
+
+def gaussian_blur(t, sigma: float, radius: int):
+    """Separable Gaussian blur of an (N, C, H, W) tensor, channel by
+    channel, zero outside, kernel cut at *radius* pixels."""
+    import torch
+    import torch.nn.functional as F
+
+    k = torch.exp(-(torch.arange(-radius, radius + 1, dtype=t.dtype) ** 2)
+                  / (2 * sigma * sigma))
+    k = k / k.sum()
+    ch = t.shape[1]
+    t = F.conv2d(t, k.view(1, 1, 1, -1).expand(ch, 1, 1, -1),
+                 padding=(0, radius), groups=ch)
+    return F.conv2d(t, k.view(1, 1, -1, 1).expand(ch, 1, -1, 1),
+                    padding=(radius, 0), groups=ch)
 
 
 def normalise_input(

@@ -15,6 +15,7 @@ from ..fov import fov_mask
 from ..preprocessing import (
     as_rgb_float,
     canonical_scale,
+    gaussian_blur,
     local_contrast,
     normalise_input,
     resize,
@@ -162,7 +163,8 @@ class PatchSampler:
                              padding_mode='zeros', align_corners=False)[0]
         fov = (crop[FOV] > 0.5).float()
         rgb = crop[RGB].clamp(0, 1)
-        pix = prep.pixels.clone()
+        # Only the global normalisation needs the pixel sample's statistics.
+        use_pix = self.input_mode == 'global'
         # Photometric jitter: shared and per-channel gamma and gain; the
         # same pointwise map on the pixel sample gives matching statistics.
         gam = np.exp(rng.normal(0, 0.25) + rng.normal(0, 0.08, 3))
@@ -171,13 +173,13 @@ class PatchSampler:
         gain_t = torch.tensor(gain, dtype=torch.float32)
         rgb = rgb.clamp_min(1e-6) ** gam_t[:, None, None] * gain_t[:, None,
                                                                   None]
-        pix = pix.clamp_min(1e-6) ** gam_t * gain_t
+        if use_pix:
+            pix = prep.pixels.clamp_min(1e-6) ** gam_t * gain_t
         if rng.random() < 0.05 and self.task == 'vessels':
             g = rgb.mean(0, keepdim=True)
             rgb = g.expand(3, -1, -1).clone()
-            pix = pix.mean(1, keepdim=True).expand(-1, 3)
-        mean = pix.mean(0)[:, None, None]
-        std = pix.std(0).clamp_min(1e-4)[:, None, None]
+            if use_pix:
+                pix = pix.mean(1, keepdim=True).expand(-1, 3)
         # Uneven illumination: a smooth multiplicative ramp.
         if rng.random() < 0.5:
             a = rng.uniform(-0.4, 0.4)
@@ -186,13 +188,15 @@ class PatchSampler:
             gy, gx = torch.meshgrid(u, u, indexing='ij')
             ramp = 1 + a * (math.cos(ang) * gx + math.sin(ang) * gy)
             rgb = rgb * ramp.clamp_min(0.2)
-        if self.input_mode == 'local':
+        if use_pix:
+            mean = pix.mean(0)[:, None, None]
+            std = pix.std(0).clamp_min(1e-4)[:, None, None]
+            x = (rgb - mean) / std
+        else:
             x = local_contrast(rgb[None], fov[None, None])[0]
             if self.margin:
                 cut = slice(self.margin, self.margin + self.size)
                 x, crop, fov = x[:, cut, cut], crop[:, cut, cut], fov[cut, cut]
-        else:
-            x = (rgb - mean) / std
         if rng.random() < 0.3:
             sigma = rng.uniform(0.3, 1.2)
             x = _blur(x, sigma)
@@ -210,13 +214,6 @@ class PatchSampler:
 
 
 def _blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Blur augmentation of one (C, H, W) crop."""
     r = max(1, int(math.ceil(2.5 * sigma)))
-    k = torch.exp(-(torch.arange(-r, r + 1, dtype=torch.float32) ** 2)
-                  / (2 * sigma * sigma))
-    k = k / k.sum()
-    c = x.shape[0]
-    x = F.conv2d(x[None], k.view(1, 1, 1, -1).expand(c, 1, 1, -1),
-                 padding=(0, r), groups=c)
-    x = F.conv2d(x, k.view(1, 1, -1, 1).expand(c, 1, -1, 1),
-                 padding=(r, 0), groups=c)
-    return x[0]
+    return gaussian_blur(x[None], sigma, r)[0]
