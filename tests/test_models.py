@@ -11,7 +11,7 @@ from synthetic import fake_fundus
 
 from napari_retina_vessels import segment
 from napari_retina_vessels.models import ARCHITECTURES, build_model
-from napari_retina_vessels.models.ensemble import combine
+from napari_retina_vessels.models.ensemble import average, combine
 from napari_retina_vessels.weights import load_model
 
 SCRIPTS = Path(__file__).resolve().parents[1] / 'scripts'
@@ -118,3 +118,65 @@ def test_make_ensemble_script(tmp_path):
         sys.argv = argv
     _, info = load_model(out)
     assert info['arch'] == 'ensemble'
+
+
+def test_weight_average_is_one_network_with_mean_parameters(tmp_path):
+    a, da = _member(1, tmp_path, 'a.pt')
+    b, db = _member(2, tmp_path, 'b.pt')
+    da['input'] = db['input'] = 'local'
+    data = average([da, db])
+    assert data['arch'] == 'wnet'
+    assert data['arch_kwargs'] == {'channels': [4, 8]}
+    assert data['input'] == 'local'
+    assert data['meta']['average_of'] == [{'seed': 1}, {'seed': 2}]
+    sa, sb, s = da['state_dict'], db['state_dict'], data['state_dict']
+    assert list(s) == list(sa)
+    for k in s:
+        if sa[k].is_floating_point():
+            torch.testing.assert_close(s[k], (sa[k] + sb[k]) / 2)
+        else:  # BatchNorm batch counters are copied, not averaged
+            assert s[k].dtype == sa[k].dtype and torch.equal(s[k], sa[k])
+    torch.save(data, tmp_path / 'soup.pt')
+    net, info = load_model(tmp_path / 'soup.pt')
+    assert info['arch'] == 'wnet' and info['input'] == 'local'
+    assert len(list(net.parameters())) == len(list(a.parameters()))
+    seg = segment(fake_fundus(), model=str(tmp_path / 'soup.pt'), av=False)
+    assert np.isfinite(seg.probability).all()
+    # Averaging one network gives it back.
+    one = average([da])['state_dict']
+    assert all(torch.equal(one[k], sa[k]) for k in sa)
+
+
+def test_weight_average_refuses_unlike_members(tmp_path):
+    _, da = _member(1, tmp_path, 'a.pt')
+    with pytest.raises(ValueError, match='must share'):
+        average([da, {**da, 'input': 'local'}])
+    extra = {**da, 'state_dict': {**da['state_dict'],
+                                  'x': torch.zeros(1)}}
+    with pytest.raises(ValueError, match='different parameters'):
+        average([da, extra])
+    with pytest.raises(ValueError, match='no members'):
+        average([])
+
+
+def test_make_ensemble_script_averages(tmp_path):
+    import runpy
+    import sys
+
+    _, da = _member(1, tmp_path, 'a.pt')
+    _, db = _member(2, tmp_path, 'b.pt')
+    out = tmp_path / 's.pt'
+    argv = sys.argv
+    sys.argv = ['make_ensemble.py', '--average', str(out),
+                str(tmp_path / 'a.pt'), str(tmp_path / 'b.pt')]
+    try:
+        runpy.run_path(str(SCRIPTS / 'make_ensemble.py'),
+                       run_name='__main__')
+    finally:
+        sys.argv = argv
+    _, info = load_model(out)
+    assert info['arch'] == 'wnet'
+    got = torch.load(out, weights_only=True)['state_dict']
+    k = next(iter(got))
+    torch.testing.assert_close(got[k], (da['state_dict'][k]
+                                        + db['state_dict'][k]) / 2)
