@@ -45,6 +45,53 @@ def test_outputs_are_full_size_logits(arch):
         assert torch.isfinite(o).all()
 
 
+@pytest.mark.parametrize('arch', sorted(SMALL))
+def test_batchnorm_fusion_keeps_the_outputs(arch):
+    from torch import nn
+
+    from napari_retina_vessels.models._blocks import fuse_batchnorm
+
+    kwargs, cin, _, _ = SMALL[arch]
+    torch.manual_seed(0)
+    model = build_model(arch, **kwargs)
+    # Non-trivial BatchNorm statistics and affine parameters.
+    with torch.no_grad():
+        model(torch.randn(2, cin, 48, 40) * 3 + 1)
+        for m in model.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.weight.uniform_(0.5, 1.5)
+                m.bias.uniform_(-0.5, 0.5)
+    model.eval()
+    x = torch.randn(2, cin, 48, 40)
+    with torch.no_grad():
+        want = model(x)
+        n_bn = sum(isinstance(m, nn.BatchNorm2d) for m in model.modules())
+        fused = fuse_batchnorm(model)
+        got = fused(x)
+    assert n_bn > 0
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in fused.modules())
+    for w, g in zip(want, got, strict=True):
+        torch.testing.assert_close(g, w, rtol=1e-4, atol=1e-4)
+    with pytest.raises(ValueError, match='eval mode'):
+        fuse_batchnorm(build_model(arch, **kwargs).train())
+
+
+def test_loaded_models_are_fused_unless_asked(tmp_path):
+    from torch import nn
+
+    _, data = _member(1, tmp_path, 'a.pt')
+    fused, _ = load_model(tmp_path / 'a.pt')
+    plain, _ = load_model(tmp_path / 'a.pt', fuse=False)
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in fused.modules())
+    # The unfused one is the trained layout, to fine-tune from.
+    assert plain.state_dict().keys() == data['state_dict'].keys()
+    x = torch.randn(1, 3, 40, 48).contiguous(
+        memory_format=torch.channels_last)
+    with torch.no_grad():
+        torch.testing.assert_close(fused(x)[-1], plain(x)[-1],
+                                   rtol=1e-4, atol=1e-4)
+
+
 def test_default_widths_parameter_counts():
     counts = {a: sum(p.numel() for p in build_model(a).parameters())
               for a in ('wnet', 'unet', 'iternet', 'serr-unet',
@@ -137,9 +184,9 @@ def test_weight_average_is_one_network_with_mean_parameters(tmp_path):
         else:  # BatchNorm batch counters are copied, not averaged
             assert s[k].dtype == sa[k].dtype and torch.equal(s[k], sa[k])
     torch.save(data, tmp_path / 'soup.pt')
-    net, info = load_model(tmp_path / 'soup.pt')
+    net, info = load_model(tmp_path / 'soup.pt', fuse=False)
     assert info['arch'] == 'wnet' and info['input'] == 'local'
-    assert len(list(net.parameters())) == len(list(a.parameters()))
+    assert all(torch.equal(v, s[k]) for k, v in net.state_dict().items())
     seg = segment(fake_fundus(), model=str(tmp_path / 'soup.pt'), av=False)
     assert np.isfinite(seg.probability).all()
     # Averaging one network gives it back.

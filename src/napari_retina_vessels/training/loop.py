@@ -249,7 +249,7 @@ def _load_init(model: torch.nn.Module, cfg: TrainConfig) -> None:
     """Copy the weights named by ``cfg.init`` (registry name or file)."""
     from ..weights import load_model
 
-    src, info = load_model(cfg.init, task=cfg.task)
+    src, info = load_model(cfg.init, task=cfg.task, fuse=False)
     if info['arch'] != cfg.arch:
         raise TrainingConfigError(
             f'cannot start from {cfg.init}: it is a {info["arch"]} network; '
