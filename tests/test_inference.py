@@ -68,7 +68,7 @@ def test_bad_tta_is_refused(x, bad):
         _run(x, tta=bad)
 
 
-def test_av_stage_averages_two_views_by_default(monkeypatch):
+def test_both_stages_average_two_views_by_default(monkeypatch):
     import napari_retina_vessels.inference as inf
 
     seen = []
@@ -83,13 +83,19 @@ def test_av_stage_averages_two_views_by_default(monkeypatch):
     pipeline.segment(img)
     pipeline.segment(img, tta=True)
     pipeline.segment(img, av_views=1)
-    pipeline.segment(img, tta=2)
-    assert seen == [('vessels', False), ('artery/vein', 2),
-                    ('vessels', True), ('artery/vein', 4),
-                    ('vessels', False), ('artery/vein', 1),
-                    ('vessels', 2), ('artery/vein', 2)]
-    with pytest.raises(ValueError):
-        pipeline.segment(img, av_views=3)
+    pipeline.segment(img, tta=1)
+    pipeline.segment(img, vessel_views=4)
+    pipeline.segment(img, tta=True, vessel_views=1, av=False)
+    assert pipeline.VESSEL_VIEWS == pipeline.AV_VIEWS == 2
+    assert seen == [('vessels', 2), ('artery/vein', 2),
+                    ('vessels', 4), ('artery/vein', 4),
+                    ('vessels', 2), ('artery/vein', 1),
+                    ('vessels', 1), ('artery/vein', 2),
+                    ('vessels', 4), ('artery/vein', 2),
+                    ('vessels', 1)]
+    for bad in ({'av_views': 3}, {'vessel_views': 3}, {'vessel_views': 0}):
+        with pytest.raises(ValueError):
+            pipeline.segment(img, **bad)
 
 
 def test_evaluate_cli_passes_av_views(monkeypatch, tmp_path):
@@ -105,3 +111,33 @@ def test_evaluate_cli_passes_av_views(monkeypatch, tmp_path):
     monkeypatch.setattr(ev, 'evaluate_dataset', fake)
     assert main(['evaluate', str(tmp_path), '--av', '--av-views', '1']) == 0
     assert got['av_views'] == 1 and got['av']
+    assert got['vessel_views'] is None and got['tta'] is False
+    assert main(['evaluate', str(tmp_path), '--vessel-views', '4']) == 0
+    assert got['vessel_views'] == 4
+
+
+def test_allocator_tuning_is_once_and_can_be_turned_off(monkeypatch):
+    import sys
+
+    from napari_retina_vessels import _allocator
+
+    monkeypatch.setattr(_allocator, '_state', None)
+    monkeypatch.setenv('RETINA_VESSELS_TUNE_MALLOC', '0')
+    assert _allocator.tune_allocator() is False
+    # Decided once per process: the variable is read the first time only.
+    monkeypatch.setenv('RETINA_VESSELS_TUNE_MALLOC', '1')
+    assert _allocator.tune_allocator() is False
+    monkeypatch.setattr(_allocator, '_state', None)
+    monkeypatch.setattr(sys, 'platform', 'darwin')
+    assert _allocator.tune_allocator() is False
+    monkeypatch.setattr(_allocator, '_state', None)
+    monkeypatch.undo()
+    monkeypatch.setattr(_allocator, '_state', None)
+    import os
+    glibc = (sys.platform.startswith('linux') and os.confstr(
+        'CS_GNU_LIBC_VERSION').startswith('glibc'))
+    assert _allocator.tune_allocator() is glibc
+    # The pipeline asks for it; segmenting works either way.
+    seg = pipeline.segment(fake_fundus(), av=False)
+    assert _allocator._state is glibc
+    assert np.isfinite(seg.probability).all()

@@ -16,7 +16,9 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument('--device', default='auto',
                    help='auto, cpu, cuda, cuda:N or mps (default: auto)')
     p.add_argument('--tta', action='store_true',
-                   help='average over flips (slower, slightly better)')
+                   help='average over 4 flips in both stages (2x slower, '
+                        'slightly better; default: the photo and its '
+                        'mirror image)')
     p.add_argument('--threshold', type=float, default=None,
                    help="vessel probability cut-off (default: the model's)")
 
@@ -67,6 +69,10 @@ def build_parser() -> argparse.ArgumentParser:
                     default=None,
                     help='flip views of the A/V stage (default 2, 4 with '
                          '--tta)')
+    ev.add_argument('--vessel-views', type=int, choices=[1, 2, 4],
+                    default=None,
+                    help='flip views of the vessel stage (default 2, 4 '
+                         'with --tta; 1 is fastest)')
     ev.add_argument('--best-threshold', action='store_true',
                     help='also report the threshold maximising pooled F1')
     ev.add_argument('--json', default=None, help='write the report here')
@@ -226,7 +232,7 @@ def _cmd_evaluate(args) -> int:
         split=args.split, device=args.device, tta=args.tta,
         threshold=args.threshold, av=args.av, av_model=args.av_model,
         consistency=not args.no_consistency, av_views=args.av_views,
-        best_threshold=args.best_threshold,
+        vessel_views=args.vessel_views, best_threshold=args.best_threshold,
         workers=args.workers, scheduler=args.scheduler,
         progress=_tqdm_progress({'evaluate', 'download'}),
     )

@@ -55,6 +55,7 @@ class _Options:
     av_model: str
     consistency: bool
     av_views: int | None = None
+    vessel_views: int | None = None
 
 
 # ------------------------------------------------------------ predictions
@@ -190,7 +191,7 @@ def _score_sample(sample: Sample, opts: _Options,
                       av_model=opts.av_model, device=opts.device,
                       tta=opts.tta, threshold=opts.threshold, fov=fov,
                       consistency=opts.consistency, av_views=opts.av_views,
-                      progress=progress)
+                      vessel_views=opts.vessel_views, progress=progress)
         pred, threshold, binary = seg.probability, seg.threshold, False
         av_pred, vessels_pred = seg.artery_vein, seg.vessels
         p_art = seg.artery_probability
@@ -264,6 +265,7 @@ def evaluate_dataset(
     av_model: str = 'default',
     consistency: bool = True,
     av_views: int | None = None,
+    vessel_views: int | None = None,
     best_threshold: bool = False,
     workers: int = 0,
     scheduler: str | None = None,
@@ -284,7 +286,7 @@ def evaluate_dataset(
         [0, 1]) scored instead of running a model; with *av*, A/V labels
         are read from ``<image stem>_av.*``.
     split : {'all', 'train', 'test'}
-    device, tta, av_model, consistency, av_views
+    device, tta, av_model, consistency, av_views, vessel_views
         Passed to :func:`.pipeline.segment`.
     threshold : float, optional
         Vessel cut-off; the model's own (0.5 for saved maps) by default.
@@ -326,7 +328,8 @@ def evaluate_dataset(
             find_prediction(pred_dir, s.name)
     opts = _Options(model=model, predictions=pred_dir, device=device,
                     tta=tta, threshold=threshold, av=av, av_model=av_model,
-                    consistency=consistency, av_views=av_views)
+                    consistency=consistency, av_views=av_views,
+                    vessel_views=vessel_views)
     emit = None
     if workers or scheduler:
         results = _map_parallel(partial(_score_sample, opts=opts),

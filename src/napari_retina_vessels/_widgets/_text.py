@@ -5,7 +5,8 @@ MODEL_TIP = ('Vessel model. "shipped" models work offline; others are '
              'downloaded once and cached.')
 DEVICE_TIP = 'Where the network runs; auto picks a GPU when there is one.'
 AV_TIP = 'Also classify vessel pixels as artery (red) or vein (blue).'
-TTA_TIP = ('Test-time augmentation: average over flips. About 4x slower, '
+TTA_TIP = ('Test-time augmentation: average over 4 flips in both stages '
+           'instead of the photo and its mirror image. About 2x slower, '
            'slightly more accurate.')
 THRESHOLD_TIP = ('Vessel probability cut-off. Moving it re-thresholds the '
                  'last result at once; the model is not run again.')
