@@ -181,16 +181,20 @@ def standardise(
         (3, H, W) float32, mean 0 and standard deviation 1 per channel
         inside the FOV, 0 outside.
     """
-    x = np.moveaxis(np.asarray(rgb, np.float32), -1, 0)
+    # One contiguous (3, H, W) copy, worked on in place channel by channel.
+    x = np.ascontiguousarray(
+        np.moveaxis(np.asarray(rgb, np.float32), -1, 0))
     fov = np.asarray(fov, bool)
-    inside = x[:, fov] if fov.any() else x.reshape(3, -1)
-    mean = inside.mean(axis=1)
-    std = inside.std(axis=1)
-    # A flat channel (e.g. all-black red channel) stays zero, not inf.
-    std = np.where(std > 1e-4, std, 1.0)
-    out = (x - mean[:, None, None]) / std[:, None, None]
-    out *= fov[None]
-    return np.ascontiguousarray(np.clip(out, -8, 8), dtype=np.float32)
+    any_inside = bool(fov.any())
+    for ch in x:
+        inside = ch[fov] if any_inside else ch.ravel()
+        mean = inside.mean()
+        std = inside.std()
+        # A flat channel (e.g. all-black red channel) stays zero, not inf.
+        ch -= mean
+        ch /= std if std > 1e-4 else 1.0
+    x *= fov[None]
+    return np.clip(x, -8, 8, out=x)
 
 
 def local_standardise(
