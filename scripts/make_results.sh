@@ -9,9 +9,11 @@ OUT=docs/results
 mkdir -p "$OUT"
 ev() { retina-vessels evaluate "$@" --device cpu; }
 ev "$DATA/DRIVE/test" --best-threshold --json "$OUT/drive.json"
+ev "$DATA/DRIVE/test" --vessel-views 1 --json "$OUT/drive_1view.json"
 ev "$DATA/DRIVE/test" --tta --json "$OUT/drive_tta.json"
-# The previous default (global input normalisation), for comparison.
-ev "$DATA/DRIVE/test" --model weights/wnet-universal.pt --json "$OUT/drive_global.json"
+# The previous default (global input normalisation, one view), for comparison.
+ev "$DATA/DRIVE/test" --model weights/wnet-universal.pt --vessel-views 1 \
+  --json "$OUT/drive_global.json"
 ev "$DATA/CHASE_DB1" --split test --best-threshold --json "$OUT/chase.json"
 ev "$DATA/STARE" --split test --best-threshold --json "$OUT/stare.json"
 ev "$DATA/RITE/test" --av --json "$OUT/rite_av.json"

@@ -17,7 +17,10 @@ def vessel_table() -> None:
     print('| dataset (test split) | images | AUC | F1 | Acc | Se | Sp | '
           'MCC | clDice | threshold | best-F1 threshold (F1) | s/image |')
     print('|---|---|---|---|---|---|---|---|---|---|---|---|')
-    for name, label in (('drive', 'DRIVE'), ('drive_tta', 'DRIVE, flip TTA'),
+    for name, label in (('drive', 'DRIVE'),
+                        ('drive_1view', 'DRIVE, one view'),
+                        ('drive_tta', 'DRIVE, 4-view TTA'),
+                        ('drive_global', 'DRIVE, previous default, one view'),
                         ('chase', 'CHASE_DB1'), ('stare', 'STARE')):
         r = load(name)
         if not r or not r.get('pooled'):

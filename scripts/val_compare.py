@@ -4,8 +4,8 @@ Usage: python scripts/val_compare.py MODEL[@VIEWS] [MODEL[@VIEWS] ...]
 
 The validation photos are those the training runs hold out: the last 2
 of the training split of DRIVE, CHASE_DB1 and STARE. Each model (registry
-name or weights file; ``@2`` or ``@4`` averages that many flip views)
-runs through the full pipeline at the photos' own resolution; the script
+name or weights file; ``@1``, ``@2`` or ``@4`` sets the number of flip
+views, by default the pipeline's 2) runs through the full pipeline at the photos' own resolution; the script
 prints each photo's ROC AUC inside the dataset's FOV mask, their mean,
 and the AUC of the two DRIVE photos pooled. This is how the experiments
 in docs/results.md ("What did not help") were compared.

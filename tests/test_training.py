@@ -243,7 +243,7 @@ def test_local_input_is_recorded_and_used_at_inference(tmp_path, data):
     shape = scaled_shape(rgb.shape, canonical_scale(fov))
     fov_s = resize(fov.astype(np.float32), shape) > 0.5
     x = local_standardise(resize(rgb, shape), fov_s)
-    gen = predict(model, x, device=torch.device('cpu'))
+    gen = predict(model, x, device=torch.device('cpu'), tta=2)
     try:
         while True:
             next(gen)
