@@ -156,6 +156,21 @@ def test_overwrite_redoes_and_changed_options_redo(tmp_path):
     res = run_batch(photos, out, device='cpu', threshold=0.7)
     assert (res['done'], res['skipped']) == (1, 0)
     assert read_summary(out)[0]['threshold'] == '0.7'
+    # So does another default number of flip views (a newer release).
+    import napari_retina_vessels.pipeline as pl
+
+    marker = json.loads((out / 'photo0.done.json').read_text())
+    assert marker['settings']['vessel_views'] == pl.VESSEL_VIEWS
+    assert marker['settings']['av_views'] is None
+    res = run_batch(photos, out, device='cpu', threshold=0.7)
+    assert (res['done'], res['skipped']) == (0, 1)
+    pl_views = pl.VESSEL_VIEWS
+    try:
+        pl.VESSEL_VIEWS = 1
+        res = run_batch(photos, out, device='cpu', threshold=0.7)
+    finally:
+        pl.VESSEL_VIEWS = pl_views
+    assert (res['done'], res['skipped']) == (1, 0)
 
 
 def test_half_finished_image_is_redone(tmp_path):

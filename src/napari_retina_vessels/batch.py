@@ -217,7 +217,8 @@ def _process(job: _Job) -> dict[str, Any]:
         seg = segment(image, model=s['model'], av=s['av'],
                       av_model=s['av_model'], device=worker_device(
                           job.device), tta=s['tta'],
-                      threshold=s['threshold'])
+                      vessel_views=s['vessel_views'],
+                      av_views=s['av_views'], threshold=s['threshold'])
         files = job.outputs()
         prob = seg.probability
         if s['fmt'] == 'png':
@@ -284,9 +285,15 @@ def _settings(model: str, av: bool, av_model: str, tta: bool,
     if threshold is not None and not 0.0 < threshold < 1.0:
         raise RetinaVesselsError(
             f'the threshold must be between 0 and 1, got {threshold}')
+    from .pipeline import AV_VIEWS, VESSEL_VIEWS
+
     model, sha = identity(str(model), 'vessels')
+    # The flip views are recorded, not just tta: a release that changes
+    # the default number of views redoes the images it would change.
     out = {'model': model, 'weights_sha256': sha, 'av': bool(av),
            'av_model': None, 'av_weights_sha256': None, 'tta': bool(tta),
+           'vessel_views': 4 if tta else VESSEL_VIEWS,
+           'av_views': (4 if tta else AV_VIEWS) if av else None,
            'threshold': threshold, 'fmt': fmt}
     if av:
         out['av_model'], out['av_weights_sha256'] = identity(
