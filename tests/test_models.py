@@ -148,21 +148,25 @@ def test_ensemble_members_must_match(tmp_path):
         build_model('ensemble', member='ensemble')
 
 
-def test_make_ensemble_script(tmp_path):
+def _make_ensemble(*args) -> None:
+    """Run scripts/make_ensemble.py with these arguments."""
     import runpy
     import sys
 
-    _member(1, tmp_path, 'a.pt')
-    _member(2, tmp_path, 'b.pt')
-    out = tmp_path / 'e.pt'
     argv = sys.argv
-    sys.argv = ['make_ensemble.py', str(out), str(tmp_path / 'a.pt'),
-                str(tmp_path / 'b.pt')]
+    sys.argv = ['make_ensemble.py', *map(str, args)]
     try:
         runpy.run_path(str(SCRIPTS / 'make_ensemble.py'),
                        run_name='__main__')
     finally:
         sys.argv = argv
+
+
+def test_make_ensemble_script(tmp_path):
+    _member(1, tmp_path, 'a.pt')
+    _member(2, tmp_path, 'b.pt')
+    out = tmp_path / 'e.pt'
+    _make_ensemble(out, tmp_path / 'a.pt', tmp_path / 'b.pt')
     _, info = load_model(out)
     assert info['arch'] == 'ensemble'
 
@@ -207,20 +211,10 @@ def test_weight_average_refuses_unlike_members(tmp_path):
 
 
 def test_make_ensemble_script_averages(tmp_path):
-    import runpy
-    import sys
-
     _, da = _member(1, tmp_path, 'a.pt')
     _, db = _member(2, tmp_path, 'b.pt')
     out = tmp_path / 's.pt'
-    argv = sys.argv
-    sys.argv = ['make_ensemble.py', '--average', str(out),
-                str(tmp_path / 'a.pt'), str(tmp_path / 'b.pt')]
-    try:
-        runpy.run_path(str(SCRIPTS / 'make_ensemble.py'),
-                       run_name='__main__')
-    finally:
-        sys.argv = argv
+    _make_ensemble('--average', out, tmp_path / 'a.pt', tmp_path / 'b.pt')
     _, info = load_model(out)
     assert info['arch'] == 'wnet'
     got = torch.load(out, weights_only=True)['state_dict']

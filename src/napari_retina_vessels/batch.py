@@ -285,15 +285,16 @@ def _settings(model: str, av: bool, av_model: str, tta: bool,
     if threshold is not None and not 0.0 < threshold < 1.0:
         raise RetinaVesselsError(
             f'the threshold must be between 0 and 1, got {threshold}')
-    from .pipeline import AV_VIEWS, VESSEL_VIEWS
+    from .pipeline import flip_views
 
     model, sha = identity(str(model), 'vessels')
     # The flip views are recorded, not just tta: a release that changes
     # the default number of views redoes the images it would change.
+    vessel_views, av_views = flip_views(bool(tta))
     out = {'model': model, 'weights_sha256': sha, 'av': bool(av),
            'av_model': None, 'av_weights_sha256': None, 'tta': bool(tta),
-           'vessel_views': 4 if tta else VESSEL_VIEWS,
-           'av_views': (4 if tta else AV_VIEWS) if av else None,
+           'vessel_views': vessel_views,
+           'av_views': av_views if av else None,
            'threshold': threshold, 'fmt': fmt}
     if av:
         out['av_model'], out['av_weights_sha256'] = identity(

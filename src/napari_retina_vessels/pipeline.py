@@ -27,7 +27,8 @@ from .preprocessing import (
     scaled_shape,
 )
 
-__all__ = ['Segmentation', 'iter_segment', 'segment', 'threshold_vessels']
+__all__ = ['Segmentation', 'flip_views', 'iter_segment', 'segment',
+           'threshold_vessels']
 
 #: Flip views each stage averages without ``tta`` (identity and
 #: left-right mirror): the vessel map gains 0.0004 validation AUC (0.0008
@@ -36,6 +37,24 @@ __all__ = ['Segmentation', 'iter_segment', 'segment', 'threshold_vessels']
 #: everywhere. See docs/results.md.
 VESSEL_VIEWS = 2
 AV_VIEWS = 2
+
+
+def flip_views(tta: bool | int, vessel_views: int | None = None,
+               av_views: int | None = None) -> tuple[int, int]:
+    """The (vessel, A/V) flip views that ``segment`` uses for these options.
+
+    Without *tta* each stage uses its default (:data:`VESSEL_VIEWS`,
+    :data:`AV_VIEWS`); ``tta=True`` means 4 in both; an int *tta* sets the
+    vessel stage's (and 4 the A/V stage's too). *vessel_views* and
+    *av_views*, when given, win. Values are checked by
+    ``inference.tta_views``, not here (this module stays torch-free).
+    """
+    n = None if tta is False else 4 if tta is True else int(tta)
+    if vessel_views is None:
+        vessel_views = VESSEL_VIEWS if n is None else n
+    if av_views is None:
+        av_views = 4 if n == 4 else AV_VIEWS
+    return vessel_views, av_views
 
 
 @dataclass(frozen=True)
@@ -149,12 +168,9 @@ def iter_segment(
             UserWarning, stacklevel=2,
         )
     # Refuse bad values before any work.
-    views = tta_views(tta)
-    if vessel_views is None:
-        vessel_views = VESSEL_VIEWS if tta is False else views
+    tta_views(tta)
+    vessel_views, av_views = flip_views(tta, vessel_views, av_views)
     tta_views(vessel_views)
-    if av_views is None:
-        av_views = 4 if views == 4 else AV_VIEWS
     tta_views(av_views)
     tune_allocator()
     dev = choose_device(device)
