@@ -138,8 +138,15 @@ def _check(cfg: TrainConfig) -> str:
     return task
 
 
-def train(cfg: TrainConfig, *, resume: bool = False, log=print) -> Path:
-    """Train a network; returns the path of the best weights file."""
+def train(cfg: TrainConfig, *, resume: bool = False, log=print,
+          on_step=None) -> Path:
+    """Train a network; returns the path of the best weights file.
+
+    *log* receives one line per event (data prepared, validation...);
+    *on_step*, if given, is called after every optimiser step with
+    ``(step, total_steps, mean_loss_since_last_validation)`` (the CLI
+    draws its progress bar from it).
+    """
     from ..inference import choose_device
 
     out = Path(cfg.out)
@@ -152,6 +159,8 @@ def train(cfg: TrainConfig, *, resume: bool = False, log=print) -> Path:
                              'device': cfg.device})
     # Refuse a run it cannot do before any work or config.json is written.
     task = _check(cfg)
+    ck = load_checkpoint(ckpt_path) if resume and ckpt_path.exists() \
+        else None
     (out / 'config.json').write_text(json.dumps(asdict(cfg), indent=2))
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
@@ -173,7 +182,7 @@ def train(cfg: TrainConfig, *, resume: bool = False, log=print) -> Path:
     log(f'prepared data in {time.perf_counter() - t0:.1f}s')
 
     model = build_model(cfg.arch, **cfg.arch_kwargs)
-    resuming = resume and ckpt_path.exists()
+    resuming = ck is not None
     if cfg.init and not resuming:  # a checkpoint overrides the start
         _load_init(model, cfg)
         log(f'initialised from {cfg.init}')
@@ -185,7 +194,6 @@ def train(cfg: TrainConfig, *, resume: bool = False, log=print) -> Path:
                              seed=cfg.seed, input_mode=cfg.input)
     step, best, elapsed = 0, -1.0, 0.0
     if resuming:
-        ck = torch.load(ckpt_path, map_location='cpu', weights_only=False)
         model.load_state_dict(ck['model'])
         opt.load_state_dict(ck['optimizer'])
         sampler.set_state(ck['sampler'])
@@ -218,6 +226,8 @@ def train(cfg: TrainConfig, *, resume: bool = False, log=print) -> Path:
         step += 1
         running += float(loss.detach())
         n_run += 1
+        if on_step is not None:
+            on_step(step, cfg.steps, running / n_run)
         if step % cfg.val_every == 0 or step == cfg.steps:
             val = _validate(model, prep_val, task, device, cfg.input)
             secs = time.perf_counter() - t_start
@@ -243,6 +253,33 @@ def train(cfg: TrainConfig, *, resume: bool = False, log=print) -> Path:
             _plot(log_path, out / 'curve.png')
     logf.close()
     return out / 'best.pt'
+
+
+def load_checkpoint(path: Path) -> dict:
+    """Load a run folder's ``checkpoint.pt`` like a weights file.
+
+    ``weights_only=True``: tensors and plain types only, so a crafted
+    run folder cannot run code when a run is resumed.
+
+    Raises
+    ------
+    TrainingConfigError
+        When the file is not a checkpoint that ``train`` wrote.
+    """
+    keys = {'model', 'optimizer', 'sampler', 'torch_rng', 'step', 'best',
+            'elapsed'}
+    try:
+        ck = torch.load(path, map_location='cpu', weights_only=True)
+    except Exception as err:  # unpickling raises many unrelated types
+        raise TrainingConfigError(
+            f'{path} is not a checkpoint written by retina-vessels train '
+            f'({type(err).__name__}); delete it or start a new run folder'
+        ) from err
+    if not isinstance(ck, dict) or not keys <= set(ck):
+        raise TrainingConfigError(
+            f'{path} lacks the entries of a training checkpoint; delete it '
+            'or start a new run folder')
+    return ck
 
 
 def _load_init(model: torch.nn.Module, cfg: TrainConfig) -> None:
