@@ -64,3 +64,35 @@ def test_resume_checkpoint_round_trips_with_weights_only(tmp_path):
     back = load_checkpoint(tmp_path / 'checkpoint.pt')
     assert back['sampler'] == rng.bit_generator.state
     assert back['step'] == 2
+
+
+# -- 2. a tiny field of view makes the canonical scale unbounded ----------
+
+def test_tiny_fov_scale_is_bounded(monkeypatch):
+    from napari_retina_vessels import inference, segment
+    from napari_retina_vessels.preprocessing import (
+        CANONICAL_DIAMETER,
+        MIN_FOV_FRACTION,
+        canonical_scale,
+    )
+
+    one = np.zeros((584, 565), bool)
+    one[300, 280] = True
+    bound = CANONICAL_DIAMETER / (MIN_FOV_FRACTION * 584)
+    assert canonical_scale(one) == pytest.approx(bound)
+    assert canonical_scale(np.zeros((584, 565), bool)) < 1
+    # A black photo with a small bright patch: the work is bounded too.
+    photo = np.zeros((584, 565, 3), np.uint8)
+    photo[280:300, 270:290] = (200, 90, 30)
+    shapes = []
+    real = inference.predict
+
+    def spy(net, x, **kw):
+        shapes.append(x.shape)
+        return (yield from real(net, x, **kw))
+
+    monkeypatch.setattr(inference, 'predict', spy)
+    res = segment(photo, av=False, vessel_views=1)
+    assert res.probability.shape == (584, 565)
+    assert all(max(s[-2:]) <= CANONICAL_DIAMETER / MIN_FOV_FRACTION + 1
+               for s in shapes), shapes

@@ -21,6 +21,7 @@ from .errors import InvalidImageError
 __all__ = [
     'CANONICAL_DIAMETER',
     'MIN_SIZE',
+    'MIN_FOV_FRACTION',
     'as_rgb_float',
     'canonical_scale',
     'scaled_shape',
@@ -50,6 +51,11 @@ LOCAL_SIGMA = 16.0
 
 #: Smallest side, in pixels, of a photo worth segmenting.
 MIN_SIZE = 32
+
+#: Smallest FOV diameter, as a fraction of the image's longer side, that
+#: the canonical scale believes: it bounds the zoom of a photo whose
+#: detected FOV is tiny (a bright patch on a black frame).
+MIN_FOV_FRACTION = 0.25
 
 
 def as_rgb_float(image: npt.ArrayLike) -> npt.NDArray[np.float32]:
@@ -116,7 +122,11 @@ def canonical_scale(fov: npt.NDArray[np.bool_]) -> float:
     The diameter is the larger extent of the FOV's bounding box, which is
     right for full discs and for discs cut at the top and bottom. Zooms
     within 3 % of 1 are rounded to 1 so that DRIVE-sized photos are used
-    unchanged.
+    unchanged. A diameter below :data:`MIN_FOV_FRACTION` of the image's
+    longer side counts as that fraction, so the scaled image is never
+    more than ``CANONICAL_DIAMETER / MIN_FOV_FRACTION`` pixels long
+    (a one-pixel FOV would otherwise ask for an unbounded zoom; the
+    quality gate grades such a FOV).
     """
     fov = np.asarray(fov, bool)
     rows = np.flatnonzero(fov.any(axis=1))
@@ -125,6 +135,7 @@ def canonical_scale(fov: npt.NDArray[np.bool_]) -> float:
         diameter = max(fov.shape)
     else:
         diameter = max(rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1)
+    diameter = max(diameter, MIN_FOV_FRACTION * max(fov.shape), 1)
     scale = CANONICAL_DIAMETER / float(diameter)
     return 1.0 if abs(scale - 1.0) < 0.03 else scale
 
