@@ -19,7 +19,7 @@ def main() -> None:
     from qtpy.QtWidgets import QApplication
 
     import napari_retina_vessels as nrv
-    from napari_retina_vessels._widgets._segment import SegmentWidget
+    from napari_retina_vessels._napari.widgets.segment import SegmentWidget
     from napari_retina_vessels.datasets import data_root
 
     path = data_root() / 'DRIVE' / 'test' / 'images' / '01_test.tif'

@@ -76,7 +76,7 @@ def phantom(h: int = 584, w: int = 565, seed: int = 3):
 
 
 def main(argv: list[str]) -> None:
-    from napari_retina_vessels._widgets._metrics import MetricsWidget
+    from napari_retina_vessels._napari.widgets.metrics import MetricsWidget
     from napari_retina_vessels.io import imread, read_mask
     from napari_retina_vessels.pipeline import segment
 

@@ -18,7 +18,7 @@ OUT = ROOT / 'docs' / 'images' / 'segment_widget.png'
 
 
 def main() -> None:
-    from napari_retina_vessels._widgets._segment import SegmentWidget
+    from napari_retina_vessels._napari.widgets.segment import SegmentWidget
 
     viewer = napari.Viewer(show=True)
     viewer.window.resize(1400, 900)

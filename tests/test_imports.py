@@ -16,13 +16,9 @@ import yaml
 import napari_retina_vessels
 
 PACKAGE = Path(napari_retina_vessels.__file__).parent
-MANIFEST = PACKAGE / 'napari.yaml'
-
-# The thin napari layer: the only modules allowed to import Qt or napari
-# (``_napari_launch`` starts the napari application for ``python -m``).
-NAPARI_LAYER = {'_reader.py', '_sample_data.py', '_layers.py',
-                '_napari_console.py', '_napari_launch.py'}
-NAPARI_LAYER_DIRS = {'_widgets'}
+# The thin napari layer, the only folder allowed to import Qt or napari.
+NAPARI_LAYER = PACKAGE / '_napari'
+MANIFEST = NAPARI_LAYER / 'napari.yaml'
 GUI_PACKAGES = {'qtpy', 'napari', 'magicgui', 'PyQt5', 'PyQt6', 'PySide2',
                 'PySide6', 'superqt', 'vispy', 'app_model'}
 
@@ -41,8 +37,9 @@ def test_manifest_python_name_imports(python_name):
 
 def test_manifest_names_every_expected_contribution():
     names = _python_names()
-    assert 'napari_retina_vessels._reader:napari_get_reader' in names
-    assert 'napari_retina_vessels._sample_data:retina_sample' in names
+    assert 'napari_retina_vessels._napari.reader:napari_get_reader' in names
+    assert ('napari_retina_vessels._napari.sample_data:retina_sample'
+            in names)
     # Manifest entries point at their modules, never at __init__.
     assert all(n.split(':')[0] != 'napari_retina_vessels' for n in names)
 
@@ -68,7 +65,7 @@ import napari_retina_vessels.metrics, napari_retina_vessels.errors
 core = sorted(m for m in ('torch', 'qtpy', 'napari', 'magicgui', 'PyQt5',
                           'PyQt6', 'PySide2', 'PySide6')
               if m in sys.modules)
-import napari_retina_vessels._reader, napari_retina_vessels._sample_data
+import napari_retina_vessels._napari.reader, napari_retina_vessels._napari.sample_data
 reader = sorted(m for m in ('torch', 'qtpy', 'napari', 'magicgui')
                 if m in sys.modules)
 print(json.dumps({'core': core, 'reader': reader}))
@@ -90,10 +87,8 @@ def test_core_import_loads_neither_torch_nor_qt():
 def _core_modules() -> list[Path]:
     out = []
     for path in sorted(PACKAGE.rglob('*.py')):
-        rel = path.relative_to(PACKAGE)
-        if rel.parts[0] in NAPARI_LAYER_DIRS or rel.name in NAPARI_LAYER:
-            continue
-        out.append(path)
+        if not path.is_relative_to(NAPARI_LAYER):
+            out.append(path)
     return out
 
 
@@ -118,7 +113,7 @@ def test_core_modules_are_found():
     names = {p.name for p in _core_modules()}
     assert {'io.py', 'fov.py', 'preprocessing.py', 'datasets.py',
             'errors.py', '__init__.py'} <= names
-    assert '_reader.py' not in names
+    assert 'reader.py' not in names
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,7 @@ import pytest
 from PIL import Image
 
 from napari_retina_vessels import imread, segment
-from napari_retina_vessels._reader import napari_get_reader
+from napari_retina_vessels._napari.reader import napari_get_reader
 from napari_retina_vessels.cli import main
 from napari_retina_vessels.errors import RetinaVesselsError
 

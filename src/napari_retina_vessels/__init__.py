@@ -25,7 +25,7 @@ _LAZY = {
     'segment': 'pipeline',
     'iter_segment': 'pipeline',
     'Segmentation': 'pipeline',
-    'segment_layer': '_napari_console',
+    'segment_layer': '_napari.console',
     'evaluate': 'metrics',
     'list_models': 'weights',
     'RetinaVesselsError': 'errors',

@@ -2,7 +2,7 @@
 
 import sys
 
-from ._napari_launch import main
+from ._napari.launch import main
 
 if __name__ == '__main__':  # pragma: no cover
     sys.exit(main())

@@ -96,7 +96,21 @@ def build_parser() -> argparse.ArgumentParser:
                     help='comma-separated widths (wnet, seqnet-av)')
     tr.add_argument('--base', type=int, default=None,
                     help='first-level width (unet, iternet, serr-unet)')
-    tr.add_argument('--steps', type=int, default=6000)
+    tr.add_argument('--steps', type=int, default=None,
+                    help='optimiser steps (default 6000; with --minutes '
+                         'only a cap, default none)')
+    tr.add_argument('--minutes', type=float, default=None,
+                    help='train for this many minutes of wall-clock: the '
+                         'learning-rate schedule follows the time spent')
+    tr.add_argument('--amp', action='store_true',
+                    help='bf16 mixed precision (for a GPU)')
+    tr.add_argument('--workers', type=int, default=0,
+                    help='worker processes making crops (for a GPU; '
+                         'default: the training process makes them)')
+    tr.add_argument('--cache', default=None,
+                    help='folder of prepared photos: read when it holds a '
+                         'dataset, written otherwise (a run elsewhere then '
+                         'needs only this folder)')
     tr.add_argument('--batch', type=int, default=8)
     tr.add_argument('--patch', type=int, default=256)
     tr.add_argument('--lr', type=float, default=5e-3)
@@ -213,15 +227,50 @@ def _cmd_train(args) -> int:
     cfg = TrainConfig(
         datasets=list(args.datasets), out=args.out, arch=args.arch,
         arch_kwargs=kwargs, task=args.task or ARCHITECTURES[args.arch][1],
-        steps=args.steps, batch=args.batch, patch=args.patch, lr=args.lr,
+        steps=args.steps or (10**9 if args.minutes else 6000),
+        batch=args.batch, patch=args.patch, lr=args.lr,
         val_every=args.val_every, seed=args.seed, threads=args.threads,
         device=args.device,
         vessel_weights=args.vessel_model, init=args.init, loss=args.loss,
-        input=args.input or 'global',
+        input=args.input or 'global', minutes=args.minutes, amp=args.amp,
+        workers=args.workers, cache=args.cache,
     )
-    best = train(cfg, resume=args.resume)
+    bar = _StepBar()
+    try:
+        best = train(cfg, resume=args.resume, log=bar.write,
+                     on_step=bar.update)
+    finally:
+        bar.close()
     print(f'best weights: {best}')
     return 0
+
+
+class _StepBar:
+    """A tqdm bar over training steps showing the running loss and the
+    speed (steps/s); created at the first step so a resumed run starts
+    the bar where it left off."""
+
+    def __init__(self) -> None:
+        self._bar = None
+
+    def update(self, step: int, total: int, loss: float) -> None:
+        from tqdm import tqdm
+
+        if self._bar is None:
+            self._bar = tqdm(total=total, initial=step - 1, desc='train',
+                             unit='step', file=sys.stderr,
+                             dynamic_ncols=True)
+        self._bar.set_postfix_str(f'loss {loss:.4f}', refresh=False)
+        self._bar.update(step - self._bar.n)
+
+    def write(self, line: str) -> None:
+        from tqdm import tqdm
+
+        tqdm.write(line)  # above the bar, not through it
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
 
 
 def _cmd_evaluate(args) -> int:

@@ -153,8 +153,8 @@ def _score_sample(sample: Sample, opts: _Options,
                   progress: Callable | None = None) -> dict[str, Any]:
     """Load, predict and count one sample (runs in a worker when
     parallel, so it returns plain counts, no images)."""
-    from ._metrics_av import _av_counts
-    from ._metrics_core import _image_stats
+    from .metrics.av import _av_counts
+    from .metrics.counting import _image_stats
 
     t0 = time.perf_counter()
     data = load_sample(sample)

@@ -10,7 +10,7 @@ pytestmark = pytest.mark.gui
 def test_main_opens_sample_and_widgets(monkeypatch, qtbot):
     import napari
 
-    import napari_retina_vessels._napari_launch as entry
+    import napari_retina_vessels._napari.launch as entry
 
     seen = {}
 

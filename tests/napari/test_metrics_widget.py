@@ -26,7 +26,7 @@ def _maps(seed=0):
 
 @pytest.fixture
 def widget(make_napari_viewer):
-    from napari_retina_vessels._widgets._metrics import MetricsWidget
+    from napari_retina_vessels._napari.widgets.metrics import MetricsWidget
 
     viewer = make_napari_viewer()
     w = MetricsWidget(viewer)

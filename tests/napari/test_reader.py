@@ -11,8 +11,8 @@ import pytest
 import tifffile
 from PIL import Image
 
-from napari_retina_vessels import _reader
-from napari_retina_vessels._reader import napari_get_reader
+from napari_retina_vessels._napari import reader as _reader
+from napari_retina_vessels._napari.reader import napari_get_reader
 from napari_retina_vessels.errors import DatasetError, ImageReadError
 
 PLUGIN = 'napari-retina-vessels'

@@ -21,7 +21,7 @@ CASES = {
 
 @pytest.mark.parametrize('name', sorted(CASES))
 def test_segment_widget_odd_images(name, make_napari_viewer, qtbot):
-    from napari_retina_vessels._widgets._segment import SegmentWidget
+    from napari_retina_vessels._napari.widgets.segment import SegmentWidget
 
     data, rgb = CASES[name]
     viewer = make_napari_viewer()
@@ -42,7 +42,7 @@ def test_segment_widget_odd_images(name, make_napari_viewer, qtbot):
 
 
 def test_metrics_widget_mismatched_shapes(make_napari_viewer):
-    from napari_retina_vessels._widgets._metrics import MetricsWidget
+    from napari_retina_vessels._napari.widgets.metrics import MetricsWidget
 
     viewer = make_napari_viewer()
     w = MetricsWidget(viewer)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from napari_retina_vessels._sample_data import retina_sample
+from napari_retina_vessels._napari.sample_data import retina_sample
 
 
 def test_retina_sample_layer_data():

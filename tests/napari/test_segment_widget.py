@@ -16,7 +16,7 @@ HAS_AV = bool(list_models(task='av'))
 
 @pytest.fixture
 def widget(make_napari_viewer):
-    from napari_retina_vessels._widgets._segment import SegmentWidget
+    from napari_retina_vessels._napari.widgets.segment import SegmentWidget
 
     viewer = make_napari_viewer()
     w = SegmentWidget(viewer)

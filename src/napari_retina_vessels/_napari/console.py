@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .errors import InvalidImageError
+from ..errors import InvalidImageError
 
 if TYPE_CHECKING:  # pragma: no cover
     import napari
@@ -65,8 +65,8 @@ def segment_layer(
     import napari
     from napari.layers import Image
 
-    from ._layers import segmentation_layers
-    from .pipeline import segment
+    from ..pipeline import segment
+    from .layers import segmentation_layers
 
     if isinstance(viewer_or_layer, Image):
         layer = viewer_or_layer

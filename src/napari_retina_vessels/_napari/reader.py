@@ -59,9 +59,9 @@ from typing import Any
 
 import numpy as np
 
-from . import datasets, io
-from ._layers import AV_COLORS, AV_FEATURES, VESSEL_COLORS, VESSEL_FEATURES
-from .errors import ImageReadError
+from .. import datasets, io
+from ..errors import ImageReadError
+from .layers import AV_COLORS, AV_FEATURES, VESSEL_COLORS, VESSEL_FEATURES
 
 __all__ = ['MAX_FOLDER_FILES', 'napari_get_reader', 'read']
 

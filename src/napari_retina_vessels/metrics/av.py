@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from .errors import InvalidImageError, ShapeMismatchError
+from ..errors import InvalidImageError, ShapeMismatchError
 
 __all__ = ['av_metrics', 'AVAccumulator', 'pooled_av_metrics']
 

@@ -1,4 +1,4 @@
-"""Per-image building blocks of :mod:`.metrics` (see its notes).
+"""Per-image building blocks of :mod:`.vessel` (see its notes).
 
 Inputs are checked and turned into bool maps and sorted scores here;
 every function is vectorised (no per-pixel Python loops).
@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import InvalidImageError, ShapeMismatchError
+from ..errors import InvalidImageError, ShapeMismatchError
 
-#: Keys of :func:`.metrics.vessel_metrics`, in report order.
+#: Keys of :func:`.vessel.vessel_metrics`, in report order.
 METRIC_KEYS = ('auc', 'ap', 'acc', 'se', 'sp', 'precision', 'f1', 'iou',
                'mcc', 'cldice', 'threshold')
 _NAN = float('nan')

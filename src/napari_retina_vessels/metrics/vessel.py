@@ -1,4 +1,4 @@
-"""Vessel and artery/vein metrics, computed inside the field of view.
+"""Vessel metrics, computed inside the field of view.
 
 Ground truth comes first, the prediction second, options are keyword-only;
 ``mask`` (the FOV) restricts every count. Truth and binary predictions:
@@ -28,8 +28,8 @@ Degenerate cases never raise; they give
 Pooled figures (:class:`VesselAccumulator`, :func:`dataset_metrics`)
 concatenate the pixels of all images, as papers report; per-image figures
 are summarised as mean and sample standard deviation (NaN ignored).
-Artery/vein metrics (:func:`av_metrics`) are described in
-``_metrics_av``; artery is the positive class.
+Artery/vein metrics (:func:`.av.av_metrics`) are described in
+:mod:`.av`; artery is the positive class.
 """
 
 from __future__ import annotations
@@ -37,8 +37,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from ._metrics_av import AVAccumulator, av_metrics, pooled_av_metrics
-from ._metrics_core import (
+from .counting import (
     _NAN,
     METRIC_KEYS,
     _auc_ap,
@@ -75,9 +74,6 @@ __all__ = [
     'VesselAccumulator',
     'dataset_metrics',
     'best_f1_threshold',
-    'av_metrics',
-    'AVAccumulator',
-    'pooled_av_metrics',
     'summarise',
 ]
 

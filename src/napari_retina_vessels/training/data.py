@@ -75,18 +75,29 @@ def prepare(sample: Sample, *, task: str = 'vessels',
         [c[..., None] if c.ndim == 2 else c for c in chans], axis=-1
     )
     tensor = torch.from_numpy(np.ascontiguousarray(np.moveaxis(stack, -1, 0)))
-    fov_s = stack[..., 3] > 0.5
-    ys, xs = np.nonzero(fov_s)
+    return from_tensor(sample.name, tensor, task=task, rng=rng)
+
+
+def from_tensor(name: str, tensor: torch.Tensor, *, task: str = 'vessels',
+                rng: np.random.Generator | None = None) -> Prepared:
+    """A :class:`Prepared` photo from its (C, H, W) channel tensor.
+
+    The pixel sample and the crop centres are drawn here, so that a
+    cached tensor (:mod:`.cache`) gives the same kind of photo as
+    :func:`prepare`.
+    """
+    rng = rng or np.random.default_rng(0)
+    ys, xs = np.nonzero((tensor[FOV] > 0.5).numpy())
     pick = rng.choice(ys.size, size=min(8192, ys.size), replace=False)
-    pixels = torch.from_numpy(stack[ys[pick], xs[pick], :3].copy())
+    pixels = tensor[RGB, ys[pick], xs[pick]].T.contiguous()
     if task == 'av':
         # Centre half the crops on labelled vessels: A/V loss lives there.
-        ly, lx = np.nonzero(stack[..., LABELLED] > 0.5)
+        ly, lx = np.nonzero((tensor[LABELLED] > 0.5).numpy())
         centres = np.stack([np.concatenate([ys, ly]),
                             np.concatenate([xs, lx])], 1)
     else:
         centres = np.stack([ys, xs], 1)
-    return Prepared(sample.name, tensor, pixels, centres)
+    return Prepared(name, tensor, pixels, centres)
 
 
 def standardised_input(prep: Prepared, task: str,

@@ -18,7 +18,9 @@ from ..errors import TrainingConfigError
 from ..io import _atomic
 from ..models import ARCHITECTURES, build_model, count_parameters
 from ..preprocessing import INPUT_MODES
+from . import cache as C
 from . import data as D
+from .feed import Feed
 from .losses import av_loss, vessel_loss
 
 LOSSES = ('bce+dice', 'bce')
@@ -48,24 +50,57 @@ class TrainConfig:
     loss: str = 'bce+dice'
     #: Input normalisation (preprocessing.INPUT_MODES): 'global' or 'local'.
     input: str = 'global'
+    #: Wall-clock budget of the training loop in minutes: the learning
+    #: rate follows the time spent, and the run stops when the time is up
+    #: (``steps`` is then only a cap).
+    minutes: float | None = None
+    #: bf16 mixed precision (autocast) for the forward passes.
+    amp: bool = False
+    #: Worker processes making crops (0: the training process makes them).
+    workers: int = 0
+    #: Folder of prepared photos (training.cache), read and written.
+    cache: str | None = None
+
+#: Settings of how a run is executed, not of what it learns: a resumed
+#: run takes them from the command, not from its config.json.
+RUNTIME = ('threads', 'device', 'workers', 'cache')
 
 
-def _samples(cfg: TrainConfig) -> list[Sample]:
-    out: list[Sample] = []
+def _prepared(cfg: TrainConfig, task: str, log):
+    """Every photo of the run at the canonical scale, and the source
+    folder of each; from ``cfg.cache`` where it holds a dataset."""
+    rng = np.random.default_rng(cfg.seed)
+    preps: list[D.Prepared] = []
+    groups: list[str] = []
     for spec in cfg.datasets:
-        # "PATH" or "PATH:SPLIT" (default split: train).
-        path, _, split = spec.partition(':')
-        out += discover(path, split=split or 'train')
-    return out
+        entry = C.key(spec, task, cfg.vessel_weights)
+        hit = (C.load(cfg.cache, entry, task=task, rng=rng)
+               if cfg.cache else None)
+        if hit is None:
+            # "PATH" or "PATH:SPLIT" (default split: train).
+            path, _, split = spec.partition(':')
+            samples = discover(path, split=split or 'train')
+            probs = (_vessel_probs(samples, cfg.vessel_weights)
+                     if task == 'av' else [None] * len(samples))
+            hit = ([D.prepare(s, task=task, vessel_prob=p, rng=rng)
+                    for s, p in zip(samples, probs)],
+                   [str(s.image.parent) for s in samples])
+            if cfg.cache and hit[0]:
+                C.save(cfg.cache, entry, *hit, task=task)
+        else:
+            log(f'{entry}: {len(hit[0])} prepared photos from the cache')
+        preps += hit[0]
+        groups += hit[1]
+    return preps, groups
 
 
-def _split_val(samples: list[Sample], per_dataset: int):
-    """Hold out the last *per_dataset* photos of each source folder."""
-    groups: dict[str, list[Sample]] = {}
-    for s in samples:
-        groups.setdefault(str(s.image.parent), []).append(s)
+def _split_val(items: list, groups: list[str], per_dataset: int):
+    """Hold out the last *per_dataset* items of each source folder."""
+    by: dict[str, list] = {}
+    for item, g in zip(items, groups):
+        by.setdefault(g, []).append(item)
     train, val = [], []
-    for g in groups.values():
+    for g in by.values():
         k = min(per_dataset, max(0, len(g) - 1))
         train += g[: len(g) - k]
         val += g[len(g) - k:]
@@ -84,7 +119,15 @@ def _vessel_probs(samples: list[Sample], weights: str) -> list[np.ndarray]:
             for s in samples]
 
 
-def _lr(cfg: TrainConfig, step: int) -> float:
+def _lr(cfg: TrainConfig, step: int, seconds: float = 0.0) -> float:
+    """Learning rate: linear warm-up, then cosine decay to 1e-5 over
+    the steps, or over the minutes of a time-budgeted run."""
+    if cfg.minutes:
+        f = min(1.0, seconds / (60 * cfg.minutes))
+        if f < 0.03:
+            return cfg.lr * max(0.01, f / 0.03)
+        t = (f - 0.03) / 0.97
+        return 1e-5 + 0.5 * (cfg.lr - 1e-5) * (1 + math.cos(math.pi * t))
     warm = min(200, cfg.steps // 20)
     if step < warm:
         return cfg.lr * (step + 1) / warm
@@ -94,7 +137,7 @@ def _lr(cfg: TrainConfig, step: int) -> float:
 
 @torch.inference_mode()
 def _validate(model, val: list[D.Prepared], task: str, device,
-              mode: str = 'global') -> float:
+              mode: str = 'global', amp: bool = False) -> float:
     from ..metrics import roc_auc
 
     if not val:
@@ -104,7 +147,8 @@ def _validate(model, val: list[D.Prepared], task: str, device,
     for prep in val:
         x = D.standardised_input(prep, task, mode)[None].to(device)
         x = x.contiguous(memory_format=torch.channels_last)
-        out = model(x)[-1].float().cpu()[0]
+        with _autocast(device, amp):
+            out = model(x)[-1].float().cpu()[0]
         fov = (prep.tensor[D.FOV] > 0.5).numpy()
         if task == 'vessels':
             truth = prep.tensor[D.VESSEL].numpy() > 0.5
@@ -117,6 +161,10 @@ def _validate(model, val: list[D.Prepared], task: str, device,
             scores.append(float((pred == y)[lab].mean()))
     model.train()
     return float(np.nanmean(scores))
+
+
+def _autocast(device: torch.device, amp: bool):
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp)
 
 
 def _check(cfg: TrainConfig) -> str:
@@ -155,8 +203,8 @@ def train(cfg: TrainConfig, *, resume: bool = False, log=print,
     if resume and (out / 'config.json').exists():
         saved = json.loads((out / 'config.json').read_text())
         # The schedule and data come from the run being resumed.
-        cfg = TrainConfig(**{**saved, 'threads': cfg.threads,
-                             'device': cfg.device})
+        cfg = TrainConfig(**{**saved, **{k: getattr(cfg, k)
+                                         for k in RUNTIME}})
     # Refuse a run it cannot do before any work or config.json is written.
     task = _check(cfg)
     ck = load_checkpoint(ckpt_path) if resume and ckpt_path.exists() \
@@ -166,19 +214,14 @@ def train(cfg: TrainConfig, *, resume: bool = False, log=print,
         torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
     device = choose_device(cfg.device)
+    if device.type == 'cuda':
+        # Crops have one size: let cuDNN pick its fastest convolutions.
+        torch.backends.cudnn.benchmark = True
 
-    samples = _samples(cfg)
-    train_s, val_s = _split_val(samples, cfg.val_per_dataset)
-    log(f'{len(train_s)} training and {len(val_s)} validation photos')
-    probs = (_vessel_probs(samples, cfg.vessel_weights)
-             if task == 'av' else [None] * len(samples))
-    prob_of = {s.image: p for s, p in zip(samples, probs)}
-    rng = np.random.default_rng(cfg.seed)
     t0 = time.perf_counter()
-    prep_train = [D.prepare(s, task=task, vessel_prob=prob_of[s.image],
-                            rng=rng) for s in train_s]
-    prep_val = [D.prepare(s, task=task, vessel_prob=prob_of[s.image],
-                          rng=rng) for s in val_s]
+    prep_train, prep_val = _split_val(*_prepared(cfg, task, log),
+                                      cfg.val_per_dataset)
+    log(f'{len(prep_train)} training and {len(prep_val)} validation photos')
     log(f'prepared data in {time.perf_counter() - t0:.1f}s')
 
     model = build_model(cfg.arch, **cfg.arch_kwargs)
@@ -190,13 +233,14 @@ def train(cfg: TrainConfig, *, resume: bool = False, log=print,
     log(f'{cfg.arch}: {count_parameters(model)} parameters on {device}')
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr,
                             weight_decay=cfg.weight_decay)
-    sampler = D.PatchSampler(prep_train, task=task, size=cfg.patch,
-                             seed=cfg.seed, input_mode=cfg.input)
+    feed = Feed(prep_train, task=task, size=cfg.patch, seed=cfg.seed,
+                input_mode=cfg.input, batch=cfg.batch, workers=cfg.workers,
+                pin=device.type == 'cuda')
     step, best, elapsed = 0, -1.0, 0.0
     if resuming:
         model.load_state_dict(ck['model'])
         opt.load_state_dict(ck['optimizer'])
-        sampler.set_state(ck['sampler'])
+        feed.set_state(ck['sampler'])
         torch.set_rng_state(ck['torch_rng'])
         step, best, elapsed = ck['step'], ck['best'], ck['elapsed']
         log(f'resumed at step {step} (best {best:.4f})')
@@ -210,33 +254,48 @@ def train(cfg: TrainConfig, *, resume: bool = False, log=print,
     if new_log:
         writer.writerow(['step', 'loss', 'val', 'lr', 'seconds'])
     model.train()
-    running, n_run = 0.0, 0
+    # The loss is summed on the device and read every few steps: reading
+    # it waits for the GPU, which would then idle while a batch is made.
+    every = 1 if device.type == 'cpu' else 25
+    run_sum, n_run, mean = torch.zeros((), device=device), 0, float('nan')
+    budget = 60 * cfg.minutes if cfg.minutes else math.inf
+    total = None if cfg.minutes else cfg.steps
+    feed.start(step)
     t_start = time.perf_counter() - elapsed
-    while step < cfg.steps:
-        lr = _lr(cfg, step)
+    while step < cfg.steps and time.perf_counter() - t_start < budget:
+        lr = _lr(cfg, step, time.perf_counter() - t_start)
         for g in opt.param_groups:
             g['lr'] = lr
-        x, tgt = sampler.batch(cfg.batch)
-        x = x.to(device).contiguous(memory_format=torch.channels_last)
-        tgt = {k: v.to(device) for k, v in tgt.items()}
-        loss = loss_fn(model(x), tgt)
+        x, tgt = next(feed)
+        x = x.to(device, non_blocking=True).contiguous(
+            memory_format=torch.channels_last)
+        tgt = {k: v.to(device, non_blocking=True) for k, v in tgt.items()}
+        with _autocast(device, cfg.amp):
+            outs = model(x)
+        loss = loss_fn([o.float() for o in outs], tgt)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
         step += 1
-        running += float(loss.detach())
+        run_sum += loss.detach()
         n_run += 1
+        out_of_time = time.perf_counter() - t_start >= budget
+        last = step == cfg.steps or out_of_time
+        if step % every == 0 or last or step % cfg.val_every == 0:
+            mean = float(run_sum) / n_run
         if on_step is not None:
-            on_step(step, cfg.steps, running / n_run)
-        if step % cfg.val_every == 0 or step == cfg.steps:
-            val = _validate(model, prep_val, task, device, cfg.input)
+            on_step(step, total, mean)
+        if step % cfg.val_every == 0 or last:
+            val = _validate(model, prep_val, task, device, cfg.input,
+                            cfg.amp)
             secs = time.perf_counter() - t_start
-            writer.writerow([step, f'{running / n_run:.5f}', f'{val:.5f}',
+            writer.writerow([step, f'{mean:.5f}', f'{val:.5f}',
                              f'{lr:.6f}', f'{secs:.0f}'])
             logf.flush()
-            log(f'step {step}/{cfg.steps} loss {running / n_run:.4f} '
+            log(f'step {step}/{total or "-"} loss {mean:.4f} '
                 f'val {val:.4f} {secs:.0f}s')
-            running, n_run = 0.0, 0
+            run_sum.zero_()
+            n_run = 0
             # Without validation photos the best weights are the last.
             if val > best or not prep_val:
                 best = val
@@ -246,11 +305,12 @@ def train(cfg: TrainConfig, *, resume: bool = False, log=print,
                            extra={'step': step, 'val': val})
             _atomic_save({
                 'model': model.state_dict(), 'optimizer': opt.state_dict(),
-                'sampler': sampler.state(),
+                'sampler': feed.state(),
                 'torch_rng': torch.get_rng_state(), 'step': step,
                 'best': best, 'elapsed': secs,
             }, ckpt_path)
             _plot(log_path, out / 'curve.png')
+    feed.close()
     logf.close()
     return out / 'best.pt'
 
@@ -310,6 +370,8 @@ def export_weights(model, cfg: TrainConfig, path: Path, *,
         'input': cfg.input, 'state_dict': state,
         'meta': {'datasets': list(cfg.datasets), 'steps': cfg.steps,
                  'batch': cfg.batch, 'patch': cfg.patch,
+                 **({'minutes': cfg.minutes} if cfg.minutes else {}),
+                 **({'amp': 'bf16'} if cfg.amp else {}),
                  **({'init': cfg.init} if cfg.init else {}),
                  **(extra or {})},
     }, path)

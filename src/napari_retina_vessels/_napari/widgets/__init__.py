@@ -1,1 +1,1 @@
-"""napari widgets (the only Qt/magicgui code besides the reader)."""
+"""napari widgets: Segment and Metrics (magicgui containers)."""

@@ -206,7 +206,7 @@ class MetricsWidget(Container):
     def compute(self, _value=None) -> dict | None:
         """Score the selected layers; returns the metrics dict or None
         (with the reason in the status line)."""
-        from ..errors import RetinaVesselsError
+        from ...errors import RetinaVesselsError
 
         try:
             inputs = self._inputs()
@@ -223,7 +223,7 @@ class MetricsWidget(Container):
         return result
 
     def _compute_vessels(self, inputs: dict) -> tuple[dict, str, dict]:
-        from ..metrics import binarise, roc_curve, vessel_metrics
+        from ...metrics import binarise, roc_curve, vessel_metrics
 
         pred_layer = self.prediction.value
         pred, truth, mask = inputs['pred'], inputs['truth'], inputs['mask']
@@ -247,7 +247,7 @@ class MetricsWidget(Container):
                                'overlay': overlay, 'ms': ms}
 
     def _compute_av(self, inputs: dict) -> tuple[dict, str, dict]:
-        from ..metrics import av_metrics
+        from ...metrics import av_metrics
 
         t0 = time.perf_counter()
         m = av_metrics(inputs['truth'], inputs['pred'], mask=inputs['mask'])
@@ -284,7 +284,7 @@ class MetricsWidget(Container):
         from napari.layers import Labels
         from napari.utils.colormaps import DirectLabelColormap
 
-        from .._layers import error_layer
+        from ..layers import error_layer
 
         layer = self.prediction.value
         name = f'{layer.name} errors'
@@ -339,7 +339,7 @@ class MetricsWidget(Container):
 
     def export_csv(self, _value=None) -> Path | None:
         """Write the table to the chosen CSV file; returns its path."""
-        from ..evaluation import write_text_atomic
+        from ...evaluation import write_text_atomic
 
         if not self.rows:
             self.status.value = T.NOTHING_TO_EXPORT

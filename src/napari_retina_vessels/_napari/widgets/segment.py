@@ -25,8 +25,8 @@ class SegmentWidget(Container):
     """Segment the vessels (and arteries/veins) of an image layer."""
 
     def __init__(self, viewer: napari.viewer.Viewer) -> None:
-        from ..inference import available_devices
-        from ..weights import list_models
+        from ...inference import available_devices
+        from ...weights import list_models
 
         super().__init__(labels=True)
         self._viewer = viewer
@@ -104,7 +104,7 @@ class SegmentWidget(Container):
         self._validate()
 
     def _set_model_threshold(self, _value=None) -> None:
-        from ..weights import model_info
+        from ...weights import model_info
 
         try:
             thr = model_info(self.model.value).get('threshold', 0.5)
@@ -135,7 +135,7 @@ class SegmentWidget(Container):
         """Start segmenting the selected image; returns the worker."""
         from napari.qt.threading import thread_worker
 
-        from ..pipeline import iter_segment
+        from ...pipeline import iter_segment
 
         if self._worker is not None or not self._validate():
             return None
@@ -192,8 +192,8 @@ class SegmentWidget(Container):
             self.status.value = status
 
     def _on_result(self, result, name: str, geometry: dict) -> None:
-        from .._layers import segmentation_layers
-        from .._napari_console import add_layers
+        from ..layers import segmentation_layers
+        from ..console import add_layers
 
         self._result = result
         self._result_layer = name
@@ -212,9 +212,9 @@ class SegmentWidget(Container):
     # ------------------------------------------------------- threshold
     def _rethreshold(self, value: float) -> None:
         """Re-threshold the cached probability map; never reruns a model."""
-        from .._layers import layer_names
-        from ..av import label_av
-        from ..pipeline import threshold_vessels
+        from ..layers import layer_names
+        from ...av import label_av
+        from ...pipeline import threshold_vessels
 
         res = self._result
         if res is None or self._result_layer is None:
@@ -231,7 +231,7 @@ class SegmentWidget(Container):
             layers[names['av']].metadata['threshold'] = float(value)
         if (res.artery_probability is not None
                 and names['artery_prob'] in layers):
-            from .._layers import artery_probability_image
+            from ..layers import artery_probability_image
 
             layers[names['artery_prob']].data = artery_probability_image(
                 res.artery_probability, vessels)
