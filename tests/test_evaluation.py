@@ -265,7 +265,51 @@ def test_cli_evaluate_predictions(dataset, tmp_path, capsys):
     rep = json.loads(out_json.read_text())
     assert rep['n_images'] == 4 and rep['best_threshold']['f1'] > 0
     assert len(out_csv.read_text().splitlines()) == 5
-    assert 'pooled: auc' in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert 'pooled' in out and 'AUC' in out and 'best threshold' in out
+    assert '"images"' not in out  # a short table, not the JSON
+
+
+def test_cli_evaluate_prints_a_short_table(dataset, capsys):
+    from napari_retina_vessels.cli import main
+
+    code = main(['evaluate', str(dataset.root), '--predictions',
+                 str(dataset.preds), '--av'])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert len(out.splitlines()) < 15 and '{' not in out
+    assert 'per-image mean' in out and 'intersection' in out
+
+
+def test_segment_output_names_are_scored(dataset, tmp_path):
+    """``retina-vessels segment`` writes <stem>_prob.png: --predictions
+    takes such a folder as it is."""
+    renamed = tmp_path / 'segment_out'
+    renamed.mkdir()
+    for f in dataset.preds.iterdir():
+        stem, ext = f.name.split('.')
+        if not stem.endswith('_av'):
+            stem += '_prob'
+        (renamed / f'{stem}.{ext}').write_bytes(f.read_bytes())
+    direct = evaluate_dataset(dataset.root, predictions=dataset.preds,
+                              av=True)
+    chained = evaluate_dataset(dataset.root, predictions=renamed, av=True)
+    assert chained['pooled'] == direct['pooled']
+    assert chained['av'] == direct['av']
+
+
+def test_av_without_av_labels_is_an_error(dataset, tmp_path, capsys):
+    import shutil
+
+    from napari_retina_vessels.cli import main
+
+    shutil.rmtree(dataset.root / 'av')
+    with pytest.raises(DatasetError, match='no artery/vein labels'):
+        evaluate_dataset(dataset.root, predictions=dataset.preds, av=True)
+    code = main(['evaluate', str(dataset.root), '--predictions',
+                 str(dataset.preds), '--av'])
+    assert code == 1
+    assert 'drop --av' in capsys.readouterr().err
 
 
 def test_cli_missing_prediction_exit_code(dataset, capsys):

@@ -200,7 +200,12 @@ def test_cli_train_passes_init_and_loss(tmp_path, data, capsys):
     assert rc == 0
     saved = json.loads((out / 'config.json').read_text())
     assert saved['init'] == str(first) and saved['loss'] == 'bce'
-    assert 'best weights:' in capsys.readouterr().out
+    captured = capsys.readouterr()
+    assert 'best weights:' in captured.out
+    # a progress bar with the running loss and the speed
+    assert 'train' in captured.err and 'loss' in captured.err
+    assert '2/2' in captured.err
+    assert 'step/s' in captured.err or 's/step' in captured.err
 
 
 def test_cli_init_alone_takes_architecture_from_the_weights(tmp_path):
@@ -268,6 +273,29 @@ def test_local_sampler_crops_are_standardised(data):
     inside = x[tgt['fov'].expand_as(x)]
     assert torch.isfinite(x).all() and (x[~tgt['fov'].expand_as(x)] == 0).all()
     assert abs(float(inside.mean())) < 0.3 and 0.5 < float(inside.std()) < 1.5
+
+
+def test_camera_augmentation_only_for_the_av_stage():
+    from napari_retina_vessels.training import data as D
+
+    assert D.PatchSampler([], task='av').camera_aug
+    assert not D.PatchSampler([], task='vessels').camera_aug
+    rng = np.random.default_rng(0)
+    mix = D._colour_response(rng)
+    # Rows sum to one: grey stays grey whatever the camera.
+    np.testing.assert_allclose(mix.sum(1).numpy(), 1, atol=1e-6)
+    grey = torch.full((3, 40, 40), 0.5)
+    out = torch.einsum('ij,jhw->ihw', mix, grey)
+    np.testing.assert_allclose(out.numpy(), 0.5, atol=1e-6)
+    # Resolution loss and JPEG keep the shape and the range, and change
+    # a textured crop.
+    tex = torch.rand(3, 64, 64, generator=torch.Generator().manual_seed(0))
+    outs = [D._optics(tex, np.random.default_rng(s)) for s in range(8)]
+    assert all(o.shape == tex.shape for o in outs)
+    assert all(float(o.min()) >= 0 and float(o.max()) <= 1 for o in outs)
+    assert any(float((o - tex).abs().mean()) > 0.01 for o in outs)
+    jpg = D._jpeg(tex, 30)
+    assert jpg.shape == tex.shape and 0.01 < float((jpg - tex).abs().mean())
 
 
 def test_unknown_input_normalisation_is_refused(tmp_path, data):

@@ -285,31 +285,61 @@ def _cmd_evaluate(args) -> int:
         workers=args.workers, scheduler=args.scheduler,
         progress=_tqdm_progress({'evaluate', 'download'}),
     )
-    text = json.dumps(report, indent=2)
     if args.json:
         from .io import write_text_atomic
 
-        write_text_atomic(args.json, text + '\n')
+        write_text_atomic(args.json, json.dumps(report, indent=2) + '\n')
     if args.csv:
         write_csv(report, args.csv)
-    pooled = report.get('pooled')
-    if pooled:
-        print('pooled: ' + '  '.join(
-            f'{k} {v:.4f}' for k, v in pooled.items()
-            if isinstance(v, float)))
+    print(report_table(report))
+    if not args.json:
+        print('(--json FILE writes the full report, --csv FILE one row per '
+              'image)')
+    return 0
+
+
+#: Columns of the short evaluation table: report key -> header.
+_TABLE_COLUMNS = {'auc': 'AUC', 'f1': 'F1', 'acc': 'Acc', 'se': 'Se',
+                  'sp': 'Sp', 'mcc': 'MCC', 'cldice': 'clDice'}
+
+
+def _cells(values: dict | None, keys) -> str:
+    values = values or {}
+    return ''.join(f'{values[k]:>8.4f}' if isinstance(values.get(k), float)
+                   else f'{"-":>8}' for k in keys)
+
+
+def report_table(report: dict) -> str:
+    """A few lines summarising an :func:`.evaluation.evaluate_dataset`
+    report: pooled, per-image mean and SD, and artery/vein rows."""
+    who = report.get('model') or f"maps in {report.get('predictions')}"
+    thr = report.get('threshold')
+    thr_text = f', threshold {thr:.2f}' if isinstance(thr, float) else ''
+    lines = [f"{report.get('dataset')}: {report.get('n_images')} images, "
+             f'{who}{thr_text}']
+    if report.get('pooled'):
+        keys = list(_TABLE_COLUMNS)
+        lines.append(f'{"":<14}' + ''.join(
+            f'{h:>8}' for h in _TABLE_COLUMNS.values()))
+        for label, key in (('pooled', 'pooled'),
+                           ('per-image mean', 'per_image_mean'),
+                           ('per-image SD', 'per_image_sd')):
+            lines.append(f'{label:<14}' + _cells(report.get(key), keys))
+    best = report.get('best_threshold')
+    if best and isinstance(best.get('threshold'), float):
+        lines.append(f"best threshold {best['threshold']:.3f}: F1 "
+                     f"{best.get('f1', float('nan')):.4f}")
     av = report.get('av')
     if av:
+        lines.append(f'{"artery/vein":<14}' + ''.join(
+            f'{h:>8}' for h in ('Acc', 'Se', 'Sp')))
         for part in ('intersection', 'all'):
-            vals = av.get(part) or {}
-            print(f'artery/vein ({part}): ' + '  '.join(
-                f'{k} {v:.4f}' for k, v in vals.items()
-                if isinstance(v, float)))
+            lines.append(f'{part:<14}' + _cells(av.get(part),
+                                                 ('acc', 'se', 'sp')))
         if isinstance(av.get('detected'), float):
-            print(f"artery/vein labelled pixels detected: "
-                  f"{av['detected']:.4f}")
-    if not args.json:
-        print(text)
-    return 0
+            lines.append(f"labelled A/V pixels detected: "
+                         f"{av['detected']:.4f}")
+    return '\n'.join(lines)
 
 
 def _cmd_segment(args) -> int:

@@ -63,19 +63,26 @@ def find_prediction(folder: str | os.PathLike, stem: str,
                     *, suffix: str = '') -> Path:
     """Path of the saved map ``folder/<stem><suffix>.png|.tif|.tiff|.npy``.
 
+    For the vessel map (no *suffix*) ``<stem>_prob.*``, the name
+    ``retina-vessels segment`` writes, is looked for next, so a
+    ``segment`` output folder can be scored as it is.
+
     Raises
     ------
     DatasetError
         When none of these files exists; the message names the file.
     """
     folder = Path(folder)
-    for ext in PREDICTION_SUFFIXES:
-        path = folder / f'{stem}{suffix}{ext}'
-        if path.is_file():
-            return path
+    endings = (suffix,) if suffix else ('', '_prob')
+    for ending in endings:
+        for ext in PREDICTION_SUFFIXES:
+            path = folder / f'{stem}{ending}{ext}'
+            if path.is_file():
+                return path
+    names = ' or '.join(f'{stem}{e}.png' for e in endings)
     raise DatasetError(
-        f'no prediction for {stem}: expected {folder / (stem + suffix)}.png '
-        f'(or .tif, .tiff, .npy); save one per photo or drop --predictions'
+        f'no prediction for {stem}: expected {names} in {folder} (or .tif, '
+        '.tiff, .npy); save one per photo or drop --predictions'
     )
 
 
@@ -153,8 +160,8 @@ def _score_sample(sample: Sample, opts: _Options,
                   progress: Callable | None = None) -> dict[str, Any]:
     """Load, predict and count one sample (runs in a worker when
     parallel, so it returns plain counts, no images)."""
-    from .metrics.av import _av_counts
-    from .metrics.counting import _image_stats
+    from .metrics.av import av_counts
+    from .metrics.counting import image_stats
 
     t0 = time.perf_counter()
     data = load_sample(sample)
@@ -202,10 +209,11 @@ def _score_sample(sample: Sample, opts: _Options,
     if truth is not None:
         # Private helpers: a parallel worker returns counts and sorted
         # scores, the accumulators in the main process pool them.
-        stats = _image_stats(truth, pred, fov, threshold, binary)
+        stats = image_stats(truth, pred, fov, threshold, binary)
     counts = None
     if want_av:
-        counts = _av_counts(truth_av, av_pred, vessels_pred, p_art, fov)
+        counts = av_counts(truth_av, av_pred, vessels_pred=vessels_pred,
+                           artery_probability=p_art, mask=fov)
     return {'name': sample.name, 'stats': stats, 'av_counts': counts,
             'threshold': threshold, 'info': info,
             'seconds': time.perf_counter() - t0}
@@ -281,7 +289,8 @@ def evaluate_dataset(
     model : str
         Vessel model to run (ignored with *predictions*).
     predictions : path, optional
-        Folder of saved maps ``<image stem>.png|.tif|.tiff|.npy`` (8-bit
+        Folder of saved maps ``<image stem>.png|.tif|.tiff|.npy``, or
+        ``<image stem>_prob.*`` as ``retina-vessels segment`` writes (8-bit
         PNG = probability x 255, 16-bit x 65535, TIFF/NPY floats in
         [0, 1]) scored instead of running a model; with *av*, A/V labels
         are read from ``<image stem>_av.*``.
@@ -312,12 +321,18 @@ def evaluate_dataset(
     Raises
     ------
     DatasetError
-        Unknown folder, or a saved prediction is missing.
+        Unknown folder, a saved prediction is missing, or *av* on a
+        dataset without artery/vein labels.
     ShapeMismatchError
         A saved prediction's size differs from its photo's.
     """
     t0 = time.perf_counter()
     samples = discover(folder, split=split)
+    if av and not any(s.av is not None for s in samples):
+        raise DatasetError(
+            f'{folder} has no artery/vein labels to score against; drop '
+            '--av (av=False) or choose a dataset with them (RITE, HRF-AV)'
+        )
     pred_dir = Path(predictions) if predictions is not None else None
     if pred_dir is not None:
         if not pred_dir.is_dir():
