@@ -96,3 +96,153 @@ def test_tiny_fov_scale_is_bounded(monkeypatch):
     assert res.probability.shape == (584, 565)
     assert all(max(s[-2:]) <= CANONICAL_DIAMETER / MIN_FOV_FRACTION + 1
                for s in shapes), shapes
+
+
+# -- 3. TIFF and gzip decompression bombs ---------------------------------
+
+def _tiff_header(w, h, *, tile=None, payload=b'\0' * 64):
+    """A little-endian TIFF declaring a w x h 8-bit gray image, with one
+    strip (or one tile of *tile* x *tile*), followed by *payload*."""
+    import struct
+
+    tags = [(256, 4, w), (257, 4, h), (258, 3, 8), (259, 3, 8 if tile
+                                                      else 1),
+            (262, 3, 1), (277, 3, 1)]
+    n_tags = len(tags) + 3
+    data_at = 8 + 2 + 12 * n_tags + 4
+    if tile:
+        tags += [(322, 4, tile), (323, 4, tile), (324, 4, data_at),
+                 (325, 4, len(payload))]
+    else:
+        tags += [(273, 4, data_at), (278, 4, h), (279, 4, w * h)]
+    tags.sort()
+    ifd = struct.pack('<H', len(tags)) + b''.join(
+        struct.pack('<HHII', t, typ, 1, v) if typ == 4
+        else struct.pack('<HHIHH', t, typ, 1, v, 0) for t, typ, v in tags
+    ) + struct.pack('<I', 0)
+    return b'II*\0' + struct.pack('<I', 8) + ifd + payload
+
+
+def test_gzipped_tiff_declaring_30000_squared_is_refused(tmp_path):
+    import gzip
+
+    from napari_retina_vessels.errors import ImageReadError
+    from napari_retina_vessels.io import imread
+
+    path = tmp_path / 'bomb.tif.gz'
+    path.write_bytes(gzip.compress(_tiff_header(30000, 30000)))
+    assert path.stat().st_size < 2048
+    with pytest.raises(ImageReadError, match='30000 x 30000') as info:
+        imread(path)
+    _one_line(info.value)
+
+
+def test_tiled_tiff_with_a_tile_larger_than_its_image_is_refused(tmp_path):
+    import zlib
+
+    from napari_retina_vessels.errors import ImageReadError
+    from napari_retina_vessels.io import imread
+
+    path = tmp_path / 'tile_bomb.tif'
+    path.write_bytes(_tiff_header(
+        16, 16, tile=16384, payload=zlib.compress(b'\0' * (1 << 20))))
+    assert path.stat().st_size < 4096
+    with pytest.raises(ImageReadError, match='tiles of 16384') as info:
+        imread(path)
+    _one_line(info.value)
+
+
+def test_tiff_declaring_34000_squared_8bit_is_refused(tmp_path):
+    from napari_retina_vessels.errors import ImageReadError
+    from napari_retina_vessels.io import imread
+
+    path = tmp_path / 'big.tif'
+    path.write_bytes(_tiff_header(34000, 34000))
+    with pytest.raises(ImageReadError, match='34000 x 34000') as info:
+        imread(path)
+    _one_line(info.value)
+
+
+def test_gzip_stream_longer_than_its_header_stops_early(tmp_path):
+    import tracemalloc
+    import zlib
+
+    from napari_retina_vessels.errors import ImageReadError
+    from napari_retina_vessels.io import imread
+
+    # A 16 x 16 PPM header followed by 256 MB of zeros (about 250 KB
+    # compressed): reading must stop a few kilobytes in.
+    path = tmp_path / 'bomb.ppm.gz'
+    comp = zlib.compressobj(1, zlib.DEFLATED, 31)
+    block = b'\0' * (1 << 20)
+    with open(path, 'wb') as fh:
+        fh.write(comp.compress(b'P6 16 16 255\n'))
+        for _ in range(256):
+            fh.write(comp.compress(block))
+        fh.write(comp.flush())
+    tracemalloc.start()
+    try:
+        with pytest.raises(ImageReadError, match='decompresses') as info:
+            imread(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    _one_line(info.value)
+    assert peak < 16 << 20, peak
+
+
+def test_gzip_tiff_and_ppm_within_their_declared_size_are_read(tmp_path):
+    import gzip
+    import io as _io
+
+    import tifffile
+
+    from napari_retina_vessels.io import imread
+
+    img = np.arange(40 * 50 * 3, dtype=np.uint8).reshape(40, 50, 3)
+    buf = _io.BytesIO()
+    tifffile.imwrite(buf, img)
+    (tmp_path / 'a.tif.gz').write_bytes(gzip.compress(buf.getvalue()))
+    ppm = b'P6\n# a comment\n50 40\n255\n' + img.tobytes()
+    (tmp_path / 'a.ppm.gz').write_bytes(gzip.compress(ppm))
+    assert np.array_equal(imread(tmp_path / 'a.tif.gz'), img)
+    assert np.array_equal(imread(tmp_path / 'a.ppm.gz'), img)
+
+
+# -- multi-page and n-D files ---------------------------------------------
+
+def test_multipage_tiff_is_a_stack_never_its_first_plane(tmp_path):
+    import tifffile
+
+    from napari_retina_vessels.errors import ImageReadError
+    from napari_retina_vessels.io import imread, read_stack
+
+    frames = np.arange(3 * 40 * 50 * 3, dtype=np.uint8).reshape(3, 40, 50,
+                                                                 3)
+    tifffile.imwrite(tmp_path / 's.tif', frames)
+    with pytest.raises(ImageReadError, match='stack of 3 images') as info:
+        imread(tmp_path / 's.tif')
+    _one_line(info.value)
+    assert np.array_equal(read_stack(tmp_path / 's.tif'), frames)
+    gray = np.concatenate([frames[..., 0], frames[:2, ..., 1]])
+    tifffile.imwrite(tmp_path / 'g.tif', gray, photometric='minisblack')
+    assert np.array_equal(read_stack(tmp_path / 'g.tif'), gray)
+    # One page, or planar RGB, is one image.
+    tifffile.imwrite(tmp_path / 'p.tif', np.moveaxis(frames[0], -1, 0),
+                     photometric='rgb', planarconfig='separate')
+    assert np.array_equal(imread(tmp_path / 'p.tif'), frames[0])
+    assert read_stack(tmp_path / 'p.tif').shape == (1, 40, 50, 3)
+
+
+def test_five_dimensional_tiff_is_an_error(tmp_path):
+    import tifffile
+
+    from napari_retina_vessels.errors import ImageReadError
+    from napari_retina_vessels.io import imread, read_stack
+
+    tifffile.imwrite(tmp_path / 'z.tif',
+                     np.zeros((2, 3, 4, 32, 32), np.uint8), imagej=True)
+    for read in (imread, read_stack):
+        with pytest.raises(ImageReadError, match='5-D') as info:
+            read(tmp_path / 'z.tif')
+        _one_line(info.value)
