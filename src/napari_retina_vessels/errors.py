@@ -15,6 +15,7 @@ __all__ = [
     'DeviceError',
     'ShapeMismatchError',
     'TrainingConfigError',
+    'InvalidOptionError',
 ]
 
 
@@ -50,3 +51,7 @@ class ShapeMismatchError(RetinaVesselsError, ValueError):
 
 class TrainingConfigError(RetinaVesselsError, ValueError):
     """A training run is asked for something it cannot do."""
+
+
+class InvalidOptionError(RetinaVesselsError, ValueError):
+    """An option (threshold, number of views...) has an unusable value."""

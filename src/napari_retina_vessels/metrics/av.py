@@ -1,4 +1,4 @@
-"""Artery/vein metrics (re-exported by :mod:`.metrics`).
+"""Artery/vein metrics (re-exported by :mod:`napari_retina_vessels.metrics`).
 
 Labels are uint8: 0 background, 1 artery, 2 vein, 3 uncertain/crossing.
 Only ground-truth pixels labelled artery or vein count (3 is excluded);
@@ -25,26 +25,14 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from ..errors import InvalidImageError, ShapeMismatchError
+from ..errors import InvalidImageError
+from .counting import check_shape, ratio
 
-__all__ = ['av_metrics', 'AVAccumulator', 'pooled_av_metrics']
-
-_NAN = float('nan')
-
-
-def _aligned(a, what: str, shape) -> np.ndarray:
-    """*a* as an array, refused unless it has the ground truth's shape."""
-    a = np.asarray(a)
-    if a.shape != shape:
-        raise ShapeMismatchError(
-            f'the {what} has shape {a.shape} but the ground truth has '
-            f'{shape}; pass arrays of the same size'
-        )
-    return a
+__all__ = ['av_metrics', 'av_counts', 'AVAccumulator', 'pooled_av_metrics']
 
 
 def _labels(a, what: str, shape=None) -> np.ndarray:
-    a = np.asarray(a) if shape is None else _aligned(a, what, shape)
+    a = np.asarray(a) if shape is None else check_shape(shape, a, what)
     if a.dtype != np.bool_ and a.size and (a.min() < 0 or a.max() > 3):
         raise InvalidImageError(
             f'{what} labels must be 0 (background), 1 (artery), 2 (vein) '
@@ -53,27 +41,40 @@ def _labels(a, what: str, shape=None) -> np.ndarray:
     return a
 
 
-def _av_counts(truth_av, pred_av, vessels_pred, artery_probability, mask):
-    """Counts ``[tp, fn, tn, fp, n_detected]`` for 'all' and 'intersection'
-    (rows), artery positive."""
+def av_counts(
+    truth_av: npt.ArrayLike,
+    pred_av: npt.ArrayLike,
+    *,
+    vessels_pred: npt.ArrayLike | None = None,
+    artery_probability: npt.ArrayLike | None = None,
+    mask: npt.ArrayLike | None = None,
+) -> npt.NDArray[np.int64]:
+    """Confusion counts of one image, artery positive.
+
+    Returns
+    -------
+    (2, 4) int64
+        Rows 'all' and 'intersection' (see the module notes), columns
+        ``tp, fp, fn, tn`` as every count in :mod:`.counting`.
+    """
     t = _labels(truth_av, 'ground-truth artery/vein')
     p = _labels(pred_av, 'predicted artery/vein', t.shape)
     art_t = t == 1
     vein_t = t == 2
     if mask is not None:
-        m = _aligned(mask, 'mask', t.shape).astype(bool)
+        m = check_shape(t.shape, mask, 'mask').astype(bool)
         art_t &= m
         vein_t &= m
     call_art = p == 1
     call_vein = p == 2
     detected = call_art | call_vein
     if artery_probability is not None:
-        pa = _aligned(artery_probability, 'artery probability', t.shape)
+        pa = check_shape(t.shape, artery_probability, 'artery probability')
         unresolved = ~detected
         call_art |= unresolved & (pa >= 0.5)
         call_vein |= unresolved & (pa < 0.5)
     if vessels_pred is not None:
-        v = _aligned(vessels_pred, 'predicted vessel map', t.shape)
+        v = check_shape(t.shape, vessels_pred, 'predicted vessel map')
         detected |= v.astype(bool)
     rows = []
     for keep in (None, detected):
@@ -82,27 +83,31 @@ def _av_counts(truth_av, pred_av, vessels_pred, artery_probability, mask):
         tp = np.count_nonzero(a & call_art)
         tn = np.count_nonzero(b & call_vein)
         n_a, n_b = np.count_nonzero(a), np.count_nonzero(b)
-        rows.append([tp, n_a - tp, tn, n_b - tn])
+        rows.append([tp, n_b - tn, n_a - tp, tn])
     return np.asarray(rows, np.int64)
 
 
-def _ratio(num, den) -> float:
-    return float(num) / float(den) if den else _NAN
-
-
-def _from_counts(counts: np.ndarray) -> dict:
+def _rates(counts: np.ndarray) -> dict:
     out: dict = {}
     parts = zip(('all', 'intersection'), counts, strict=True)
-    for key, (tp, fn, tn, fp) in parts:
-        n = tp + fn + tn + fp
-        out[key] = {'acc': _ratio(tp + tn, n), 'se': _ratio(tp, tp + fn),
-                    'sp': _ratio(tn, tn + fp), 'n': int(n)}
-    out['detected'] = _ratio(out['intersection']['n'], out['all']['n'])
+    for key, (tp, fp, fn, tn) in parts:
+        n = tp + fp + fn + tn
+        out[key] = {
+            'acc': ratio(float(tp + tn), float(n)),
+            'se': ratio(float(tp), float(tp + fn)),
+            'sp': ratio(float(tn), float(tn + fp)),
+            'n': int(n),
+        }
+    out['detected'] = ratio(
+        float(out['intersection']['n']), float(out['all']['n'])
+    )
     return out
 
 
 def av_metrics(
-    truth_av: npt.ArrayLike, pred_av: npt.ArrayLike, *,
+    truth_av: npt.ArrayLike,
+    pred_av: npt.ArrayLike,
+    *,
     vessels_pred: npt.ArrayLike | None = None,
     artery_probability: npt.ArrayLike | None = None,
     mask: npt.ArrayLike | None = None,
@@ -132,8 +137,15 @@ def av_metrics(
     ------
     ShapeMismatchError, InvalidImageError
     """
-    return _from_counts(_av_counts(truth_av, pred_av, vessels_pred,
-                                   artery_probability, mask))
+    return _rates(
+        av_counts(
+            truth_av,
+            pred_av,
+            vessels_pred=vessels_pred,
+            artery_probability=artery_probability,
+            mask=mask,
+        )
+    )
 
 
 class AVAccumulator:
@@ -144,20 +156,29 @@ class AVAccumulator:
         self.images: list[dict] = []
 
     def add(
-        self, truth_av: npt.ArrayLike, pred_av: npt.ArrayLike, *,
+        self,
+        truth_av: npt.ArrayLike,
+        pred_av: npt.ArrayLike,
+        *,
         vessels_pred: npt.ArrayLike | None = None,
         artery_probability: npt.ArrayLike | None = None,
         mask: npt.ArrayLike | None = None,
     ) -> dict:
         """Score one image (see :func:`av_metrics`) and remember it."""
-        counts = _av_counts(truth_av, pred_av, vessels_pred,
-                            artery_probability, mask)
-        return self.add_counts(counts)
+        return self.add_counts(
+            av_counts(
+                truth_av,
+                pred_av,
+                vessels_pred=vessels_pred,
+                artery_probability=artery_probability,
+                mask=mask,
+            )
+        )
 
     def add_counts(self, counts: np.ndarray) -> dict:
-        """Add counts computed elsewhere (by a parallel worker)."""
+        """Add :func:`av_counts` computed elsewhere (a parallel worker)."""
         self._counts.append(np.asarray(counts, np.int64))
-        row = _from_counts(self._counts[-1])
+        row = _rates(self._counts[-1])
         self.images.append(row)
         return row
 
@@ -168,21 +189,28 @@ class AVAccumulator:
         """Metrics of all labelled pixels together; None before any."""
         if not self._counts:
             return None
-        return _from_counts(np.sum(self._counts, axis=0))
+        return _rates(np.sum(self._counts, axis=0))
 
 
 def pooled_av_metrics(
-    truths, preds, *, vessels_preds=None, artery_probabilities=None,
+    truths,
+    preds,
+    *,
+    vessels_preds=None,
+    artery_probabilities=None,
     masks=None,
 ) -> dict:
     """:func:`av_metrics` with the pixels of several images pooled."""
     n = len(truths)
     acc = AVAccumulator()
     for i, (t, p) in enumerate(zip(truths, preds, strict=True)):
-        acc.add(t, p,
-                vessels_pred=None if vessels_preds is None
-                else vessels_preds[i],
-                artery_probability=None if artery_probabilities is None
-                else artery_probabilities[i],
-                mask=None if masks is None else masks[i])
+        acc.add(
+            t,
+            p,
+            vessels_pred=None if vessels_preds is None else vessels_preds[i],
+            artery_probability=None
+            if artery_probabilities is None
+            else artery_probabilities[i],
+            mask=None if masks is None else masks[i],
+        )
     return acc.pooled() if n else None

@@ -1,7 +1,9 @@
-"""Per-image building blocks of :mod:`.vessel` (see its notes).
+"""What vessel and artery/vein metrics share: checks and counts.
 
-Inputs are checked and turned into bool maps and sorted scores here;
-every function is vectorised (no per-pixel Python loops).
+Inputs are checked and turned into bool maps and sorted scores here
+(one shape check, one threshold check); confusion counts are always in
+the order ``(tp, fp, fn, tn)``. Every function is vectorised (no
+per-pixel Python loops). The rules are described in :mod:`.vessel`.
 """
 
 from __future__ import annotations
@@ -11,36 +13,99 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import InvalidImageError, ShapeMismatchError
+from ..errors import InvalidImageError, InvalidOptionError, ShapeMismatchError
+
+__all__ = [
+    'METRIC_KEYS',
+    'NAN',
+    'ImageStats',
+    'as_scores',
+    'auc_ap',
+    'binarise_scores',
+    'binary_inputs',
+    'check_inputs',
+    'check_shape',
+    'check_threshold',
+    'cldice_from_counts',
+    'confusion_counts',
+    'image_stats',
+    'metrics_from_stats',
+    'ranked_scores',
+    'rates_from_counts',
+    'ratio',
+    'skeleton_counts',
+]
 
 #: Keys of :func:`.vessel.vessel_metrics`, in report order.
-METRIC_KEYS = ('auc', 'ap', 'acc', 'se', 'sp', 'precision', 'f1', 'iou',
-               'mcc', 'cldice', 'threshold')
-_NAN = float('nan')
+METRIC_KEYS = (
+    'auc',
+    'ap',
+    'acc',
+    'se',
+    'sp',
+    'precision',
+    'f1',
+    'iou',
+    'mcc',
+    'cldice',
+    'threshold',
+)
+NAN = float('nan')
 
 
 # ----------------------------------------------------------------- inputs
-def _check_shape(a: np.ndarray, b: np.ndarray, what: str) -> None:
-    if a.shape != b.shape:
-        raise ShapeMismatchError(
-            f'the {what} has shape {b.shape} but the ground truth has '
-            f'{a.shape}; pass arrays of the same size'
+def check_threshold(threshold: float) -> float:
+    """*threshold* as a float, refused unless ``0 < threshold < 1``.
+
+    The one rule for a probability cut-off, used by segmentation, the
+    metrics, batches and the CLI: 0 would call every pixel vessel and 1
+    none.
+
+    Raises
+    ------
+    InvalidOptionError
+    """
+    try:
+        value = float(threshold)
+    except (TypeError, ValueError):
+        value = math.nan
+    if not 0.0 < value < 1.0:
+        raise InvalidOptionError(
+            f'the threshold must be between 0 and 1 (both excluded), got '
+            f'{threshold!r}; pass a value such as 0.5'
         )
+    return value
 
 
-def _truth_mask(truth, other, mask):
+def check_shape(truth_shape: tuple, array, what: str) -> np.ndarray:
+    """*array* as an ndarray, refused unless it has the truth's shape.
+
+    Raises
+    ------
+    ShapeMismatchError
+    """
+    array = np.asarray(array)
+    if array.shape != tuple(truth_shape):
+        raise ShapeMismatchError(
+            f'the {what} has shape {array.shape} but the ground truth has '
+            f'{tuple(truth_shape)}; pass arrays of the same size'
+        )
+    return array
+
+
+def check_inputs(truth, prediction, mask):
+    """``(truth as bool, prediction as ndarray, mask as bool or None)``,
+    shapes checked."""
     t = np.asarray(truth)
-    o = np.asarray(other)
-    _check_shape(t, o, 'prediction')
+    o = check_shape(t.shape, prediction, 'prediction')
     t = t if t.dtype == np.bool_ else t != 0
     if mask is not None:
-        mask = np.asarray(mask)
-        _check_shape(t, mask, 'mask')
+        mask = check_shape(t.shape, mask, 'mask')
         mask = mask if mask.dtype == np.bool_ else mask != 0
     return t, o, mask
 
 
-def _score(a: np.ndarray, binary: bool | None):
+def as_scores(a: np.ndarray, binary: bool | None):
     """Return ``(array, scale)``; scale None means binary (bool)."""
     if a.dtype == np.bool_:
         return (a, None) if binary is not False else (a.view(np.uint8), 1)
@@ -49,8 +114,10 @@ def _score(a: np.ndarray, binary: bool | None):
         if binary is None:
             # 8/16-bit maps are scaled probabilities (PNG files); other
             # integer arrays are label images (napari Labels: int32).
-            binary = (lo >= 0 and hi <= 1) or a.dtype not in (np.uint8,
-                                                              np.uint16)
+            binary = (lo >= 0 and hi <= 1) or a.dtype not in (
+                np.uint8,
+                np.uint16,
+            )
         if binary:
             return a != 0, None
         if a.dtype in (np.uint8, np.uint16):
@@ -77,19 +144,18 @@ def _score(a: np.ndarray, binary: bool | None):
     return a, 1
 
 
-def _binarise(s: np.ndarray, scale, threshold: float) -> np.ndarray:
+def binarise_scores(s: np.ndarray, scale, threshold: float) -> np.ndarray:
     if scale is None:
         return s
-    if not 0.0 <= threshold <= 1.0:
-        raise ValueError(f'threshold must be in [0, 1], got {threshold}')
+    threshold = check_threshold(threshold)
     if np.issubdtype(s.dtype, np.integer):
         return s >= math.ceil(threshold * scale - 1e-9)
     return s >= threshold
 
 
-def _ranked(truth, score, mask):
+def ranked_scores(truth, score, mask):
     """Sorted scores of truth-positive and truth-negative pixels."""
-    t, s, m = _truth_mask(truth, score, mask)
+    t, s, m = check_inputs(truth, score, mask)
     if s.dtype == np.bool_:
         s = s.view(np.uint8)
     elif s.dtype == np.float16:
@@ -102,7 +168,8 @@ def _ranked(truth, score, mask):
     pos = np.sort(s[t], kind=kind)
     neg = np.sort(s[~t], kind=kind)
     if np.issubdtype(s.dtype, np.floating) and (
-            pos.size and np.isnan(pos[-1]) or neg.size and np.isnan(neg[-1])):
+        pos.size and np.isnan(pos[-1]) or neg.size and np.isnan(neg[-1])
+    ):
         raise InvalidImageError('the score holds NaN values')
     return pos, neg
 
@@ -119,7 +186,7 @@ def _distinct(sorted_values: np.ndarray):
     return sorted_values[starts], starts, counts
 
 
-def _auc_ap(pos: np.ndarray, neg: np.ndarray) -> tuple[float, float]:
+def auc_ap(pos: np.ndarray, neg: np.ndarray) -> tuple[float, float]:
     """Tie-aware ROC AUC (Mann-Whitney U) and step-wise average precision.
 
     Both need, for each distinct positive score v, the negatives below,
@@ -128,25 +195,25 @@ def _auc_ap(pos: np.ndarray, neg: np.ndarray) -> tuple[float, float]:
     """
     n_pos, n_neg = pos.size, neg.size
     if n_pos == 0:
-        return _NAN, _NAN
+        return NAN, NAN
     values, starts, counts = _distinct(pos)
     below = np.searchsorted(neg, values, 'left')
     tp_ge = n_pos - starts
     fp_ge = n_neg - below
     ap = float(np.sum(counts * (tp_ge / (tp_ge + fp_ge)))) / n_pos
     if n_neg == 0:
-        return _NAN, ap
+        return NAN, ap
     upto = np.searchsorted(neg, values, 'right')
     u = float(np.sum(counts * (below + upto).astype(np.float64))) / 2.0
     return u / (float(n_pos) * n_neg), ap
 
 
 # ------------------------------------------------------------- counts
-def _ratio(num: float, den: float) -> float:
-    return num / den if den else _NAN
+def ratio(num: float, den: float) -> float:
+    return num / den if den else NAN
 
 
-def _from_counts(tp: int, fp: int, fn: int, tn: int) -> dict[str, float]:
+def rates_from_counts(tp: int, fp: int, fn: int, tn: int) -> dict[str, float]:
     tp, fp, fn, tn = (float(x) for x in (tp, fp, fn, tn))
     both_empty = tp + fp + fn == 0
     den = (tp + fp) * (tp + fn) * (tn + fp) * (tn + fn)
@@ -155,17 +222,19 @@ def _from_counts(tp: int, fp: int, fn: int, tn: int) -> dict[str, float]:
     else:
         mcc_ = 1.0 if fp + fn == 0 and tp + tn > 0 else 0.0
     return {
-        'acc': _ratio(tp + tn, tp + fp + fn + tn),
-        'se': _ratio(tp, tp + fn),
-        'sp': _ratio(tn, tn + fp),
-        'precision': _ratio(tp, tp + fp),
+        'acc': ratio(tp + tn, tp + fp + fn + tn),
+        'se': ratio(tp, tp + fn),
+        'sp': ratio(tn, tn + fp),
+        'precision': ratio(tp, tp + fp),
         'f1': 1.0 if both_empty else 2 * tp / (2 * tp + fp + fn),
         'iou': 1.0 if both_empty else tp / (tp + fp + fn),
         'mcc': mcc_,
     }
 
 
-def _counts(t: np.ndarray, p: np.ndarray, m) -> tuple[int, int, int, int]:
+def confusion_counts(
+    t: np.ndarray, p: np.ndarray, m
+) -> tuple[int, int, int, int]:
     if m is not None:
         t, p = t[m], p[m]
     n_t = np.count_nonzero(t)
@@ -175,13 +244,13 @@ def _counts(t: np.ndarray, p: np.ndarray, m) -> tuple[int, int, int, int]:
     return int(tp), int(fp), int(fn), int(t.size - tp - fn - fp)
 
 
-def _binary_inputs(truth, prediction, mask, threshold):
-    t, p, m = _truth_mask(truth, prediction, mask)
-    s, scale = _score(p, None)
-    return t, _binarise(s, scale, threshold), m
+def binary_inputs(truth, prediction, mask, threshold):
+    t, p, m = check_inputs(truth, prediction, mask)
+    s, scale = as_scores(p, None)
+    return t, binarise_scores(s, scale, threshold), m
 
 
-def _skeleton_counts(t, p, m) -> tuple[int, int, int, int]:
+def skeleton_counts(t, p, m) -> tuple[int, int, int, int]:
     """|S(p)|, |S(p) & t|, |S(t)|, |S(t) & p| with S the skeleton."""
     from skimage.morphology import skeletonize
 
@@ -190,11 +259,15 @@ def _skeleton_counts(t, p, m) -> tuple[int, int, int, int]:
     t, p = np.atleast_2d(t), np.atleast_2d(p)  # 1-D: a row
     sp = skeletonize(p) if p.any() else np.zeros_like(p)
     st = skeletonize(t) if t.any() else np.zeros_like(t)
-    return (int(np.count_nonzero(sp)), int(np.count_nonzero(sp & t)),
-            int(np.count_nonzero(st)), int(np.count_nonzero(st & p)))
+    return (
+        int(np.count_nonzero(sp)),
+        int(np.count_nonzero(sp & t)),
+        int(np.count_nonzero(st)),
+        int(np.count_nonzero(st & p)),
+    )
 
 
-def _cldice_from(n_sp: int, sp_in_t: int, n_st: int, st_in_p: int):
+def cldice_from_counts(n_sp: int, sp_in_t: int, n_st: int, st_in_p: int):
     if n_sp == 0 and n_st == 0:
         return 1.0
     if n_sp == 0 or n_st == 0:
@@ -206,7 +279,7 @@ def _cldice_from(n_sp: int, sp_in_t: int, n_st: int, st_in_p: int):
 
 
 @dataclass(frozen=True)
-class _Stats:
+class ImageStats:
     counts: tuple[int, int, int, int]
     skeleton: tuple[int, int, int, int]
     pos: np.ndarray | None  # sorted scores of vessel pixels, score units
@@ -214,22 +287,25 @@ class _Stats:
     scale: int | None
 
 
-def _image_stats(truth, prediction, mask, threshold, binary) -> _Stats:
-    t, p, m = _truth_mask(truth, prediction, mask)
-    s, scale = _score(p, binary)
-    b = _binarise(s, scale, threshold)
+def image_stats(truth, prediction, mask, threshold, binary) -> ImageStats:
+    t, p, m = check_inputs(truth, prediction, mask)
+    s, scale = as_scores(p, binary)
+    b = binarise_scores(s, scale, threshold)
     pos = neg = None
     if scale is not None:
-        pos, neg = _ranked(t, s, m)
-    return _Stats(_counts(t, b, m), _skeleton_counts(t, b, m), pos, neg,
-                  scale)
+        pos, neg = ranked_scores(t, s, m)
+    return ImageStats(
+        confusion_counts(t, b, m), skeleton_counts(t, b, m), pos, neg, scale
+    )
 
 
-def _metrics(st: _Stats, threshold: float) -> dict[str, float | None]:
+def metrics_from_stats(
+    st: ImageStats, threshold: float
+) -> dict[str, float | None]:
     out: dict[str, float | None] = {'auc': None, 'ap': None}
     if st.pos is not None:
-        out['auc'], out['ap'] = _auc_ap(st.pos, st.neg)
-    out.update(_from_counts(*st.counts))
-    out['cldice'] = _cldice_from(*st.skeleton)
+        out['auc'], out['ap'] = auc_ap(st.pos, st.neg)
+    out.update(rates_from_counts(*st.counts))
+    out['cldice'] = cldice_from_counts(*st.skeleton)
     out['threshold'] = float(threshold)
     return {k: out[k] for k in METRIC_KEYS}

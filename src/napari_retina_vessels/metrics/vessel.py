@@ -38,20 +38,20 @@ import numpy as np
 import numpy.typing as npt
 
 from .counting import (
-    _NAN,
     METRIC_KEYS,
-    _auc_ap,
-    _binarise,
-    _binary_inputs,
-    _cldice_from,
-    _counts,
-    _from_counts,
-    _image_stats,
-    _metrics,
-    _ranked,
-    _score,
-    _skeleton_counts,
-    _Stats,
+    NAN,
+    ImageStats,
+    as_scores,
+    auc_ap,
+    binarise_scores,
+    binary_inputs,
+    cldice_from_counts,
+    confusion_counts,
+    image_stats,
+    metrics_from_stats,
+    ranked_scores,
+    rates_from_counts,
+    skeleton_counts,
 )
 
 __all__ = [
@@ -79,17 +79,21 @@ __all__ = [
 
 
 def binarise(
-    prediction: npt.ArrayLike, *, threshold: float = 0.5,
+    prediction: npt.ArrayLike,
+    *,
+    threshold: float = 0.5,
 ) -> npt.NDArray[np.bool_]:
     """The binary vessel map the metrics score: a probability map (see
     the module notes) at ``>= threshold``, a binary map as it is."""
-    s, scale = _score(np.asarray(prediction), None)
-    return _binarise(s, scale, threshold)
+    s, scale = as_scores(np.asarray(prediction), None)
+    return binarise_scores(s, scale, threshold)
 
 
 # ------------------------------------------------------------ ranking
 def roc_auc(
-    truth: npt.ArrayLike, score: npt.ArrayLike, *,
+    truth: npt.ArrayLike,
+    score: npt.ArrayLike,
+    *,
     mask: npt.ArrayLike | None = None,
 ) -> float:
     """Area under the ROC curve, exact and tie-aware.
@@ -99,11 +103,13 @@ def roc_auc(
     scores work (only their order matters). NaN when only one class is
     present.
     """
-    return _auc_ap(*_ranked(truth, score, mask))[0]
+    return auc_ap(*ranked_scores(truth, score, mask))[0]
 
 
 def average_precision(
-    truth: npt.ArrayLike, score: npt.ArrayLike, *,
+    truth: npt.ArrayLike,
+    score: npt.ArrayLike,
+    *,
     mask: npt.ArrayLike | None = None,
 ) -> float:
     """Area under the precision-recall curve, step-wise.
@@ -111,11 +117,13 @@ def average_precision(
     ``sum_n (R_n - R_{n-1}) P_n`` over distinct thresholds, as
     scikit-learn's ``average_precision_score``. NaN without positives.
     """
-    return _auc_ap(*_ranked(truth, score, mask))[1]
+    return auc_ap(*ranked_scores(truth, score, mask))[1]
 
 
 def roc_curve(
-    truth: npt.ArrayLike, score: npt.ArrayLike, *,
+    truth: npt.ArrayLike,
+    score: npt.ArrayLike,
+    *,
     mask: npt.ArrayLike | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """False and true positive rates at every distinct score.
@@ -127,26 +135,29 @@ def roc_curve(
     thresholds : (N + 1,) float64
         Decreasing; the first is ``inf``.
     """
-    pos, neg = _ranked(truth, score, mask)
+    pos, neg = ranked_scores(truth, score, mask)
     values = np.unique(np.concatenate((pos, neg)))[::-1]
     tp = pos.size - np.searchsorted(pos, values, 'left')
     fp = neg.size - np.searchsorted(neg, values, 'left')
-    tpr = np.concatenate(([0.0], tp / pos.size if pos.size else tp * _NAN))
-    fpr = np.concatenate(([0.0], fp / neg.size if neg.size else fp * _NAN))
+    tpr = np.concatenate(([0.0], tp / pos.size if pos.size else tp * NAN))
+    fpr = np.concatenate(([0.0], fp / neg.size if neg.size else fp * NAN))
     return fpr, tpr, np.concatenate(([np.inf], values.astype(np.float64)))
 
 
 # ------------------------------------------------------- binary metrics
 def confusion(
-    truth: npt.ArrayLike, prediction: npt.ArrayLike, *,
-    mask: npt.ArrayLike | None = None, threshold: float = 0.5,
+    truth: npt.ArrayLike,
+    prediction: npt.ArrayLike,
+    *,
+    mask: npt.ArrayLike | None = None,
+    threshold: float = 0.5,
 ) -> dict[str, int]:
     """Counts ``tp``, ``fp``, ``fn``, ``tn`` inside *mask*.
 
     A probability *prediction* is binarised at ``>= threshold``.
     """
-    t, p, m = _binary_inputs(truth, prediction, mask, threshold)
-    counts = _counts(t, p, m)
+    t, p, m = binary_inputs(truth, prediction, mask, threshold)
+    counts = confusion_counts(t, p, m)
     return dict(zip(('tp', 'fp', 'fn', 'tn'), counts, strict=True))
 
 
@@ -154,11 +165,14 @@ def _binary_metric(key: str, name: str, doc: str):
     """A public one-number metric computed from the confusion counts."""
 
     def metric(
-        truth: npt.ArrayLike, prediction: npt.ArrayLike, *,
-        mask: npt.ArrayLike | None = None, threshold: float = 0.5,
+        truth: npt.ArrayLike,
+        prediction: npt.ArrayLike,
+        *,
+        mask: npt.ArrayLike | None = None,
+        threshold: float = 0.5,
     ) -> float:
         c = confusion(truth, prediction, mask=mask, threshold=threshold)
-        return _from_counts(**c)[key]
+        return rates_from_counts(**c)[key]
 
     metric.__name__ = metric.__qualname__ = name
     metric.__doc__ = doc
@@ -166,24 +180,30 @@ def _binary_metric(key: str, name: str, doc: str):
 
 
 accuracy = _binary_metric(
-    'acc', 'accuracy', 'Fraction of pixels classified correctly.')
+    'acc', 'accuracy', 'Fraction of pixels classified correctly.'
+)
 sensitivity = _binary_metric(
-    'se', 'sensitivity', 'Recall of vessels, TP / (TP + FN); NaN if none.')
+    'se', 'sensitivity', 'Recall of vessels, TP / (TP + FN); NaN if none.'
+)
 specificity = _binary_metric(
-    'sp', 'specificity', 'Recall of background, TN / (TN + FP).')
+    'sp', 'specificity', 'Recall of background, TN / (TN + FP).'
+)
 precision = _binary_metric(
-    'precision', 'precision',
-    'TP / (TP + FP); NaN when nothing is predicted.')
-f1 = _binary_metric(
-    'f1', 'f1', 'F1 score = Dice, 2 TP / (2 TP + FP + FN).')
+    'precision', 'precision', 'TP / (TP + FP); NaN when nothing is predicted.'
+)
+f1 = _binary_metric('f1', 'f1', 'F1 score = Dice, 2 TP / (2 TP + FP + FN).')
 iou = _binary_metric(
-    'iou', 'iou', 'Intersection over union (Jaccard), TP / (TP + FP + FN).')
+    'iou', 'iou', 'Intersection over union (Jaccard), TP / (TP + FP + FN).'
+)
 mcc = _binary_metric('mcc', 'mcc', 'Matthews correlation coefficient.')
 
 
 def cldice(
-    truth: npt.ArrayLike, prediction: npt.ArrayLike, *,
-    mask: npt.ArrayLike | None = None, threshold: float = 0.5,
+    truth: npt.ArrayLike,
+    prediction: npt.ArrayLike,
+    *,
+    mask: npt.ArrayLike | None = None,
+    threshold: float = 0.5,
 ) -> float:
     """Centre-line Dice (Shit et al. 2021).
 
@@ -191,14 +211,18 @@ def cldice(
     and ``Tsens = |S(T) & P| / |S(T)|``, S the skeleton
     (``skimage.morphology.skeletonize``) of the map inside *mask*.
     """
-    return _cldice_from(*_skeleton_counts(
-        *_binary_inputs(truth, prediction, mask, threshold)))
+    return cldice_from_counts(
+        *skeleton_counts(*binary_inputs(truth, prediction, mask, threshold))
+    )
 
 
 # --------------------------------------------------- per image, pooled
 def vessel_metrics(
-    truth: npt.ArrayLike, probability_or_binary: npt.ArrayLike, *,
-    mask: npt.ArrayLike | None = None, threshold: float = 0.5,
+    truth: npt.ArrayLike,
+    probability_or_binary: npt.ArrayLike,
+    *,
+    mask: npt.ArrayLike | None = None,
+    threshold: float = 0.5,
 ) -> dict[str, float | None]:
     """All vessel metrics of one prediction.
 
@@ -225,13 +249,16 @@ def vessel_metrics(
     ------
     ShapeMismatchError, InvalidImageError
     """
-    st = _image_stats(truth, probability_or_binary, mask, threshold, None)
-    return _metrics(st, threshold)
+    st = image_stats(truth, probability_or_binary, mask, threshold, None)
+    return metrics_from_stats(st, threshold)
 
 
 def evaluate(
-    truth: npt.ArrayLike, prediction: npt.ArrayLike, *,
-    mask: npt.ArrayLike | None = None, threshold: float = 0.5,
+    truth: npt.ArrayLike,
+    prediction: npt.ArrayLike,
+    *,
+    mask: npt.ArrayLike | None = None,
+    threshold: float = 0.5,
 ) -> dict[str, float | None]:
     """Score a vessel prediction against ground truth inside the FOV.
 
@@ -251,17 +278,21 @@ def summarise(rows: list[dict]) -> tuple[dict, dict]:
     for key in rows[0] if rows else ():
         if key == 'threshold':  # a setting, not a measurement
             continue
-        vals = [r[key] for r in rows if isinstance(r.get(key), float | int)
-                and not isinstance(r.get(key), bool)]
+        vals = [
+            r[key]
+            for r in rows
+            if isinstance(r.get(key), float | int)
+            and not isinstance(r.get(key), bool)
+        ]
         if not vals:
             continue
         a = np.asarray(vals, np.float64)
         a = a[~np.isnan(a)]
-        mean[key] = float(a.mean()) if a.size else _NAN
+        mean[key] = float(a.mean()) if a.size else NAN
         if a.size > 1:
             sd[key] = float(a.std(ddof=1))
         else:
-            sd[key] = 0.0 if a.size else _NAN
+            sd[key] = 0.0 if a.size else NAN
     return mean, sd
 
 
@@ -280,27 +311,31 @@ class VesselAccumulator:
 
     def __init__(self, *, threshold: float = 0.5) -> None:
         self.threshold = float(threshold)
-        self._stats: list[_Stats] = []
+        self._stats: list[ImageStats] = []
         self._merged = None
         self.images: list[dict[str, float | None]] = []
 
     def add(
-        self, truth: npt.ArrayLike, prediction: npt.ArrayLike, *,
-        mask: npt.ArrayLike | None = None, binary: bool | None = None,
+        self,
+        truth: npt.ArrayLike,
+        prediction: npt.ArrayLike,
+        *,
+        mask: npt.ArrayLike | None = None,
+        binary: bool | None = None,
     ) -> dict[str, float | None]:
         """Score one image, remember it, return its metrics.
 
         *binary* forces the interpretation of integer predictions (None:
         guess, see the module notes).
         """
-        st = _image_stats(truth, prediction, mask, self.threshold, binary)
+        st = image_stats(truth, prediction, mask, self.threshold, binary)
         return self.add_stats(st)
 
-    def add_stats(self, st: _Stats) -> dict[str, float | None]:
+    def add_stats(self, st: ImageStats) -> dict[str, float | None]:
         """Add statistics computed elsewhere (by a parallel worker)."""
         self._stats.append(st)
         self._merged = None
-        row = _metrics(st, self.threshold)
+        row = metrics_from_stats(st, self.threshold)
         self.images.append(row)
         return row
 
@@ -326,8 +361,11 @@ class VesselAccumulator:
             neg = [s.neg / np.float64(s.scale) for s in self._stats]
             scale = 1
         kind = 'stable' if pos[0].dtype.itemsize <= 2 else None
-        return (np.sort(np.concatenate(pos), kind=kind),
-                np.sort(np.concatenate(neg), kind=kind), scale)
+        return (
+            np.sort(np.concatenate(pos), kind=kind),
+            np.sort(np.concatenate(neg), kind=kind),
+            scale,
+        )
 
     def pooled(self) -> dict[str, float | None] | None:
         """Metrics of all pixels together; None before any image."""
@@ -336,10 +374,12 @@ class VesselAccumulator:
         counts = np.sum([s.counts for s in self._stats], axis=0)
         skel = np.sum([s.skeleton for s in self._stats], axis=0)
         ranked = self._pooled_scores()
-        pooled = _Stats(tuple(int(c) for c in counts),
-                        tuple(int(c) for c in skel),
-                        *(ranked if ranked else (None, None, None)))
-        return _metrics(pooled, self.threshold)
+        pooled = ImageStats(
+            tuple(int(c) for c in counts),
+            tuple(int(c) for c in skel),
+            *(ranked if ranked else (None, None, None)),
+        )
+        return metrics_from_stats(pooled, self.threshold)
 
     def summary(self) -> tuple[dict, dict]:
         """Per-image mean and standard deviation (see :func:`summarise`)."""
@@ -364,13 +404,20 @@ class VesselAccumulator:
             f1s = np.where(tp + fp + fn > 0, 2 * tp / (2 * tp + fp + fn), 1)
         i = int(np.argmax(f1s))
         out = {'threshold': round(float(grid[i]), 6)}
-        out.update(_from_counts(int(tp[i]), int(fp[i]), int(fn[i]),
-                                int(neg.size - fp[i])))
+        out.update(
+            rates_from_counts(
+                int(tp[i]), int(fp[i]), int(fn[i]), int(neg.size - fp[i])
+            )
+        )
         return out
 
 
 def dataset_metrics(
-    truths, predictions, *, masks=None, threshold: float = 0.5,
+    truths,
+    predictions,
+    *,
+    masks=None,
+    threshold: float = 0.5,
     best_threshold: bool = False,
 ) -> dict:
     """Pooled and per-image metrics of several images.
@@ -387,15 +434,20 @@ def dataset_metrics(
         acc.add(t, p, mask=m)
     mean, sd = acc.summary()
     return {
-        'pooled': acc.pooled(), 'per_image_mean': mean,
-        'per_image_sd': sd, 'images': list(acc.images),
+        'pooled': acc.pooled(),
+        'per_image_mean': mean,
+        'per_image_sd': sd,
+        'images': list(acc.images),
         'best_threshold': acc.best_threshold() if best_threshold else None,
     }
 
 
 def best_f1_threshold(
-    truth: npt.ArrayLike, score: npt.ArrayLike, *,
-    mask: npt.ArrayLike | None = None, n_thresholds: int = 1001,
+    truth: npt.ArrayLike,
+    score: npt.ArrayLike,
+    *,
+    mask: npt.ArrayLike | None = None,
+    n_thresholds: int = 1001,
 ) -> dict | None:
     """The threshold maximising F1 of one probability map (see
     :meth:`VesselAccumulator.best_threshold`)."""
