@@ -246,3 +246,98 @@ def test_five_dimensional_tiff_is_an_error(tmp_path):
         with pytest.raises(ImageReadError, match='5-D') as info:
             read(tmp_path / 'z.tif')
         _one_line(info.value)
+
+
+# -- 11. downloads: no size cap, no overall timeout -----------------------
+
+@pytest.fixture
+def hostile_server(tmp_path, monkeypatch):
+    """A server whose /endless.pt never ends and /trickle.pt sends one
+    byte every 0.2 s; registers both names as downloadable models."""
+    import http.server
+    import threading
+    import time
+
+    from napari_retina_vessels import _registry, weights
+
+    stop = threading.Event()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *a):
+            pass
+
+        def do_GET(self):
+            self.send_response(200)
+            self.end_headers()
+            try:
+                while not stop.is_set():
+                    if 'endless' in self.path:
+                        self.wfile.write(b'\0' * (1 << 16))
+                    else:
+                        self.wfile.write(b'x')
+                        self.wfile.flush()
+                        time.sleep(0.2)
+            except OSError:
+                pass
+
+    httpd = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Handler)
+    httpd.daemon_threads = True
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    for name in ('endless', 'trickle'):
+        monkeypatch.setitem(_registry.REGISTRY, name, {
+            'file': f'{name}.pt', 'sha256': '0' * 64, 'arch': 'wnet',
+            'task': 'vessels', 'shipped': False, 'description': 'test'})
+    monkeypatch.setenv('RETINA_VESSELS_BASE_URL',
+                       f'http://127.0.0.1:{httpd.server_port}/')
+    monkeypatch.setenv('RETINA_VESSELS_CACHE_DIR', str(tmp_path / 'cache'))
+    monkeypatch.setattr(weights, 'MAX_DOWNLOAD_BYTES', 4 << 20)
+    yield weights
+    stop.set()
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_download_of_an_endless_stream_is_capped(hostile_server):
+    from napari_retina_vessels.errors import WeightsError
+
+    weights = hostile_server
+    with pytest.raises(WeightsError, match='without ending') as info:
+        weights.weights_path('endless')
+    _one_line(info.value)
+    assert not [p for p in weights.cache_dir().rglob('*')
+                if p.is_file()]
+
+
+def test_download_that_trickles_hits_the_overall_timeout(hostile_server,
+                                                         monkeypatch):
+    import time
+
+    from napari_retina_vessels.errors import WeightsError
+
+    weights = hostile_server
+    monkeypatch.setenv('RETINA_VESSELS_DOWNLOAD_TIMEOUT', '1.5')
+    t0 = time.monotonic()
+    with pytest.raises(WeightsError, match='took more than') as info:
+        weights.weights_path('trickle')
+    assert time.monotonic() - t0 < 10
+    _one_line(info.value)
+
+
+def test_read_only_cache_says_so_not_connect_to_the_internet(
+        tmp_path, monkeypatch):
+    from napari_retina_vessels import _registry, weights
+    from napari_retina_vessels.cli import main
+    from napari_retina_vessels.errors import WeightsError
+
+    # A cache path that cannot be a folder (root ignores permissions).
+    blocked = tmp_path / 'cache'
+    blocked.write_text('a file, not a folder')
+    monkeypatch.setenv('RETINA_VESSELS_CACHE_DIR', str(blocked / 'sub'))
+    monkeypatch.setenv('RETINA_VESSELS_BASE_URL', 'http://127.0.0.1:9/')
+    with pytest.raises(WeightsError, match='not writable') as info:
+        weights.weights_path('unet-drive')
+    assert 'internet' not in _one_line(info.value)
+    # weights import: one line, no traceback.
+    shipped = weights.SHIPPED_DIR / _registry.REGISTRY[
+        _registry.DEFAULTS['vessels']]['file']
+    assert main(['weights', 'import', str(shipped)]) == 1

@@ -170,16 +170,135 @@ def weights_path(name: str, *, download: bool = True,
     return _download(fname, sha, progressbar)
 
 
+#: Largest file a download may bring: weight files are about 1 MB, so a
+#: longer stream is a wrong or hostile server, cut off before the disk
+#: fills and long before the hash check.
+MAX_DOWNLOAD_BYTES = 64 * 2**20
+
+#: Seconds one whole download may take (``$RETINA_VESSELS_DOWNLOAD_TIMEOUT``
+#: overrides), and seconds the server may stay silent.
+DOWNLOAD_TIMEOUT = 600.0
+READ_TIMEOUT = 30.0
+
+
+def _download_timeout() -> float:
+    env = os.environ.get('RETINA_VESSELS_DOWNLOAD_TIMEOUT')
+    try:
+        return float(env) if env else DOWNLOAD_TIMEOUT
+    except ValueError:
+        raise WeightsError(
+            f'RETINA_VESSELS_DOWNLOAD_TIMEOUT must be a number of '
+            f'seconds, got {env!r}') from None
+
+
+def _writable_cache() -> Path:
+    """The cache folder, created; WeightsError when it is not writable."""
+    folder = cache_dir()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        ok = os.access(folder, os.W_OK | os.X_OK)
+    except OSError:
+        ok = False
+    if not ok:
+        raise WeightsError(
+            f'the weights cache {folder} is not writable; set '
+            'RETINA_VESSELS_CACHE_DIR to a folder you can write to'
+        )
+    return folder
+
+
+class _Downloader:
+    """A pooch downloader with a size cap and an overall deadline.
+
+    pooch's own HTTP downloader has neither: an endless stream fills the
+    disk before the hash check, and a server sending one byte every few
+    seconds never times out.
+    """
+
+    def __init__(self, progressbar: Any, max_bytes: int,
+                 timeout: float) -> None:
+        self.progressbar = progressbar
+        self.max_bytes = max_bytes
+        self.timeout = timeout
+
+    def __call__(self, url: str, output_file: Any, pooch_obj: Any,
+                 check_only: bool = False) -> Any:
+        import time
+
+        import requests
+
+        if check_only:
+            with requests.head(url, timeout=READ_TIMEOUT,
+                               allow_redirects=True) as r:
+                return r.status_code == 200
+        deadline = time.monotonic() + self.timeout
+        bar = self.progressbar
+        if bar is True:
+            import sys
+
+            from tqdm import tqdm
+
+            bar = tqdm(unit='B', unit_scale=True, leave=True,
+                       file=sys.stderr)
+        with requests.get(url, stream=True,
+                          timeout=(READ_TIMEOUT, READ_TIMEOUT)) as r:
+            r.raise_for_status()
+            total = int(r.headers.get('content-length') or 0)
+            if total > self.max_bytes:
+                raise WeightsError(
+                    f'{url} is {total:,} bytes, more than the '
+                    f'{self.max_bytes:,} a weight file may be; the server '
+                    'holds a wrong file: try another RETINA_VESSELS_BASE_URL')
+            if bar:
+                bar.total = total
+            # read1 returns whatever one read brings, so the deadline is
+            # checked even when a server trickles bytes.
+            read = getattr(r.raw, 'read1', None)
+            chunks = (iter(lambda: read(1 << 16), b'') if read else
+                      r.iter_content(1 << 14))
+            done = 0
+            out = (open(output_file, 'wb') if isinstance(output_file, str)
+                   else output_file)
+            try:
+                for chunk in chunks:
+                    done += len(chunk)
+                    if done > self.max_bytes:
+                        raise WeightsError(
+                            f'the download from {url} passed '
+                            f'{self.max_bytes:,} bytes without ending and '
+                            'was stopped; the server holds a wrong file: '
+                            'try another RETINA_VESSELS_BASE_URL')
+                    if time.monotonic() > deadline:
+                        raise WeightsError(
+                            f'the download from {url} took more than '
+                            f'{self.timeout:g} s and was stopped; try '
+                            'again, use a mirror (RETINA_VESSELS_BASE_URL) '
+                            'or raise RETINA_VESSELS_DOWNLOAD_TIMEOUT')
+                    out.write(chunk)
+                    if bar:
+                        bar.update(len(chunk))
+            finally:
+                if out is not output_file:
+                    out.close()
+                if bar and bar is not self.progressbar:
+                    bar.close()
+        return None
+
+
 def _download(fname: str, sha: str, progressbar: Any) -> Path:
     import pooch
 
     url = base_url()
     fetcher = pooch.create(
-        path=cache_dir(), base_url=url, registry={fname: f'sha256:{sha}'},
-        retry_if_failed=1,
+        path=_writable_cache(), base_url=url,
+        registry={fname: f'sha256:{sha}'}, retry_if_failed=1,
     )
+    downloader = _Downloader(progressbar, MAX_DOWNLOAD_BYTES,
+                             _download_timeout())
     try:
-        return Path(fetcher.fetch(fname, progressbar=progressbar))
+        return Path(fetcher.fetch(fname, downloader=downloader))
+    except WeightsError:
+        raise
     except ValueError as err:
         if 'hash' in str(err).lower() or 'SHA256' in str(err):
             raise WeightsError(
@@ -225,7 +344,7 @@ def iter_fetch(name: str, *, poll: float = 0.1):
     """
     import threading
 
-    from .inference import Progress
+    from .progress import Progress
 
     try:
         return weights_path(name, download=False)
@@ -385,11 +504,17 @@ def import_weights(path: str | os.PathLike) -> tuple[str, Path]:
     sha = file_sha256(path)
     for name, entry in _registry.REGISTRY.items():
         if entry['sha256'] == sha:
-            dest = cache_dir() / entry['file']
-            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest = _writable_cache() / entry['file']
             tmp = dest.with_suffix('.part')
-            shutil.copyfile(path, tmp)
-            os.replace(tmp, dest)
+            try:
+                shutil.copyfile(path, tmp)
+                os.replace(tmp, dest)
+            except OSError as err:
+                tmp.unlink(missing_ok=True)
+                raise WeightsError(
+                    f'cannot copy {path} into the weights cache '
+                    f'{dest.parent} ({err.strerror or err}); free some '
+                    'space or set RETINA_VESSELS_CACHE_DIR') from err
             return name, dest
     raise WeightsError(
         f'{path} (sha256 {sha[:12]}...) matches no registered weight file; '
