@@ -116,28 +116,42 @@ def test_evaluate_cli_passes_av_views(monkeypatch, tmp_path):
     assert got['vessel_views'] == 4
 
 
-def test_allocator_tuning_is_once_and_can_be_turned_off(monkeypatch):
+def test_allocator_tuning_only_where_the_process_is_ours(monkeypatch):
+    import os
     import sys
 
     from napari_retina_vessels import _allocator
 
+    glibc = (sys.platform.startswith('linux') and os.confstr(
+        'CS_GNU_LIBC_VERSION').startswith('glibc'))
     monkeypatch.setattr(_allocator, '_state', None)
     monkeypatch.setenv('RETINA_VESSELS_TUNE_MALLOC', '0')
     assert _allocator.tune_allocator() is False
-    # Decided once per process: the variable is read the first time only.
-    monkeypatch.setenv('RETINA_VESSELS_TUNE_MALLOC', '1')
-    assert _allocator.tune_allocator() is False
-    monkeypatch.setattr(_allocator, '_state', None)
+    # napari: opt-in, so nothing without the variable
+    monkeypatch.delenv('RETINA_VESSELS_TUNE_MALLOC')
+    assert _allocator.tune_allocator(default=False) is False
+    assert _allocator._state is None
+    # segmenting (what the widget and console run) leaves it alone
+    seg = pipeline.segment(fake_fundus(), av=False)
+    assert np.isfinite(seg.probability).all()
+    assert _allocator._state is None
     monkeypatch.setattr(sys, 'platform', 'darwin')
     assert _allocator.tune_allocator() is False
-    monkeypatch.setattr(_allocator, '_state', None)
     monkeypatch.undo()
     monkeypatch.setattr(_allocator, '_state', None)
-    import os
-    glibc = (sys.platform.startswith('linux') and os.confstr(
-        'CS_GNU_LIBC_VERSION').startswith('glibc'))
+    monkeypatch.setenv('RETINA_VESSELS_TUNE_MALLOC', '1')
+    assert _allocator.tune_allocator(default=False) is glibc
+    # once set, it stays set for the process
+    monkeypatch.setenv('RETINA_VESSELS_TUNE_MALLOC', '0')
     assert _allocator.tune_allocator() is glibc
-    # The pipeline asks for it; segmenting works either way.
-    seg = pipeline.segment(fake_fundus(), av=False)
-    assert _allocator._state is glibc
-    assert np.isfinite(seg.probability).all()
+
+
+def test_cli_tunes_the_allocator(monkeypatch):
+    from napari_retina_vessels import _allocator
+    from napari_retina_vessels.cli import main
+
+    calls = []
+    monkeypatch.setattr(_allocator, 'tune_allocator',
+                        lambda **kw: calls.append(kw) or False)
+    assert main(['weights', 'list']) == 0
+    assert calls == [{}]

@@ -14,8 +14,16 @@ heap keeps up to 256 MiB of free memory at its top instead of giving it
 back. Larger blocks (huge photos) are still mapped and unmapped at once,
 so the memory a process keeps is bounded; the cost is that a process's
 resident size stays near its peak use of small and medium blocks (about
-100 MB more for DRIVE-sized photos). ``RETINA_VESSELS_TUNE_MALLOC=0``
-turns it off. Other C libraries and systems are left alone.
+100 MB more for DRIVE-sized photos). Other C libraries and systems are
+left alone.
+
+The setting holds for the whole process, so it is made only in processes
+this package owns: the ``retina-vessels`` command and Dask workers
+(``tune_allocator()``). In napari, where every other plugin shares the
+heap, it is opt-in: the Segment widget and ``segment_layer`` call
+``tune_allocator(default=False)``, which acts only with
+``RETINA_VESSELS_TUNE_MALLOC=1``. ``RETINA_VESSELS_TUNE_MALLOC=0`` turns it
+off everywhere.
 """
 
 from __future__ import annotations
@@ -34,23 +42,33 @@ _M_MMAP_THRESHOLD = -3
 _state: bool | None = None
 
 
-def _wanted() -> bool:
-    value = os.environ.get('RETINA_VESSELS_TUNE_MALLOC', '1')
+def _wanted(default: bool) -> bool:
+    value = os.environ.get('RETINA_VESSELS_TUNE_MALLOC')
+    if value is None or not value.strip():
+        return default
     return value.strip().lower() not in ('0', 'false', 'no', 'off')
 
 
-def tune_allocator() -> bool:
+def tune_allocator(*, default: bool = True) -> bool:
     """Raise glibc's mmap and trim thresholds, once; True if they are set.
 
+    Parameters
+    ----------
+    default : bool
+        Whether to tune when ``RETINA_VESSELS_TUNE_MALLOC`` is unset:
+        True in processes this package owns (CLI, Dask workers), False
+        in a shared one (napari).
+
     Does nothing (False) off Linux, with another C library, or when
-    ``RETINA_VESSELS_TUNE_MALLOC`` is ``0``.
+    ``RETINA_VESSELS_TUNE_MALLOC`` is ``0`` (or unset with *default*
+    False). Once set, the thresholds stay for the process's lifetime.
     """
     global _state
-    if _state is not None:
+    if _state:
         return _state
-    _state = False
-    if not (_wanted() and sys.platform.startswith('linux')):
+    if not (_wanted(default) and sys.platform.startswith('linux')):
         return False
+    _state = False
     try:
         if not os.confstr('CS_GNU_LIBC_VERSION').startswith('glibc'):
             return False

@@ -377,6 +377,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    from ._allocator import tune_allocator
+
+    tune_allocator()  # this process is ours (see _allocator)
     handlers = {'segment': _cmd_segment, 'evaluate': _cmd_evaluate,
                 'train': _cmd_train, 'weights': _cmd_weights}
     try:

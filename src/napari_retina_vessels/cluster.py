@@ -114,8 +114,12 @@ def worker_device(device: str) -> str:
 
 
 def _task(func: Callable[[Any], Any], item: Any) -> Any:
-    """What a Dask worker runs: *func* with single-threaded torch."""
+    """What a Dask worker runs: *func* with single-threaded torch (and,
+    the worker process being ours, the allocator tuning)."""
+    from ._allocator import tune_allocator
+
     single_thread_torch()
+    tune_allocator()
     return func(item)
 
 
@@ -200,7 +204,7 @@ def map_images(
     Exception
         The first exception *func* raised (on a cluster: after retries).
     """
-    from .inference import Progress
+    from .progress import Progress
 
     items = list(items)
     total = len(items)

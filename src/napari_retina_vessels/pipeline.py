@@ -1,6 +1,6 @@
 """From a photo to vessel and artery/vein maps: the one generator.
 
-``iter_segment`` yields :class:`~.inference.Progress` records and returns
+``iter_segment`` yields :class:`~.progress.Progress` records and returns
 a :class:`Segmentation`; ``segment`` drains it for scripts and the CLI,
 and the napari widget hands the same generator to a ``thread_worker`` so
 every ``yield`` is a cancel point.
@@ -147,9 +147,9 @@ def iter_segment(
     Yields ``Progress(stage, done, total)`` records; returns the
     :class:`Segmentation`. Parameters are those of :func:`segment`.
     """
-    from ._allocator import tune_allocator
     from ._registry import REGISTRY
-    from .inference import Progress, choose_device, predict, tta_views
+    from .inference import choose_device, predict, tta_views
+    from .progress import Progress
     from .weights import iter_fetch, load_model, resolve_name
 
     t0 = time.perf_counter()
@@ -172,7 +172,6 @@ def iter_segment(
     vessel_views, av_views = flip_views(tta, vessel_views, av_views)
     tta_views(vessel_views)
     tta_views(av_views)
-    tune_allocator()
     dev = choose_device(device)
     yield Progress('fov', 0, 1)
     fov_full = (_check_fov(fov, rgb.shape[:2]) if fov is not None
