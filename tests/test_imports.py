@@ -56,32 +56,72 @@ def test_npe2_validate():
     assert 'valid' in result.stdout
 
 
-IMPORT_CHECK = '''
-import json, sys
-import napari_retina_vessels
-import napari_retina_vessels.io, napari_retina_vessels.fov
-import napari_retina_vessels.preprocessing, napari_retina_vessels.datasets
-import napari_retina_vessels.metrics, napari_retina_vessels.errors
-core = sorted(m for m in ('torch', 'qtpy', 'napari', 'magicgui', 'PyQt5',
-                          'PyQt6', 'PySide2', 'PySide6')
-              if m in sys.modules)
-import napari_retina_vessels._napari.reader, napari_retina_vessels._napari.sample_data
-reader = sorted(m for m in ('torch', 'qtpy', 'napari', 'magicgui')
-                if m in sys.modules)
-print(json.dumps({'core': core, 'reader': reader}))
-'''
+# Modules that run networks and may load torch when imported; every other
+# core module must not (importing batch, cli or metrics stays fast).
+TORCH_PACKAGES = ('models', 'training')
+TORCH_MODULES = {'inference'}
+QT_MODULES = ('qtpy', 'napari', 'magicgui', 'PyQt5', 'PyQt6', 'PySide2',
+              'PySide6')
+
+IMPORT_CHECK = """
+import importlib, json, sys
+forbidden = json.loads(sys.argv[1])
+seen = {}
+for name in json.loads(sys.argv[2]):
+    importlib.import_module(name)
+    for m in forbidden:
+        if m in sys.modules and m not in seen:
+            seen[m] = name
+print(json.dumps(seen))
+"""
 
 
-def test_core_import_loads_neither_torch_nor_qt():
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(PACKAGE).with_suffix('').parts)
+    if parts[-1] == '__init__':
+        parts = parts[:-1]
+    return '.'.join(['napari_retina_vessels', *parts])
+
+
+def _may_load_torch(name: str) -> bool:
+    parts = name.split('.')[1:]
+    if not parts:
+        return False
+    if parts[0] in TORCH_PACKAGES:
+        return len(parts) > 1  # the package's __init__ stays torch-free
+    return parts[0] in TORCH_MODULES
+
+
+def _first_importers(modules: list[str], forbidden) -> dict[str, str]:
+    """Forbidden module -> the first of *modules* whose import loaded it,
+    imported in order in one fresh interpreter."""
     result = subprocess.run(
-        [sys.executable, '-c', IMPORT_CHECK],
-        capture_output=True, text=True, timeout=120,
+        [sys.executable, '-c', IMPORT_CHECK, json.dumps(list(forbidden)),
+         json.dumps(modules)],
+        capture_output=True, text=True, timeout=300,
     )
     assert result.returncode == 0, result.stderr
-    loaded = json.loads(result.stdout.strip().splitlines()[-1])
-    assert loaded['core'] == []
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_core_modules_load_no_torch_and_no_qt():
+    names = [_module_name(p) for p in _core_modules()]
+    torch_free = [n for n in names if not _may_load_torch(n)]
+    assert 'napari_retina_vessels.batch' in torch_free
+    assert 'napari_retina_vessels.cli' in torch_free
+    assert _first_importers(torch_free, ('torch', *QT_MODULES)) == {}
+    # The model-running modules still pull in no Qt.
+    assert _first_importers(names, QT_MODULES) == {}
+
+
+def test_reader_and_sample_data_load_no_torch_and_no_qt():
     # Opening a file must not pay for torch or Qt either.
-    assert loaded['reader'] == []
+    loaded = _first_importers(
+        ['napari_retina_vessels._napari.reader',
+         'napari_retina_vessels._napari.sample_data',
+         'napari_retina_vessels._napari.layers'],
+        ('torch', 'qtpy', 'napari', 'magicgui'))
+    assert loaded == {}
 
 
 def _core_modules() -> list[Path]:

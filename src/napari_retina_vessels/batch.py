@@ -30,7 +30,7 @@ import numpy as np
 
 from .cluster import iter_map, map_images, wants_cluster
 from .errors import RetinaVesselsError
-from .inference import Progress
+from .progress import Progress
 from .io import (
     file_stem,
     imread,

@@ -352,7 +352,7 @@ def evaluate_dataset(
     else:
         results = (_score_sample(s, opts, progress) for s in samples)
         if progress is not None:
-            from .inference import Progress
+            from .progress import Progress
 
             emit = progress
             emit(Progress('evaluate', 0, len(samples)))

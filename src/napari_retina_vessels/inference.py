@@ -8,24 +8,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Generator
-from dataclasses import dataclass
-
 import numpy as np
 import numpy.typing as npt
 import torch
 
 from .errors import DeviceError
+from .progress import Progress
 
 __all__ = ['Progress', 'available_devices', 'choose_device', 'predict']
-
-
-@dataclass(frozen=True)
-class Progress:
-    """One step of a long job: ``done`` of ``total`` in ``stage``."""
-
-    stage: str
-    done: int
-    total: int
 
 
 def available_devices() -> list[str]:
