@@ -341,3 +341,33 @@ def test_read_only_cache_says_so_not_connect_to_the_internet(
     shipped = weights.SHIPPED_DIR / _registry.REGISTRY[
         _registry.DEFAULTS['vessels']]['file']
     assert main(['weights', 'import', str(shipped)]) == 1
+
+
+# -- 7. a float photo with huge values gives an all-NaN map ----------------
+
+def _fundus(h=96, w=96, seed=0):
+    from synthetic import fake_fundus
+
+    return fake_fundus(h, w, seed=seed)
+
+
+def test_huge_float_values_give_the_same_map_not_nan(tmp_path):
+    import tifffile
+
+    from napari_retina_vessels import imread, segment
+    from napari_retina_vessels.cli import main
+    from napari_retina_vessels.preprocessing import as_rgb_float
+
+    photo = _fundus().astype(np.float32)
+    huge = photo / 255 * np.float32(3e38)
+    assert np.allclose(as_rgb_float(huge), as_rgb_float(photo), atol=1e-6)
+    assert np.allclose(as_rgb_float(huge.astype(np.float64) * 1e260),
+                       as_rgb_float(photo), atol=1e-6)
+    ref = segment(photo, av=False, vessel_views=1).probability
+    got = segment(huge, av=False, vessel_views=1).probability
+    assert np.isfinite(got).all() and np.allclose(got, ref, atol=1e-4)
+    tifffile.imwrite(tmp_path / 'huge.tif', huge)
+    assert main(['segment', str(tmp_path / 'huge.tif'), '--out',
+                 str(tmp_path / 'out')]) == 0
+    saved = imread(tmp_path / 'out' / 'huge_prob.png')
+    assert saved.max() > 0

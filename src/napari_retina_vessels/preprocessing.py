@@ -102,10 +102,16 @@ def as_rgb_float(image: npt.ArrayLike) -> npt.NDArray[np.float32]:
                 'the image contains NaN or infinite values; replace them '
                 '(e.g. numpy.nan_to_num) before segmenting'
             )
-        out = img.astype(np.float32)
-        lo, hi = float(out.min()), float(out.max())
+        lo, hi = float(img.min()), float(img.max())
         if lo < 0.0 or hi > 1.0:
-            out = (out - lo) / max(hi - lo, 1e-12)
+            # Scale into [-1, 1] first: with values near the float
+            # maximum, hi - lo overflows to inf and the photo to NaN.
+            big = max(abs(lo), abs(hi))
+            out = (img / big).astype(np.float32)
+            lo, hi = lo / big, hi / big
+            out = (out - np.float32(lo)) / np.float32(max(hi - lo, 1e-12))
+        else:
+            out = img.astype(np.float32)
     else:
         raise InvalidImageError(
             f'images of dtype {img.dtype} are not supported; use an integer '
