@@ -93,6 +93,21 @@ def make_hrf(folder: Path) -> Path:
     return folder
 
 
+def make_hrf_av(folder: Path) -> Path:
+    """HRF-AV's layout: upper-case ``.JPG`` for ``_dr``, ``_AVmanual``
+    RGB drawings (red artery, blue vein, green crossing)."""
+    for name in ('01_dr', '01_g', '01_h', '02_dr'):
+        ext = 'JPG' if name.endswith('dr') else 'jpg'
+        _save(folder / 'images' / f'{name}.{ext}', _photo(len(name)))
+        _save(folder / 'mask' / f'{name}_mask.tif', _mask(2))
+        drawing = np.zeros((H, W, 3), np.uint8)
+        drawing[0, :4] = (255, 0, 0)
+        drawing[1, :3] = (0, 0, 255)
+        drawing[2, :2] = (0, 255, 0)
+        _save(folder / 'av' / f'{name}_AVmanual.png', drawing)
+    return folder
+
+
 def make_generic(folder: Path) -> Path:
     _save(folder / 'images' / 'a.png', _photo(1))
     _save(folder / 'images' / 'b.tif', _photo(2))
@@ -211,6 +226,26 @@ def test_hrf_layout(tmp_path):
     assert datasets.load_sample(s)['fov'].shape == (H, W)
 
 
+def test_hrf_av_layout_pairs_by_name_and_derives_the_vessel_tree(tmp_path):
+    folder = make_hrf_av(tmp_path / 'training')
+    # Not RITE: its numbers would pair 01_dr, 01_g and 01_h with one label.
+    assert datasets.detect_layout(folder) == 'hrf'
+    assert datasets.detect_layout(tmp_path) == 'hrf'
+    samples = datasets.discover(tmp_path, split='train')
+    assert [s.name for s in samples] == ['01_dr', '01_g', '01_h', '02_dr']
+    for s in samples:
+        assert s.av.name == f'{s.name}_AVmanual.png'
+        assert s.fov.name == f'{s.name}_mask.tif'
+        assert s.vessels is None
+    data = datasets.load_sample(samples[1])
+    assert np.bincount(data['av'].ravel(), minlength=4).tolist() == [
+        H * W - 9, 4, 3, 2]
+    # Vessel tree = every labelled pixel, crossings included.
+    np.testing.assert_array_equal(data['vessels'], data['av'] > 0)
+    with pytest.raises(DatasetError, match='no photos'):
+        datasets.discover(tmp_path, split='test')
+
+
 def test_generic_layout_pairs_by_stem_and_allows_missing_labels(tmp_path):
     folder = make_generic(tmp_path)
     assert datasets.detect_layout(folder) == 'generic'
@@ -277,6 +312,7 @@ REAL = [
     ('CHASE_DB1', 'test', 8, (960, 999, 3), True, False),
     ('STARE', 'train', 10, (605, 700, 3), True, False),
     ('STARE', 'test', 10, (605, 700, 3), True, False),
+    ('HRF-AV', 'train', 24, (2336, 3504, 3), True, True),
 ]
 
 
@@ -295,9 +331,10 @@ def test_real_dataset(data_root, name, split, count, shape, has_vessels,
     assert len({s.name for s in samples}) == count
     for s in samples:
         assert s.fov is not None, s.name
-        assert (s.vessels is not None) == has_vessels, s.name
         assert (s.av is not None) == has_av, s.name
         data = datasets.load_sample(s)  # raises if a label does not fit
+        # HRF-AV's vessel tree is derived from its A/V labels on loading.
+        assert (data['vessels'] is not None) == has_vessels, s.name
         assert data['image'].shape == shape, s.name
         assert data['image'].dtype == np.uint8
         fov = data['fov']

@@ -9,7 +9,10 @@ Known layouts (each folder as its release ships it):
 - ``chase``: CHASE_DB1's flat folder, ``Image_NNX.jpg`` with
   ``Image_NNX_1stHO.png`` and ``masks/``;
 - ``stare``: ``stare-images/ labels-ah/ masks/``;
-- ``hrf``: ``images/ manual1/ mask/``;
+- ``hrf``: ``images/ manual1/ mask/`` (HRF) or ``images/ av/ mask/``
+  with ``NN_x_AVmanual.png`` labels (HRF-AV); without ``manual1/`` the
+  vessel ground truth is the union of the labelled artery, vein and
+  crossing pixels, which cover the whole visible tree;
 - ``generic``: ``images/`` with any of ``vessels/ masks/ av/``, paired by
   identical file stem.
 """
@@ -100,16 +103,18 @@ def detect_layout(folder: str | os.PathLike) -> str | None:
     if (folder / 'images').is_dir():
         if (folder / '1st_manual').is_dir():
             return 'drive'
-        if (folder / 'manual1').is_dir():
+        if (folder / 'manual1').is_dir() or any(
+                (folder / 'av').glob('*_AVmanual.*')):
             return 'hrf'
         if (folder / 'av').is_dir() and (folder / 'mask').is_dir():
             return 'rite'
         return 'generic'
     for part in _SPLIT_FOLDERS:
         if (folder / part / 'images').is_dir():
-            # A DRIVE or RITE root: its layout is that of its splits.
+            # A DRIVE, RITE or HRF-AV root: its layout is that of its
+            # splits.
             inner = detect_layout(folder / part)
-            return inner if inner in ('drive', 'rite') else None
+            return inner if inner in ('drive', 'rite', 'hrf') else None
     return None
 
 
@@ -146,8 +151,8 @@ def discover(
     split : {'all', 'train', 'test'}
         For flat releases the literature's usual split: CHASE_DB1 first 20
         photos for training, last 8 for test; STARE first 10 / last 10. A
-        DRIVE or RITE root chooses ``training/`` or ``test/``. Ignored for
-        folders that are one split already.
+        DRIVE, RITE or HRF-AV root chooses ``training/`` or ``test/``.
+        Ignored for folders that are one split already.
 
     Raises
     ------
@@ -231,12 +236,16 @@ def _stare(folder: Path, split: str) -> list[Sample]:
 
 
 def _hrf(folder: Path, split: str) -> list[Sample]:
+    if not (folder / 'images').is_dir():
+        return _split_root(folder, split, _hrf)
     vessels = _by_key(_images(folder / 'manual1'), lambda p: p.stem.lower())
     masks = _by_key(_images(folder / 'mask'),
                     lambda p: p.stem.lower().removesuffix('_mask'))
+    av = _by_key(_images(folder / 'av'),
+                 lambda p: p.stem.lower().removesuffix('_avmanual'))
     return [
         Sample(img.stem, img, vessels.get(img.stem.lower()),
-               masks.get(img.stem.lower()), None, 'hrf')
+               masks.get(img.stem.lower()), av.get(img.stem.lower()), 'hrf')
         for img in _images(folder / 'images')
     ]
 
@@ -284,6 +293,11 @@ def load_sample(sample: Sample) -> dict[str, np.ndarray | None]:
         'fov': read_mask(sample.fov) if sample.fov else None,
         'av': read_av(sample.av) if sample.av else None,
     }
+    if out['vessels'] is None and out['av'] is not None and (
+            sample.layout == 'hrf'):
+        # HRF-AV labels every visible vessel pixel (artery, vein or
+        # crossing): their union is the vessel tree.
+        out['vessels'] = out['av'] > 0
     for key in ('vessels', 'fov', 'av'):
         arr = out[key]
         if arr is not None and arr.shape != image.shape[:2]:

@@ -138,6 +138,10 @@ class PatchSampler:
         # 'local' normalisation needs the background around the crop: the
         # crop is sampled this much larger, normalised, then cut back.
         self.margin = 32 if input_mode == 'local' else 0
+        # Camera augmentation (colour response, resolution, JPEG) for the
+        # A/V stage, which must not learn one camera's absolute colours.
+        # The vessel stage keeps its batches as they were.
+        self.camera_aug = task == 'av'
         self.rng = np.random.default_rng(seed)
 
     def state(self) -> dict:
@@ -186,6 +190,12 @@ class PatchSampler:
                                                                   None]
         if use_pix:
             pix = prep.pixels.clamp_min(1e-6) ** gam_t * gain_t
+        if self.camera_aug:
+            mix = _colour_response(rng)
+            rgb = torch.einsum('ij,jhw->ihw', mix, rgb).clamp_min(0)
+            if use_pix:
+                pix = (pix @ mix.T).clamp_min(0)
+            rgb = _optics(rgb, rng)
         if rng.random() < 0.05 and self.task == 'vessels':
             g = rgb.mean(0, keepdim=True)
             rgb = g.expand(3, -1, -1).clone()
@@ -222,6 +232,46 @@ class PatchSampler:
         else:
             tgt = torch.stack([fov, crop[VESSEL]])
         return x, tgt
+
+
+def _colour_response(rng: np.random.Generator) -> torch.Tensor:
+    """A random camera colour response: a 3x3 matrix near the identity
+    (channel cross-talk on top of the per-channel gain), rows summing to
+    one so that grey stays grey."""
+    mix = np.eye(3) + rng.normal(0, 0.06, (3, 3))
+    mix /= mix.sum(1, keepdims=True)
+    return torch.tensor(mix, dtype=torch.float32)
+
+
+def _optics(rgb: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
+    """Imitate another camera's optics and file format on a (3, H, W)
+    crop: a lower resolution (down- then up-sampling) and JPEG
+    compression, each drawn at random."""
+    _, h, w = rgb.shape
+    if rng.random() < 0.3:
+        f = rng.uniform(1.3, 2.5)
+        small = F.interpolate(rgb[None], size=(max(8, int(h / f)),
+                                               max(8, int(w / f))),
+                              mode='area')
+        rgb = F.interpolate(small, size=(h, w), mode='bilinear',
+                            align_corners=False)[0]
+    if rng.random() < 0.3:
+        rgb = _jpeg(rgb, int(rng.integers(30, 91)))
+    return rgb
+
+
+def _jpeg(rgb: torch.Tensor, quality: int) -> torch.Tensor:
+    """JPEG round trip of a (3, H, W) crop; values above 1 are clipped."""
+    import io as _io
+
+    from PIL import Image
+
+    arr = (rgb.clamp(0, 1).permute(1, 2, 0).numpy() * 255 + 0.5)
+    buf = _io.BytesIO()
+    Image.fromarray(arr.astype(np.uint8)).save(buf, 'JPEG', quality=quality)
+    buf.seek(0)
+    out = np.asarray(Image.open(buf).convert('RGB'), np.float32) / 255
+    return torch.from_numpy(np.ascontiguousarray(out.transpose(2, 0, 1)))
 
 
 def _blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
