@@ -7,6 +7,7 @@ loads neither torch nor Qt::
     image = nrv.imread('01_test.tif')
     result = nrv.segment(image)          # Segmentation dataclass
     nrv.evaluate(truth, result.probability, mask=result.fov)
+    table = nrv.measure(result, image)   # Measurements: per image, segment
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ _LAZY = {
     'iter_segment': 'pipeline',
     'Segmentation': 'pipeline',
     'segment_layer': '_napari.console',
+    'measure': 'measures',
+    'Measurements': 'measures',
     'evaluate': 'metrics',
     'list_models': 'weights',
     'RetinaVesselsError': 'errors',

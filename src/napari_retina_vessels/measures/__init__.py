@@ -1,0 +1,21 @@
+"""Vessel measurements: optic disc, zones, segments, CRAE/CRVE/AVR, FD.
+
+Torch- and Qt-free. ``skan`` (and with it numba) is imported only when a
+vessel graph is built. See ``docs/measures.md`` for every definition.
+"""
+
+from .core import (
+    IMAGE_COLUMNS,
+    SEGMENT_COLUMNS,
+    Measurements,
+    measure,
+)
+from .disc import DISC_DIAMETER_UM, ZONES, Disc, find_disc, zone_mask
+from .fractal import box_counting_dimension
+from .knudtson import ARTERY_K, VEIN_K, knudtson
+
+__all__ = [
+    'ARTERY_K', 'DISC_DIAMETER_UM', 'IMAGE_COLUMNS', 'SEGMENT_COLUMNS',
+    'VEIN_K', 'ZONES', 'Disc', 'Measurements', 'box_counting_dimension',
+    'find_disc', 'knudtson', 'measure', 'zone_mask',
+]

@@ -1,0 +1,242 @@
+"""Vessel graph: segments between branch points, crossings and ends.
+
+The skeleton of the vessel map is split into segments by ``skan`` (the
+napari community's skeleton-analysis library). Each segment gets its
+length, calibre (width along the segment, sub-pixel), tortuosity and
+orientation, and the artery/vein label most of its pixels carry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from scipy import ndimage as ndi
+
+__all__ = ['LABEL_NAMES', 'Segments', 'trace_segments']
+
+#: Segment label from the A/V map value most of its skeleton carries.
+LABEL_NAMES = {0: 'vessel', 1: 'artery', 2: 'vein', 3: 'uncertain'}
+
+# Gaussian smoothing (pixels) of the skeleton path before lengths,
+# tangents and curvature: removes the pixel staircase (a straight
+# oblique line reads 0.002 rad/px) while a sinusoidal bend of 40 px
+# wavelength keeps 94 % of its curvature and 98 % of its arc/chord
+# (tests/measures: 2 px left 0.011 rad/px on straight lines).
+_SMOOTH = 3.0
+# Profile sampling step across a vessel (pixels).
+_STEP = 0.25
+
+
+@dataclass
+class Segments:
+    """Per-segment geometry, one entry per segment (index = segment id).
+
+    Attributes
+    ----------
+    paths : list of (n, 2) int arrays
+        Skeleton pixels (row, column) of each segment, in path order.
+    widths : list of (n,) float arrays
+        Width across the vessel at each skeleton pixel (NaN where it
+        could not be measured or near a branch point).
+    length, arc, chord, curvature, orientation : (N,) float arrays
+        Vessel length (the smoothed centreline plus, at a free end, the
+        radius the skeleton falls short), the centreline's own length
+        and its end-to-end chord (pixels); mean absolute curvature
+        (radians per pixel); orientation of the chord in degrees,
+        0 = horizontal, counter-clockwise positive, in [0, 180).
+    label : (N,) int array
+        A/V map value (0 when there is no A/V map).
+    kind : (N,) int array
+        skan's branch type: 0 end-end, 1 junction-end, 2 junction-
+        junction, 3 loop.
+    """
+
+    paths: list[np.ndarray]
+    widths: list[np.ndarray]
+    length: np.ndarray
+    arc: np.ndarray
+    chord: np.ndarray
+    curvature: np.ndarray
+    orientation: np.ndarray
+    label: np.ndarray
+    kind: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+
+def _empty() -> Segments:
+    z = np.zeros(0)
+    return Segments([], [], z, z, z, z, z, z.astype(int), z.astype(int))
+
+
+def _smooth(path: np.ndarray) -> np.ndarray:
+    p = path.astype(np.float64)
+    if len(p) < 3:
+        return p
+    sigma = min(_SMOOTH, (len(p) - 1) / 4)
+    return ndi.gaussian_filter1d(p, sigma, axis=0, mode='nearest')
+
+
+def _profile_widths(soft: np.ndarray, centres: np.ndarray,
+                    normals: np.ndarray, half: float) -> np.ndarray:
+    """Width at each centre: the distance between the 0.5 crossings.
+
+    ``soft`` is sampled with bilinear interpolation along the normal, so
+    the crossings fall between pixel centres: sub-pixel widths. A binary
+    map gives its edge halfway between a vessel and a background pixel.
+    """
+    out = np.full(len(centres), np.nan)
+    # Chunks keep the sample arrays to some tens of megabytes.
+    chunk = max(1, 2_000_000 // int(half / _STEP + 1))
+    for a in range(0, len(centres), chunk):
+        out[a:a + chunk] = _chunk_widths(
+            soft, centres[a:a + chunk], normals[a:a + chunk], half)
+    return out
+
+
+def _chunk_widths(soft, centres, normals, half) -> np.ndarray:
+    offsets = np.arange(0.0, half + _STEP, _STEP)
+    k = len(offsets)
+    sides = []
+    for sign in (1.0, -1.0):
+        pts = (centres[:, None, :] + sign * offsets[None, :, None]
+               * normals[:, None, :])
+        vals = ndi.map_coordinates(
+            soft, [pts[..., 0].ravel(), pts[..., 1].ravel()], order=1,
+            mode='constant', cval=0.0).reshape(len(centres), k)
+        below = vals < 0.5
+        has = below.any(axis=1) & (vals[:, 0] >= 0.5)
+        idx = np.argmax(below, axis=1)
+        idx = np.maximum(idx, 1)
+        rows = np.arange(len(centres))
+        v0, v1 = vals[rows, idx - 1], vals[rows, idx]
+        frac = np.where(v0 > v1, (v0 - 0.5) / np.maximum(v0 - v1, 1e-9), 0)
+        dist = offsets[idx - 1] + frac * _STEP
+        sides.append(np.where(has, dist, np.nan))
+    return sides[0] + sides[1]
+
+
+def trace_segments(
+    vessels: npt.NDArray[np.bool_],
+    *,
+    soft: npt.NDArray[np.floating] | None = None,
+    labels: npt.NDArray[np.integer] | None = None,
+    min_length: float = 3.0,
+) -> Segments:
+    """Split the vessel map into segments and measure each one.
+
+    Parameters
+    ----------
+    vessels : (H, W) bool
+        Vessel map.
+    soft : (H, W) float, optional
+        Vessel probability in [0, 1] for sub-pixel edges (its 0.5 level
+        is the edge); the binary map itself when omitted.
+    labels : (H, W) uint8, optional
+        A/V labels (1 artery, 2 vein, 3 uncertain).
+    min_length : float
+        Segments with fewer skeleton pixels than this are dropped (spurs
+        of the skeleton, not vessels).
+
+    Returns
+    -------
+    Segments
+    """
+    from skimage.morphology import skeletonize
+
+    vessels = np.asarray(vessels, bool)
+    skeleton = skeletonize(vessels)
+    if skeleton.sum() < 2:
+        return _empty()
+    import skan  # numba is slow to import: only when there is a graph
+
+    skel = skan.Skeleton(skeleton)
+    types = skan.summarize(skel, separator='_')['branch_type'].to_numpy()
+    radius = ndi.distance_transform_edt(vessels)
+    if soft is None:
+        soft_map = vessels.astype(np.float32)
+    else:
+        soft_map = np.asarray(soft, np.float32)
+    degree = np.zeros(vessels.shape, np.int32)
+    coords = np.asarray(skel.coordinates, np.intp)
+    degree[coords[:, 0], coords[:, 1]] = skel.degrees
+
+    paths, kinds = [], []
+    for i in range(skel.n_paths):
+        p = np.rint(skel.path_coordinates(i)).astype(np.intp)
+        if len(p) >= min_length:
+            paths.append(p)
+            kinds.append(int(types[i]))
+    if not paths:
+        return _empty()
+
+    smooth = [_smooth(p) for p in paths]
+    # Tangents and normals of every skeleton pixel, all segments at once.
+    tangents = [np.gradient(s, axis=0) if len(s) > 1 else
+                np.array([[0.0, 1.0]]) for s in smooth]
+    t = np.concatenate(tangents)
+    norm = np.hypot(t[:, 0], t[:, 1])
+    norm[norm == 0] = 1.0
+    normals = np.stack([t[:, 1], -t[:, 0]], axis=1) / norm[:, None]
+    centres = np.concatenate(paths).astype(np.float64)
+    r = radius[centres[:, 0].astype(int), centres[:, 1].astype(int)]
+    half = float(max(3.0, 2.5 * r.max() + 2))
+    width = _profile_widths(soft_map, centres, normals, half)
+    # A profile at a slant reads wider than the vessel; one that runs
+    # into a neighbour reads much wider: keep widths within 3x the
+    # distance-transform estimate (2 r - 1 for a binary map).
+    rough = np.maximum(2 * r - 1, 1.0)
+    width[(width > 2.5 * rough + 2) | (width <= 0)] = np.nan
+
+    label_map = None if labels is None else np.asarray(labels)
+    widths, length, arcs, chord, curv, orient, lab = ([] for _ in range(7))
+    start = 0
+    for p, s in zip(paths, smooth):
+        n = len(p)
+        w = width[start:start + n].copy()
+        start += n
+        step = np.hypot(*np.diff(s, axis=0).T) if n > 1 else np.zeros(0)
+        arc = np.concatenate([[0.0], np.cumsum(step)])
+        total = float(arc[-1])
+        # Widths near a branch point mix two vessels: drop the pixels
+        # within the local radius (+1) of a junction end.
+        for end, dist in ((0, arc), (n - 1, total - arc)):
+            yx = tuple(p[end])
+            if degree[yx] > 2:
+                w[dist < radius[yx] + 1.0] = np.nan
+        widths.append(w)
+        # A free end of the skeleton stops about one radius short of the
+        # vessel's end: add it back to the length.
+        extra = sum(float(radius[tuple(p[e])]) for e in (0, n - 1)
+                    if degree[tuple(p[e])] == 1)
+        length.append(total + extra)
+        arcs.append(total)
+        d = s[-1] - s[0]
+        chord.append(float(np.hypot(*d)))
+        orient.append(float(np.degrees(np.arctan2(-d[0], d[1])) % 180.0))
+        if n >= 5 and total > 0:
+            dy, dx = np.gradient(s[:, 0]), np.gradient(s[:, 1])
+            ddy, ddx = np.gradient(dy), np.gradient(dx)
+            speed = np.hypot(dx, dy)
+            k = np.abs(dx * ddy - dy * ddx) / np.maximum(speed, 1e-9) ** 3
+            # Mean |curvature| over arc length, ends (smoothing edge)
+            # excluded.
+            m = max(1, int(_SMOOTH))
+            core = slice(m, n - m) if n > 2 * m + 2 else slice(None)
+            curv.append(float(np.sum(k[core] * speed[core])
+                              / max(np.sum(speed[core]), 1e-9)))
+        else:
+            curv.append(0.0)
+        if label_map is not None:
+            vals = label_map[p[:, 0], p[:, 1]]
+            vals = vals[vals > 0]
+            lab.append(int(np.bincount(vals).argmax()) if vals.size else 0)
+        else:
+            lab.append(0)
+    return Segments(paths, widths, np.array(length), np.array(arcs),
+                    np.array(chord),
+                    np.array(curv), np.array(orient), np.array(lab, int),
+                    np.array(kinds, int))
