@@ -311,3 +311,17 @@ def test_cli_init_takes_input_normalisation_from_the_weights(tmp_path, data):
                  '--steps', '2', '--batch', '2', '--patch', '48',
                  '--val-every', '2', '--threads', '1']) == 0
     assert json.loads((out / 'config.json').read_text())['input'] == 'local'
+
+
+def test_cli_init_with_its_own_arch_name_keeps_its_widths(tmp_path, data):
+    first = train(_cfg(tmp_path, data, name='a'))
+    widths = json.loads((tmp_path / 'a' / 'config.json').read_text())
+    out = tmp_path / 'b'
+    # Naming the architecture of --init without widths means its widths,
+    # not the architecture's defaults (which would not load).
+    assert main(['train', data, '--init', str(first), '--arch',
+                 widths['arch'], '--input', 'local', '--out', str(out),
+                 '--steps', '2', '--batch', '2', '--patch', '48',
+                 '--val-every', '2', '--threads', '1']) == 0
+    cfg = json.loads((out / 'config.json').read_text())
+    assert cfg['arch_kwargs'] == widths['arch_kwargs']

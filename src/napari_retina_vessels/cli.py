@@ -207,13 +207,13 @@ def _cmd_train(args) -> int:
         kwargs['channels'] = [int(c) for c in args.channels.split(',')]
     if args.base:
         kwargs['base'] = args.base
-    if args.init and (args.input is None
-                      or (args.arch is None and not kwargs)):
-        # Fine-tuning: the network is the one the weights were made for.
+    if args.init and (args.input is None or not kwargs):
+        # Fine-tuning: the network is the one the weights were made for
+        # (naming its architecture without widths means the same one).
         from .weights import describe
 
         spec = describe(args.init)
-        if args.arch is None and not kwargs:
+        if not kwargs and args.arch in (None, spec['arch']):
             args.arch, kwargs = spec['arch'], spec['arch_kwargs']
         args.input = args.input or spec['input']
     args.arch = args.arch or 'wnet'
