@@ -26,18 +26,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from .cluster import iter_map, map_images, wants_cluster
-from .errors import RetinaVesselsError
-from .progress import Progress
+from .errors import DeviceError, RetinaVesselsError, WeightsError
 from .io import (
+    csv_cell,
     file_stem,
     imread,
-    imwrite,
     is_image_path,
     write_text_atomic,
 )
+from .outputs import (
+    PROBABILITY_FORMATS,
+    output_paths,
+    segmentation_row,
+    write_marker,
+    write_segmentation,
+)
+from .progress import Progress
 
 __all__ = ['SUMMARY_COLUMNS', 'collect_inputs', 'run_batch', 'map_images']
 
@@ -49,11 +54,9 @@ SUMMARY_COLUMNS = (
     'status', 'error',
 )
 
-FORMATS = ('png', 'tif', 'npy')
+FORMATS = PROBABILITY_FORMATS
 _OUTPUT_ENDINGS = ('_prob.png', '_prob.tif', '_prob.npy', '_vessels.png',
                    '_av.png', '_av_overlay.png')
-# Overlay colours of the A/V labels 1 artery, 2 vein, 3 uncertain.
-_AV_COLOURS = {1: (255, 0, 0), 2: (0, 0, 255), 3: (255, 255, 0)}
 
 
 # -- inputs -----------------------------------------------------------------
@@ -67,8 +70,30 @@ def _folder_images(folder: Path) -> list[Path]:
             return [s.image for s in discover(folder)]
         except RetinaVesselsError:
             pass  # a layout without photos: fall back to the plain files
-    return sorted(p for p in folder.iterdir()
-                  if p.is_file() and _is_candidate(p))
+    try:
+        return sorted(p for p in folder.iterdir()
+                      if p.is_file() and _is_candidate(p))
+    except OSError as err:
+        raise _UnreadableInput(
+            f'cannot list the folder {folder} '
+            f'({err.strerror or type(err).__name__}); check its '
+            'permissions') from err
+
+
+class _UnreadableInput(RetinaVesselsError):
+    """An input folder that cannot be listed."""
+
+
+def _glob(pattern: str) -> list[Path]:
+    """Paths matching *pattern*; ``**`` never follows symbolic links, so a
+    link loop cannot make the walk endless (``glob.glob`` follows them)."""
+    parts = Path(pattern).parts
+    i = next(k for k, part in enumerate(parts) if glob.has_magic(part))
+    root = Path(*parts[:i]) if i else Path('.')
+    try:
+        return sorted(root.glob(str(Path(*parts[i:]))))
+    except (OSError, ValueError):
+        return []
 
 
 def _is_candidate(path: Path) -> bool:
@@ -99,15 +124,17 @@ def collect_inputs(
         text = os.fspath(item)
         path = Path(text)
         if path.is_dir():
-            found += _folder_images(path)
+            found += _folder_images(path)  # unreadable: the batch fails
         elif path.is_file():
             found.append(path)
         elif glob.has_magic(text):
             hits = []
-            for m in sorted(glob.glob(text, recursive=True)):
-                p = Path(m)
+            for p in _glob(text):
                 if p.is_dir():
-                    hits += _folder_images(p)
+                    try:
+                        hits += _folder_images(p)
+                    except _UnreadableInput:
+                        pass  # one unreadable match among many
                 elif p.is_file() and _is_candidate(p):
                     hits.append(p)
             if hits:
@@ -130,11 +157,14 @@ def _names(paths: list[Path]) -> list[str]:
     """Output names: the file stem, made unique with a path hash."""
     import hashlib
 
+    from collections import Counter
+
     stems = [file_stem(p) for p in paths]
+    counts = Counter(stems)
     out = []
     for p, s in zip(paths, stems):
-        if stems.count(s) > 1:
-            digest = hashlib.sha1(str(p.resolve()).encode()).hexdigest()
+        if counts[s] > 1:
+            digest = hashlib.sha1(os.fsencode(p.resolve())).hexdigest()
             s = f'{s}-{digest[:8]}'
         out.append(s)
     return out
@@ -153,13 +183,8 @@ class _Job:
     device: str = 'auto'
 
     def outputs(self) -> dict[str, Path]:
-        out, n = Path(self.out), self.name
-        files = {'prob': out / f'{n}_prob.{self.settings["fmt"]}',
-                 'vessels': out / f'{n}_vessels.png'}
-        if self.settings['av']:
-            files['av'] = out / f'{n}_av.png'
-            files['overlay'] = out / f'{n}_av_overlay.png'
-        return files
+        return output_paths(self.out, self.name, fmt=self.settings['fmt'],
+                            av=self.settings['av'])
 
     @property
     def marker(self) -> Path:
@@ -180,21 +205,38 @@ def _done_row(job: _Job) -> dict | None:
     return row if isinstance(row, dict) else None
 
 
+def _claim_outputs(job: _Job) -> None:
+    """Check that the outputs of *job* are ours to replace, then mark
+    them as being written.
+
+    A file is ours when a marker of this name lists it (a finished run,
+    or one cut off half-way). Any other file, such as a user's own
+    ``p1_vessels.png`` beside ``p1.png`` when the input folder is the
+    output folder, is never overwritten: the photo fails instead. The
+    pending marker replaces the old one, which must not vouch for
+    outputs that are about to change.
+    """
+    try:
+        data = json.loads(job.marker.read_text(encoding='utf-8'))
+        owned = set(data.get('outputs') or ()) if isinstance(
+            data, dict) else set()
+    except (OSError, ValueError, TypeError):
+        owned = set()
+    files = job.outputs()
+    for path in files.values():
+        if path.name not in owned and (path.exists() or path.is_symlink()):
+            raise RetinaVesselsError(
+                f'{path} exists and was not written by retina-vessels; '
+                'choose an empty --out folder or move that file away')
+    pending = {'settings': job.settings, 'row': None,
+               'outputs': sorted(p.name for p in files.values())}
+    write_text_atomic(job.marker, json.dumps(pending, indent=1))
+
+
 def _blank_row(job: _Job) -> dict[str, Any]:
     row: dict[str, Any] = dict.fromkeys(SUMMARY_COLUMNS, '')
     row.update(name=job.name, path=job.path)
     return row
-
-
-def _overlay(image: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """(H, W, 3) uint8 photo with arteries red, veins blue (alpha 0.8)."""
-    from .preprocessing import as_rgb_float
-
-    rgb = as_rgb_float(image) * 255.0
-    for value, colour in _AV_COLOURS.items():
-        on = labels == value
-        rgb[on] = 0.2 * rgb[on] + 0.8 * np.asarray(colour, np.float32)
-    return np.clip(np.rint(rgb), 0, 255).astype(np.uint8)
 
 
 def _process(job: _Job) -> dict[str, Any]:
@@ -209,9 +251,7 @@ def _process(job: _Job) -> dict[str, Any]:
         from .cluster import worker_device
         from .pipeline import segment
 
-        # Outputs are about to change: the old marker must not vouch for
-        # them if this run is cut off half-way.
-        job.marker.unlink(missing_ok=True)
+        _claim_outputs(job)
         image = imread(job.path)
         s = job.settings
         seg = segment(image, model=s['model'], av=s['av'],
@@ -219,36 +259,14 @@ def _process(job: _Job) -> dict[str, Any]:
                           job.device), tta=s['tta'],
                       vessel_views=s['vessel_views'],
                       av_views=s['av_views'], threshold=s['threshold'])
-        files = job.outputs()
-        prob = seg.probability
-        if s['fmt'] == 'png':
-            prob = np.rint(prob * 255).astype(np.uint8)
-        imwrite(files['prob'], prob)
-        imwrite(files['vessels'], seg.vessels)
-        h, w = seg.vessels.shape
-        fov_px = int(seg.fov.sum())
-        n_vessel = int(seg.vessels.sum())
-        row.update(
-            width=w, height=h, fov_area_px=fov_px,
-            vessel_density=round(n_vessel / fov_px, 6) if fov_px else '',
-            model=seg.model, weights_sha256=seg.weights_sha256,
-            device=seg.device, threshold=seg.threshold,
-        )
-        if seg.artery_vein is not None:
-            imwrite(files['av'], seg.artery_vein)
-            imwrite(files['overlay'], _overlay(image, seg.artery_vein))
-            if n_vessel:
-                row['artery_fraction'] = round(
-                    int((seg.artery_vein == 1).sum()) / n_vessel, 6)
-                row['vein_fraction'] = round(
-                    int((seg.artery_vein == 2).sum()) / n_vessel, 6)
-            row.update(av_model=seg.av_model,
-                       av_weights_sha256=seg.av_weights_sha256)
+        files = write_segmentation(job.out, job.name, seg, image=image,
+                                   fmt=s['fmt'])
+        row.update(segmentation_row(seg))
         row.update(seconds=round(time.perf_counter() - t0, 3),
                    status='done')
-        marker = {'settings': s, 'row': row,
-                  'outputs': sorted(p.name for p in files.values())}
-        write_text_atomic(job.marker, json.dumps(marker, indent=1))
+        write_marker(job.out, job.name, s, row, files)
+    except (WeightsError, DeviceError):
+        raise  # the model or device: the batch stops once
     except RetinaVesselsError as err:
         row.update(status='failed', error=str(err),
                    seconds=round(time.perf_counter() - t0, 3))
@@ -308,17 +326,100 @@ def _write_summary(path: Path, rows: list[dict]) -> None:
                             extrasaction='ignore', lineterminator='\n')
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: ('' if row.get(k) is None else row.get(k))
-                         for k in SUMMARY_COLUMNS})
+        writer.writerow({k: csv_cell(row.get(k)) for k in SUMMARY_COLUMNS})
     write_text_atomic(path, buf.getvalue())
 
 
-def _remove_leftovers(jobs: list[_Job]) -> None:
-    """Delete temporary files that killed writers left behind."""
-    for job in jobs:
-        for p in (*job.outputs().values(), job.marker):
-            for part in p.parent.glob(f'.{glob.escape(p.name)}.*.part'):
-                part.unlink(missing_ok=True)
+def _check_summary(path: Path) -> None:
+    """Refuse to replace a ``summary.csv`` that is not ours."""
+    try:
+        with open(path, encoding='utf-8', errors='replace') as fh:
+            head = fh.readline()
+    except FileNotFoundError:
+        return
+    except OSError as err:
+        raise RetinaVesselsError(
+            f'cannot read {path} ({err.strerror or err}); choose another '
+            '--out folder') from err
+    if not head.startswith('name,path,'):
+        raise RetinaVesselsError(
+            f'{path} exists and was not written by retina-vessels; '
+            'choose another --out folder or move that file away')
+
+
+def _check_out(out: Path) -> None:
+    """The output folder exists (created) and is writable, or a
+    one-line error before any work."""
+    if out.exists() and not out.is_dir():
+        raise RetinaVesselsError(
+            f'the output folder {out} is a file, not a folder; give the '
+            'name of a folder (it is created if missing)')
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        import tempfile
+
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as err:
+        raise RetinaVesselsError(
+            f'cannot write into the output folder {out} '
+            f'({err.strerror or type(err).__name__}); choose a folder you '
+            'can write to') from err
+    _check_summary(out / 'summary.csv')
+
+
+def _check_models(settings: dict[str, Any], device: str,
+                  local: bool) -> None:
+    """Fetch and load the models once, before any image, so that a broken
+    model file or a failing download fails the batch once instead of
+    every image. On a cluster only the download happens here."""
+    from ._registry import REGISTRY
+    from .weights import load_model, weights_path
+
+    for key, task in (('model', 'vessels'), ('av_model', 'av')):
+        name = settings.get(key)
+        if not name:
+            continue
+        if local:
+            from .inference import choose_device
+
+            # The same cached network that segment() then uses.
+            load_model(name, task=task, device=choose_device(device))
+        elif name in REGISTRY:
+            weights_path(name)
+
+
+# Temporary files untouched for this long belong to a killed writer; a
+# younger one may be another run's, writing into the same folder.
+_STALE_PART_SECONDS = 3600.0
+
+
+def _remove_leftovers(out: Path, jobs: list[_Job]) -> None:
+    """Delete temporary files that killed writers left behind.
+
+    Only those named after this batch's outputs and untouched for
+    ``_STALE_PART_SECONDS``: a second run writing into the same folder
+    keeps its own. One listing of the folder, whatever the number of
+    images (a glob per output made reruns quadratic).
+    """
+    names = {p.name for job in jobs
+             for p in (*job.outputs().values(), job.marker)}
+    now = time.time()
+    try:
+        entries = list(os.scandir(out))
+    except OSError:
+        return
+    for entry in entries:
+        # atomic writes use '.<name>.<random>.part'
+        if not (entry.name.startswith('.') and entry.name.endswith('.part')):
+            continue
+        base = entry.name[1:-5].rsplit('.', 1)[0]
+        try:
+            if base in names and \
+                    now - entry.stat().st_mtime > _STALE_PART_SECONDS:
+                os.unlink(entry.path)
+        except OSError:
+            pass  # gone already, or not ours to delete
 
 
 def run_batch(
@@ -375,12 +476,13 @@ def run_batch(
         unavailable device, bad format, unreachable scheduler).
     """
     settings = _settings(model, av, av_model, tta, threshold, fmt)
-    if not wants_cluster(workers, scheduler):
+    local = not wants_cluster(workers, scheduler)
+    if local:
         from .inference import choose_device
 
         choose_device(device)  # an unavailable device fails at once
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    _check_out(out)
     say = log or (lambda msg: None)
     report = progress or (lambda rec: None)
 
@@ -405,12 +507,19 @@ def run_batch(
             by_job[i] = {**row, 'path': job.path, 'status': 'skipped'}
     total = len(jobs)
     report(Progress('images', len(by_job), total))
+    if todo:
+        _check_models(settings, device, local)
+    fatal: Exception | None = None
     runs = iter_map(_process, [jobs[i] for i in todo], workers=workers,
                     scheduler=scheduler, name='retina-segment')
     try:
         with closing(runs):
             for k, row, error in runs:
                 i = todo[k]
+                if isinstance(error, (WeightsError, DeviceError)):
+                    # Not this photo's fault: every other would fail too.
+                    fatal = error
+                    break
                 if error is not None:  # not a bad photo: a bug, a crash
                     row = _blank_row(jobs[i])
                     row.update(status='failed',
@@ -421,10 +530,12 @@ def run_batch(
                 by_job[i] = row
                 report(Progress('images', len(by_job), total))
     finally:
-        _remove_leftovers(jobs)
+        _remove_leftovers(out, jobs)
         rows += [by_job[i] for i in sorted(by_job)]
         summary = out / 'summary.csv'
         _write_summary(summary, rows)
+    if fatal is not None:
+        raise fatal
     statuses = [r['status'] for r in rows]
     return {'done': statuses.count('done'),
             'skipped': statuses.count('skipped'),

@@ -8,6 +8,7 @@ every ``yield`` is a cancel point.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import warnings
 from collections.abc import Callable, Generator
@@ -19,6 +20,7 @@ import numpy.typing as npt
 
 from .errors import InvalidImageError, ShapeMismatchError
 from .fov import fov_mask
+from .metrics.counting import check_threshold
 from .preprocessing import (
     as_rgb_float,
     canonical_scale,
@@ -27,7 +29,8 @@ from .preprocessing import (
     scaled_shape,
 )
 
-__all__ = ['Segmentation', 'flip_views', 'iter_segment', 'segment',
+__all__ = ['Segmentation', 'flip_views', 'iter_segment',
+           'iter_segment_stack', 'segment', 'stack_segmentations',
            'threshold_vessels']
 
 #: Flip views each stage averages without ``tta`` (identity and
@@ -78,8 +81,11 @@ class Segmentation:
         Wall-clock time of the whole call.
     artery_probability : (H, W) float32 or None
         Probability that a pixel is artery rather than vein, inside the
-        FOV (0 outside); meaningful on vessel pixels. Kept for every FOV
-        pixel so that a new threshold can relabel without a rerun.
+        FOV (0 outside), after the per-segment vote at ``threshold``;
+        meaningful on vessel pixels.
+
+    Use :meth:`with_threshold` for another threshold: it redoes the
+    vessel map and the artery/vein vote without running a model.
     """
 
     probability: npt.NDArray[np.float32]
@@ -94,6 +100,40 @@ class Segmentation:
     av_model: str | None = None
     av_weights_sha256: str | None = None
     artery_probability: npt.NDArray[np.float32] | None = None
+    # What with_threshold needs to redo the A/V vote as a fresh run
+    # would: one _Canonical per photo (several for a stack).
+    _canonical: tuple[_Canonical, ...] | None = dataclasses.field(
+        default=None, repr=False, compare=False)
+
+    def with_threshold(self, threshold: float) -> Segmentation:
+        """The same result at another vessel threshold, without a rerun.
+
+        Everything that depends on the threshold is redone: the vessel
+        map and, when artery/vein labels were made with the per-segment
+        vote, the vote itself (the segments are cut from the thresholded
+        map), so the result equals a fresh ``segment(..., threshold=t)``
+        with the same options.
+
+        Raises
+        ------
+        InvalidOptionError
+            When *threshold* is not between 0 and 1.
+        """
+        thr = check_threshold(threshold)
+        vessels = threshold_vessels(self.probability, thr, self.fov)
+        p_art, labels = self.artery_probability, self.artery_vein
+        if labels is not None:
+            from .av import label_av
+
+            if self._canonical is not None:
+                fovs = self.fov if vessels.ndim == 3 else [self.fov]
+                p_art = [c.artery_probability(thr, f)
+                         for c, f in zip(self._canonical, fovs, strict=True)]
+                p_art = p_art[0] if vessels.ndim == 2 else np.stack(p_art)
+            labels = label_av(vessels, p_art)
+        return dataclasses.replace(self, vessels=vessels, threshold=thr,
+                                   artery_vein=labels,
+                                   artery_probability=p_art)
 
     def metadata(self) -> dict[str, Any]:
         """Provenance as a plain dict (for layer metadata, CSV rows)."""
@@ -106,12 +146,39 @@ class Segmentation:
         }
 
 
+@dataclass(frozen=True)
+class _Canonical:
+    """The maps of one photo at the canonical scale, before any
+    threshold: what the A/V vote needs to be redone."""
+
+    probability: np.ndarray  # vessel probability, canonical scale
+    artery: np.ndarray  # artery probability before the vote
+    consistency: bool
+
+    def artery_probability(self, threshold: float,
+                           fov: np.ndarray) -> np.ndarray:
+        """Full-size artery probability at *threshold* (voted per
+        segment when ``consistency``), 0 outside *fov*."""
+        p_s = self.artery
+        if self.consistency:
+            from .av import segment_consistency
+
+            p_s = segment_consistency(self.probability >= threshold, p_s)
+        p_art = np.clip(resize(p_s, fov.shape), 0, 1).astype(np.float32)
+        p_art *= fov
+        return p_art
+
+
 def threshold_vessels(probability: np.ndarray, threshold: float,
                       fov: np.ndarray | None = None) -> np.ndarray:
-    """Binary vessel map ``probability >= threshold`` inside the FOV."""
-    if not 0.0 < threshold < 1.0:
-        raise ValueError(f'threshold must be in (0, 1), got {threshold}')
-    out = np.asarray(probability) >= threshold
+    """Binary vessel map ``probability >= threshold`` inside the FOV.
+
+    Raises
+    ------
+    InvalidOptionError
+        When *threshold* is not between 0 and 1.
+    """
+    out = np.asarray(probability) >= check_threshold(threshold)
     if fov is not None:
         out &= np.asarray(fov, bool)
     return out
@@ -168,6 +235,8 @@ def iter_segment(
             UserWarning, stacklevel=2,
         )
     # Refuse bad values before any work.
+    if threshold is not None:
+        check_threshold(threshold)
     tta_views(tta)
     vessel_views, av_views = flip_views(tta, vessel_views, av_views)
     tta_views(vessel_views)
@@ -201,9 +270,9 @@ def iter_segment(
     thr = float(info['threshold'] if threshold is None else threshold)
     vessels = threshold_vessels(prob, thr, fov_full)
 
-    labels = p_art = None
+    labels = p_art = canonical = None
     if av:
-        from .av import label_av, segment_consistency
+        from .av import label_av
 
         if av_info['input'] != info['input']:
             x = normalise_input(rgb_s, fov_s, av_info['input'])
@@ -215,9 +284,8 @@ def iter_segment(
         p_s = (1.0 / (1.0 + np.exp(-diff))).astype(np.float32)
         if consistency:
             yield Progress('consistency', 0, 1)
-            p_s = segment_consistency(prob_s >= thr, p_s)
-        p_art = np.clip(resize(p_s, rgb.shape[:2]), 0, 1).astype(np.float32)
-        p_art *= fov_full
+        canonical = (_Canonical(prob_s, p_s, bool(consistency)),)
+        p_art = canonical[0].artery_probability(thr, fov_full)
         labels = label_av(vessels, p_art)
     yield Progress('done', 1, 1)
     return Segmentation(
@@ -226,7 +294,7 @@ def iter_segment(
         device=str(dev), seconds=time.perf_counter() - t0, threshold=thr,
         av_model=av_info['name'] if av_info else None,
         av_weights_sha256=av_info['sha256'] if av_info else None,
-        artery_probability=p_art,
+        artery_probability=p_art, _canonical=canonical,
     )
 
 
@@ -287,3 +355,70 @@ def segment(
             return stop.value
         if progress is not None:
             progress(rec)
+
+
+def iter_segment_stack(
+    frames: Any, **options: Any,
+) -> Generator[Any, None, Segmentation]:
+    """Segment a stack of photographs frame by frame.
+
+    Parameters
+    ----------
+    frames : array-like
+        (N, H, W, 3) RGB or (N, H, W) grey frames; NumPy, Dask or any
+        array indexable along its first axis (one frame is loaded at a
+        time).
+    **options
+        Passed to :func:`iter_segment` for every frame (no ``fov``).
+
+    Yields
+    ------
+    Progress
+        ``Progress('frames', i, N)`` before frame *i* and after the last,
+        and each frame's own records in between: every one is a place
+        where the job can be cancelled.
+
+    Returns
+    -------
+    Segmentation
+        Its arrays stacked along a first axis (see
+        :func:`stack_segmentations`).
+    """
+    from .progress import Progress
+
+    n = len(frames)
+    if n == 0:
+        raise InvalidImageError('the stack holds no frames')
+    results = []
+    for i in range(n):
+        yield Progress('frames', i, n)
+        frame = np.asarray(frames[i])
+        results.append((yield from iter_segment(frame, **options)))
+    yield Progress('frames', n, n)
+    return stack_segmentations(results)
+
+
+def stack_segmentations(results: list[Segmentation]) -> Segmentation:
+    """One :class:`Segmentation` whose arrays are (N, H, W) stacks.
+
+    Provenance comes from the first result; ``seconds`` is the total.
+    Thresholding and A/V labelling work pixel by pixel, so the stacked
+    result re-thresholds like a single one.
+    """
+    first = results[0]
+
+    def stack(name: str):
+        arrays = [getattr(r, name) for r in results]
+        return None if arrays[0] is None else np.stack(arrays)
+
+    return Segmentation(
+        probability=stack('probability'), vessels=stack('vessels'),
+        artery_vein=stack('artery_vein'), fov=stack('fov'),
+        model=first.model, weights_sha256=first.weights_sha256,
+        device=first.device, seconds=sum(r.seconds for r in results),
+        threshold=first.threshold, av_model=first.av_model,
+        av_weights_sha256=first.av_weights_sha256,
+        artery_probability=stack('artery_probability'),
+        _canonical=(sum((r._canonical for r in results), ())
+                    if all(r._canonical for r in results) else None),
+    )
