@@ -28,15 +28,24 @@ from . import data as D
 __all__ = ['key', 'load', 'save']
 
 
+_SPLIT_NAMES = ('training', 'train', 'test', 'testing', 'validation')
+
+
 def key(spec: str, task: str, vessel_weights: str | None = None) -> str:
     """The cache entry of a ``PATH[:SPLIT]`` dataset spec.
 
     It is the folder's name and the split (``DRIVE-train``), so that the
     same entry is found whatever the folder's parent is on another
-    machine; an A/V entry also names the vessel model whose maps it holds.
+    machine; a split folder (``RITE/training``) is named with its parent
+    (``RITE_training``), or RITE's and HRF-AV's ``training`` folders would
+    share one entry. An A/V entry also names the vessel model whose maps
+    it holds.
     """
     path, _, split = spec.partition(':')
-    name = Path(path.rstrip('/\\')).name or 'data'
+    folder = Path(path.rstrip('/\\'))
+    name = folder.name or 'data'
+    if name.lower() in _SPLIT_NAMES and folder.parent.name:
+        name = f'{folder.parent.name}_{name}'
     out = f'{name}-{split or "train"}-{task}'
     if task == 'av':
         out += '-' + Path(str(vessel_weights or 'default')).stem

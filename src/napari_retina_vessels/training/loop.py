@@ -66,7 +66,7 @@ class TrainConfig:
 RUNTIME = ('threads', 'device', 'workers', 'cache')
 
 
-def _prepared(cfg: TrainConfig, task: str, log):
+def prepare_datasets(cfg: TrainConfig, task: str, log=print):
     """Every photo of the run at the canonical scale, and the source
     folder of each; from ``cfg.cache`` where it holds a dataset."""
     rng = np.random.default_rng(cfg.seed)
@@ -219,7 +219,7 @@ def train(cfg: TrainConfig, *, resume: bool = False, log=print,
         torch.backends.cudnn.benchmark = True
 
     t0 = time.perf_counter()
-    prep_train, prep_val = _split_val(*_prepared(cfg, task, log),
+    prep_train, prep_val = _split_val(*prepare_datasets(cfg, task, log),
                                       cfg.val_per_dataset)
     log(f'{len(prep_train)} training and {len(prep_val)} validation photos')
     log(f'prepared data in {time.perf_counter() - t0:.1f}s')
