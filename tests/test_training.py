@@ -325,3 +325,15 @@ def test_cli_init_with_its_own_arch_name_keeps_its_widths(tmp_path, data):
                  '--val-every', '2', '--threads', '1']) == 0
     cfg = json.loads((out / 'config.json').read_text())
     assert cfg['arch_kwargs'] == widths['arch_kwargs']
+
+
+def test_cache_entries_of_two_datasets_training_folders_differ():
+    from napari_retina_vessels.training.cache import key
+
+    rite = key('data/RITE/training:all', 'av', 'weights/v.pt')
+    hrf = key('data/HRF-AV/training:all', 'av', 'weights/v.pt')
+    assert rite != hrf
+    assert rite == 'RITE_training-all-av-v'
+    # A dataset root keeps its plain name, on any parent folder.
+    assert key('/x/DRIVE:train', 'vessels') == 'DRIVE-train-vessels'
+    assert key('y/DRIVE:train', 'vessels') == 'DRIVE-train-vessels'
