@@ -35,6 +35,7 @@ from .io import (
     is_image_path,
     write_text_atomic,
 )
+from .metrics.counting import check_threshold
 from .outputs import (
     PROBABILITY_FORMATS,
     output_paths,
@@ -300,9 +301,8 @@ def _settings(model: str, av: bool, av_model: str, tta: bool,
     if fmt not in FORMATS:
         raise RetinaVesselsError(
             f'unknown format {fmt!r}; choose one of {", ".join(FORMATS)}')
-    if threshold is not None and not 0.0 < threshold < 1.0:
-        raise RetinaVesselsError(
-            f'the threshold must be between 0 and 1, got {threshold}')
+    if threshold is not None:
+        threshold = check_threshold(threshold)
     from .pipeline import flip_views
 
     model, sha = identity(str(model), 'vessels')

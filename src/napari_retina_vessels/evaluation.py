@@ -30,6 +30,7 @@ from .errors import (
 )
 from .io import write_text_atomic
 from .metrics import AVAccumulator, VesselAccumulator
+from .metrics.counting import check_threshold
 
 __all__ = [
     'PREDICTION_SUFFIXES',
@@ -325,8 +326,12 @@ def evaluate_dataset(
         dataset without artery/vein labels.
     ShapeMismatchError
         A saved prediction's size differs from its photo's.
+    InvalidOptionError
+        *threshold* is not between 0 and 1.
     """
     t0 = time.perf_counter()
+    if threshold is not None:  # before any photo is read or model run
+        threshold = check_threshold(threshold)
     samples = discover(folder, split=split)
     if av and not any(s.av is not None for s in samples):
         raise DatasetError(

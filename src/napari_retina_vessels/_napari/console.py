@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from ..errors import InvalidImageError
 
 if TYPE_CHECKING:  # pragma: no cover
     import napari
 
-__all__ = ['segment_layer', 'add_layers']
+__all__ = ['segment_layer', 'add_layers', 'threshold_layers']
 
 
 def add_layers(viewer: napari.Viewer, tuples: list[tuple]) -> list:
@@ -87,8 +89,6 @@ def segment_layer(
     data = layer.data
     if getattr(layer, 'multiscale', False):
         data = data[0]
-    import numpy as np
-
     result = segment(np.asarray(data), **options)
     add_layers(viewer, segmentation_layers(
         result, layer.name,
@@ -96,3 +96,42 @@ def segment_layer(
                   'translate': tuple(layer.translate)[-2:]},
     ))
     return result
+
+
+def threshold_layers(
+    viewer: napari.Viewer, result: Any, threshold: float, *,
+    image_name: str,
+):
+    """Show *result* at another threshold in the layers made from it.
+
+    Calls :meth:`Segmentation.with_threshold` (no model runs; the vessel
+    map and the artery/vein vote are redone) and updates, in place, the
+    vessel, artery/vein and artery-probability layers of the image layer
+    *image_name* that are still in *viewer*.
+
+    Returns
+    -------
+    Segmentation
+        The result at *threshold*.
+
+    Raises
+    ------
+    InvalidOptionError
+        When *threshold* is not between 0 and 1.
+    """
+    from .layers import artery_probability_image, layer_names
+
+    new = result.with_threshold(threshold)
+    names = layer_names(image_name)
+    layers = viewer.layers
+    if names['vessels'] in layers:
+        layers[names['vessels']].data = new.vessels.astype(np.uint8)
+        layers[names['vessels']].metadata['threshold'] = new.threshold
+    if new.artery_vein is not None and names['av'] in layers:
+        layers[names['av']].data = new.artery_vein
+        layers[names['av']].metadata['threshold'] = new.threshold
+    if (new.artery_probability is not None
+            and names['artery_prob'] in layers):
+        layers[names['artery_prob']].data = artery_probability_image(
+            new.artery_probability, new.vessels)
+    return new

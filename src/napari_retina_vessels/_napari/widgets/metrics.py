@@ -90,7 +90,7 @@ class MetricsWidget(Container):
         self.mask = ComboBox(label='FOV mask', tooltip=T.MASK_TIP,
                              choices=self._layer_choices, nullable=True,
                              value=None)
-        self.threshold = FloatSpinBox(label='threshold', min=0.0, max=1.0,
+        self.threshold = FloatSpinBox(label='threshold', min=0.01, max=0.99,
                                       step=0.01, value=0.5,
                                       tooltip=T.METRIC_THRESHOLD_TIP)
         self.compute_button = PushButton(text='Compute',

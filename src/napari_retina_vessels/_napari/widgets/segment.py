@@ -211,30 +211,16 @@ class SegmentWidget(Container):
 
     # ------------------------------------------------------- threshold
     def _rethreshold(self, value: float) -> None:
-        """Re-threshold the cached probability map; never reruns a model."""
-        from ..layers import layer_names
-        from ...av import label_av
-        from ...pipeline import threshold_vessels
+        """Show the cached result at the slider's threshold; the vessel
+        map and the artery/vein vote are redone, no model runs."""
+        from ..console import threshold_layers
 
         res = self._result
         if res is None or self._result_layer is None:
             return
-        names = layer_names(self._result_layer)
-        vessels = threshold_vessels(res.probability, float(value), res.fov)
-        layers = self._viewer.layers
-        if names['vessels'] in layers:
-            layers[names['vessels']].data = vessels.astype(np.uint8)
-            layers[names['vessels']].metadata['threshold'] = float(value)
-        if res.artery_probability is not None and names['av'] in layers:
-            layers[names['av']].data = label_av(vessels,
-                                                res.artery_probability)
-            layers[names['av']].metadata['threshold'] = float(value)
-        if (res.artery_probability is not None
-                and names['artery_prob'] in layers):
-            from ..layers import artery_probability_image
-
-            layers[names['artery_prob']].data = artery_probability_image(
-                res.artery_probability, vessels)
-        density = vessels.sum() / max(1, res.fov.sum())
+        res = threshold_layers(self._viewer, res, float(value),
+                               image_name=self._result_layer)
+        self._result = res
+        density = res.vessels.sum() / max(1, res.fov.sum())
         self.status.value = T.RETHRESHOLDED.format(thr=value,
                                                    density=density)
