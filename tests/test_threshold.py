@@ -83,3 +83,18 @@ def test_segment_refuses_a_bad_threshold_before_any_work(photo, bad):
     gen = iter_segment(photo, threshold=bad, device='cpu')
     with pytest.raises(InvalidOptionError):
         next(gen)  # the first record comes after the FOV, weights...
+
+
+def test_cli_evaluate_refuses_threshold_zero_before_any_model(
+        tmp_path, monkeypatch, capsys):
+    from napari_retina_vessels import cli, pipeline
+
+    def no_model(*args, **kwargs):
+        raise AssertionError('the model ran')
+
+    monkeypatch.setattr(pipeline, 'segment', no_model)
+    monkeypatch.setattr(pipeline, 'iter_segment', no_model)
+    assert cli.main(['evaluate', str(tmp_path), '--threshold', '0']) == 1
+    err = capsys.readouterr().err
+    assert 'threshold must be between 0 and 1' in err
+    assert 'Traceback' not in err
