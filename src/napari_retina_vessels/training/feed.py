@@ -10,6 +10,7 @@ process only moves them to the device.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from . import data as D
@@ -32,9 +33,14 @@ class _Stream(torch.utils.data.IterableDataset):
         # Each worker is one core's worth of crops; more threads would
         # only make the workers compete.
         torch.set_num_threads(1)
+        seed = [*self.seed, worker]
+        # The sampler's noise comes from torch's generator, which the
+        # DataLoader seeds at random in each worker: seed it from ours.
+        torch.manual_seed(int(np.random.SeedSequence(seed)
+                              .generate_state(1)[0]))
         sampler = D.PatchSampler(self.images, task=self.task,
                                  size=self.size, input_mode=self.input_mode,
-                                 seed=[*self.seed, worker])
+                                 seed=seed)
         while True:
             yield sampler.batch(self.batch)
 
@@ -65,8 +71,8 @@ class Feed:
                  input_mode: str, batch: int, seed: int, workers: int = 0,
                  pin: bool = False) -> None:
         self.batch, self.workers = batch, workers
-        self._kw = dict(images=images, task=task, size=size,
-                        input_mode=input_mode)
+        self._kw = {'images': images, 'task': task, 'size': size,
+                    'input_mode': input_mode}
         self.seed, self.pin = seed, pin
         self._sampler = (D.PatchSampler(**self._kw, seed=seed)
                          if workers == 0 else None)
