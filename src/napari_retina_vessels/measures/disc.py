@@ -1,7 +1,7 @@
 """Optic disc: find its centre and radius; zones B and C around it.
 
 The disc is the bright, round region where the large vessels converge.
-Both cues are computed on a copy about 256 px wide, so finding the disc
+Both cues are computed on a copy about 128 px wide, so finding the disc
 takes milliseconds whatever the photo's size.
 """
 
@@ -32,7 +32,7 @@ ZONES = {'B': (2.0, 3.0), 'C': (2.0, 5.0)}
 # the median over the DRIVE, CHASE_DB1, STARE and HRF photos (45 degree
 # and 30-35 degree cameras give 1/7 to 1/6).
 _DISC_PER_FOV = 1 / 6.5
-_WORK_WIDTH = 256
+_WORK_WIDTH = 128
 # Weight of the vessel-convergence cue against brightness.
 _VESSEL_WEIGHT = 1.0
 
@@ -94,6 +94,13 @@ def _shrink(arr: np.ndarray, step: int) -> np.ndarray:
     h, w = arr.shape[0] // step * step, arr.shape[1] // step * step
     a = arr[:h, :w].astype(np.float32)
     return a.reshape(h // step, step, w // step, step).mean(axis=(1, 3))
+
+
+def _masked_blur(a: np.ndarray, w: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian blur of *a* using only the pixels where *w* is 1."""
+    num = ndi.gaussian_filter(a * w, sigma, truncate=3.0)
+    den = ndi.gaussian_filter(w, sigma, truncate=3.0)
+    return num / np.maximum(den, 1e-3)
 
 
 def _zscore(a: np.ndarray, inside: np.ndarray) -> np.ndarray:
@@ -181,12 +188,18 @@ def find_disc(
     score = np.zeros(fov_s.shape, np.float32)
     vmap = None
     if vessels is not None:
-        vmap = _shrink(np.asarray(vessels) > 0, step)
+        vmap = _shrink(np.asarray(vessels)[:fov_s.shape[0] * step,
+                                           :fov_s.shape[1] * step] > 0,
+                       step)
         if not vmap.any():
             vmap = None
     bright = None
     if image is not None:
         img = np.asarray(image)
+        # Every step-th pixel: the cues are blurred at the disc's scale,
+        # so sampling costs nothing in accuracy and saves converting a
+        # full-resolution photo.
+        img = img[::step, ::step]
         if img.ndim == 3:
             img = img[..., :3].astype(np.float32)
             # Red and green: the disc is bright in both, and the mean
@@ -194,24 +207,27 @@ def find_disc(
             g = 0.5 * (img[..., 0] + img[..., 1])
         else:
             g = img.astype(np.float32)
-        g = _shrink(g, step)[:fov_s.shape[0], :fov_s.shape[1]]
+        g = g[:fov_s.shape[0], :fov_s.shape[1]]
         # Fill vessels (dark lines) with a grey closing so that the dark
         # trunks on the disc do not lower its brightness.
-        g = ndi.grey_closing(g, size=(5, 5))
+        g = ndi.grey_closing(g, size=(3, 3))
         w = fov_s.astype(np.float32)
-
-        def blur(a, s):
-            num = ndi.gaussian_filter(a * w, s)
-            den = ndi.gaussian_filter(w, s)
-            return num / np.maximum(den, 1e-3)
-        local = blur(g, max(1.0, r0 / 2))
-        background = blur(g, 4 * r0)
+        local = _masked_blur(g, w, max(1.0, r0 / 2))
+        # The illumination background: a wide blur (4 r0 is most of the
+        # frame), done on a copy 4x smaller and scaled back.
+        small = _masked_blur(g[::4, ::4], w[::4, ::4], r0)
+        background = ndi.zoom(small, 4, order=1, grid_mode=True,
+                              mode='nearest')
+        background = np.pad(
+            background, [(0, max(0, n - m)) for n, m in
+                         zip(g.shape, background.shape)], mode='edge',
+        )[:g.shape[0], :g.shape[1]]
         bright = local - background
         score += _zscore(bright, inside)
     if vmap is not None:
         # Vessel fraction around each place: the wide trunks that meet
         # at the disc weigh most because they cover most pixels.
-        dens = ndi.gaussian_filter(vmap, max(1.0, r0))
+        dens = ndi.gaussian_filter(vmap, max(1.0, r0), truncate=3.0)
         score += _VESSEL_WEIGHT * _zscore(dens, inside)
     score = np.where(inside, score, -np.inf)
     iy, ix = np.unravel_index(int(np.argmax(score)), score.shape)
