@@ -371,3 +371,167 @@ def test_huge_float_values_give_the_same_map_not_nan(tmp_path):
                  str(tmp_path / 'out')]) == 0
     saved = imread(tmp_path / 'out' / 'huge_prob.png')
     assert saved.max() > 0
+
+
+# -- batch: cases 4, 5, 6, 8, 9 and 10 -------------------------------------
+
+def _photos(folder: Path, names=('p1', 'p2')) -> list[Path]:
+    from napari_retina_vessels.io import imwrite
+
+    folder.mkdir(parents=True, exist_ok=True)
+    return [imwrite(folder / f'{n}.png', _fundus(seed=i))
+            for i, n in enumerate(names)]
+
+
+def _summary(out: Path) -> list[dict]:
+    import csv
+
+    with open(out / 'summary.csv', newline='', encoding='utf-8') as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_non_utf8_file_name_still_gets_a_summary(tmp_path):
+    import os
+
+    from napari_retina_vessels.batch import run_batch
+
+    (src,) = _photos(tmp_path / 'in', ['p'])
+    odd = os.fsdecode(os.fsencode(tmp_path / 'in') + b'/caf\xe9.png')
+    os.rename(src, odd)
+    for _ in range(2):  # and on every rerun
+        res = run_batch([tmp_path / 'in'], tmp_path / 'out', av=False)
+        rows = _summary(tmp_path / 'out')
+        assert len(rows) == 1 and rows[0]['name'] == 'caf\\xe9'
+    assert res['skipped'] == 1
+
+
+def test_two_runs_keep_each_others_temporary_files(tmp_path):
+    import os
+    import time
+
+    from napari_retina_vessels.batch import run_batch
+
+    _photos(tmp_path / 'in', ['p1'])
+    out = tmp_path / 'out'
+    out.mkdir()
+    # Another run is writing p1's map right now; a killed one left an old
+    # temporary file behind.
+    fresh = out / '.p1_prob.png.abc123xy.part'
+    stale = out / '.p1_vessels.png.zz99yy88.part'
+    fresh.write_bytes(b'being written')
+    stale.write_bytes(b'left by a killed writer')
+    old = time.time() - 7200
+    os.utime(stale, (old, old))
+    run_batch([tmp_path / 'in'], out, av=False)
+    assert fresh.exists() and not stale.exists()
+
+
+def test_rerun_over_thousands_of_done_images_is_linear(tmp_path):
+    import json
+    import time
+
+    from napari_retina_vessels import batch
+
+    n = 3000
+    src = tmp_path / 'in'
+    src.mkdir()
+    out = tmp_path / 'out'
+    out.mkdir()
+    settings = batch._settings('default', False, 'default', False, None,
+                               'png')
+    for i in range(n):
+        (src / f'p{i}.png').write_bytes(b'')
+        for end in ('_prob.png', '_vessels.png'):
+            (out / f'p{i}{end}').write_bytes(b'')
+        (out / f'p{i}.done.json').write_text(json.dumps(
+            {'settings': settings, 'row': {'name': f'p{i}'},
+             'outputs': [f'p{i}_prob.png', f'p{i}_vessels.png']}))
+    t0 = time.perf_counter()
+    res = batch.run_batch([src], out, av=False)
+    assert res['skipped'] == n
+    assert time.perf_counter() - t0 < 20
+
+
+def test_glob_over_a_symlink_loop_ends(tmp_path):
+    import os
+
+    from napari_retina_vessels.batch import collect_inputs
+
+    _photos(tmp_path / 'in' / 'a', ['p1'])
+    os.symlink(tmp_path / 'in', tmp_path / 'in' / 'a' / 'loop')
+    os.symlink(tmp_path / 'in' / 'a', tmp_path / 'in' / 'a' / 'self')
+    found, missing = collect_inputs([str(tmp_path / 'in' / '**' / '*.png')])
+    assert [p.name for p in found] == ['p1.png'] and not missing
+
+
+def test_input_folder_as_output_never_overwrites_user_files(tmp_path):
+    from napari_retina_vessels.batch import run_batch
+
+    folder = tmp_path / 'photos'
+    _photos(folder, ['p1', 'p2'])
+    mine = folder / 'p1_vessels.png'
+    mine.write_bytes(b'my own manual tracing')
+    res = run_batch([folder], folder, av=False)
+    assert mine.read_bytes() == b'my own manual tracing'
+    rows = {r['name']: r for r in _summary(folder)}
+    assert rows['p1']['status'] == 'failed'
+    assert 'not written by retina-vessels' in rows['p1']['error']
+    assert rows['p2']['status'] in ('done', 'ungradable')
+    assert res['failed'] == 1
+    # Our own outputs are ours to redo.
+    again = run_batch([folder], folder, av=False, overwrite=True)
+    assert again['failed'] == 1
+    assert (folder / 'p2_prob.png').is_file()
+    # A summary.csv that is not ours is not replaced either.
+    other = tmp_path / 'other'
+    _photos(other, ['p3'])
+    (other / 'summary.csv').write_text('my,own,table\n')
+    with pytest.raises(RetinaVesselsError, match='not written by'):
+        run_batch([other], other, av=False)
+    assert (other / 'summary.csv').read_text() == 'my,own,table\n'
+
+
+@pytest.mark.parametrize('case', ['file', 'dev_null'])
+def test_out_that_is_a_file_is_one_line_before_work(case, tmp_path,
+                                                    capsys):
+    from napari_retina_vessels.cli import main
+
+    _photos(tmp_path / 'in', ['p1'])
+    out = tmp_path / 'out.txt' if case == 'file' else Path('/dev/null')
+    if case == 'file':
+        out.write_text('x')
+    assert main(['segment', str(tmp_path / 'in'), '--out', str(out)]) == 1
+    err = capsys.readouterr().err
+    assert 'error: the output folder' in err and 'Traceback' not in err
+
+
+def test_broken_model_fails_the_batch_once(tmp_path, monkeypatch):
+    from napari_retina_vessels import weights
+    from napari_retina_vessels.batch import run_batch
+    from napari_retina_vessels.errors import WeightsError
+
+    _photos(tmp_path / 'in', ['p1', 'p2', 'p3'])
+    bad = tmp_path / 'broken.pt'
+    bad.write_bytes(b'not a torch file at all')
+    calls = []
+    real = weights.load_weights_file
+    monkeypatch.setattr(weights, 'load_weights_file',
+                        lambda p: (calls.append(p), real(p))[1])
+    with pytest.raises(WeightsError) as info:
+        run_batch([tmp_path / 'in'], tmp_path / 'out', model=str(bad),
+                  av=False)
+    _one_line(info.value)
+    assert len(calls) == 1
+    # A failing download: tried once, not once per photo.
+    tries = []
+
+    def dead(*a, **k):
+        tries.append(a)
+        raise WeightsError('cannot download x (test)')
+
+    monkeypatch.setattr(weights, '_download', dead)
+    monkeypatch.setenv('RETINA_VESSELS_CACHE_DIR', str(tmp_path / 'cache'))
+    with pytest.raises(WeightsError):
+        run_batch([tmp_path / 'in'], tmp_path / 'out2', model='unet-drive',
+                  av=False)
+    assert len(tries) == 1

@@ -34,6 +34,7 @@ from .io import (
     imread,
     is_image_path,
     write_text_atomic,
+    written_by_us,
 )
 from .metrics.counting import check_threshold
 from .outputs import (
@@ -211,7 +212,8 @@ def _claim_outputs(job: _Job) -> None:
     them as being written.
 
     A file is ours when a marker of this name lists it (a finished run,
-    or one cut off half-way). Any other file, such as a user's own
+    or one cut off half-way) or when it carries our ``Software`` tag
+    (:func:`~.io.written_by_us`). Any other file, such as a user's own
     ``p1_vessels.png`` beside ``p1.png`` when the input folder is the
     output folder, is never overwritten: the photo fails instead. The
     pending marker replaces the old one, which must not vouch for
@@ -225,7 +227,8 @@ def _claim_outputs(job: _Job) -> None:
         owned = set()
     files = job.outputs()
     for path in files.values():
-        if path.name not in owned and (path.exists() or path.is_symlink()):
+        if path.name not in owned and (path.exists() or path.is_symlink()) \
+                and not written_by_us(path):
             raise RetinaVesselsError(
                 f'{path} exists and was not written by retina-vessels; '
                 'choose an empty --out folder or move that file away')
@@ -257,7 +260,7 @@ def _process(job: _Job) -> dict[str, Any]:
         s = job.settings
         seg = segment(image, model=s['model'], av=s['av'],
                       av_model=s['av_model'], device=worker_device(
-                          job.device), tta=s['tta'],
+                          job.device),
                       vessel_views=s['vessel_views'],
                       av_views=s['av_views'], threshold=s['threshold'])
         files = write_segmentation(job.out, job.name, seg, image=image,
@@ -271,17 +274,23 @@ def _process(job: _Job) -> dict[str, Any]:
     except RetinaVesselsError as err:
         row.update(status='failed', error=str(err),
                    seconds=round(time.perf_counter() - t0, 3))
+        # A failed photo leaves no files; a pending marker stays only to
+        # vouch for outputs an earlier run wrote.
+        if not any(p.exists() for p in job.outputs().values()):
+            job.marker.unlink(missing_ok=True)
     return row
 
 
 # -- the batch --------------------------------------------------------------
 
 def _settings(model: str, av: bool, av_model: str, tta: bool,
-              threshold: float | None, fmt: str) -> dict[str, Any]:
+              threshold: float | None, fmt: str, *,
+              views: int | None = None) -> dict[str, Any]:
     """Options that decide the outputs, with the weights' sha256.
 
-    Resolved here, without torch, so that an unknown model fails before
-    any image and a changed weight file redoes finished images.
+    Resolved here, before any model is loaded, so that an unknown model
+    or a bad option fails before any image and a changed weight file
+    redoes finished images.
     """
     from ._registry import REGISTRY
     from .weights import file_sha256, model_info, resolve_name
@@ -306,11 +315,13 @@ def _settings(model: str, av: bool, av_model: str, tta: bool,
     from .pipeline import flip_views
 
     model, sha = identity(str(model), 'vessels')
-    # The flip views are recorded, not just tta: a release that changes
-    # the default number of views redoes the images it would change.
-    vessel_views, av_views = flip_views(bool(tta))
+    # The flip views are recorded: a release that changes the default
+    # number of views redoes the images it would change. 'tta' (4 views
+    # in both stages) stays in the record so earlier markers still match.
+    vessel_views, av_views = flip_views(views, tta=bool(tta))
     out = {'model': model, 'weights_sha256': sha, 'av': bool(av),
-           'av_model': None, 'av_weights_sha256': None, 'tta': bool(tta),
+           'av_model': None, 'av_weights_sha256': None,
+           'tta': vessel_views == av_views == 4,
            'vessel_views': vessel_views,
            'av_views': av_views if av else None,
            'threshold': threshold, 'fmt': fmt}
@@ -430,7 +441,7 @@ def run_batch(
     av: bool = False,
     av_model: str = 'default',
     device: str = 'auto',
-    tta: bool = False,
+    views: int | None = None,
     threshold: float | None = None,
     fmt: str = 'png',
     overwrite: bool = False,
@@ -438,6 +449,7 @@ def run_batch(
     scheduler: str | None = None,
     progress: Callable[[Progress], Any] | None = None,
     log: Callable[[str], Any] | None = None,
+    tta: bool = False,
 ) -> dict[str, Any]:
     """Segment photos into *out*, resuming earlier runs; write summary.csv.
 
@@ -447,8 +459,9 @@ def run_batch(
         Files, folders and glob patterns (see :func:`collect_inputs`).
     out : str or os.PathLike
         Output folder (created).
-    model, av, av_model, device, tta, threshold
-        As for :func:`~.pipeline.segment`.
+    model, av, av_model, device, views, threshold
+        As for :func:`~.pipeline.segment`; ``tta=True``, the old
+        option, is ``views=4``.
     fmt : {'png', 'tif', 'npy'}
         Probability map format: PNG holds ``round(p * 255)`` as uint8,
         TIFF and NPY the float32 map.
@@ -475,7 +488,8 @@ def run_batch(
         For options that no image could succeed with (unknown model,
         unavailable device, bad format, unreachable scheduler).
     """
-    settings = _settings(model, av, av_model, tta, threshold, fmt)
+    settings = _settings(model, av, av_model, tta, threshold, fmt,
+                         views=views)
     local = not wants_cluster(workers, scheduler)
     if local:
         from .inference import choose_device

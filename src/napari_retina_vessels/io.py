@@ -12,6 +12,7 @@ import os
 import tempfile
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -31,6 +32,9 @@ __all__ = [
     'file_stem',
     'read_pixel_spacing',
     'read_stack',
+    'csv_cell',
+    'written_by_us',
+    'SOFTWARE',
 ]
 
 #: File name endings this package decodes (lower case).
@@ -636,10 +640,15 @@ def imwrite(path: str | os.PathLike, array: np.ndarray) -> Path:
         elif suffix in ('.tif', '.tiff'):
             import tifffile
 
-            tifffile.imwrite(tmp, arr, compression='zlib')
+            tifffile.imwrite(tmp, arr, compression='zlib',
+                             software=SOFTWARE)
         else:
+            from PIL.PngImagePlugin import PngInfo
+
             png = arr.astype(np.uint8) * 255 if arr.dtype == np.bool_ else arr
-            Image.fromarray(png).save(tmp, format='PNG')
+            info = PngInfo()
+            info.add_text('Software', SOFTWARE)
+            Image.fromarray(png).save(tmp, format='PNG', pnginfo=info)
 
     return _atomic(path, write)
 
@@ -653,6 +662,62 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
             fh.write(text)
 
     return _atomic(Path(path), write)
+
+
+#: The ``Software`` tag of every PNG and TIFF that :func:`imwrite` makes:
+#: how a batch recognises its own outputs (and never overwrites a file
+#: it did not write).
+SOFTWARE = 'napari-retina-vessels'
+
+
+def written_by_us(path: str | os.PathLike) -> bool:
+    """Whether *path* is a PNG or TIFF that :func:`imwrite` wrote.
+
+    Reads the header only; False for other files, unreadable ones and
+    ``.npy`` (which has no place for the tag).
+    """
+    path = Path(path)
+    try:
+        if _suffix(path) == '.png':
+            from PIL import Image
+
+            with Image.open(path) as img:
+                return img.info.get('Software') == SOFTWARE
+        if _suffix(path) in ('.tif', '.tiff'):
+            import tifffile
+
+            with tifffile.TiffFile(path) as tif:
+                tag = tif.pages[0].tags.get('Software')
+                return tag is not None and tag.value == SOFTWARE
+    except Exception:  # noqa: BLE001 - a file we cannot parse is not ours
+        return False
+    return False
+
+
+def csv_cell(value: Any) -> Any:
+    """*value* as a safe CSV cell (``summary.csv``, evaluation tables).
+
+    None becomes empty. Text that is not valid UTF-8 (a file name from
+    another system) shows its odd bytes as ``\\xNN`` instead of making
+    the whole file unwritable, and text a spreadsheet would run as a
+    formula (starting with ``= + - @``, tab or carriage return) gets a
+    leading ``'``.
+    """
+    if value is None:
+        return ''
+    if not isinstance(value, str):
+        return value
+    try:
+        value.encode('utf-8')
+    except UnicodeEncodeError:
+        try:
+            raw = value.encode('utf-8', 'surrogateescape')
+        except UnicodeEncodeError:
+            raw = value.encode('utf-8', 'backslashreplace')
+        value = raw.decode('utf-8', 'backslashreplace')
+    if value[:1] in ('=', '+', '-', '@', '\t', '\r'):
+        value = "'" + value
+    return value
 
 
 def _atomic(path: Path, write) -> Path:
