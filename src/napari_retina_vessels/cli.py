@@ -1,4 +1,5 @@
-"""The ``retina-vessels`` command: segment | evaluate | train | weights."""
+"""The ``retina-vessels`` command: segment | measure | evaluate | train |
+weights."""
 
 from __future__ import annotations
 
@@ -15,10 +16,12 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
                    help='registry name or weights file (default: %(default)s)')
     p.add_argument('--device', default='auto',
                    help='auto, cpu, cuda, cuda:N or mps (default: auto)')
-    p.add_argument('--tta', action='store_true',
-                   help='average over 4 flips in both stages (2x slower, '
-                        'slightly better; default: the photo and its '
-                        'mirror image)')
+    p.add_argument('--views', type=int, choices=[1, 2, 4], default=None,
+                   help='flip views both stages average: 1 is fastest, 2 '
+                        'the photo and its mirror image (default), 4 adds '
+                        'the up-down mirrors (2x slower, slightly better)')
+    p.add_argument('--tta', dest='views', action='store_const', const=4,
+                   help='the same as --views 4')
     p.add_argument('--threshold', type=float, default=None,
                    help="vessel probability cut-off (default: the model's)")
 
@@ -50,6 +53,32 @@ def build_parser() -> argparse.ArgumentParser:
                      help='run on a local Dask cluster with N workers')
     seg.add_argument('--scheduler', default=None,
                      help='address of an existing Dask scheduler')
+    seg.add_argument('--measure', action='store_true',
+                     help='then measure the maps (measures.csv, '
+                          'segments.csv in --out; implies --av)')
+    seg.add_argument('--pixel-size', type=float, default=None,
+                     help='with --measure: micrometres per pixel')
+
+    me = sub.add_parser(
+        'measure', help='measure vessels: calibre, tortuosity, CRAE/CRVE')
+    me.add_argument('inputs', nargs='+',
+                    help='photos, folders, glob patterns, or folders of '
+                         '`retina-vessels segment` outputs')
+    me.add_argument('--out', required=True, help='output folder')
+    me.add_argument('--pixel-size', type=float, default=None,
+                    help='micrometres per pixel (default: from the optic '
+                         'disc, assumed 1.8 mm across)')
+    me.add_argument('--model', default='default',
+                    help='vessel model for photos (default: %(default)s)')
+    me.add_argument('--av-model', default='default')
+    me.add_argument('--device', default='auto')
+    me.add_argument('--threshold', type=float, default=None)
+    me.add_argument('--overwrite', action='store_true',
+                    help='redo images measured before (default: skip)')
+    me.add_argument('--workers', type=int, default=0,
+                    help='run on a local Dask cluster with N workers')
+    me.add_argument('--scheduler', default=None,
+                    help='address of an existing Dask scheduler')
 
     ev = sub.add_parser('evaluate', help='score a model or saved maps')
     ev.add_argument('dataset', help='dataset folder (any known layout)')
@@ -67,12 +96,11 @@ def build_parser() -> argparse.ArgumentParser:
                     help='skip the per-segment artery/vein vote')
     ev.add_argument('--av-views', type=int, choices=[1, 2, 4],
                     default=None,
-                    help='flip views of the A/V stage (default 2, 4 with '
-                         '--tta)')
+                    help='flip views of the A/V stage (default: --views)')
     ev.add_argument('--vessel-views', type=int, choices=[1, 2, 4],
                     default=None,
-                    help='flip views of the vessel stage (default 2, 4 '
-                         'with --tta; 1 is fastest)')
+                    help='flip views of the vessel stage (default: '
+                         '--views)')
     ev.add_argument('--best-threshold', action='store_true',
                     help='also report the threshold maximising pooled F1')
     ev.add_argument('--json', default=None, help='write the report here')
@@ -275,10 +303,17 @@ class _StepBar:
 
 def _cmd_evaluate(args) -> int:
     from .evaluation import evaluate_dataset, write_csv
+    from .io import check_output_file
+
+    # Where the report goes is checked before the evaluation runs.
+    if args.json:
+        check_output_file(args.json, 'report')
+    if args.csv:
+        check_output_file(args.csv, 'CSV file')
 
     report = evaluate_dataset(
         args.dataset, model=args.model, predictions=args.predictions,
-        split=args.split, device=args.device, tta=args.tta,
+        split=args.split, device=args.device, views=args.views,
         threshold=args.threshold, av=args.av, av_model=args.av_model,
         consistency=not args.no_consistency, av_views=args.av_views,
         vessel_views=args.vessel_views, best_threshold=args.best_threshold,
@@ -342,14 +377,35 @@ def report_table(report: dict) -> str:
     return '\n'.join(lines)
 
 
+def _cmd_measure(args, inputs=None) -> int:
+    from tqdm import tqdm
+
+    from .measures.batch import run_measures
+
+    summary = run_measures(
+        inputs or args.inputs, args.out, pixel_size_um=args.pixel_size,
+        model=args.model, av_model=args.av_model, device=args.device,
+        threshold=args.threshold, overwrite=args.overwrite,
+        workers=args.workers, scheduler=args.scheduler,
+        progress=_tqdm_progress({'images', 'download'}),
+        log=lambda msg: tqdm.write(msg, file=sys.stderr),
+    )
+    print(f"{summary['done']} measured, {summary['skipped']} already "
+          f"done, {summary['failed']} failed; tables: "
+          f"{summary['measures_csv']}, {summary['segments_csv']}")
+    return 0 if summary['done'] + summary['skipped'] > 0 else 1
+
+
 def _cmd_segment(args) -> int:
     from tqdm import tqdm
 
     from .batch import run_batch
 
+    if args.measure:
+        args.av = True  # CRAE, CRVE and AVR need arteries and veins
     summary = run_batch(
         args.inputs, args.out, model=args.model, av=args.av,
-        av_model=args.av_model, device=args.device, tta=args.tta,
+        av_model=args.av_model, device=args.device, views=args.views,
         threshold=args.threshold, fmt=args.format,
         overwrite=args.overwrite, workers=args.workers,
         scheduler=args.scheduler,
@@ -360,7 +416,10 @@ def _cmd_segment(args) -> int:
     print(f"{summary['done']} segmented, {summary['skipped']} already "
           f"done, {summary['failed']} failed; summary: "
           f"{summary['summary_csv']}")
-    return 0 if summary['done'] + summary['skipped'] > 0 else 1
+    ok = summary['done'] + summary['skipped'] > 0
+    if ok and args.measure:
+        return _cmd_measure(args, inputs=[args.out])
+    return 0 if ok else 1
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -380,7 +439,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from ._allocator import tune_allocator
 
     tune_allocator()  # this process is ours (see _allocator)
-    handlers = {'segment': _cmd_segment, 'evaluate': _cmd_evaluate,
+    handlers = {'segment': _cmd_segment, 'measure': _cmd_measure,
+                'evaluate': _cmd_evaluate,
                 'train': _cmd_train, 'weights': _cmd_weights}
     try:
         return handlers[args.command](args)

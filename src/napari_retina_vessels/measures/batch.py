@@ -1,0 +1,337 @@
+"""Measure many images into a folder: the ``retina-vessels measure`` core.
+
+Inputs are photos (segmented first, with artery/vein) or the output
+folders of ``retina-vessels segment`` (``NAME_vessels.png``, and
+``NAME_av.png`` / ``NAME_prob.*`` when present; the photo recorded in
+``NAME.done.json`` helps find the disc). Per image the output folder
+gets ``NAME.measures.json`` (the marker: settings and the per-image
+row) and ``NAME_segments.csv``; a re-run skips images whose marker has
+the same settings. ``measures.csv`` (one row per image) and
+``segments.csv`` (all segments) are rebuilt from them at the end.
+"""
+
+from __future__ import annotations
+
+import io as _io
+import json
+import os
+import time
+from collections.abc import Callable, Sequence
+from contextlib import closing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import RetinaVesselsError
+from ..progress import Progress
+from .core import IMAGE_COLUMNS, SEGMENT_COLUMNS
+
+__all__ = ['MEASURES_COLUMNS', 'find_measure_inputs', 'run_measures']
+
+#: Columns of ``measures.csv``, in order.
+MEASURES_COLUMNS = ('name', 'path', 'source', 'status', 'error',
+                    *IMAGE_COLUMNS)
+_MAP_ENDING = '_vessels.png'
+_VERSION = 1  # bump when the measures change their meaning
+
+
+@dataclass(frozen=True)
+class _Item:
+    """One image to measure (small and picklable)."""
+
+    name: str
+    out: str
+    settings: dict = field(hash=False)
+    photo: str | None = None
+    vessels: str | None = None
+    av: str | None = None
+    prob: str | None = None
+    device: str = 'auto'
+
+    @property
+    def marker(self) -> Path:
+        return Path(self.out) / f'{self.name}.measures.json'
+
+    @property
+    def segments_csv(self) -> Path:
+        return Path(self.out) / f'{self.name}_segments.csv'
+
+    @property
+    def source(self) -> str:
+        return 'segment outputs' if self.vessels else 'photo'
+
+
+def _segment_outputs(folder: Path) -> list[dict]:
+    """``retina-vessels segment`` outputs in *folder*, one dict a name."""
+    found = []
+    for vessels in sorted(folder.glob(f'*{_MAP_ENDING}')):
+        name = vessels.name[:-len(_MAP_ENDING)]
+        item = {'name': name, 'vessels': str(vessels)}
+        av = folder / f'{name}_av.png'
+        if av.is_file():
+            item['av'] = str(av)
+        for ext in ('tif', 'npy', 'png'):
+            prob = folder / f'{name}_prob.{ext}'
+            if prob.is_file():
+                item['prob'] = str(prob)
+                break
+        try:
+            row = json.loads((folder / f'{name}.done.json').read_text(
+                encoding='utf-8'))['row']
+            if Path(row['path']).is_file():
+                item['photo'] = row['path']
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+        found.append(item)
+    return found
+
+
+def find_measure_inputs(
+    inputs: Sequence[str | os.PathLike],
+) -> tuple[list[dict], list[str]]:
+    """Expand inputs into items: segment-output sets and photos.
+
+    A folder holding ``*_vessels.png`` files is read as segment outputs;
+    other folders, files and globs as photos (see
+    :func:`~napari_retina_vessels.batch.collect_inputs`).
+
+    Returns
+    -------
+    (list of dict, list of str)
+        Items with ``name`` and ``photo`` and/or ``vessels``, ``av``,
+        ``prob`` paths; and the inputs that matched nothing.
+    """
+    from ..batch import _names, collect_inputs
+
+    items: list[dict] = []
+    photos: list[str | os.PathLike] = []
+    for text in inputs:
+        path = Path(text)
+        outputs = _segment_outputs(path) if path.is_dir() else []
+        if outputs:
+            items += outputs
+        elif path.is_file() and path.name.endswith(_MAP_ENDING):
+            items += [o for o in _segment_outputs(path.parent)
+                      if o['vessels'] == str(path)]
+        else:
+            photos.append(text)
+    paths, missing = collect_inputs(photos) if photos else ([], [])
+    for p, name in zip(paths, _names(paths)):
+        items.append({'name': name, 'photo': str(p)})
+    # Names must be unique in the output folder.
+    seen: dict[str, int] = {}
+    for item in items:
+        n = seen.get(item['name'], 0)
+        seen[item['name']] = n + 1
+        if n:
+            item['name'] = f"{item['name']}_{n + 1}"
+    return items, missing
+
+
+def _load_maps(item: _Item):
+    """(photo or None, vessels, av or None, prob or None) for *item*."""
+    from ..io import imread, read_mask
+
+    photo = imread(item.photo) if item.photo else None
+    if item.vessels is None:
+        from ..pipeline import segment
+
+        s = item.settings
+        seg = segment(photo, model=s['model'], av=True,
+                      av_model=s['av_model'], device=item.device,
+                      threshold=s['threshold'])
+        return photo, seg.vessels, seg.artery_vein, seg.probability
+    vessels = read_mask(item.vessels)
+    av = imread(item.av) if item.av else None
+    if av is not None and av.ndim == 3:
+        from ..io import av_from_rgb
+
+        av = av_from_rgb(av)
+    prob = None
+    if item.prob:
+        prob = (np.load(item.prob) if item.prob.endswith('.npy')
+                else imread(item.prob))
+        if prob.dtype == np.uint8:
+            prob = prob.astype(np.float32) / 255.0
+        prob = np.asarray(prob, np.float32)
+    if photo is not None and photo.shape[:2] != vessels.shape:
+        photo = None  # a different photo: measure without it
+    return photo, vessels, av, prob
+
+
+def _process(item: _Item) -> dict[str, Any]:
+    """Measure one image, write its marker and segments; return its row."""
+    from ..io import write_text_atomic
+    from .core import measure
+
+    t0 = time.perf_counter()
+    row: dict[str, Any] = dict.fromkeys(MEASURES_COLUMNS, '')
+    row.update(name=item.name, path=item.photo or item.vessels or '',
+               source=item.source)
+    try:
+        item.marker.unlink(missing_ok=True)
+        photo, vessels, av, prob = _load_maps(item)
+        m = measure(vessels, photo, artery_vein=av, probability=prob,
+                    pixel_size_um=item.settings['pixel_size_um'])
+        values = m.image.iloc[0].to_dict()
+        row.update({k: _plain(v) for k, v in values.items()})
+        row['seconds'] = round(time.perf_counter() - t0, 3)
+        row['status'] = 'done'
+        buf = _io.StringIO()
+        m.segments.assign(name=item.name)[['name', *SEGMENT_COLUMNS]] \
+            .to_csv(buf, index=False, lineterminator='\n')
+        write_text_atomic(item.segments_csv, buf.getvalue())
+        write_text_atomic(item.marker, json.dumps(
+            {'settings': item.settings, 'row': row}, indent=1))
+    except RetinaVesselsError as err:
+        row.update(status='failed', error=str(err),
+                   seconds=round(time.perf_counter() - t0, 3))
+    return row
+
+
+def _plain(v):
+    """A JSON-friendly scalar (NaN becomes an empty cell)."""
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float) and not np.isfinite(v):
+        return ''
+    return v
+
+
+def _done_row(item: _Item) -> dict | None:
+    try:
+        data = json.loads(item.marker.read_text(encoding='utf-8'))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get('settings') != item.settings:
+        return None
+    if not item.segments_csv.is_file():
+        return None
+    row = data.get('row')
+    return row if isinstance(row, dict) else None
+
+
+def _write_tables(out: Path, rows: list[dict], items: list[_Item]) -> None:
+    import csv
+
+    from ..io import write_text_atomic
+
+    buf = _io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=MEASURES_COLUMNS,
+                       extrasaction='ignore', lineterminator='\n')
+    w.writeheader()
+    for row in rows:
+        w.writerow({k: row.get(k, '') for k in MEASURES_COLUMNS})
+    write_text_atomic(out / 'measures.csv', buf.getvalue())
+    parts = [','.join(['name', *SEGMENT_COLUMNS]) + '\n']
+    for item in items:
+        try:
+            text = item.segments_csv.read_text(encoding='utf-8')
+        except OSError:
+            continue
+        parts.append(text.split('\n', 1)[1] if '\n' in text else '')
+    write_text_atomic(out / 'segments.csv', ''.join(parts))
+
+
+def run_measures(
+    inputs: Sequence[str | os.PathLike],
+    out: str | os.PathLike,
+    *,
+    pixel_size_um: float | None = None,
+    model: str = 'default',
+    av_model: str = 'default',
+    device: str = 'auto',
+    threshold: float | None = None,
+    overwrite: bool = False,
+    workers: int = 0,
+    scheduler: str | None = None,
+    progress: Callable[[Progress], Any] | None = None,
+    log: Callable[[str], Any] | None = None,
+) -> dict[str, Any]:
+    """Measure images into *out*, resuming earlier runs.
+
+    Parameters
+    ----------
+    inputs : sequence of str or os.PathLike
+        Photos, folders, globs, or ``retina-vessels segment`` output
+        folders (or their ``*_vessels.png`` files).
+    out : str or os.PathLike
+        Output folder (created); may be the segment output folder.
+    pixel_size_um : float, optional
+        Micrometres per pixel for every image; otherwise from each disc
+        (1.8 mm assumed).
+    model, av_model, device, threshold
+        For photos, which are segmented first (with artery/vein).
+    overwrite : bool
+        Redo images that an earlier run finished.
+    workers, scheduler
+        Run on Dask, as ``retina-vessels segment`` does.
+    progress, log : callable, optional
+        ``Progress('images', done, total)`` records; one line per
+        failed image.
+
+    Returns
+    -------
+    dict
+        ``done``, ``skipped``, ``failed`` counts and the paths
+        ``measures_csv`` and ``segments_csv``.
+    """
+    from ..cluster import iter_map
+
+    if pixel_size_um is not None and not pixel_size_um > 0:
+        raise RetinaVesselsError(
+            f'the pixel size must be a positive number of micrometres, got '
+            f'{pixel_size_um}')
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    say = log or (lambda msg: None)
+    report = progress or (lambda rec: None)
+    found, missing = find_measure_inputs(inputs)
+    settings = {'version': _VERSION, 'pixel_size_um': pixel_size_um}
+    if any('vessels' not in f for f in found):
+        settings.update(model=model, av_model=av_model,
+                        threshold=threshold)
+    items = [_Item(f['name'], str(out.absolute()), settings,
+                   f.get('photo'), f.get('vessels'), f.get('av'),
+                   f.get('prob'), device) for f in found]
+    rows: list[dict] = []
+    for text in missing:
+        row = dict.fromkeys(MEASURES_COLUMNS, '')
+        row.update(name=Path(text).name, path=text, status='failed',
+                   error=f'{text} matches no file or folder')
+        say(f'skipped {text}: no such file, folder or matching pattern')
+        rows.append(row)
+    by_item: dict[int, dict] = {}
+    todo = []
+    for i, item in enumerate(items):
+        row = None if overwrite else _done_row(item)
+        if row is None:
+            todo.append(i)
+        else:
+            by_item[i] = {**row, 'status': 'skipped'}
+    report(Progress('images', len(by_item), len(items)))
+    runs = iter_map(_process, [items[i] for i in todo], workers=workers,
+                    scheduler=scheduler, name='retina-measure')
+    try:
+        with closing(runs):
+            for k, row, error in runs:
+                i = todo[k]
+                if error is not None:
+                    row = dict.fromkeys(MEASURES_COLUMNS, '')
+                    row.update(name=items[i].name, status='failed',
+                               error=f'{type(error).__name__}: {error}')
+                if row['status'] == 'failed':
+                    say(f'skipped {items[i].name}: {row["error"]}')
+                by_item[i] = row
+                report(Progress('images', len(by_item), len(items)))
+    finally:
+        rows += [by_item[i] for i in sorted(by_item)]
+        _write_tables(out, rows, [items[i] for i in sorted(by_item)])
+    statuses = [r['status'] for r in rows]
+    return {'done': statuses.count('done'),
+            'skipped': statuses.count('skipped'),
+            'failed': statuses.count('failed'),
+            'measures_csv': str(out / 'measures.csv'),
+            'segments_csv': str(out / 'segments.csv')}
