@@ -169,6 +169,26 @@ def _device(name: str) -> str:
     return 'cuda' if torch.cuda.is_available() else 'cpu'
 
 
+def _workers(args, job: dict, gpu: bool, log) -> int:
+    """Crop workers: the cores but two on a GPU, as many as shared
+    memory holds (each keeps 4 batches in flight)."""
+    if args.workers is not None:
+        return args.workers
+    if not gpu:
+        return 0
+    n = max(1, (os.cpu_count() or 2) - 2)
+    try:
+        free = shutil.disk_usage('/dev/shm').free
+    except OSError:
+        return n
+    batch_bytes = job['batch'] * 5 * job['patch'] ** 2 * 4
+    fit = int(free // (2 * 4 * batch_bytes))
+    if fit < n:
+        log(f'/dev/shm has {free / 2**30:.1f} GiB free: {max(1, fit)} '
+            f'crop workers instead of {n}')
+    return max(1, min(n, fit))
+
+
 def _evaluate(weights: Path, tests: list[str], pack_dir: Path, device: str,
               run: Path, log) -> dict:
     """Score *weights* on every packed test split via the CLI."""
@@ -211,8 +231,7 @@ def _train_job(job: dict, minutes: float, args, manifest: dict,
         val_every=2 if args.smoke else args.val_every,
         val_per_dataset=1 if args.smoke else 2, seed=args.seed,
         device=device, amp=gpu or args.smoke,
-        workers=args.workers if args.workers is not None else (
-            max(1, (os.cpu_count() or 2) - 2) if gpu else 0),
+        workers=_workers(args, job, gpu, log),
         cache=str(Path(args.pack) / 'cache'),
         threads=0 if gpu else args.threads)
     log(f'{job["name"]}: {minutes:.2f} min on {device}, {data}, '
