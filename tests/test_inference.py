@@ -8,6 +8,7 @@ import torch
 from synthetic import fake_fundus
 
 from napari_retina_vessels import pipeline
+from napari_retina_vessels.errors import InvalidOptionError
 from napari_retina_vessels.inference import predict, tta_views
 
 
@@ -66,6 +67,8 @@ def test_bad_tta_is_refused(x, bad):
         tta_views(bad)
     with pytest.raises(ValueError):
         _run(x, tta=bad)
+    with pytest.raises(InvalidOptionError, match='1, 2 or 4'):
+        _run(x, views=bad)
 
 
 def test_both_stages_average_two_views_by_default(monkeypatch):
@@ -75,7 +78,7 @@ def test_both_stages_average_two_views_by_default(monkeypatch):
     orig = inf.predict
 
     def spy(model, x, **kw):
-        seen.append((kw['stage'], kw['tta']))
+        seen.append((kw['stage'], kw['views']))
         return (yield from orig(model, x, **kw))
 
     monkeypatch.setattr(inf, 'predict', spy)
@@ -86,14 +89,19 @@ def test_both_stages_average_two_views_by_default(monkeypatch):
     pipeline.segment(img, tta=1)
     pipeline.segment(img, vessel_views=4)
     pipeline.segment(img, tta=True, vessel_views=1, av=False)
+    pipeline.segment(img, views=1)
+    pipeline.segment(img, views=4, av_views=2)
     assert pipeline.VESSEL_VIEWS == pipeline.AV_VIEWS == 2
     assert seen == [('vessels', 2), ('artery/vein', 2),
                     ('vessels', 4), ('artery/vein', 4),
                     ('vessels', 2), ('artery/vein', 1),
                     ('vessels', 1), ('artery/vein', 2),
                     ('vessels', 4), ('artery/vein', 2),
-                    ('vessels', 1)]
-    for bad in ({'av_views': 3}, {'vessel_views': 3}, {'vessel_views': 0}):
+                    ('vessels', 1),
+                    ('vessels', 1), ('artery/vein', 1),
+                    ('vessels', 4), ('artery/vein', 2)]
+    for bad in ({'av_views': 3}, {'vessel_views': 3}, {'vessel_views': 0},
+                {'views': 3}, {'views': True}):
         with pytest.raises(ValueError):
             pipeline.segment(img, **bad)
 
@@ -111,7 +119,11 @@ def test_evaluate_cli_passes_av_views(monkeypatch, tmp_path):
     monkeypatch.setattr(ev, 'evaluate_dataset', fake)
     assert main(['evaluate', str(tmp_path), '--av', '--av-views', '1']) == 0
     assert got['av_views'] == 1 and got['av']
-    assert got['vessel_views'] is None and got['tta'] is False
+    assert got['vessel_views'] is None and got['views'] is None
+    assert main(['evaluate', str(tmp_path), '--tta']) == 0
+    assert got['views'] == 4
+    assert main(['evaluate', str(tmp_path), '--views', '1']) == 0
+    assert got['views'] == 1
     assert main(['evaluate', str(tmp_path), '--vessel-views', '4']) == 0
     assert got['vessel_views'] == 4
 

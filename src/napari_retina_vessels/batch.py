@@ -292,20 +292,11 @@ def _settings(model: str, av: bool, av_model: str, tta: bool,
     or a bad option fails before any image and a changed weight file
     redoes finished images.
     """
-    from ._registry import REGISTRY
-    from .weights import file_sha256, model_info, resolve_name
+    from .weights import resolve
 
     def identity(name: str, task: str) -> tuple[str, str]:
-        # The same order as weights.load_model: registry names first.
-        if name not in REGISTRY and name not in ('', 'default') and \
-                Path(name).is_file():
-            return str(Path(name).resolve()), file_sha256(name)
-        info = model_info(resolve_name(name, task))
-        if info['task'] != task:
-            raise RetinaVesselsError(
-                f'model {info["name"]!r} is a {info["task"]} model; give a '
-                f'{task} model')
-        return info['name'], info['sha256']
+        ref = resolve(name, task)
+        return ref.key, ref.sha256
 
     if fmt not in FORMATS:
         raise RetinaVesselsError(
@@ -384,20 +375,20 @@ def _check_models(settings: dict[str, Any], device: str,
     """Fetch and load the models once, before any image, so that a broken
     model file or a failing download fails the batch once instead of
     every image. On a cluster only the download happens here."""
-    from ._registry import REGISTRY
-    from .weights import load_model, weights_path
+    from .weights import load_model, resolve
 
     for key, task in (('model', 'vessels'), ('av_model', 'av')):
         name = settings.get(key)
         if not name:
             continue
+        ref = resolve(name, task)
         if local:
             from .inference import choose_device
 
             # The same cached network that segment() then uses.
-            load_model(name, task=task, device=choose_device(device))
-        elif name in REGISTRY:
-            weights_path(name)
+            load_model(ref, task=task, device=choose_device(device))
+        else:
+            ref.local_path()  # download once, before the workers
 
 
 # Temporary files untouched for this long belong to a killed writer; a

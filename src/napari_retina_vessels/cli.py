@@ -216,10 +216,11 @@ def _cmd_weights(args) -> int:
         names = ([m['name'] for m in weights.list_models()]
                  if args.name == 'all' else [args.name])
         for n in names:
-            print(weights.weights_path(n, progressbar=True))
+            print(weights.resolve(n, task=None).local_path(progressbar=True))
         return 0
     if args.action == 'path':
-        print(weights.weights_path(args.name, download=False))
+        print(weights.resolve(args.name, task=None).local_path(
+            download=False))
         return 0
     name, dest = weights.import_weights(args.file)
     print(f'imported {name} -> {dest}')

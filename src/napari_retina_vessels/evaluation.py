@@ -50,7 +50,6 @@ class _Options:
     model: str
     predictions: Path | None
     device: str
-    tta: bool
     threshold: float | None
     av: bool
     av_model: str
@@ -197,7 +196,7 @@ def _score_sample(sample: Sample, opts: _Options,
 
         seg = segment(image, model=opts.model, av=want_av,
                       av_model=opts.av_model, device=opts.device,
-                      tta=opts.tta, threshold=opts.threshold, fov=fov,
+                      threshold=opts.threshold, fov=fov,
                       consistency=opts.consistency, av_views=opts.av_views,
                       vessel_views=opts.vessel_views, progress=progress)
         pred, threshold, binary = seg.probability, seg.threshold, False
@@ -268,7 +267,7 @@ def evaluate_dataset(
     predictions: str | os.PathLike | None = None,
     split: str = 'all',
     device: str = 'auto',
-    tta: bool = False,
+    views: int | None = None,
     threshold: float | None = None,
     av: bool = False,
     av_model: str = 'default',
@@ -279,6 +278,7 @@ def evaluate_dataset(
     workers: int = 0,
     scheduler: str | None = None,
     progress: Callable[[Any], Any] | None = None,
+    tta: bool = False,
 ) -> dict[str, Any]:
     """Score a model (or saved maps) on a dataset folder.
 
@@ -296,8 +296,9 @@ def evaluate_dataset(
         [0, 1]) scored instead of running a model; with *av*, A/V labels
         are read from ``<image stem>_av.*``.
     split : {'all', 'train', 'test'}
-    device, tta, av_model, consistency, av_views, vessel_views
-        Passed to :func:`.pipeline.segment`.
+    device, views, av_model, consistency, av_views, vessel_views
+        Passed to :func:`.pipeline.segment` (``tta=True``, the old
+        option, is ``views=4``).
     threshold : float, optional
         Vessel cut-off; the model's own (0.5 for saved maps) by default.
     av : bool
@@ -330,8 +331,14 @@ def evaluate_dataset(
         *threshold* is not between 0 and 1.
     """
     t0 = time.perf_counter()
-    if threshold is not None:  # before any photo is read or model run
+    # Bad options fail before any photo is read or model run.
+    if threshold is not None:
         threshold = check_threshold(threshold)
+    if predictions is None:
+        from .pipeline import flip_views
+
+        vessel_views, av_views = flip_views(
+            views, tta=tta, vessel_views=vessel_views, av_views=av_views)
     samples = discover(folder, split=split)
     if av and not any(s.av is not None for s in samples):
         raise DatasetError(
@@ -347,7 +354,7 @@ def evaluate_dataset(
         for s in samples:  # fail before any work
             find_prediction(pred_dir, s.name)
     opts = _Options(model=model, predictions=pred_dir, device=device,
-                    tta=tta, threshold=threshold, av=av, av_model=av_model,
+                    threshold=threshold, av=av, av_model=av_model,
                     consistency=consistency, av_views=av_views,
                     vessel_views=vessel_views)
     emit = None

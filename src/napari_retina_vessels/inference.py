@@ -1,4 +1,4 @@
-"""Run a network over a whole image: device choice, tiles, blending, TTA.
+"""Run a network over a whole image: device choice, tiles, blending, views.
 
 Models see the image at the canonical scale (see ``preprocessing``);
 large images are cut into overlapping tiles blended with a smooth window.
@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Generator
+
 import numpy as np
 import numpy.typing as npt
 import torch
 
-from .errors import DeviceError
+from .errors import DeviceError, InvalidOptionError
 from .progress import Progress
 
-__all__ = ['Progress', 'available_devices', 'choose_device', 'predict']
+__all__ = ['Progress', 'available_devices', 'check_views', 'choose_device',
+           'predict', 'tta_views']
 
 
 def available_devices() -> list[str]:
@@ -83,7 +85,8 @@ def _starts(length: int, tile: int, step: int) -> list[int]:
     return sorted({min(i * step, length - tile) for i in range(n)})
 
 
-#: Flip views (vertical, horizontal) by number of TTA views.
+#: Flip views (vertical, horizontal) by their number: the photo; the
+#: photo and its left-right mirror; those and their up-down mirrors.
 _VIEWS = {
     1: [(False, False)],
     2: [(False, False), (False, True)],
@@ -91,22 +94,34 @@ _VIEWS = {
 }
 
 
+def check_views(views: int) -> int:
+    """*views* as an int, refused unless it is 1, 2 or 4.
+
+    The one rule for a number of flip views, used by the pipeline,
+    batches, evaluation, the CLI and the widget.
+
+    Raises
+    ------
+    InvalidOptionError
+    """
+    if isinstance(views, bool) or views not in _VIEWS:
+        raise InvalidOptionError(
+            f'the number of flip views must be 1, 2 or 4, got {views!r}'
+        )
+    return int(views)
+
+
 def tta_views(tta: bool | int) -> int:
-    """Number of flip views: False -> 1, True -> 4, or 1, 2, 4 as given."""
-    n = 4 if tta is True else 1 if tta is False else int(tta)
-    if n not in _VIEWS:
-        raise ValueError(f'tta must be True, False, 1, 2 or 4, not {tta!r}')
-    return n
+    """Flip views of an old-style ``tta`` value: False -> 1, True -> 4,
+    or 1, 2, 4 as given (see :func:`check_views`)."""
+    return check_views(4 if tta is True else 1 if tta is False else tta)
 
 
 def _forward(model, x: torch.Tensor, device: torch.device,
-             tta: bool | int) -> torch.Tensor:
-    """Last output's logits for a (N, C, h, w) batch, flip-TTA averaged.
-
-    *tta*: False (one view), True (4: identity, left-right, up-down,
-    both) or a number of views, 1, 2 (identity and left-right) or 4.
-    """
-    views = _VIEWS[tta_views(tta)]
+             views: int) -> torch.Tensor:
+    """Last output's logits for a (N, C, h, w) batch, averaged over
+    *views* flip views (1, 2 or 4)."""
+    views = _VIEWS[views]
     acc = None
     for fy, fx in views:
         dims = [d for d, f in ((2, fy), (3, fx)) if f]
@@ -134,9 +149,10 @@ def predict(
     device: torch.device,
     tile: int = 768,
     overlap: int = 64,
-    tta: bool | int = False,
+    views: int = 1,
     batch: int = 4,
     stage: str = 'vessels',
+    tta: bool | int | None = None,
 ) -> Generator[Progress, None, npt.NDArray[np.float32]]:
     """Yield progress per tile batch; return the (K, H, W) logits.
 
@@ -149,11 +165,20 @@ def predict(
     tile, overlap : int
         Tile side and overlap in pixels; an image no larger than *tile*
         runs in one pass.
-    tta : bool or int
-        Flip test-time augmentation: False, True (4 views) or the number
-        of views (1, 2 or 4).
+    views : int
+        Flip views averaged: 1, 2 (the image and its left-right mirror)
+        or 4 (and their up-down mirrors).
+    tta : bool or int, optional
+        The old name: False is 1 view, True 4, an int that many; when
+        given it wins over *views*.
+
+    Raises
+    ------
+    InvalidOptionError
+        A number of views other than 1, 2 or 4.
     """
-    tta_views(tta)  # refuse a bad value before any work
+    # Refuse a bad value before any work.
+    views = check_views(views) if tta is None else tta_views(tta)
     c, h0, w0 = x.shape
     # Pad to a multiple of 8 and at least 32 pixels: three poolings must
     # leave a few pixels (a 4000 x 40 strip shrinks to 540 x 5 otherwise).
@@ -162,17 +187,18 @@ def predict(
     if ph or pw:
         x = np.pad(x, ((0, 0), (0, ph), (0, pw)))
     out = yield from _predict(model, x, device=device, tile=tile,
-                              overlap=overlap, tta=tta, batch=batch,
+                              overlap=overlap, views=views, batch=batch,
                               stage=stage)
     return out[:, :h0, :w0]
 
 
-def _predict(model, x, *, device, tile, overlap, tta, batch, stage):
+def _predict(model, x, *, device, tile, overlap, views, batch, stage):
     c, h, w = x.shape
     if h <= tile and w <= tile:
         yield Progress(stage, 0, 1)
         with torch.inference_mode():
-            out = _forward(model, torch.from_numpy(x)[None], device, tta)
+            out = _forward(model, torch.from_numpy(x)[None], device,
+                           views)
         yield Progress(stage, 1, 1)
         return out[0].numpy()
     th, tw = min(tile, h), min(tile, w)
@@ -191,7 +217,7 @@ def _predict(model, x, *, device, tile, overlap, tta, batch, stage):
         for i in range(0, total, batch):
             chunk = boxes[i:i + batch]
             xb = torch.stack([xt[:, y:y + th, xx:xx + tw] for y, xx in chunk])
-            out = _forward(model, xb, device, tta)
+            out = _forward(model, xb, device, views)
             if acc is None:
                 acc = torch.zeros(out.shape[1], h, w)
             for (y, xx), o in zip(chunk, out):

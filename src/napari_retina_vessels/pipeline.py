@@ -33,31 +33,45 @@ __all__ = ['Segmentation', 'flip_views', 'iter_segment',
            'iter_segment_stack', 'segment', 'stack_segmentations',
            'threshold_vessels']
 
-#: Flip views each stage averages without ``tta`` (identity and
+#: Flip views each stage averages by default (the photo and its
 #: left-right mirror): the vessel map gains 0.0004 validation AUC (0.0008
 #: on the DRIVE test split) and A/V decisions gain too, each at the cost
-#: of one more pass of that stage's network; ``tta=True`` uses 4 views
-#: everywhere. See docs/results.md.
+#: of one more pass of that stage's network; ``views=4`` uses the
+#: up-down mirrors too. See docs/results.md.
 VESSEL_VIEWS = 2
 AV_VIEWS = 2
 
 
-def flip_views(tta: bool | int, vessel_views: int | None = None,
-               av_views: int | None = None) -> tuple[int, int]:
-    """The (vessel, A/V) flip views that ``segment`` uses for these options.
+def flip_views(
+    views: int | None = None, *, tta: bool | int | None = None,
+    vessel_views: int | None = None, av_views: int | None = None,
+) -> tuple[int, int]:
+    """The (vessel, A/V) flip views that ``segment`` uses, checked.
 
-    Without *tta* each stage uses its default (:data:`VESSEL_VIEWS`,
-    :data:`AV_VIEWS`); ``tta=True`` means 4 in both; an int *tta* sets the
-    vessel stage's (and 4 the A/V stage's too). *vessel_views* and
-    *av_views*, when given, win. Values are checked by
-    ``inference.tta_views``, not here (this module stays torch-free).
+    *views* (1, 2 or 4) sets both stages; without it each stage uses its
+    default (:data:`VESSEL_VIEWS`, :data:`AV_VIEWS`). *tta* is the old
+    option, still accepted: True means 4 views in both stages, False the
+    defaults, an int the vessel stage's views (and the A/V stage's too
+    when 4). *vessel_views* and *av_views*, when given, win.
+
+    Raises
+    ------
+    InvalidOptionError
+        A number of views other than 1, 2 or 4.
     """
-    n = None if tta is False else 4 if tta is True else int(tta)
-    if vessel_views is None:
-        vessel_views = VESSEL_VIEWS if n is None else n
-    if av_views is None:
-        av_views = 4 if n == 4 else AV_VIEWS
-    return vessel_views, av_views
+    from .inference import check_views, tta_views
+
+    vessel, artery_vein = VESSEL_VIEWS, AV_VIEWS
+    if views is not None:
+        vessel = artery_vein = check_views(views)
+    elif tta is not None and tta is not False:
+        vessel = tta_views(tta)
+        artery_vein = 4 if vessel == 4 else AV_VIEWS
+    if vessel_views is not None:
+        vessel = check_views(vessel_views)
+    if av_views is not None:
+        artery_vein = check_views(av_views)
+    return vessel, artery_vein
 
 
 @dataclass(frozen=True)
@@ -201,23 +215,23 @@ def iter_segment(
     av: bool = True,
     av_model: str = 'default',
     device: str = 'auto',
-    tta: bool | int = False,
+    views: int | None = None,
     threshold: float | None = None,
     fov: npt.ArrayLike | None = None,
     consistency: bool = True,
     av_views: int | None = None,
     vessel_views: int | None = None,
     tile: int = 768,
+    tta: bool | int | None = None,
 ) -> Generator[Any, None, Segmentation]:
     """Segment vessels (and arteries/veins) of one fundus photograph.
 
     Yields ``Progress(stage, done, total)`` records; returns the
     :class:`Segmentation`. Parameters are those of :func:`segment`.
     """
-    from ._registry import REGISTRY
-    from .inference import choose_device, predict, tta_views
+    from .inference import choose_device, predict
     from .progress import Progress
-    from .weights import iter_fetch, load_model, resolve_name
+    from .weights import iter_fetch, load_model, resolve
 
     t0 = time.perf_counter()
     arr = np.asarray(image)
@@ -237,31 +251,30 @@ def iter_segment(
     # Refuse bad values before any work.
     if threshold is not None:
         check_threshold(threshold)
-    tta_views(tta)
-    vessel_views, av_views = flip_views(tta, vessel_views, av_views)
-    tta_views(vessel_views)
-    tta_views(av_views)
+    vessel_views, av_views = flip_views(
+        views, tta=tta, vessel_views=vessel_views, av_views=av_views)
+    refs = {'vessels': resolve(model, 'vessels')}
+    if av:
+        refs['av'] = resolve(av_model, 'av')
     dev = choose_device(device)
     yield Progress('fov', 0, 1)
     fov_full = (_check_fov(fov, rgb.shape[:2]) if fov is not None
                 else fov_mask(rgb))
     yield Progress('weights', 0, 1)
-    for name, task, wanted in (('vessels', 'vessels', True),
-                               ('av', 'av', av)):
-        ref = resolve_name(model if name == 'vessels' else av_model, task)
-        if wanted and ref in REGISTRY:
-            yield from iter_fetch(ref)  # download progress, if any
-    net, info = load_model(model, task='vessels', device=dev)
+    for ref in refs.values():
+        if ref.registered:
+            yield from iter_fetch(ref.name)  # download progress, if any
+    net, info = load_model(refs['vessels'], task='vessels', device=dev)
     av_net = av_info = None
     if av:
-        av_net, av_info = load_model(av_model, task='av', device=dev)
+        av_net, av_info = load_model(refs['av'], task='av', device=dev)
     yield Progress('weights', 1, 1)
 
     shape = scaled_shape(rgb.shape, canonical_scale(fov_full))
     rgb_s = resize(rgb, shape)
     fov_s = resize(fov_full.astype(np.float32), shape) > 0.5
     x = normalise_input(rgb_s, fov_s, info['input'])
-    logits = yield from predict(net, x, device=dev, tta=vessel_views,
+    logits = yield from predict(net, x, device=dev, views=vessel_views,
                                 tile=tile, stage='vessels')
     prob_s = (1.0 / (1.0 + np.exp(-logits[0]))).astype(np.float32)
     prob_s *= fov_s
@@ -278,7 +291,7 @@ def iter_segment(
             x = normalise_input(rgb_s, fov_s, av_info['input'])
         x_av = np.concatenate([x, prob_s[None]], 0)
         av_logits = yield from predict(av_net, x_av, device=dev,
-                                       tta=av_views,
+                                       views=av_views,
                                        tile=tile, stage='artery/vein')
         diff = np.clip(av_logits[0] - av_logits[1], -30, 30)
         p_s = (1.0 / (1.0 + np.exp(-diff))).astype(np.float32)
@@ -300,10 +313,11 @@ def iter_segment(
 
 def segment(
     image: npt.ArrayLike,
+    *,
     model: str = 'default',
     av: bool = True,
     device: str = 'auto',
-    tta: bool | int = False,
+    views: int | None = None,
     threshold: float | None = None,
     progress: Callable[[Any], Any] | None = None,
     **kwargs: Any,
@@ -321,12 +335,11 @@ def segment(
         Also classify arteries and veins.
     device : str
         ``'auto'`` (cuda, then mps, then cpu), ``'cpu'``, ``'cuda'``...
-    tta : bool or int
-        True: average over 4 flips in both stages (2x slower than the
-        default, a little better). Without it each stage averages the
-        photo and its mirror image (:data:`VESSEL_VIEWS`,
-        :data:`AV_VIEWS`). An int (1, 2, 4) sets the vessel stage's
-        number of flip views (``tta=1``: one pass, fastest).
+    views : int, optional
+        Flip views both stages average: 1 (one pass, fastest), 2 (the
+        photo and its mirror image, the default: :data:`VESSEL_VIEWS`,
+        :data:`AV_VIEWS`) or 4 (up-down mirrors too; 2x slower than the
+        default, a little better).
     threshold : float, optional
         Vessel probability cut-off; the model's own by default.
     progress : callable, optional
@@ -334,9 +347,9 @@ def segment(
     **kwargs
         ``av_model``, ``fov`` (a precomputed (H, W) mask),
         ``consistency`` (per-segment A/V vote, default True),
-        ``av_views`` (flip views of the A/V stage, 1, 2 or 4; default 2,
-        or 4 with *tta*), ``vessel_views`` (the same for the vessel
-        stage, overriding *tta*), ``tile``.
+        ``av_views`` and ``vessel_views`` (one stage's flip views,
+        overriding *views*), ``tile``, and ``tta``, the old name of the
+        views (True: 4 in both stages; an int: the vessel stage's).
 
     Returns
     -------
@@ -344,10 +357,10 @@ def segment(
 
     Raises
     ------
-    InvalidImageError, WeightsError, DeviceError
+    InvalidImageError, WeightsError, DeviceError, InvalidOptionError
     """
-    gen = iter_segment(image, model=model, av=av, device=device, tta=tta,
-                       threshold=threshold, **kwargs)
+    gen = iter_segment(image, model=model, av=av, device=device,
+                       views=views, threshold=threshold, **kwargs)
     while True:
         try:
             rec = next(gen)

@@ -1,8 +1,11 @@
 """Weights: find, download (pooch), verify and load model files.
 
-Resolution order for a registry name, every step hash-checked: the copy
-shipped in the package, then the cache, then a download from the base
-URL. Environment variables, read at each call:
+:func:`resolve` is the one place a model name becomes an identity
+(``'default'`` -> the task's default, a registry name, or a weights
+file); loading, segmentation, batch markers, :func:`describe` and the CLI
+all go through it. A registry file is then found in this order, every
+step hash-checked: the copy shipped in the package, then the cache, then
+a download from the base URL. Environment variables, read at each call:
 
 ``RETINA_VESSELS_CACHE_DIR``
     cache folder (default: the OS user cache, ``napari-retina-vessels``);
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -29,6 +33,8 @@ __all__ = [
     'list_models',
     'model_info',
     'resolve_name',
+    'resolve',
+    'ModelRef',
     'weights_path',
     'load_weights_file',
     'load_model',
@@ -94,6 +100,97 @@ def model_info(name: str) -> dict[str, Any]:
             'path of a .pt file made by "retina-vessels train")'
         ) from None
     return {'name': name, **entry}
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """A model resolved by :func:`resolve`: what it is, not yet loaded.
+
+    Attributes
+    ----------
+    name : str
+        Registry name, or the stem of a weights file.
+    sha256 : str
+    info : dict
+        The registry entry (``task``, ``threshold``, ``input``...); for a
+        file only ``name`` and ``threshold`` (0.5; the file's own
+        settings are read when it is loaded).
+    path : Path or None
+        The weights file given, or None for a registry model (see
+        :meth:`local_path`).
+    """
+
+    name: str
+    sha256: str
+    info: dict[str, Any] = field(compare=False)
+    path: Path | None = None
+
+    @property
+    def registered(self) -> bool:
+        """True for a registry model, False for a file."""
+        return self.path is None
+
+    @property
+    def key(self) -> str:
+        """What identifies it in batch markers: the registry name or the
+        file's absolute path."""
+        return self.name if self.path is None else str(self.path.resolve())
+
+    def local_path(self, *, download: bool = True,
+                   progressbar: Any = False) -> Path:
+        """The verified local file, downloading a registry model when
+        allowed (see :func:`weights_path`)."""
+        if self.path is not None:
+            return self.path
+        return weights_path(self.name, download=download,
+                            progressbar=progressbar)
+
+
+def resolve(model: str | os.PathLike | ModelRef | None = 'default',
+            task: str | None = 'vessels') -> ModelRef:
+    """Resolve a model name or weights file; nothing is downloaded.
+
+    Registry names win over files of the same name; ``None``, ``''`` and
+    ``'default'`` mean the default model of *task* (of ``'vessels'`` when
+    *task* is None).
+
+    Parameters
+    ----------
+    model : str or os.PathLike or ModelRef or None
+        ``'default'``, a registry name, or the path of a ``.pt`` file
+        (a :class:`ModelRef` is returned as it is, its task checked).
+    task : {'vessels', 'av'} or None
+        The task the model must do; None accepts any. A file's task is
+        only known once it is loaded (:func:`load_model` checks it).
+
+    Raises
+    ------
+    WeightsError
+        An unknown name that is not an existing file either, or a
+        registry model of another task.
+    """
+    if isinstance(model, ModelRef):  # resolved already
+        if task is not None and model.info.get('task', task) != task:
+            raise WeightsError(
+                f'model {model.name!r} is a {model.info["task"]} model, '
+                f'not a {task} model; give a {task} model'
+            )
+        return model
+    name = '' if model is None else str(model)
+    if name in ('', 'default') or name in _registry.REGISTRY:
+        name = resolve_name(name, task or 'vessels')
+        info = model_info(name)
+        if task is not None and info['task'] != task:
+            raise WeightsError(
+                f'model {name!r} is a {info["task"]} model, not a {task} '
+                f'model; give a {task} model'
+            )
+        return ModelRef(name, info['sha256'], info)
+    path = Path(name)
+    if not path.is_file():
+        model_info(name)  # raises the unknown-model message
+    return ModelRef(path.stem, file_sha256(path),
+                    {'name': path.stem, 'threshold': 0.5}, path)
 
 
 def _is_cached(entry: dict) -> bool:
@@ -425,36 +522,22 @@ def _cached_model(path: str, sha: str, device: str, fuse: bool = True):
     return model, data
 
 
-def _locate(name_or_path: str | os.PathLike, task: str,
-            progressbar: Any = False) -> tuple[Path, str, dict]:
-    """(local path, sha256, registry info) of a registry name or file."""
-    name = str(name_or_path)
-    if name in _registry.REGISTRY or name in ('', 'default'):
-        name = resolve_name(name, task)
-        info = model_info(name)
-        return (weights_path(name, progressbar=progressbar),
-                info['sha256'], info)
-    path = Path(name_or_path)
-    if not path.is_file():
-        model_info(name)  # raises the unknown-model message
-    return path, file_sha256(path), {'name': path.stem, 'threshold': 0.5}
-
-
 def describe(name_or_path: str | os.PathLike) -> dict[str, Any]:
     """Architecture of a weights file: ``arch``, ``arch_kwargs``, ``task``,
     ``input`` (its input normalisation).
 
     *name_or_path* is a registry name (downloaded if needed) or a file.
     """
-    path, sha, _ = _locate(name_or_path, 'vessels')
-    _, data = _cached_model(str(path), sha, 'cpu', True)
+    ref = resolve(name_or_path, task=None)
+    _, data = _cached_model(str(ref.local_path()), ref.sha256, 'cpu', True)
     return {'arch': data['arch'],
             'arch_kwargs': dict(data.get('arch_kwargs') or {}),
             'task': data.get('task', 'vessels'),
             'input': data.get('input', 'global')}
 
 
-def load_model(name_or_path: str | os.PathLike, *, task: str = 'vessels',
+def load_model(name_or_path: str | os.PathLike | ModelRef, *,
+               task: str = 'vessels',
                device: Any = 'cpu', progressbar: Any = False,
                fuse: bool = True):
     """Load a network by registry name or file path.
@@ -471,7 +554,9 @@ def load_model(name_or_path: str | os.PathLike, *, task: str = 'vessels',
         ``arch``, ``task``, ``sha256``, ``threshold``, ``path``, ``input``
         (the input normalisation it was trained with).
     """
-    path, sha, info = _locate(name_or_path, task, progressbar)
+    ref = resolve(name_or_path, task)
+    path, sha, info = ref.local_path(progressbar=progressbar), ref.sha256, \
+        ref.info
     model, data = _cached_model(str(path), sha, str(device), fuse)
     if data.get('task', 'vessels') != task:
         raise WeightsError(

@@ -5,9 +5,9 @@ MODEL_TIP = ('Vessel model. "shipped" models work offline; others are '
              'downloaded once and cached.')
 DEVICE_TIP = 'Where the network runs; auto picks a GPU when there is one.'
 AV_TIP = 'Also classify vessel pixels as artery (red) or vein (blue).'
-TTA_TIP = ('Test-time augmentation: average over 4 flips in both stages '
-           'instead of the photo and its mirror image. About 2x slower, '
-           'slightly more accurate.')
+VIEWS_TIP = ('Flip views both stages average: 1 is fastest, 2 the photo '
+             'and its mirror image (default), 4 adds the up-down mirrors '
+             '(about 2x slower, slightly more accurate).')
 THRESHOLD_TIP = ('Vessel probability cut-off. Moving it re-thresholds the '
                  'last result at once; the model is not run again.')
 ARTERY_PROB_TIP = ('Also add the probability that each vessel pixel is an '

@@ -26,6 +26,7 @@ class SegmentWidget(Container):
 
     def __init__(self, viewer: napari.viewer.Viewer) -> None:
         from ...inference import available_devices
+        from ...pipeline import VESSEL_VIEWS
         from ...weights import list_models
 
         super().__init__(labels=True)
@@ -49,8 +50,8 @@ class SegmentWidget(Container):
         has_av = bool(list_models(task='av'))
         self.av = CheckBox(text='artery / vein', value=has_av,
                            enabled=has_av, tooltip=T.AV_TIP)
-        self.tta = CheckBox(text='test-time augmentation', value=False,
-                            tooltip=T.TTA_TIP)
+        self.views = ComboBox(label='flip views', tooltip=T.VIEWS_TIP,
+                              choices=[1, 2, 4], value=VESSEL_VIEWS)
         self.show_artery_prob = CheckBox(
             text='add artery probability layer', value=False,
             enabled=has_av, tooltip=T.ARTERY_PROB_TIP)
@@ -70,7 +71,7 @@ class SegmentWidget(Container):
         # Messages are whole sentences: wrap them instead of cutting.
         self.status.native.setWordWrap(True)
         self.extend([
-            self.image, self.model, self.device, self.av, self.tta,
+            self.image, self.model, self.device, self.av, self.views,
             self.show_artery_prob, self.show_fov, self.threshold,
             self.run_button, self.cancel_button, self.progress, self.status,
         ])
@@ -143,7 +144,7 @@ class SegmentWidget(Container):
         data = np.asarray(layer.data)
         options = {
             'model': self.model.value, 'av': bool(self.av.value),
-            'device': self.device.value, 'tta': bool(self.tta.value),
+            'device': self.device.value, 'views': int(self.views.value),
             'threshold': float(self.threshold.value),
         }
         worker = thread_worker(iter_segment, ignore_errors=True)(
