@@ -535,3 +535,150 @@ def test_broken_model_fails_the_batch_once(tmp_path, monkeypatch):
         run_batch([tmp_path / 'in'], tmp_path / 'out2', model='unet-drive',
                   av=False)
     assert len(tries) == 1
+
+
+# -- 9. one-line errors, checked before work -------------------------------
+
+def test_evaluate_json_pointing_at_a_folder_fails_before_work(
+        tmp_path, capsys, monkeypatch):
+    from napari_retina_vessels import evaluation
+    from napari_retina_vessels.cli import main
+
+    ran = []
+    monkeypatch.setattr(evaluation, 'evaluate_dataset',
+                        lambda *a, **k: ran.append(1))
+    (tmp_path / 'report').mkdir()
+    assert main(['evaluate', str(tmp_path), '--json',
+                 str(tmp_path / 'report')]) == 1
+    assert not ran
+    err = capsys.readouterr().err
+    assert 'is a folder' in err and 'Traceback' not in err
+
+
+def test_npy_declaring_2e6_squared_is_refused_without_allocating(tmp_path):
+    from napari_retina_vessels.errors import ImageReadError
+    from napari_retina_vessels.evaluation import read_prediction
+
+    header = "{'descr': '<f4', 'fortran_order': False, " \
+             "'shape': (2000000, 2000000), }"
+    header += ' ' * (117 - len(header)) + '\n'
+    path = tmp_path / 'bomb.npy'
+    path.write_bytes(b'\x93NUMPY\x01\x00' + len(header).to_bytes(2, 'little')
+                     + header.encode() + b'\0' * 64)
+    assert path.stat().st_size == 192
+    with pytest.raises(ImageReadError, match='declares') as info:
+        read_prediction(path)
+    _one_line(info.value)
+
+
+def test_safe_weights_asking_for_huge_layers_fail_before_allocating(
+        tmp_path):
+    import tracemalloc
+
+    import torch
+
+    from napari_retina_vessels.errors import WeightsError
+    from napari_retina_vessels.models import build_model
+    from napari_retina_vessels.weights import load_model
+
+    small = build_model('wnet', channels=[4, 8])
+    path = tmp_path / 'huge.pt'
+    torch.save({'arch': 'wnet', 'arch_kwargs': {'channels': [4096, 16384]},
+                'task': 'vessels', 'state_dict': small.state_dict()}, path)
+    tracemalloc.start()
+    try:
+        with pytest.raises(WeightsError, match='does not match') as info:
+            load_model(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    _one_line(info.value)
+    assert peak < 64 << 20
+
+
+@pytest.mark.parametrize('tile', [0, -5, 10**9, 2.5, True])
+def test_invalid_tile_is_one_line_before_work(tile, monkeypatch):
+    from napari_retina_vessels import segment, weights
+    from napari_retina_vessels.errors import InvalidOptionError
+
+    monkeypatch.setattr(weights, 'load_model', None)  # never reached
+    with pytest.raises(InvalidOptionError, match='tile') as info:
+        segment(_fundus(), av=False, tile=tile)
+    _one_line(info.value)
+
+
+# -- 12. smaller ones ------------------------------------------------------
+
+def test_formula_like_file_name_is_not_a_formula_in_the_csv(tmp_path):
+    from napari_retina_vessels.batch import run_batch
+
+    (src,) = _photos(tmp_path / 'in', ['p'])
+    evil = src.with_name('=HYPERLINK(1).png')
+    src.rename(evil)
+    run_batch([evil], tmp_path / 'out', av=False)
+    text = (tmp_path / 'out' / 'summary.csv').read_text()
+    assert "'=HYPERLINK(1)" in text
+    assert '\n=' not in text and ',=' not in text
+
+
+def test_jpeg_exif_orientation_is_applied(tmp_path):
+    from PIL import Image
+
+    from napari_retina_vessels.io import imread
+
+    img = np.zeros((40, 60, 3), np.uint8)
+    img[:10, :20] = 255  # a bright corner, top left as stored
+    pil = Image.fromarray(img)
+    exif = pil.getexif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise to display
+    pil.save(tmp_path / 'r.jpg', exif=exif, quality=95)
+    got = imread(tmp_path / 'r.jpg')
+    assert got.shape == (60, 40, 3)
+    assert got[:10, -10:].mean() > 200  # the corner is now top right
+
+
+def test_16_bit_ppm_keeps_16_bits(tmp_path):
+    import gzip
+
+    from napari_retina_vessels.io import imread
+
+    img = (np.arange(30 * 20 * 3, dtype=np.uint16) * 37).reshape(30, 20, 3)
+    data = b'P6\n20 30\n65535\n' + img.astype('>u2').tobytes()
+    (tmp_path / 'a.ppm').write_bytes(data)
+    (tmp_path / 'a.ppm.gz').write_bytes(gzip.compress(data))
+    for name in ('a.ppm', 'a.ppm.gz'):
+        got = imread(tmp_path / name)
+        assert got.dtype == np.uint16 and np.array_equal(got, img)
+
+
+def test_empty_fov_mask_is_not_a_perfect_score(tmp_path):
+    from napari_retina_vessels.evaluation import evaluate_dataset
+    from napari_retina_vessels.io import imwrite
+
+    root = tmp_path / 'ds'
+    for name, empty in (('a', False), ('b', True)):
+        photo = _fundus(seed=ord(name))
+        imwrite(root / 'images' / f'{name}.png', photo)
+        imwrite(root / 'vessels' / f'{name}.png', photo[..., 1] < 60)
+        fov = np.zeros(photo.shape[:2], bool) if empty else \
+            photo.sum(-1) > 30
+        imwrite(root / 'masks' / f'{name}.png', fov)
+        imwrite(tmp_path / 'pred' / f'{name}.png',
+                (photo[..., 1] < 60).astype(np.uint8) * 255)
+    report = evaluate_dataset(root, predictions=tmp_path / 'pred')
+    rows = {r['name']: r for r in report['images']}
+    assert 'empty' in rows['b']['error']
+    assert rows['b'].get('f1') is None
+    assert report['per_image_mean']['f1'] == pytest.approx(rows['a']['f1'])
+
+
+def test_messages_say_the_right_thing():
+    from napari_retina_vessels.errors import ImageReadError
+    from napari_retina_vessels.io import imread
+
+    with pytest.raises(ImageReadError) as info:
+        imread('/dev/zero')
+    assert 'does not exist' not in str(info.value)
+    assert 'device' in str(info.value)
+    with pytest.raises(ImageReadError, match='does not exist'):
+        imread('/nonexistent/photo.png')

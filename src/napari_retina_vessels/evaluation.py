@@ -28,7 +28,7 @@ from .errors import (
     RetinaVesselsError,
     ShapeMismatchError,
 )
-from .io import write_text_atomic
+from .io import csv_cell, write_text_atomic
 from .metrics import AVAccumulator, VesselAccumulator
 from .metrics.counting import check_threshold
 
@@ -103,12 +103,9 @@ def read_prediction(path: str | os.PathLike) -> np.ndarray:
 
     path = Path(path)
     if path.suffix.lower() == '.npy':
-        try:
-            arr = np.load(path, allow_pickle=False)
-        except (OSError, ValueError) as err:
-            from .errors import ImageReadError
+        from .io import read_npy
 
-            raise ImageReadError(f'cannot read {path}: {err}') from err
+        arr = read_npy(path)
     else:
         arr = imread(path)
     if arr.ndim == 3 and arr.shape[-1] in (3, 4):
@@ -206,6 +203,13 @@ def _score_sample(sample: Sample, opts: _Options,
                 if k in ('model', 'weights_sha256', 'av_model',
                          'av_weights_sha256', 'device')}
     stats = None
+    error = None
+    if fov is not None and not np.asarray(fov).any():
+        # Nothing to score: F1 would be 1.0 over no pixels and enter the
+        # per-image mean as a perfect photo.
+        truth = truth_av = None
+        want_av = False
+        error = 'the FOV mask is empty; the photo is not scored'
     if truth is not None:
         # Private helpers: a parallel worker returns counts and sorted
         # scores, the accumulators in the main process pool them.
@@ -215,7 +219,7 @@ def _score_sample(sample: Sample, opts: _Options,
         counts = av_counts(truth_av, av_pred, vessels_pred=vessels_pred,
                            artery_probability=p_art, mask=fov)
     return {'name': sample.name, 'stats': stats, 'av_counts': counts,
-            'threshold': threshold, 'info': info,
+            'threshold': threshold, 'info': info, 'error': error,
             'seconds': time.perf_counter() - t0}
 
 
@@ -244,6 +248,8 @@ def _row(result: dict, vessel_row: dict | None, av_row: dict | None):
             for k in ('acc', 'se', 'sp'):
                 row[f'av_{part}_{k}'] = av_row[part][k]
         row['av_detected'] = av_row['detected']
+    if result.get('error'):
+        row['error'] = result['error']
     row['seconds'] = round(result['seconds'], 3)
     return row
 
@@ -427,7 +433,6 @@ def write_csv(report: dict[str, Any], path: str | os.PathLike) -> Path:
     writer = csv.writer(buf, lineterminator='\n')
     writer.writerow(columns)
     for row in rows:
-        writer.writerow(['' if row.get(c) is None else
-                         f'{row[c]:.6f}' if isinstance(row[c], float)
-                         else row[c] for c in columns])
+        writer.writerow([f'{row[c]:.6f}' if isinstance(row.get(c), float)
+                         else csv_cell(row.get(c)) for c in columns])
     return write_text_atomic(path, buf.getvalue())

@@ -32,6 +32,8 @@ __all__ = [
     'file_stem',
     'read_pixel_spacing',
     'read_stack',
+    'read_npy',
+    'check_output_file',
     'csv_cell',
     'written_by_us',
     'SOFTWARE',
@@ -389,8 +391,7 @@ def imread(path: str | os.PathLike) -> npt.NDArray:
         When the file is missing, empty, truncated or not an image.
     """
     path = Path(path)
-    if not path.is_file():
-        raise ImageReadError(f'{path} does not exist or is not a file')
+    _check_file(path)
     if path.stat().st_size == 0:
         raise ImageReadError(f'{path} is empty (0 bytes)')
     suffix = _suffix(path)
@@ -448,6 +449,92 @@ def _decode(path: Path, suffix: str) -> np.ndarray:
     return arr
 
 
+def check_output_file(path: str | os.PathLike, what: str = 'file') -> Path:
+    """Check, before any work, that *path* can be written as a file.
+
+    Raises
+    ------
+    InvalidImageError
+        When *path* is a folder or a device, or its folder cannot be
+        created or written to.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise InvalidImageError(
+            f'the {what} {path} is a folder; give a file name')
+    if path.exists() and not path.is_file():
+        raise InvalidImageError(
+            f'the {what} {path} is not a regular file; give a file name')
+    parent = path.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        ok = os.access(parent, os.W_OK | os.X_OK)
+    except OSError:
+        ok = False
+    if not ok:
+        raise InvalidImageError(
+            f'cannot write the {what} {path}: its folder is not writable')
+    return path
+
+
+def _check_file(path: Path) -> None:
+    """ImageReadError unless *path* is a regular file, saying which."""
+    if path.is_file():
+        return
+    if not path.exists():
+        raise ImageReadError(f'{path} does not exist')
+    kind = 'a folder' if path.is_dir() else 'a device, pipe or socket'
+    raise ImageReadError(
+        f'{path} is {kind}, not an image file; give the path of a photo')
+
+
+def read_npy(path: str | os.PathLike) -> npt.NDArray:
+    """Load a ``.npy`` array after checking what its header declares.
+
+    ``numpy.load`` allocates the declared array before reading: a
+    192-byte file declaring 2e6 x 2e6 values would ask for terabytes.
+    Object arrays (pickles) are refused too.
+
+    Raises
+    ------
+    ImageReadError
+        For a missing, damaged, truncated, pickled or oversized file.
+    """
+    from numpy.lib import format as npf
+
+    path = Path(path)
+    try:
+        with open(path, 'rb') as fh:
+            version = npf.read_magic(fh)
+            read = {(1, 0): npf.read_array_header_1_0,
+                    (2, 0): npf.read_array_header_2_0}.get(version)
+            if read is None:
+                raise ValueError(f'unsupported .npy version {version}')
+            shape, _, dtype = read(fh)
+            start = fh.tell()
+        size = path.stat().st_size
+    except (OSError, ValueError) as err:
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise ImageReadError(f'cannot read {path} ({reason})') from err
+    n = int(np.prod(shape, dtype=np.float64)) if shape else 1
+    if dtype.hasobject:
+        raise ImageReadError(
+            f'{path} holds Python objects, not numbers; save a numeric '
+            'array')
+    if n > 4 * MAX_PIXELS:
+        raise ImageReadError(
+            f'{path} declares an array of shape {shape}, more than the '
+            f'{4 * MAX_PIXELS:,} values this reader accepts')
+    if size < start + n * dtype.itemsize:
+        raise ImageReadError(
+            f'{path} is truncated: it declares shape {shape} of '
+            f'{dtype} but holds {size:,} bytes')
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as err:
+        raise ImageReadError(f'cannot read {path} ({err})') from err
+
+
 def read_stack(path: str | os.PathLike) -> npt.NDArray:
     """Read every frame of a multi-page TIFF as one stack.
 
@@ -470,8 +557,7 @@ def read_stack(path: str | os.PathLike) -> npt.NDArray:
     suffix = _suffix(path)
     if suffix not in ('.tif', '.tiff', '.tif.gz'):
         return imread(path)[None]
-    if not path.is_file():
-        raise ImageReadError(f'{path} does not exist or is not a file')
+    _check_file(path)
     try:
         data = _gunzip(path, '.tif') if suffix.endswith('.gz') else path
         stack = _read_tiff(data, frames=True)

@@ -198,6 +198,24 @@ def threshold_vessels(probability: np.ndarray, threshold: float,
     return out
 
 
+#: Smallest and largest tile side ``segment`` accepts: tiles overlap by
+#: 64 pixels, and one side of 8192 already needs gigabytes.
+TILE_RANGE = (128, 8192)
+
+
+def _check_tile(tile: Any) -> int:
+    """*tile* as an int in :data:`TILE_RANGE`, else InvalidOptionError."""
+    from .errors import InvalidOptionError
+
+    lo, hi = TILE_RANGE
+    if isinstance(tile, bool) or not isinstance(tile, (int, np.integer)) \
+            or not lo <= tile <= hi:
+        raise InvalidOptionError(
+            f'tile must be a whole number of pixels from {lo} to {hi}, got '
+            f'{tile!r}')
+    return int(tile)
+
+
 def _check_fov(fov, shape) -> np.ndarray:
     fov = np.asarray(fov)
     if fov.shape != tuple(shape):
@@ -229,6 +247,7 @@ def iter_segment(
     Yields ``Progress(stage, done, total)`` records; returns the
     :class:`Segmentation`. Parameters are those of :func:`segment`.
     """
+    from ._allocator import tune_allocator
     from .inference import choose_device, predict
     from .progress import Progress
     from .weights import iter_fetch, load_model, resolve
@@ -251,11 +270,15 @@ def iter_segment(
     # Refuse bad values before any work.
     if threshold is not None:
         check_threshold(threshold)
+    _check_tile(tile)
     vessel_views, av_views = flip_views(
         views, tta=tta, vessel_views=vessel_views, av_views=av_views)
     refs = {'vessels': resolve(model, 'vessels')}
     if av:
         refs['av'] = resolve(av_model, 'av')
+    # Opt-in here (RETINA_VESSELS_TUNE_MALLOC=1): this may be napari's or
+    # a user's process; the CLI and Dask workers tune by default.
+    tune_allocator(default=False)
     dev = choose_device(device)
     yield Progress('fov', 0, 1)
     fov_full = (_check_fov(fov, rgb.shape[:2]) if fov is not None

@@ -489,6 +489,34 @@ def load_weights_file(path: str | os.PathLike) -> dict[str, Any]:
     return data
 
 
+def _check_layers(path: str, arch: str, kwargs: dict,
+                  state: Any) -> None:
+    """Refuse architecture arguments that do not fit the stored tensors
+    before building the network: a small, safe file could otherwise ask
+    for huge layers (gigabytes allocated, then a mismatch)."""
+    import torch
+
+    from .models import build_model
+
+    if not isinstance(state, dict):
+        raise WeightsError(f'{path} has no valid "state_dict" entry')
+    try:
+        with torch.device('meta'):  # shapes only, no memory
+            meta = build_model(arch, **kwargs)
+    except Exception as err:  # any bad argument of any architecture
+        raise WeightsError(
+            f'{path} gives architecture {arch!r} arguments it cannot take '
+            f'({type(err).__name__}); the file is damaged or not made by '
+            'retina-vessels train') from err
+    want = sum(t.numel() for t in meta.state_dict().values())
+    have = sum(t.numel() for t in state.values()
+               if isinstance(t, torch.Tensor))
+    if want != have:
+        raise WeightsError(
+            f'{path} does not match architecture {arch!r}: its arguments '
+            f'ask for {want:,} values, the file holds {have:,}')
+
+
 @lru_cache(maxsize=8)
 def _cached_model(path: str, sha: str, device: str, fuse: bool = True):
     import torch
@@ -504,7 +532,9 @@ def _cached_model(path: str, sha: str, device: str, fuse: bool = True):
         raise WeightsError(
             f"{path} needs unknown input normalisation {data['input']!r}; "
             'a newer napari-retina-vessels may read it')
-    model = build_model(arch, **dict(data.get('arch_kwargs') or {}))
+    kwargs = dict(data.get('arch_kwargs') or {})
+    _check_layers(path, arch, kwargs, data['state_dict'])
+    model = build_model(arch, **kwargs)
     try:
         model.load_state_dict(data['state_dict'])
     except RuntimeError as err:
