@@ -17,7 +17,7 @@ import sys
 
 import torch
 
-from napari_retina_vessels.models.ensemble import average, combine
+from napari_retina_vessels.training.ensemble import average, combine
 
 
 def main(out: str, *members: str, soup: bool = False) -> None:

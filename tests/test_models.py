@@ -11,7 +11,7 @@ from synthetic import fake_fundus
 
 from napari_retina_vessels import segment
 from napari_retina_vessels.models import ARCHITECTURES, build_model
-from napari_retina_vessels.models.ensemble import average, combine
+from napari_retina_vessels.training.ensemble import average, combine
 from napari_retina_vessels.weights import load_model
 
 SCRIPTS = Path(__file__).resolve().parents[1] / 'scripts'
