@@ -146,7 +146,7 @@ def iter_map(
             try:
                 result = func(item)
             # Whatever went wrong, it is this item's failure only.
-            except Exception as err:
+            except Exception as err:  # noqa: BLE001 - reported per item
                 yield i, None, err
                 continue
             yield i, result, None
@@ -164,7 +164,7 @@ def iter_map(
             try:
                 yield futures[fut], fut.result(), None
             # Whatever ended the task, it is this item's failure only.
-            except Exception as err:
+            except Exception as err:  # noqa: BLE001 - reported per item
                 yield futures[fut], None, err
 
 

@@ -430,7 +430,7 @@ def _decode(path: Path, suffix: str) -> np.ndarray:
                 arr = _read_tiff(data)
             except ImageReadError:
                 raise
-            except Exception:
+            except Exception:  # noqa: BLE001 - any codec failure: Pillow
                 # tifffile needs imagecodecs for LZW/JPEG compression;
                 # Pillow decodes the common 8-bit cases (DRIVE is LZW).
                 arr = _read_pil(data)

@@ -453,7 +453,7 @@ def iter_fetch(name: str, *, poll: float = 0.1):
     def work() -> None:
         try:
             box['path'] = weights_path(name, progressbar=counter)
-        except BaseException as err:  # re-raised in the caller
+        except BaseException as err:  # noqa: BLE001 - re-raised in caller
             box['error'] = err
 
     thread = threading.Thread(target=work, daemon=True,
