@@ -60,7 +60,12 @@ def test_segment_adds_layers_with_metadata(widget, qtbot):
         assert set(np.unique(av.data)) <= {0, 1, 2, 3}
         assert list(av.features['class'][:3]) == ['background', 'artery',
                                                   'vein']
-    assert 'eye' in w.status.value and 's on cpu' in w.status.value
+    # The widget's device is 'auto': cuda on a GPU machine, else cpu.
+    from napari_retina_vessels.inference import available_devices
+
+    device = available_devices()[0]
+    assert meta['device'] == device
+    assert 'eye' in w.status.value and f's on {device}' in w.status.value
     assert w.run_button.enabled and not w.cancel_button.enabled
 
 
