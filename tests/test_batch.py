@@ -27,12 +27,6 @@ from napari_retina_vessels.cluster import iter_map
 from napari_retina_vessels.errors import RetinaVesselsError
 from napari_retina_vessels.inference import Progress
 from napari_retina_vessels.io import imread
-from napari_retina_vessels.weights import list_models
-
-HAS_AV = bool(list_models('av'))
-needs_av = pytest.mark.skipif(not HAS_AV,
-                              reason='no artery/vein model registered yet')
-
 
 
 def write_photos(folder: Path, n: int = 2, suffix: str = '.png',
@@ -370,7 +364,6 @@ def test_real_drive_photos(data_root, tmp_path):
         assert prob.shape == (584, 565) and prob.dtype == np.uint8
 
 
-@needs_av
 def test_av_outputs(tmp_path):
     photos = write_photos(tmp_path / 'in', 1)
     out = tmp_path / 'out'
@@ -401,7 +394,6 @@ def test_av_outputs(tmp_path):
     assert run_batch(photos, out, av=True, device='cpu')['skipped'] == 1
 
 
-@needs_av
 def test_av_after_vessels_only_run_redoes(tmp_path):
     photos = write_photos(tmp_path / 'in', 1)
     out = tmp_path / 'out'

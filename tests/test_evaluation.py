@@ -227,10 +227,6 @@ def test_workers_need_batch_map_images(dataset, monkeypatch):
 @pytest.mark.slow
 def test_local_dask_cluster(dataset):
     pytest.importorskip('distributed')
-    from napari_retina_vessels import batch
-
-    if not hasattr(batch, 'map_images'):
-        pytest.skip('batch.map_images is not there yet')
     records = []
     rep = evaluate_dataset(dataset.root, predictions=dataset.preds,
                            workers=1, progress=records.append)

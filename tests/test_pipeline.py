@@ -14,10 +14,6 @@ from napari_retina_vessels.errors import (
 )
 from napari_retina_vessels.inference import Progress, available_devices
 from napari_retina_vessels.pipeline import Segmentation, iter_segment
-from napari_retina_vessels.weights import list_models
-
-HAS_AV = bool(list_models(task='av'))
-
 
 
 @pytest.fixture(scope='module')
@@ -127,7 +123,6 @@ def test_all_black_and_all_white_photos_do_not_crash():
         assert np.isfinite(res.probability).all()
 
 
-@pytest.mark.skipif(not HAS_AV, reason='no artery/vein model registered')
 def test_av_labels_live_on_vessels(photo):
     res = segment(photo, av=True)
     av = res.artery_vein
@@ -137,7 +132,6 @@ def test_av_labels_live_on_vessels(photo):
     assert res.av_model and len(res.av_weights_sha256) == 64
 
 
-@pytest.mark.skipif(not HAS_AV, reason='no artery/vein model registered')
 def test_grayscale_av_warns(photo):
     with pytest.warns(UserWarning, match='grayscale'):
         segment(photo[..., 1], av=True)

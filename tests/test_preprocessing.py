@@ -283,12 +283,3 @@ def test_normalise_input_dispatches_and_refuses_unknown_modes():
     with pytest.raises(ValueError, match='unknown input normalisation'):
         pp.normalise_input(img, fov, 'clahe')
 
-
-def test_clahe_and_gamma_stay_in_range():
-    rgb = RNG.random((64, 64, 3)).astype(np.float32) * 0.3
-    eq = pp.clahe(rgb)
-    assert eq.shape == rgb.shape and eq.dtype == np.float32
-    assert eq.min() >= 0 and eq.max() <= 1
-    assert eq.std() > rgb.std()
-    g = pp.gamma(rgb, 2.0)
-    np.testing.assert_allclose(g, np.sqrt(rgb), atol=1e-6)

@@ -22,7 +22,12 @@ def test_default_is_the_tasks_default(given):
     assert ref.sha256 == REGISTRY[ref.name]['sha256']
 
 
-@pytest.mark.skipif(not AV, reason='no artery/vein model registered')
+def test_default_models_ship_with_the_package():
+    # Tests run the A/V stage unconditionally: its default model ships.
+    for task in ('vessels', 'av'):
+        assert REGISTRY[DEFAULTS[task]].get('shipped'), task
+
+
 def test_a_model_of_another_task_is_refused():
     with pytest.raises(WeightsError, match='not a vessels model'):
         weights.resolve(AV[0], 'vessels')

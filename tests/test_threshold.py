@@ -14,9 +14,7 @@ from napari_retina_vessels.pipeline import (
     stack_segmentations,
     threshold_vessels,
 )
-from napari_retina_vessels.weights import list_models
 
-HAS_AV = bool(list_models(task='av'))
 OPTIONS = {'device': 'cpu', 'vessel_views': 1, 'av_views': 1}
 
 
@@ -27,7 +25,7 @@ def photo():
 
 @pytest.fixture(scope='module')
 def result(photo):
-    return segment(photo, av=HAS_AV, threshold=0.5, **OPTIONS)
+    return segment(photo, threshold=0.5, **OPTIONS)
 
 
 def _same(a, b):
@@ -44,13 +42,12 @@ def _same(a, b):
 
 @pytest.mark.parametrize('threshold', [0.3, 0.7])
 def test_with_threshold_equals_a_fresh_run(photo, result, threshold):
-    fresh = segment(photo, av=HAS_AV, threshold=threshold, **OPTIONS)
+    fresh = segment(photo, threshold=threshold, **OPTIONS)
     _same(result.with_threshold(threshold), fresh)
     # And back: nothing of the first threshold is left behind.
     _same(fresh.with_threshold(0.5), result)
 
 
-@pytest.mark.skipif(not HAS_AV, reason='no artery/vein model')
 def test_with_threshold_redoes_the_vote_without_consistency(photo):
     plain = segment(photo, threshold=0.5, consistency=False, **OPTIONS)
     fresh = segment(photo, threshold=0.3, consistency=False, **OPTIONS)

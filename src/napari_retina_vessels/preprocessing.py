@@ -11,8 +11,6 @@ network was trained with.
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import numpy.typing as npt
 
@@ -32,8 +30,6 @@ __all__ = [
     'normalise_input',
     'INPUT_MODES',
     'LOCAL_SIGMA',
-    'clahe',
-    'gamma',
 ]
 
 #: FOV diameter (pixels) every photo is scaled to before a model sees it:
@@ -310,28 +306,3 @@ def normalise_input(
         return local_standardise(rgb, fov)
     raise ValueError(f'unknown input normalisation {mode!r}; choose from '
                      f'{", ".join(INPUT_MODES)}')
-
-
-def clahe(
-    rgb: npt.NDArray[np.float32], *, clip_limit: float = 0.01
-) -> npt.NDArray[np.float32]:
-    """Contrast-limited adaptive histogram equalisation, channel-wise."""
-    from skimage.exposure import equalize_adapthist
-
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')
-        out = np.stack(
-            [
-                equalize_adapthist(rgb[..., c], clip_limit=clip_limit)
-                for c in range(rgb.shape[-1])
-            ],
-            axis=-1,
-        )
-    return out.astype(np.float32)
-
-
-def gamma(
-    rgb: npt.NDArray[np.float32], value: float = 1.2
-) -> npt.NDArray[np.float32]:
-    """Gamma-correct an image in [0, 1] (``out = rgb ** (1 / value)``)."""
-    return np.power(np.clip(rgb, 0, 1), 1.0 / value, dtype=np.float32)

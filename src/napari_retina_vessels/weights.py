@@ -593,13 +593,12 @@ def load_model(name_or_path: str | os.PathLike | ModelRef, *,
             f'model {info["name"]!r} is a {data.get("task")} model, not a '
             f'{task} model'
         )
-    meta = dict(data.get('meta') or {})
     return model, {
         'name': info['name'], 'arch': data['arch'], 'task': task,
         'sha256': sha, 'path': str(path),
         'input': data.get('input', 'global'),
-        'threshold': float(info.get('threshold',
-                                    meta.get('threshold', 0.5))),
+        # The registry's cut-off; 0.5 for a file (resolve).
+        'threshold': float(info['threshold']),
     }
 
 

@@ -69,7 +69,6 @@ def test_segment_adds_layers_with_metadata(widget, qtbot):
     assert w.run_button.enabled and not w.cancel_button.enabled
 
 
-@pytest.mark.skipif(not HAS_AV, reason='no A/V model')
 def test_artery_probability_layer(widget, qtbot):
     viewer, w = widget
     viewer.add_image(fake_fundus(), name='eye', rgb=True)
