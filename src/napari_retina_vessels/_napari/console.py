@@ -58,7 +58,7 @@ def segment_layer(
         current viewer).
     **options
         Passed to :func:`napari_retina_vessels.segment` (``model``,
-        ``av``, ``device``, ``tta``, ``threshold``...).
+        ``av``, ``device``, ``views``, ``threshold``...).
 
     Returns
     -------
