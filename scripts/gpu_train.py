@@ -270,7 +270,16 @@ def run(args, log=print) -> int:
             log(f'{job["name"]}: no time left; skipped')
             continue
         t0 = time.perf_counter()
-        best = _train_job(job, minutes, args, manifest, device, log)
+        try:
+            best = _train_job(job, minutes, args, manifest, device, log)
+        # One failed job must not cost the others.
+        except Exception:  # noqa: BLE001 - logged with its traceback
+            import traceback
+
+            log(f'{job["name"]} failed:\n{traceback.format_exc()}')
+            summary['jobs'][job['name']] = {'error': 'training failed: '
+                                            'see gpu_train.log'}
+            continue
         if best is None or not best.is_file():
             continue
         dest = out / f'{job["name"]}.pt'
@@ -278,8 +287,9 @@ def run(args, log=print) -> int:
         meta = torch.load(best, weights_only=True)['meta']
         entry = {'arch': job['arch'], 'arch_kwargs': job['arch_kwargs'],
                  'input': job['input'], 'data': job['data'],
-                 'step': meta.get('step'), 'val_auc': meta.get('val'),
-                 'train_seconds': round(time.perf_counter() - t0, 1),
+                 'best_step': meta.get('step'), 'val_auc': meta.get('val'),
+                 **_speed(runs / job['name'], job['batch']),
+                 'job_seconds': round(time.perf_counter() - t0, 1),
                  'weights': dest.name, 'bytes': dest.stat().st_size}
         if dest.stat().st_size > 16 * 2**20:
             log(f'{dest.name} is over 16 MiB: it will not come back '
@@ -293,7 +303,21 @@ def run(args, log=print) -> int:
     summary['seconds'] = round(time.perf_counter() - t_begin, 1)
     _write_summary(summary, out, runs)
     log(f'done in {summary["seconds"]:.0f} s: {out}')
-    return 0 if summary['jobs'] else 1
+    failed = [n for n, j in summary['jobs'].items() if 'error' in j]
+    if failed:
+        log(f'failed: {", ".join(failed)}')
+    return 0 if summary['jobs'] and not failed else 1
+
+
+def _speed(run: Path, batch: int) -> dict:
+    """Steps, seconds and crops per second from a run's last log row."""
+    import csv
+
+    with open(run / 'log.csv', newline='') as fh:
+        rows = list(csv.DictReader(fh))
+    steps, secs = int(rows[-1]['step']), float(rows[-1]['seconds'])
+    return {'steps': steps, 'train_seconds': secs,
+            'crops_per_second': round(steps * batch / max(secs, 1), 1)}
 
 
 def _write_summary(summary: dict, out: Path, runs: Path) -> None:
@@ -302,6 +326,8 @@ def _write_summary(summary: dict, out: Path, runs: Path) -> None:
     keep = ('config.json', 'log.csv', 'curve.png')
     with tarfile.open(out / 'logs.tar.gz', 'w:gz') as tar:
         for name in summary['jobs']:
+            if not (runs / name).is_dir():
+                continue
             for f in sorted((runs / name).iterdir()):
                 if f.name in keep or f.name.startswith('eval-'):
                     tar.add(f, arcname=f'{name}/{f.name}')
@@ -340,7 +366,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    return pack(args) if args.command == 'pack' else run(args)
+    t0 = time.perf_counter()
+
+    def log(line: str) -> None:  # seconds since start: where time goes
+        print(f'[{time.perf_counter() - t0:6.1f}s] {line}', flush=True)
+
+    return (pack if args.command == 'pack' else run)(args, log)
 
 
 if __name__ == '__main__':
