@@ -317,7 +317,7 @@ def _speed(run: Path, batch: int) -> dict:
         rows = list(csv.DictReader(fh))
     steps, secs = int(rows[-1]['step']), float(rows[-1]['seconds'])
     return {'steps': steps, 'train_seconds': secs,
-            'crops_per_second': round(steps * batch / max(secs, 1), 1)}
+            'crops_per_second': round(steps * batch / max(secs, 1), 3)}
 
 
 def _write_summary(summary: dict, out: Path, runs: Path) -> None:
