@@ -151,3 +151,18 @@ def test_a_filled_cache_replaces_the_dataset_folder(tmp_path):
     train(_cfg(tmp_path, spec, name='b', cache=cache), log=lines.append)
     assert 'SYN-all-vessels: 3 prepared photos from the cache' in lines
     assert (tmp_path / 'b' / 'best.pt').is_file()
+
+
+def test_cli_passes_the_gpu_options(tmp_path, data):
+    from napari_retina_vessels.cli import main
+
+    out, cache = tmp_path / 'cli', tmp_path / 'cache'
+    rc = main(['train', data, '--out', str(out), '--channels', '4,8',
+               '--patch', '48', '--batch', '2', '--threads', '1',
+               '--minutes', '0.002', '--amp', '--workers', '0',
+               '--cache', str(cache), '--val-every', '1000'])
+    assert rc == 0
+    cfg = json.loads((out / 'config.json').read_text())
+    assert cfg['minutes'] == 0.002 and cfg['amp'] and cfg['steps'] == 10**9
+    assert cfg['cache'] == str(cache) and cfg['workers'] == 0
+    assert (cache / 'SYN-all-vessels' / 'index.json').is_file()

@@ -201,7 +201,8 @@ def train(cfg: TrainConfig, *, resume: bool = False, log=print,
     *log* receives one line per event (data prepared, validation...);
     *on_step*, if given, is called after every optimiser step with
     ``(step, total_steps, mean_loss_since_last_validation)`` (the CLI
-    draws its progress bar from it).
+    draws its progress bar from it); ``total_steps`` is None for a run
+    with ``minutes``, and on a GPU the mean is refreshed every 25 steps.
     """
     from ..inference import choose_device
 
