@@ -58,3 +58,33 @@ CHOOSE_CSV = 'Choose a CSV file name first.'
 COPIED = 'Copied {n} rows to the clipboard.'
 EXPORTED = 'Wrote {path}.'
 EXPORT_FAILED = 'Could not write {path}: {reason}.'
+
+# -- Measure widget ----------------------------------------------------------
+MEASURE_MAP_TIP = ('Vessel map to measure: binary vessels, artery/vein '
+                   'labels (CRAE, CRVE and AVR need these) or a '
+                   'probability map (vessels where >= 0.5).')
+MEASURE_PHOTO_TIP = ('The photo, if open: it helps find the optic disc and '
+                     'the field of view.')
+PIXEL_SIZE_TIP = ('Micrometres per pixel; 0 takes it from the optic disc, '
+                  'assumed 1.8 mm across.')
+USE_DISC_TIP = ('Measure around the disc in the "optic disc" layer: move or '
+                'resize it, then Measure again. Untick (or delete the '
+                'layer) to find the disc automatically.')
+COLOUR_BY_TIP = 'Colour the segments by calibre, tortuosity or class.'
+MEASURE_TIP = 'Measure the selected map (runs in the background).'
+MEASURE_CSV_TIP = 'Folder that Export CSV writes measures.csv into.'
+MEASURE_EXPORT_TIP = ('Write measures.csv (one row) and segments.csv (one '
+                      'row per segment) into the CSV folder.')
+MEASURE_READY = 'Ready to measure.'
+MEASURE_NEED_MAP = ('Open or select a vessel or artery/vein map (a Labels '
+                    'or single-channel Image layer) first.')
+MEASURE_PHOTO_SIZE = ('The photo {photo!r} is {pw} x {ph} but the map '
+                      '{map!r} is {w} x {h}; choose the photo this map was '
+                      'made from.')
+MEASURING = 'Measuring {name}...'
+MEASURED = ('{name}: {n} segments measured in {s:.2f} s; AVR {avr}. Move '
+            'the optic disc and Measure again to change zone B.')
+MEASURE_NOTHING = 'Measure first; there is nothing to export yet.'
+MEASURE_NO_FOLDER = 'Choose a CSV folder first.'
+MEASURE_WRITE_FAILED = 'Cannot write into {folder} ({err}); choose another.'
+MEASURE_EXPORTED = 'Wrote measures.csv and segments.csv into {folder}.'
