@@ -53,7 +53,7 @@ SUMMARY_COLUMNS = (
     'name', 'path', 'width', 'height', 'fov_area_px', 'vessel_density',
     'artery_fraction', 'vein_fraction', 'model', 'weights_sha256',
     'av_model', 'av_weights_sha256', 'threshold', 'device', 'seconds',
-    'status', 'error',
+    'quality_grade', 'quality_score', 'quality_reasons', 'status', 'error',
 )
 
 FORMATS = PROBABILITY_FORMATS
@@ -266,8 +266,14 @@ def _process(job: _Job) -> dict[str, Any]:
         files = write_segmentation(job.out, job.name, seg, image=image,
                                    fmt=s['fmt'])
         row.update(segmentation_row(seg))
+        # An ungradable photo keeps its files, marked as such here and in
+        # its marker: its vessel map is not a result.
+        if seg.quality is not None:
+            row.update(seg.quality.row())
+        ungradable = seg.quality is not None and \
+            seg.quality.grade == 'ungradable'
         row.update(seconds=round(time.perf_counter() - t0, 3),
-                   status='done')
+                   status='ungradable' if ungradable else 'done')
         write_marker(job.out, job.name, s, row, files)
     except (WeightsError, DeviceError):
         raise  # the model or device: the batch stops once
@@ -470,7 +476,10 @@ def run_batch(
     Returns
     -------
     dict
-        ``done``, ``skipped`` (finished earlier), ``failed`` counts and
+        ``done``, ``skipped`` (finished earlier), ``failed``,
+        ``ungradable`` (segmented, but graded ungradable by the quality
+        gate: status ``ungradable``, reasons in ``quality_reasons``,
+        outputs written) counts and
         ``summary_csv``, the path of the per-image table.
 
     Raises
@@ -532,6 +541,9 @@ def run_batch(
                 if row['status'] == 'failed':
                     say(f'skipped {Path(jobs[i].path).name}: '
                         f'{row["error"]}')
+                elif row['status'] == 'ungradable':
+                    say(f'ungradable {Path(jobs[i].path).name}: '
+                        f'{row["quality_reasons"]}')
                 by_job[i] = row
                 report(Progress('images', len(by_job), total))
     finally:
@@ -545,4 +557,5 @@ def run_batch(
     return {'done': statuses.count('done'),
             'skipped': statuses.count('skipped'),
             'failed': statuses.count('failed'),
+            'ungradable': statuses.count('ungradable'),
             'summary_csv': str(summary)}

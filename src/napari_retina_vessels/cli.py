@@ -414,10 +414,12 @@ def _cmd_segment(args) -> int:
         # tqdm.write keeps a message off the progress bar's line.
         log=lambda msg: tqdm.write(msg, file=sys.stderr),
     )
+    bad = summary.get('ungradable', 0)
     print(f"{summary['done']} segmented, {summary['skipped']} already "
-          f"done, {summary['failed']} failed; summary: "
-          f"{summary['summary_csv']}")
-    ok = summary['done'] + summary['skipped'] > 0
+          f"done, {summary['failed']} failed"
+          + (f", {bad} ungradable (see quality_reasons)" if bad else '')
+          + f"; summary: {summary['summary_csv']}")
+    ok = summary['done'] + summary['skipped'] + bad > 0
     if ok and args.measure:
         return _cmd_measure(args, inputs=[args.out])
     return 0 if ok else 1

@@ -20,6 +20,7 @@ import numpy.typing as npt
 
 from .errors import InvalidImageError, ShapeMismatchError
 from .fov import fov_mask
+from .quality import Quality, assess_image, assess_prediction
 from .metrics.counting import check_threshold
 from .preprocessing import (
     as_rgb_float,
@@ -97,6 +98,10 @@ class Segmentation:
         Probability that a pixel is artery rather than vein, inside the
         FOV (0 outside), after the per-segment vote at ``threshold``;
         meaningful on vessel pixels.
+    quality : Quality or None
+        Image-quality grade (``quality.grade`` is ``'good'``,
+        ``'usable'`` or ``'ungradable'``, with ``score`` and
+        ``reasons``); an ungradable photo's maps are not a result.
 
     Use :meth:`with_threshold` for another threshold: it redoes the
     vessel map and the artery/vein vote without running a model.
@@ -114,6 +119,9 @@ class Segmentation:
     av_model: str | None = None
     av_weights_sha256: str | None = None
     artery_probability: npt.NDArray[np.float32] | None = None
+    #: The quality gate's grade (:class:`~.quality.Quality`): whether
+    #: this vessel map is a result; None for stacks.
+    quality: Quality | None = None
     # What with_threshold needs to redo the A/V vote as a fresh run
     # would: one _Canonical per photo (several for a stack).
     _canonical: tuple[_Canonical, ...] | None = dataclasses.field(
@@ -157,6 +165,7 @@ class Segmentation:
             'av_weights_sha256': self.av_weights_sha256,
             'device': self.device, 'threshold': self.threshold,
             'seconds': round(self.seconds, 3),
+            **(self.quality.row() if self.quality is not None else {}),
         }
 
 
@@ -226,6 +235,50 @@ def _check_fov(fov, shape) -> np.ndarray:
     return fov.astype(bool)
 
 
+def _canonical_input(rgb: np.ndarray, fov_full: np.ndarray,
+                     mode: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The photo and FOV at the canonical scale, and the network input
+    normalised with *mode*: ``(rgb_s, fov_s, x)``, x (3, h, w)."""
+    shape = scaled_shape(rgb.shape, canonical_scale(fov_full))
+    rgb_s = resize(rgb, shape)
+    fov_s = resize(fov_full.astype(np.float32), shape) > 0.5
+    return rgb_s, fov_s, normalise_input(rgb_s, fov_s, mode)
+
+
+def _vessel_maps(logits: np.ndarray, fov_s: np.ndarray,
+                 fov_full: np.ndarray, thr: float):
+    """``(prob_s, prob, vessels)`` from the vessel network's (1, h, w)
+    logits: the canonical-scale and full-size probability, the map."""
+    prob_s = (1.0 / (1.0 + np.exp(-logits[0]))).astype(np.float32)
+    prob_s *= fov_s
+    prob = np.clip(resize(prob_s, fov_full.shape), 0, 1) * fov_full
+    prob = prob.astype(np.float32)
+    return prob_s, prob, threshold_vessels(prob, thr, fov_full)
+
+
+def _av_input(x: np.ndarray, rgb_s: np.ndarray, fov_s: np.ndarray,
+              prob_s: np.ndarray, mode: str, av_mode: str) -> np.ndarray:
+    """The A/V network's (4, h, w) input: the vessel stage's normalised
+    photo *x* (shared when both networks use the same normalisation)
+    and the vessel probability."""
+    if av_mode != mode:
+        x = normalise_input(rgb_s, fov_s, av_mode)
+    return np.concatenate([x, prob_s[None]], 0)
+
+
+def _av_maps(av_logits: np.ndarray, prob_s: np.ndarray,
+             vessels: np.ndarray, thr: float, fov_full: np.ndarray,
+             consistency: bool):
+    """``(canonical, p_art, labels)`` from the A/V network's logits."""
+    from .av import label_av
+
+    diff = np.clip(av_logits[0] - av_logits[1], -30, 30)
+    p_s = (1.0 / (1.0 + np.exp(-diff))).astype(np.float32)
+    canonical = _Canonical(prob_s, p_s, bool(consistency))
+    p_art = canonical.artery_probability(thr, fov_full)
+    return canonical, p_art, label_av(vessels, p_art)
+
+
 def iter_segment(
     image: npt.ArrayLike,
     *,
@@ -293,36 +346,27 @@ def iter_segment(
         av_net, av_info = load_model(refs['av'], task='av', device=dev)
     yield Progress('weights', 1, 1)
 
-    shape = scaled_shape(rgb.shape, canonical_scale(fov_full))
-    rgb_s = resize(rgb, shape)
-    fov_s = resize(fov_full.astype(np.float32), shape) > 0.5
-    x = normalise_input(rgb_s, fov_s, info['input'])
+    rgb_s, fov_s, x = _canonical_input(rgb, fov_full, info['input'])
     logits = yield from predict(net, x, device=dev, views=vessel_views,
                                 tile=tile, stage='vessels')
-    prob_s = (1.0 / (1.0 + np.exp(-logits[0]))).astype(np.float32)
-    prob_s *= fov_s
-    prob = np.clip(resize(prob_s, rgb.shape[:2]), 0, 1) * fov_full
-    prob = prob.astype(np.float32)
     thr = float(info['threshold'] if threshold is None else threshold)
-    vessels = threshold_vessels(prob, thr, fov_full)
+    prob_s, prob, vessels = _vessel_maps(logits, fov_s, fov_full, thr)
+    # The gate on the canonical copy: a few milliseconds.
+    grade = assess_prediction(assess_image(rgb_s, fov_s), prob_s, fov_s,
+                              thr)
 
     labels = p_art = canonical = None
     if av:
-        from .av import label_av
-
-        if av_info['input'] != info['input']:
-            x = normalise_input(rgb_s, fov_s, av_info['input'])
-        x_av = np.concatenate([x, prob_s[None]], 0)
+        x_av = _av_input(x, rgb_s, fov_s, prob_s, info['input'],
+                         av_info['input'])
         av_logits = yield from predict(av_net, x_av, device=dev,
                                        views=av_views,
                                        tile=tile, stage='artery/vein')
-        diff = np.clip(av_logits[0] - av_logits[1], -30, 30)
-        p_s = (1.0 / (1.0 + np.exp(-diff))).astype(np.float32)
         if consistency:
             yield Progress('consistency', 0, 1)
-        canonical = (_Canonical(prob_s, p_s, bool(consistency)),)
-        p_art = canonical[0].artery_probability(thr, fov_full)
-        labels = label_av(vessels, p_art)
+        canonical, p_art, labels = _av_maps(av_logits, prob_s, vessels, thr,
+                                            fov_full, consistency)
+        canonical = (canonical,)
     yield Progress('done', 1, 1)
     return Segmentation(
         probability=prob, vessels=vessels, artery_vein=labels,
@@ -330,7 +374,7 @@ def iter_segment(
         device=str(dev), seconds=time.perf_counter() - t0, threshold=thr,
         av_model=av_info['name'] if av_info else None,
         av_weights_sha256=av_info['sha256'] if av_info else None,
-        artery_probability=p_art, _canonical=canonical,
+        artery_probability=p_art, quality=grade, _canonical=canonical,
     )
 
 
