@@ -574,7 +574,10 @@ def read_stack(path: str | os.PathLike) -> npt.NDArray:
 
 def _check_decoded(arr: np.ndarray, path: Path) -> np.ndarray:
     arr = np.asarray(arr)
-    while arr.ndim > 2 and arr.shape[0] == 1:
+    # Drop leading length-1 axes (a one-page stack, a one-plane image),
+    # but not the row axis of a one-row photo, (1, W, 3).
+    while arr.ndim > 2 and arr.shape[0] == 1 and (
+            arr.ndim > 3 or arr.shape[-1] not in (1, 2, 3, 4)):
         arr = arr[0]
     if arr.ndim == 3 and arr.shape[-1] == 1:
         arr = arr[..., 0]
