@@ -597,8 +597,9 @@ def load_model(name_or_path: str | os.PathLike | ModelRef, *,
         'name': info['name'], 'arch': data['arch'], 'task': task,
         'sha256': sha, 'path': str(path),
         'input': data.get('input', 'global'),
-        # The registry's cut-off; 0.5 for a file (resolve).
-        'threshold': float(info['threshold']),
+        # The registry's cut-off; 0.5 for a file (resolve) and for an
+        # A/V model, whose registry entry has none (it is not used).
+        'threshold': float(info.get('threshold', 0.5)),
     }
 
 
