@@ -123,11 +123,13 @@ def _forward(model, x: torch.Tensor, device: torch.device,
     *views* flip views (1, 2 or 4)."""
     views = _VIEWS[views]
     acc = None
+    # One host-to-device copy (asynchronous from pinned memory); the
+    # flips happen where the network runs.
+    x = x.to(device, non_blocking=True)
     for fy, fx in views:
         dims = [d for d, f in ((2, fy), (3, fx)) if f]
         xi = torch.flip(x, dims) if dims else x
-        xi = xi.to(device, non_blocking=True).contiguous(
-            memory_format=torch.channels_last)
+        xi = xi.contiguous(memory_format=torch.channels_last)
         if device.type == 'cuda':
             dtype = (torch.bfloat16 if torch.cuda.is_bf16_supported()
                      else torch.float16)
@@ -225,3 +227,138 @@ def _predict(model, x, *, device, tile, overlap, views, batch, stage):
                 norm[y:y + th, xx:xx + tw] += weight
             yield Progress(stage, min(i + batch, total), total)
     return (acc / norm).numpy()
+
+
+#: Photos per forward pass by device type when none is asked for. On a
+#: 2-core CPU one photo per pass is fastest (larger batches only add
+#: memory traffic: benchmarks/bench_batch.py); a GPU needs many to stay
+#: busy.
+DEFAULT_BATCH_SIZE = {'cpu': 1, 'mps': 4, 'cuda': 16}
+
+
+def default_batch_size(device: torch.device | str) -> int:
+    """Photos per forward pass for *device* (see DEFAULT_BATCH_SIZE)."""
+    return DEFAULT_BATCH_SIZE.get(torch.device(device).type, 1)
+
+
+def is_out_of_memory(err: BaseException) -> bool:
+    """Whether *err* says that a device (or the host) ran out of memory."""
+    oom = getattr(torch, 'OutOfMemoryError', None)
+    if oom is not None and isinstance(err, oom):
+        return True
+    text = str(err).lower()
+    return isinstance(err, RuntimeError) and (
+        'out of memory' in text or "can't allocate memory" in text)
+
+
+def _padded(shape: tuple[int, int]) -> tuple[int, int]:
+    """The padded input size of :func:`predict`: multiples of 8, >= 32."""
+    return tuple(max(32, -(-n // 8) * 8) for n in shape)
+
+
+def predict_many(
+    model,
+    xs: list[npt.NDArray[np.float32]],
+    *,
+    device: torch.device,
+    views: int = 1,
+    tile: int = 768,
+    batch_size: int = 1,
+    log=None,
+) -> tuple[list[npt.NDArray[np.float32]], int]:
+    """Logits of several inputs, up to *batch_size* per forward pass.
+
+    Inputs whose padded size (:func:`predict`) is the same run together,
+    so each result equals what :func:`predict` gives for that input
+    alone (the same padding), up to float rounding. Inputs larger than
+    *tile* run alone through the tiled :func:`predict`. On CUDA the
+    batch is copied from pinned memory without blocking.
+
+    When the device runs out of memory the batch is halved and retried,
+    with a message to *log* (default: a ``UserWarning``), down to one
+    input per pass; the smaller size is returned so that the caller keeps
+    it for its next call.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    xs : list of (C, H, W) float32
+    device : torch.device
+    views, tile
+        As for :func:`predict`.
+    batch_size : int
+        Inputs per forward pass (at least 1).
+    log : callable, optional
+        Called with a one-line message when a batch is retried.
+
+    Returns
+    -------
+    (list of (K, H, W) float32, int)
+        The logits of every input, in order, and the batch size that
+        worked.
+
+    Raises
+    ------
+    DeviceError
+        When even one input per pass does not fit in memory.
+    """
+    import warnings
+
+    check_views(views)
+    size = max(1, int(batch_size))
+    say = log or (lambda msg: warnings.warn(msg, UserWarning, stacklevel=3))
+    out: list = [None] * len(xs)
+    groups: dict[tuple, list[int]] = {}
+    for i, x in enumerate(xs):
+        c, h, w = x.shape
+        ph, pw = _padded((h, w))
+        if ph > tile or pw > tile:
+            out[i] = _drain(predict(model, x, device=device, tile=tile,
+                                    views=views))
+        else:
+            groups.setdefault((c, ph, pw), []).append(i)
+    pin = device.type == 'cuda'
+    for (c, ph, pw), idx in groups.items():
+        k = 0
+        while k < len(idx):
+            chunk = idx[k:k + size]
+            xb = np.zeros((len(chunk), c, ph, pw), np.float32)
+            for j, i in enumerate(chunk):
+                _, h, w = xs[i].shape
+                xb[j, :, :h, :w] = xs[i]
+            xt = torch.from_numpy(xb)
+            if pin:
+                xt = xt.pin_memory()
+            try:
+                with torch.inference_mode():
+                    res = _forward(model, xt, device, views)
+            except (RuntimeError, MemoryError) as err:
+                if not (isinstance(err, MemoryError)
+                        or is_out_of_memory(err)):
+                    raise
+                del xt, xb
+                if device.type == 'cuda':
+                    torch.cuda.empty_cache()
+                if len(chunk) == 1:
+                    raise DeviceError(
+                        f'{device} ran out of memory for a single photo; '
+                        'use a smaller tile or another device (--device '
+                        'cpu)') from err
+                size = max(1, len(chunk) // 2)
+                say(f'out of memory with {len(chunk)} photos per pass on '
+                    f'{device}; retrying with {size}')
+                continue
+            for j, i in enumerate(chunk):
+                _, h, w = xs[i].shape
+                out[i] = res[j, :, :h, :w].numpy()
+            k += len(chunk)
+    return out, size
+
+
+def _drain(gen):
+    """Run a generator to its end; return its value."""
+    while True:
+        try:
+            next(gen)
+        except StopIteration as stop:
+            return stop.value
