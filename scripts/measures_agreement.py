@@ -1,0 +1,117 @@
+"""CRAE, CRVE and AVR from ground-truth A/V maps and from the model's.
+
+For each photo of a dataset with artery/vein labels (RITE = DRIVE with
+A/V, HRF-AV) the script measures the ground-truth A/V map and the map
+the default models produce, with the same disc (found from the photo and
+the ground-truth vessels, so that both sides use the same zone B), and
+writes one row per photo with both sets of values side by side, then
+prints a summary: how many photos got each value, the mean AVR, the
+share of AVRs in 0.5-1.0, and the mean absolute difference model - truth.
+
+Usage::
+
+    python scripts/measures_agreement.py RITE/test HRF-AV --out table.csv
+        [--limit N] [--views 1] [--device cpu]
+
+Dataset folders are relative to $RETINA_VESSELS_DATA when not found.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from napari_retina_vessels.datasets import data_root, discover, load_sample
+from napari_retina_vessels.measures import find_disc, measure
+
+KEYS = ('crae_um', 'crve_um', 'avr', 'crae_n', 'crve_n')
+
+
+def run(folders, limit, views, device) -> list[dict]:
+    from napari_retina_vessels.pipeline import segment
+
+    rows = []
+    for folder in folders:
+        path = Path(folder)
+        if not path.is_dir():
+            path = data_root() / folder
+        samples = [s for s in discover(path) if s.av][:limit]
+        for s in samples:
+            t0 = time.perf_counter()
+            data = load_sample(s)
+            img, av = data['image'], data['av']
+            fov = data['fov']
+            disc = find_disc(img, av > 0, fov=fov)
+            row = {'dataset': folder, 'name': s.name,
+                   'disc_confidence': disc.confidence}
+            truth = measure(av, img, fov=fov, disc=disc).image.iloc[0]
+            seg = segment(img, av=True, device=device, vessel_views=views,
+                          av_views=views)
+            model = measure(seg, img, disc=disc).image.iloc[0]
+            for k in KEYS:
+                row[f'truth_{k}'] = truth[k]
+                row[f'model_{k}'] = model[k]
+            row['truth_reason'] = truth['avr_reason']
+            row['model_reason'] = model['avr_reason']
+            row['pixel_size_um'] = truth['pixel_size_um']
+            row['seconds'] = round(time.perf_counter() - t0, 1)
+            rows.append(row)
+            print(f"{folder} {s.name}: AVR truth {truth['avr']:.3f} model "
+                  f"{model['avr']:.3f} ({row['seconds']} s)",
+                  file=sys.stderr, flush=True)
+    return rows
+
+
+def summary(rows: list[dict]) -> str:
+    lines = ['| dataset | source | photos with AVR | mean AVR | AVR in '
+             '0.5-1.0 | mean CRAE (µm) | mean CRVE (µm) | mean abs diff '
+             'AVR vs truth |', '|---|---|---|---|---|---|---|---|']
+    for ds in sorted({r['dataset'] for r in rows}):
+        rs = [r for r in rows if r['dataset'] == ds]
+        for src in ('truth', 'model'):
+            avr = np.array([r[f'{src}_avr'] for r in rs], float)
+            ok = np.isfinite(avr)
+            crae = np.nanmean([r[f'{src}_crae_um'] for r in rs])
+            crve = np.nanmean([r[f'{src}_crve_um'] for r in rs])
+            diff = ''
+            if src == 'model':
+                t = np.array([r['truth_avr'] for r in rs], float)
+                both = ok & np.isfinite(t)
+                diff = f'{np.mean(np.abs(avr[both] - t[both])):.3f}' \
+                    if both.any() else '-'
+            inside = np.mean((avr[ok] >= 0.5) & (avr[ok] <= 1.0)) \
+                if ok.any() else float('nan')
+            lines.append(
+                f'| {ds} | {src} | {ok.sum()}/{len(rs)} | '
+                f'{np.nanmean(avr):.3f} | {inside:.0%} | {crae:.1f} | '
+                f'{crve:.1f} | {diff} |')
+    return '\n'.join(lines)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('datasets', nargs='+')
+    ap.add_argument('--out', type=Path, required=True)
+    ap.add_argument('--limit', type=int, default=None)
+    ap.add_argument('--views', type=int, default=1, choices=[1, 2, 4])
+    ap.add_argument('--device', default='auto')
+    args = ap.parse_args(argv)
+    rows = run(args.datasets, args.limit, args.views, args.device)
+    if not rows:
+        print('no photos with A/V labels found', file=sys.stderr)
+        return 1
+    with open(args.out, 'w', newline='') as f:
+        w = csv.DictWriter(f, list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    print(summary(rows))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
