@@ -20,9 +20,10 @@ import io as _io
 import json
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -243,6 +244,41 @@ def _blank_row(job: _Job) -> dict[str, Any]:
     return row
 
 
+def _load(job: _Job) -> Any:
+    """Claim the outputs of *job*, then read its photo."""
+    _claim_outputs(job)
+    return imread(job.path)
+
+
+def _record(job: _Job, seg: Any, image: Any, row: dict[str, Any],
+            t0: float) -> None:
+    """Write the outputs and marker of a segmented photo; fill *row*."""
+    s = job.settings
+    files = write_segmentation(job.out, job.name, seg, image=image,
+                               fmt=s['fmt'])
+    row.update(segmentation_row(seg))
+    # An ungradable photo keeps its files, marked as such here and in
+    # its marker: its vessel map is not a result.
+    if seg.quality is not None:
+        row.update(seg.quality.row())
+    ungradable = seg.quality is not None and \
+        seg.quality.grade == 'ungradable'
+    row.update(seconds=round(time.perf_counter() - t0, 3),
+               status='ungradable' if ungradable else 'done')
+    write_marker(job.out, job.name, s, row, files)
+
+
+def _failed(job: _Job, row: dict[str, Any], err: Exception,
+            t0: float) -> dict[str, Any]:
+    row.update(status='failed', error=str(err),
+               seconds=round(time.perf_counter() - t0, 3))
+    # A failed photo leaves no files; a pending marker stays only to
+    # vouch for outputs an earlier run wrote.
+    if not any(p.exists() for p in job.outputs().values()):
+        job.marker.unlink(missing_ok=True)
+    return row
+
+
 def _process(job: _Job) -> dict[str, Any]:
     """Segment one photo, write its outputs and marker; return its row.
 
@@ -255,36 +291,74 @@ def _process(job: _Job) -> dict[str, Any]:
         from .cluster import worker_device
         from .pipeline import segment
 
-        _claim_outputs(job)
-        image = imread(job.path)
+        image = _load(job)
         s = job.settings
         seg = segment(image, model=s['model'], av=s['av'],
                       av_model=s['av_model'], device=worker_device(
                           job.device),
                       vessel_views=s['vessel_views'],
                       av_views=s['av_views'], threshold=s['threshold'])
-        files = write_segmentation(job.out, job.name, seg, image=image,
-                                   fmt=s['fmt'])
-        row.update(segmentation_row(seg))
-        # An ungradable photo keeps its files, marked as such here and in
-        # its marker: its vessel map is not a result.
-        if seg.quality is not None:
-            row.update(seg.quality.row())
-        ungradable = seg.quality is not None and \
-            seg.quality.grade == 'ungradable'
-        row.update(seconds=round(time.perf_counter() - t0, 3),
-                   status='ungradable' if ungradable else 'done')
-        write_marker(job.out, job.name, s, row, files)
+        _record(job, seg, image, row, t0)
     except (WeightsError, DeviceError):
         raise  # the model or device: the batch stops once
     except RetinaVesselsError as err:
-        row.update(status='failed', error=str(err),
-                   seconds=round(time.perf_counter() - t0, 3))
-        # A failed photo leaves no files; a pending marker stays only to
-        # vouch for outputs an earlier run wrote.
-        if not any(p.exists() for p in job.outputs().values()):
-            job.marker.unlink(missing_ok=True)
+        _failed(job, row, err, t0)
     return row
+
+
+def _iter_batched(
+    jobs: list[_Job], batch_size: int | None, log: Callable[[str], Any],
+) -> Iterator[tuple[int, dict | None, Exception | None]]:
+    """``(index, row, error)`` of every job, like ``cluster.iter_map``,
+    with several photos per forward pass (``batching``): photos are
+    claimed and read by the loader threads, and written by a writer pool
+    while the next photos are segmented."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from .batching import iter_segment_many
+
+    if not jobs:
+        return
+    s = jobs[0].settings
+    images: dict[int, Any] = {}
+    starts: dict[int, float] = {}
+
+    def load(k: int) -> Any:
+        starts[k] = time.perf_counter()
+        images[k] = _load(jobs[k])
+        return images[k]
+
+    def write(k: int, seg: Any) -> dict[str, Any]:
+        row = _blank_row(jobs[k])
+        try:
+            _record(jobs[k], seg, images.pop(k), row, starts[k])
+        except RetinaVesselsError as err:
+            _failed(jobs[k], row, err, starts[k])
+        return row
+
+    runs = iter_segment_many(
+        [partial(load, k) for k in range(len(jobs))], model=s['model'],
+        av=s['av'], av_model=s['av_model'], device=jobs[0].device,
+        vessel_views=s['vessel_views'], av_views=s['av_views'],
+        threshold=s['threshold'], batch_size=batch_size, log=log)
+    with ThreadPoolExecutor(2, thread_name_prefix='retina-write') as pool, \
+            closing(runs):
+        pending = []
+        for k, seg, err in runs:
+            if err is None:
+                pending.append((k, pool.submit(write, k, seg)))
+            elif isinstance(err, RetinaVesselsError) and not isinstance(
+                    err, (WeightsError, DeviceError)):
+                images.pop(k, None)
+                yield k, _failed(jobs[k], _blank_row(jobs[k]), err,
+                                 starts.get(k, time.perf_counter())), None
+            else:
+                yield k, None, err
+            while pending and pending[0][1].done():
+                k, fut = pending.pop(0)
+                yield k, fut.result(), None
+        for k, fut in pending:
+            yield k, fut.result(), None
 
 
 # -- the batch --------------------------------------------------------------
@@ -447,6 +521,7 @@ def run_batch(
     progress: Callable[[Progress], Any] | None = None,
     log: Callable[[str], Any] | None = None,
     tta: bool = False,
+    batch_size: int | None = None,
 ) -> dict[str, Any]:
     """Segment photos into *out*, resuming earlier runs; write summary.csv.
 
@@ -471,7 +546,13 @@ def run_batch(
     progress : callable, optional
         Called with ``Progress('images', done, total)``.
     log : callable, optional
-        Called with one line per image that failed.
+        Called with one line per image that failed (and a line when a
+        batch ran out of memory and was retried smaller).
+    batch_size : int, optional
+        Photos per forward pass in this process (see ``batching``);
+        default per device: 1 on a CPU, 16 on a GPU. Photos are read
+        and written by thread pools while others are segmented. Dask
+        workers take one photo per task.
 
     Returns
     -------
@@ -524,8 +605,11 @@ def run_batch(
     if todo:
         _check_models(settings, device, local)
     fatal: Exception | None = None
-    runs = iter_map(_process, [jobs[i] for i in todo], workers=workers,
-                    scheduler=scheduler, name='retina-segment')
+    if local:
+        runs = _iter_batched([jobs[i] for i in todo], batch_size, say)
+    else:
+        runs = iter_map(_process, [jobs[i] for i in todo], workers=workers,
+                        scheduler=scheduler, name='retina-segment')
     try:
         with closing(runs):
             for k, row, error in runs:

@@ -40,6 +40,7 @@ from .pipeline import (
     flip_views,
 )
 from .preprocessing import as_rgb_float
+from .quality import assess_image, assess_prediction
 
 __all__ = ['iter_segment_many', 'segment_many']
 
@@ -140,6 +141,8 @@ def iter_segment_many(
     n_workers = workers or max(1, min(4, os.cpu_count() or 1))
 
     def finish(p: _Photo, av_logits: np.ndarray | None) -> Segmentation:
+        grade = assess_prediction(assess_image(p.rgb_s, p.fov_s), p.prob_s,
+                                  p.fov_s, thr)
         canonical = p_art = labels = None
         if av_logits is not None:
             canonical, p_art, labels = _av_maps(
@@ -152,7 +155,7 @@ def iter_segment_many(
             threshold=thr,
             av_model=av_info['name'] if av_info else None,
             av_weights_sha256=av_info['sha256'] if av_info else None,
-            artery_probability=p_art, _canonical=canonical,
+            artery_probability=p_art, quality=grade, _canonical=canonical,
         )
 
     def run(batch: list[_Photo]) -> list[tuple[_Photo, Any]]:
@@ -210,8 +213,7 @@ def iter_segment_many(
                 fill()
             if batch:
                 for p, av_logits in run(batch):
-                    # The photo's own arrays go with its result.
-                    p.x = p.rgb_s = None
+                    p.x = None  # the networks are done with it
                     finishing.append(
                         (p.index, pool.submit(finish, p, av_logits)))
             yield from drain(block=False)

@@ -53,6 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help='run on a local Dask cluster with N workers')
     seg.add_argument('--scheduler', default=None,
                      help='address of an existing Dask scheduler')
+    seg.add_argument('--batch-size', type=int, default=None,
+                     help='photos per forward pass without Dask (default '
+                          '1 on a CPU, 16 on a GPU)')
     seg.add_argument('--measure', action='store_true',
                      help='then measure the maps (measures.csv, '
                           'segments.csv in --out; implies --av)')
@@ -409,7 +412,7 @@ def _cmd_segment(args) -> int:
         av_model=args.av_model, device=args.device, views=args.views,
         threshold=args.threshold, fmt=args.format,
         overwrite=args.overwrite, workers=args.workers,
-        scheduler=args.scheduler,
+        scheduler=args.scheduler, batch_size=args.batch_size,
         progress=_tqdm_progress({'images', 'download'}),
         # tqdm.write keeps a message off the progress bar's line.
         log=lambda msg: tqdm.write(msg, file=sys.stderr),
