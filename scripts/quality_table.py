@@ -105,7 +105,10 @@ def _crop(rgb, frac):
 
 def degradations(rgb, fov):
     rng = np.random.default_rng(0)
-    s = (lambda sig: _canonical_sigma(rgb, fov, sig))
+
+    def s(sig):
+        return _canonical_sigma(rgb, fov, sig)
+
     gray = rgb.mean(-1, keepdims=True).repeat(3, -1)
     green = np.zeros_like(rgb)
     green[..., 1] = rgb[..., 1]

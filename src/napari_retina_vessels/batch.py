@@ -14,6 +14,7 @@ With ``workers`` or ``scheduler`` the images become one Dask task each
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import glob
 import io as _io
@@ -134,10 +135,9 @@ def collect_inputs(
             hits = []
             for p in _glob(text):
                 if p.is_dir():
-                    try:
+                    # One unreadable match among many is skipped.
+                    with contextlib.suppress(_UnreadableInput):
                         hits += _folder_images(p)
-                    except _UnreadableInput:
-                        pass  # one unreadable match among many
                 elif p.is_file() and _is_candidate(p):
                     hits.append(p)
             if hits:
@@ -159,7 +159,6 @@ def collect_inputs(
 def _names(paths: list[Path]) -> list[str]:
     """Output names: the file stem, made unique with a path hash."""
     import hashlib
-
     from collections import Counter
 
     stems = [file_stem(p) for p in paths]

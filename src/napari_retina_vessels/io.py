@@ -303,13 +303,11 @@ def _check_tiff_page(page) -> None:
     tw, tl = int(page.tilewidth or 0), int(page.tilelength or 0)
     # Tiles are multiples of 16 pixels; one larger than its (rounded up)
     # image only makes the decoder allocate memory for nothing.
-    if tw or tl:
-        up = (lambda n: -(-n // 16) * 16)
-        if tw > up(w) or tl > up(h):
-            raise ImageReadError(
-                f'the image is {w} x {h} pixels but declares tiles of '
-                f'{tw} x {tl}; the file is damaged or crafted'
-            )
+    if (tw or tl) and (tw > -(-w // 16) * 16 or tl > -(-h // 16) * 16):
+        raise ImageReadError(
+            f'the image is {w} x {h} pixels but declares tiles of '
+            f'{tw} x {tl}; the file is damaged or crafted'
+        )
 
 
 def _tiff_layout(series) -> tuple[tuple[int, ...], str]:

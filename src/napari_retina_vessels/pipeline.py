@@ -20,7 +20,6 @@ import numpy.typing as npt
 
 from .errors import InvalidImageError, ShapeMismatchError
 from .fov import fov_mask
-from .quality import Quality, assess_image, assess_prediction
 from .metrics.counting import check_threshold
 from .preprocessing import (
     as_rgb_float,
@@ -29,6 +28,7 @@ from .preprocessing import (
     resize,
     scaled_shape,
 )
+from .quality import Quality, assess_image, assess_prediction
 
 __all__ = ['Segmentation', 'flip_views', 'iter_segment',
            'iter_segment_stack', 'segment', 'stack_segmentations',

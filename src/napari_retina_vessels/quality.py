@@ -292,7 +292,8 @@ def _judge(measures: dict[str, float], checks: list[str],
     return score, found
 
 
-_IMAGE_CHECKS = ['fov_fraction', 'fov_roundness', 'brightness', 'dark_fraction', 'saturated_fraction', 'contrast',
+_IMAGE_CHECKS = ['fov_fraction', 'fov_roundness', 'brightness',
+                 'dark_fraction', 'saturated_fraction', 'contrast',
                  'sharpness']
 _MODEL_CHECKS = ['uncertain_fraction', 'vessel_density_low',
                  'vessel_density_high']

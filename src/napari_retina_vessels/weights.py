@@ -354,8 +354,8 @@ class _Downloader:
             chunks = (iter(lambda: read(1 << 16), b'') if read else
                       r.iter_content(1 << 14))
             done = 0
-            out = (open(output_file, 'wb') if isinstance(output_file, str)
-                   else output_file)
+            out = (open(output_file, 'wb')  # noqa: SIM115 - closed below
+                   if isinstance(output_file, str) else output_file)
             try:
                 for chunk in chunks:
                     done += len(chunk)
