@@ -5,6 +5,9 @@ test photo; the longest gap between two ticks is the longest stall of the
 event loop. Also prints the time from the click to the layers.
 
 Run under a display: ``xvfb-run -a python benchmarks/bench_gui.py``.
+In napari the allocator tuning is opt-in; compare with
+``RETINA_VESSELS_TUNE_MALLOC=1 xvfb-run -a python benchmarks/bench_gui.py``
+(each line says whether it was on).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ def main() -> None:
     from qtpy.QtWidgets import QApplication
 
     import napari_retina_vessels as nrv
+    from napari_retina_vessels import _allocator
     from napari_retina_vessels._napari.widgets.segment import SegmentWidget
     from napari_retina_vessels.datasets import data_root
 
@@ -36,7 +40,7 @@ def main() -> None:
         ticks: list[float] = []
         timer = QTimer()
         timer.setInterval(5)
-        timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+        timer.timeout.connect(lambda t=ticks: t.append(time.perf_counter()))
         timer.start()
         t0 = time.perf_counter()
         widget.run()
@@ -50,8 +54,10 @@ def main() -> None:
         timer.stop()
         gaps = [b - a for a, b in zip(ticks, ticks[1:])]
         label = 'first run (loads weights)' if run == 0 else f'run {run + 1}'
+        tuned = 'on' if _allocator._state else 'off'
         print(f'{label}: click -> layers {t1 - t0:.2f} s; longest GUI '
-              f'stall {1000 * max(gaps):.0f} ms over {len(gaps)} ticks')
+              f'stall {1000 * max(gaps):.0f} ms over {len(gaps)} ticks '
+              f'(allocator tuning {tuned})')
     viewer.close()
 
 

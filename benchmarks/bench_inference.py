@@ -1,6 +1,8 @@
 """Inference speed and memory.
 
-Prints, for the default models on this machine's CPU (or --device):
+Prints, for the default models on this machine's CPU (or --device), with
+the reference job of ``../shared/tools/cpu_reference.py`` timed between
+the photos in the same run and each time's ratio to it:
 
 - seconds per DRIVE test photo, whole pipeline from array to probability
   map (vessels only; default 2 flip views, and one view), and with
@@ -28,6 +30,8 @@ import json, resource, sys, time
 import numpy as np, torch
 torch.set_num_threads(int(sys.argv[3]))
 import napari_retina_vessels as nrv
+from napari_retina_vessels._allocator import tune_allocator
+tune_allocator()  # as the retina-vessels command does
 from napari_retina_vessels.preprocessing import resize
 h, w = int(sys.argv[1]), int(sys.argv[2])
 src = nrv.imread(sys.argv[4])
@@ -45,18 +49,43 @@ print(json.dumps({'seconds': dt, 'peak_rss_mb': peak / 1024,
 '''
 
 
+REFERENCE = (Path(__file__).resolve().parents[2] / 'shared' / 'tools'
+             / 'cpu_reference.py')
+
+
+def _reference(path: str):
+    """``reference_seconds(threads, repeats)`` of cpu_reference.py, or
+    None when the file is missing."""
+    import importlib.util
+
+    if not Path(path).is_file():
+        print(f'no reference job at {path}: absolute times only')
+        return None
+    spec = importlib.util.spec_from_file_location('cpu_reference', path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod.reference_seconds
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--threads', type=int, default=2)
     ap.add_argument('--device', default='cpu')
     ap.add_argument('--repeat', type=int, default=3)
     ap.add_argument('--skip-large', action='store_true')
+    ap.add_argument('--reference', default=str(REFERENCE),
+                    help='cpu_reference.py, timed in the same run')
     args = ap.parse_args()
 
     import torch
 
     torch.set_num_threads(args.threads)
     import napari_retina_vessels as nrv
+    from napari_retina_vessels._allocator import tune_allocator
+
+    # Timed as in the retina-vessels command, which tunes the allocator
+    # (RETINA_VESSELS_TUNE_MALLOC=0 measures without).
+    tune_allocator()
     from napari_retina_vessels.datasets import data_root, discover
     from napari_retina_vessels.weights import list_models
 
@@ -66,7 +95,12 @@ def main() -> None:
     has_av = bool(list_models(task='av'))
     nrv.segment(images[0], av=has_av, device=args.device)  # load, warm up
 
+    reference = _reference(args.reference)
+    refs: list[float] = []
+
     def per_image(av: bool, **kw) -> float:
+        # The reference job runs between photos, so that both see the
+        # same load on a shared machine (the ratio is the figure).
         best = []
         for img in images[:5]:
             ts = []
@@ -75,17 +109,29 @@ def main() -> None:
                 nrv.segment(img, av=av, device=args.device, **kw)
                 ts.append(time.perf_counter() - t)
             best.append(min(ts))
+            if reference is not None:
+                refs.append(reference(args.threads, 3))
         return statistics.median(best)
+
+    def ratio(seconds: float) -> str:
+        if not refs:
+            return ''
+        return f' = {seconds / statistics.median(refs):.2f}x the reference'
 
     print(f'torch threads: {args.threads}, device: {args.device}')
     v = per_image(False)
-    print(f'DRIVE photo, vessels only:         {v:.3f} s/image (median of '
-          f'5 photos, best of {args.repeat})')
     v1 = per_image(False, vessel_views=1)
-    print(f'DRIVE photo, vessels, one view:    {v1:.3f} s/image')
-    if has_av:
-        a = per_image(True)
-        print(f'DRIVE photo, vessels + A/V:        {a:.3f} s/image')
+    a = per_image(True) if has_av else None
+    if refs:
+        print(f'reference job (cpu_reference.py): '
+              f'{statistics.median(refs):.3f} s (median of {len(refs)}, '
+              'timed between the photos below)')
+    print(f'DRIVE photo, vessels only:         {v:.3f} s/image (median of '
+          f'5 photos, best of {args.repeat}){ratio(v)}')
+    print(f'DRIVE photo, vessels, one view:    {v1:.3f} s/image{ratio(v1)}')
+    if a is not None:
+        print(f'DRIVE photo, vessels + A/V:        {a:.3f} s/image'
+              f'{ratio(a)}')
     t = time.perf_counter()
     for img in images:
         nrv.segment(img, av=has_av, device=args.device)

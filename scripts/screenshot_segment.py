@@ -1,4 +1,4 @@
-"""Screenshot of the viewer with the Segment widget docked, after a run.
+"""Screenshot of the default layout (widgets as tabs) after a Segment run.
 
 Run under a display (``xvfb-run -a python scripts/screenshot_segment.py``).
 Uses the sample photo shipped with scikit-image (CC0) by default, or a
@@ -18,7 +18,7 @@ OUT = ROOT / 'docs' / 'images' / 'segment_widget.png'
 
 
 def main() -> None:
-    from napari_retina_vessels._napari.widgets.segment import SegmentWidget
+    from napari_retina_vessels._napari.launch import dock_layout
 
     viewer = napari.Viewer(show=True)
     viewer.window.resize(1400, 900)
@@ -26,16 +26,13 @@ def main() -> None:
         viewer.open(sys.argv[1], plugin='napari-retina-vessels')
     else:
         viewer.open_sample('napari-retina-vessels', 'retina')
-    widget = SegmentWidget(viewer)
-    viewer.window.add_dock_widget(widget, name='Segment vessels')
+    # the layout python -m napari_retina_vessels opens: widgets as tabs
+    (_, widget), *_ = dock_layout(viewer)
     widget.av.value = widget.av.enabled
     worker = widget.run()
     while widget._worker is not None:
         QApplication.processEvents()
     assert worker is not None
-    image = viewer.layers[0].name
-    if f'{image} A/V' in viewer.layers:
-        viewer.layers[f'{image} vessels'].visible = False
     viewer.reset_view()
     QApplication.processEvents()
     OUT.parent.mkdir(parents=True, exist_ok=True)

@@ -143,7 +143,8 @@ def test_allocator_tuning_only_where_the_process_is_ours(monkeypatch):
     monkeypatch.delenv('RETINA_VESSELS_TUNE_MALLOC')
     assert _allocator.tune_allocator(default=False) is False
     assert _allocator._state is None
-    # segmenting (what the widget and console run) leaves it alone
+    # segmenting (what the widget, console and scripts run) leaves it
+    # alone unless asked
     seg = pipeline.segment(fake_fundus(), av=False)
     assert np.isfinite(seg.probability).all()
     assert _allocator._state is None

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 import numpy as np
+from synthetic import fake_fundus
 
 from napari_retina_vessels import outputs, pipeline
 from napari_retina_vessels.io import imread
 from napari_retina_vessels.progress import Progress
-from synthetic import fake_fundus
 
 
 def _drain(gen):

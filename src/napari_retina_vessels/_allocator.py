@@ -17,11 +17,11 @@ resident size stays near its peak use of small and medium blocks (about
 100 MB more for DRIVE-sized photos). Other C libraries and systems are
 left alone.
 
-The setting holds for the whole process, so it is made only in processes
-this package owns: the ``retina-vessels`` command and Dask workers
-(``tune_allocator()``). In napari, where every other plugin shares the
-heap, it is opt-in: the Segment widget and ``segment_layer`` call
-``tune_allocator(default=False)``, which acts only with
+The setting holds for the whole process, so it is made by default only
+in processes this package owns: the ``retina-vessels`` command and Dask
+workers (``tune_allocator()``). Anywhere else (napari, where every other
+plugin shares the heap, or a user's script) it is opt-in: the pipeline
+calls ``tune_allocator(default=False)``, which acts only with
 ``RETINA_VESSELS_TUNE_MALLOC=1``. ``RETINA_VESSELS_TUNE_MALLOC=0`` turns it
 off everywhere.
 """

@@ -178,9 +178,9 @@ def test_missing_weights_show_message_not_traceback(
 
 def test_bad_layer_shape_is_explained(widget):
     viewer, w = widget
-    viewer.add_image(np.zeros((4, 64, 64), np.uint8), name='stack')
+    viewer.add_image(np.zeros((2, 4, 64, 64), np.uint8), name='volume')
     assert not w.run_button.enabled
-    assert 'stack' in w.status.value
+    assert 'volume' in w.status.value and '(N, H, W' in w.status.value
 
 
 def test_console_segment_layer(make_napari_viewer):

@@ -20,11 +20,17 @@ __all__ = ['segment_layer', 'add_layers', 'threshold_layers']
 
 
 def add_layers(viewer: napari.Viewer, tuples: list[tuple]) -> list:
-    """Add layer tuples to *viewer*, updating same-name layers in place."""
+    """Add layer tuples to *viewer*, updating same-name layers in place.
+
+    A ``contour`` entry in the kwargs (not a Labels argument) is set on
+    the layer after it is made.
+    """
     from napari.layers import Labels
 
     out = []
     for data, kwargs, kind in tuples:
+        kwargs = dict(kwargs)
+        contour = kwargs.pop('contour', None)
         name = kwargs['name']
         if name in viewer.layers:
             layer = viewer.layers[name]
@@ -39,7 +45,10 @@ def add_layers(viewer: napari.Viewer, tuples: list[tuple]) -> list:
                 continue
             viewer.layers.remove(layer)
         add = getattr(viewer, f'add_{kind}')
-        out.append(add(data, **kwargs))
+        layer = add(data, **kwargs)
+        if contour is not None:
+            layer.contour = contour
+        out.append(layer)
     return out
 
 
@@ -48,6 +57,10 @@ def segment_layer(
     **options: Any,
 ):
     """Segment an image layer and add vessel and A/V layers.
+
+    A stack layer (N, H, W[, 3]) is segmented frame by frame into stacked
+    result layers; a multiscale layer at the level the pipeline needs
+    (see :mod:`.frames`).
 
     Parameters
     ----------
@@ -58,11 +71,12 @@ def segment_layer(
         current viewer).
     **options
         Passed to :func:`napari_retina_vessels.segment` (``model``,
-        ``av``, ``device``, ``views``, ``threshold``...).
+        ``av``, ``device``, ``views``, ``threshold``, ``progress``...).
 
     Returns
     -------
     Segmentation
+        (N, H, W) arrays for a stack.
     """
     import napari
     from napari.layers import Image
@@ -86,28 +100,40 @@ def segment_layer(
             layer = images[-1]
     if viewer is None:
         raise InvalidImageError('no napari viewer to add the layers to')
-    data = layer.data
-    if getattr(layer, 'multiscale', False):
-        data = data[0]
-    result = segment(np.asarray(data), **options)
+    from ..pipeline import iter_segment_stack
+    from .frames import layer_input
+
+    source = layer_input(layer)
+    if source.stack:
+        progress = options.pop('progress', None)
+        gen = iter_segment_stack(source.data, **options)
+        while True:
+            try:
+                rec = next(gen)
+            except StopIteration as stop:
+                result = stop.value
+                break
+            if progress is not None:
+                progress(rec)
+    else:
+        result = segment(np.asarray(source.data), **options)
     add_layers(viewer, segmentation_layers(
-        result, layer.name,
-        geometry={'scale': tuple(layer.scale)[-2:],
-                  'translate': tuple(layer.translate)[-2:]},
+        result, layer.name, geometry=source.geometry,
     ))
     return result
 
 
 def threshold_layers(
     viewer: napari.Viewer, result: Any, threshold: float, *,
-    image_name: str,
+    image_name: str, suffix: str = '',
 ):
     """Show *result* at another threshold in the layers made from it.
 
     Calls :meth:`Segmentation.with_threshold` (no model runs; the vessel
     map and the artery/vein vote are redone) and updates, in place, the
     vessel, artery/vein and artery-probability layers of the image layer
-    *image_name* that are still in *viewer*.
+    *image_name* (named with *suffix*, see ``layers.layer_names``) that
+    are still in *viewer*.
 
     Returns
     -------
@@ -122,7 +148,7 @@ def threshold_layers(
     from .layers import artery_probability_image, layer_names
 
     new = result.with_threshold(threshold)
-    names = layer_names(image_name)
+    names = layer_names(image_name, suffix)
     layers = viewer.layers
     if names['vessels'] in layers:
         layers[names['vessels']].data = new.vessels.astype(np.uint8)

@@ -1,12 +1,33 @@
 """``python -m napari_retina_vessels``: napari with the plugin, ready.
 
 Opens the viewer with the sample fundus photograph (or the files given on
-the command line) and the Segment widget docked.
+the command line) and the plugin's widgets docked as tabs, Segment in
+front.
 """
 
 from __future__ import annotations
 
 import sys
+
+#: The plugin's widgets, docked as tabs in this order (the first in front).
+WIDGETS = ('Segment vessels', 'Vessel metrics')
+
+
+def dock_layout(viewer) -> list[tuple]:
+    """Dock the plugin's widgets as tabs of one dock area, Segment in
+    front, so the canvas keeps most of the window.
+
+    Returns
+    -------
+    list of (dock widget, widget)
+        In :data:`WIDGETS` order.
+    """
+    docked = [viewer.window.add_plugin_dock_widget(
+        'napari-retina-vessels', name, tabify=i > 0)
+        for i, name in enumerate(WIDGETS)]
+    if docked:
+        docked[0][0].raise_()
+    return docked
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -18,10 +39,7 @@ def main(argv: list[str] | None = None) -> int:
         viewer.open(paths, plugin='napari-retina-vessels')
     else:
         viewer.open_sample('napari-retina-vessels', 'retina')
-    viewer.window.add_plugin_dock_widget('napari-retina-vessels',
-                                         'Segment vessels')
-    viewer.window.add_plugin_dock_widget('napari-retina-vessels',
-                                         'Vessel metrics')
+    dock_layout(viewer)
     napari.run()
     return 0
 

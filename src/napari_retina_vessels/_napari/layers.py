@@ -19,6 +19,7 @@ __all__ = [
     'VESSEL_COLORS',
     'error_layer',
     'layer_names',
+    'result_suffix',
     'segmentation_layers',
     'vessel_layer',
 ]
@@ -32,15 +33,25 @@ VESSEL_COLORS = {0: 'transparent', 1: 'lime', None: 'transparent'}
 VESSEL_FEATURES = {'index': [0, 1], 'class': ['background', 'vessel']}
 
 
-def layer_names(image_name: str) -> dict[str, str]:
-    """Names of the layers made for the image layer *image_name*."""
+def layer_names(image_name: str, suffix: str = '') -> dict[str, str]:
+    """Names of the layers made for the image layer *image_name*.
+
+    *suffix* (e.g. ``' [wnet t=0.45]'``, see :func:`result_suffix`) keeps
+    the layers of an earlier run apart from the new ones.
+    """
     return {
-        'probability': f'{image_name} vessels prob',
-        'vessels': f'{image_name} vessels',
-        'av': f'{image_name} A/V',
-        'artery_prob': f'{image_name} artery prob',
-        'fov': f'{image_name} FOV',
+        'probability': f'{image_name} vessels prob{suffix}',
+        'vessels': f'{image_name} vessels{suffix}',
+        'av': f'{image_name} A/V{suffix}',
+        'artery_prob': f'{image_name} artery prob{suffix}',
+        'fov': f'{image_name} FOV{suffix}',
     }
+
+
+def result_suffix(model: str, threshold: float) -> str:
+    """Layer-name suffix that tells a kept result apart: model and
+    threshold, e.g. ``' [wnet-universal-local t=0.45]'``."""
+    return f' [{model} t={threshold:.2f}]'
 
 
 def _geometry(source: dict[str, Any] | None) -> dict[str, Any]:
@@ -64,8 +75,14 @@ def vessel_layer(vessels: np.ndarray, name: str, metadata: dict,
 def segmentation_layers(
     result, image_name: str, *, geometry: dict | None = None,
     show_fov: bool = False, show_artery_probability: bool = False,
+    suffix: str = '',
 ) -> list[tuple]:
     """Layer tuples for a :class:`~.pipeline.Segmentation`.
+
+    The photo stays visible: the probability map is hidden, and with
+    artery/vein labels (which colour the same vessel pixels) the binary
+    vessel map is hidden too; the FOV, when asked for, is an outline
+    (``contour``, applied by ``add_layers``).
 
     Parameters
     ----------
@@ -80,19 +97,24 @@ def segmentation_layers(
         Also return the artery probability on the vessel pixels as an
         image (red: artery, blue: vein, white: undecided; transparent
         off the vessels).
+    suffix : str
+        Appended to every layer name (see :func:`layer_names`).
     """
-    names = layer_names(image_name)
+    names = layer_names(image_name, suffix)
     geo = _geometry(geometry)
     meta = result.metadata()
+    has_av = result.artery_vein is not None
+    vessels = vessel_layer(result.vessels, names['vessels'], meta, geo)
+    vessels[1]['visible'] = not has_av
     out = [
         (result.probability,
          {'name': names['probability'], 'colormap': 'magma',
           'contrast_limits': (0.0, 1.0), 'blending': 'additive',
           'visible': False, 'metadata': dict(meta), **geo},
          'image'),
-        vessel_layer(result.vessels, names['vessels'], meta, geo),
+        vessels,
     ]
-    if result.artery_vein is not None:
+    if has_av:
         out.append((
             result.artery_vein,
             {'name': names['av'], 'colormap': AV_COLORS,
@@ -114,7 +136,8 @@ def segmentation_layers(
             {'name': names['fov'], 'colormap': {0: 'transparent',
                                                  1: 'cyan',
                                                  None: 'transparent'},
-             'opacity': 0.2, 'metadata': dict(meta), **geo},
+             'opacity': 0.6, 'contour': 2, 'metadata': dict(meta),
+             **geo},
             'labels',
         ))
     return out

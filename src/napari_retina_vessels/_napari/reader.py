@@ -23,8 +23,23 @@ What it opens
   layers the Segment widget writes, so segmenting never overwrites them.
 - **A plain folder of images**: each image, as above, up to
   :data:`MAX_FOLDER_FILES` of them (a warning says when more were left).
-- **Several files with stack=True**: one layer stacking them, when they
-  have the same shape and kind.
+- **Several files with stack=True**, or **a folder with stack=True**
+  (``viewer.open(folder, stack=True)``): one layer stacking them (in
+  name order), when they have the same shape and kind; the Segment
+  widget segments such a stack frame by frame.
+- **DICOM** (``.dcm``, single- or multi-frame; pydicom) and the fundus
+  photo of **Topcon** ``.fda``/``.fds`` and **Heidelberg** ``.e2e``
+  exports: an Image layer (a stack for several frames) whose ``scale``
+  is the DICOM pixel spacing in micrometres. Layer metadata carries
+  non-identifying facts only (modality, laterality, maker); patient
+  data is never read into it (see :mod:`napari_retina_vessels.clinical`
+  to read it on purpose).
+- **Saved results** (``NAME_prob.png``, ``NAME_vessels.png``,
+  ``NAME_av.png``, ``NAME_av_overlay.png``, as ``retina-vessels segment``
+  and the *Save results* button write them): the layers they were saved
+  from, ``NAME vessels prob`` (float probability), ``NAME vessels``,
+  ``NAME A/V`` and ``NAME A/V overlay``, with the provenance recorded in
+  ``NAME.done.json`` as metadata.
 
 Every layer's metadata holds the file ``path``, and ``pixel_spacing``
 (micrometres, rows then columns) when the file records a metric one.
@@ -116,6 +131,9 @@ def napari_get_reader(path: PathOrPaths) -> ReaderFunction | None:
         if isinstance(path, (list, tuple)):
             if path and all(_is_image_file(p) for p in path):
                 return read
+            if len(path) == 1 and Path(path[0]).is_dir() and \
+                    _folder_images(Path(path[0])):
+                return read  # a folder opened with stack=True
             return None
         p = Path(path)
         if p.is_dir():
@@ -152,7 +170,12 @@ def read(path: PathOrPaths) -> list[LayerData]:
         its photo.
     """
     if isinstance(path, (list, tuple)):
-        return [_stack([Path(p) for p in path])]
+        paths = [Path(p) for p in path]
+        if len(paths) == 1 and paths[0].is_dir():
+            paths = _folder_images(paths[0])
+            if not paths:
+                raise ImageReadError(f'{path[0]} holds no image files')
+        return [_stack(paths)]
     p = Path(path)
     if p.is_dir():
         layout = datasets.detect_layout(p)
@@ -246,9 +269,91 @@ def _av_layer(av: np.ndarray, name: str, meta: dict) -> LayerData:
     return (np.asarray(av, np.uint8), kwargs, 'labels')
 
 
+def _read_clinical(path: Path) -> LayerData:
+    """A DICOM or vendor file: the photo (or stack), scaled in um."""
+    from ..clinical import read_clinical
+
+    image = read_clinical(path)  # patient data stays out (not asked)
+    arr = image.pixels
+    meta: dict[str, Any] = {'path': str(path), image.info['format']: {
+        k: v for k, v in image.info.items() if k != 'format'}}
+    rgb = arr.shape[-1] == 3 and arr.ndim in (3, 4)
+    frames = arr.ndim == (4 if rgb else 3)
+    kwargs: dict[str, Any] = {'name': io.file_stem(path), 'rgb': rgb,
+                              'metadata': meta}
+    if not rgb:
+        kwargs['colormap'] = 'gray'
+    if image.pixel_spacing is not None:
+        meta['pixel_spacing'] = image.pixel_spacing
+        meta['pixel_spacing_unit'] = 'micrometre'
+        kwargs['scale'] = ((1.0,) if frames else ()) + tuple(
+            image.pixel_spacing)
+    return (arr, kwargs, 'image')
+
+
+#: File-name endings of saved results -> layer_names() key.
+_RESULT_ENDINGS = {'_prob': 'probability', '_vessels': 'vessels',
+                   '_av_overlay': 'overlay', '_av': 'av'}
+
+
+def _result_kind(stem: str) -> tuple[str, str] | None:
+    """(base name, kind) for a saved result's file stem, else None."""
+    for ending, kind in _RESULT_ENDINGS.items():
+        if stem.endswith(ending) and len(stem) > len(ending):
+            return stem[: -len(ending)], kind
+    return None
+
+
+def _result_metadata(path: Path, base: str) -> dict[str, Any]:
+    """The provenance ``NAME.done.json`` records beside a saved result."""
+    import json
+
+    meta: dict[str, Any] = {'path': str(path)}
+    marker = path.parent / f'{base}.done.json'
+    try:
+        row = json.loads(marker.read_text(encoding='utf-8')).get('row')
+    except (OSError, ValueError, AttributeError):
+        return meta
+    if isinstance(row, dict):
+        meta.update({k: row[k] for k in (
+            'model', 'weights_sha256', 'av_model', 'av_weights_sha256',
+            'device', 'threshold') if row.get(k) not in (None, '')})
+    return meta
+
+
+def _read_result(path: Path, base: str, kind: str) -> LayerData:
+    """A saved result file -> the layer it was saved from."""
+    from .layers import layer_names
+
+    meta = _result_metadata(path, base)
+    names = layer_names(base)
+    if kind == 'av':
+        return _av_layer(io.read_av(path), names['av'], meta)
+    if kind == 'overlay':
+        return _image_layer(io.imread(path), f'{base} A/V overlay', meta)
+    arr = io.imread(path)
+    if kind == 'vessels':
+        return _mask_layer(io.as_mask(arr), names['vessels'], meta)
+    if arr.dtype == np.uint8:
+        prob = arr.astype(np.float32) / np.float32(255)
+    elif arr.dtype == np.uint16:
+        prob = arr.astype(np.float32) / np.float32(65535)
+    else:
+        prob = arr.astype(np.float32)
+    return (prob, {'name': names['probability'], 'colormap': 'magma',
+                   'contrast_limits': (0.0, 1.0), 'blending': 'additive',
+                   'metadata': meta}, 'image')
+
+
 def _read_file(path: Path) -> LayerData:
-    """One file -> one layer: photo, mask or artery/vein labels."""
+    """One file -> one layer: photo, mask, artery/vein labels or a saved
+    result."""
     name = io.file_stem(path)
+    if path.suffix.lower() in ('.dcm', '.dicom', '.fda', '.fds', '.e2e'):
+        return _read_clinical(path)
+    result = _result_kind(name)
+    if result is not None and not _is_av_file(path):
+        return _read_result(path, *result)
     if _is_av_file(path):
         return _av_layer(io.read_av(path), name, _metadata(path))
     arr = io.imread(path)
@@ -289,10 +394,11 @@ def _read_dataset(folder: Path) -> list[LayerData]:
             'samples': [s.name for s in samples]}
     layers = [_image_layer(data['image'], name, meta)]
     if data['fov'] is not None:
-        layers.append(_mask_layer(
-            data['fov'], f'{name} FOV (dataset)',
-            {'path': str(sample.fov), **common}, fov=True,
-        ))
+        fov = _mask_layer(data['fov'], f'{name} FOV (dataset)',
+                          {'path': str(sample.fov), **common}, fov=True)
+        # Shown, even at half opacity, it tints the whole photo.
+        fov[1]['visible'] = False
+        layers.append(fov)
     if data['vessels'] is not None:
         observer = _OBSERVER.get(sample.layout, 'reference')
         layers.append(_mask_layer(

@@ -13,18 +13,34 @@ THRESHOLD_TIP = ('Vessel probability cut-off. Moving it re-thresholds the '
 ARTERY_PROB_TIP = ('Also add the probability that each vessel pixel is an '
                    'artery (red) rather than a vein (blue); white is '
                    'undecided.')
-FOV_TIP = 'Also add the automatic field-of-view mask as a layer.'
+FOV_TIP = ('Also add the automatic field-of-view mask as a layer (an '
+           'outline).')
+KEEP_TIP = ('Keep the layers of earlier runs: new layers are named with '
+            'the model and threshold instead of replacing the old ones.')
+SAVE_FOLDER_TIP = 'Folder Save results writes into.'
+SAVE_TIP = ('Write the last result as retina-vessels segment does: '
+            'NAME_prob.png, NAME_vessels.png, NAME_av.png, '
+            'NAME_av_overlay.png and NAME.done.json.')
 RUN_TIP = 'Segment the selected image (runs in the background).'
 CANCEL_TIP = 'Stop the running segmentation; no layer is added.'
 
 NO_IMAGE = 'Open or select a fundus photograph (an image layer) first.'
-BAD_LAYER = ('Layer {name!r} is {shape}: choose a 2-D photograph (H, W) or '
-             '(H, W, 3).')
+BAD_LAYER = 'Cannot segment this layer: {reason}.'
 READY = 'Ready.'
 RUNNING = 'Segmenting {name}...'
 CANCELLED = 'Cancelled; no layers were changed.'
-DONE = ('{name}: {seconds:.2f} s on {device} with {model}; vessel density '
-        '{density:.1%} of the FOV.')
+DONE = ('{name}{frames}: {seconds:.2f} s on {device} with {model}; vessel '
+        'density {density:.1%} of the FOV.')
+FRAMES = ' ({n} frames)'
+UNGRADABLE = ('{name} is ungradable ({reasons}): its vessel map is not a '
+              'result, so no layers were added. Check that it is a colour '
+              'fundus photograph in focus and well exposed.')
+USABLE = ' Quality: usable, but {reasons}.'
+FRAME_STAGE = 'frame {i}/{n}: {stage}'
+NOTHING_TO_SAVE = 'Nothing to save yet: press Segment first.'
+CHOOSE_FOLDER = 'Choose a folder to save into first.'
+SAVED = 'Saved {n} files into {folder}.'
+SAVE_FAILED = 'Could not save into {folder}: {reason}.'
 RETHRESHOLDED = 'Threshold {thr:.2f}: vessel density {density:.1%}.'
 
 # ---------------------------------------------------------- metrics widget

@@ -1,7 +1,15 @@
-"""The Segment widget: one click from photo to vessel and A/V layers."""
+"""The Segment widget: one click from photo to vessel and A/V layers.
+
+Photos and stacks of photos (N, H, W[, 3]: a folder opened as a stack, a
+multi-frame DICOM) are segmented in a worker thread, a stack frame by
+frame; progress shows in the widget and in napari's activity dock, and
+results, cancellations and failures end in a napari notification. The
+last result can be saved as the files ``retina-vessels segment`` writes.
+"""
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -9,6 +17,7 @@ from magicgui.widgets import (
     CheckBox,
     ComboBox,
     Container,
+    FileEdit,
     FloatSlider,
     Label,
     ProgressBar,
@@ -34,6 +43,13 @@ class SegmentWidget(Container):
         self._worker = None
         self._result = None
         self._result_layer: str | None = None
+        self._result_suffix = ''
+        self._photo = None  # what was segmented, for the saved overlay
+        self._pbar = None  # napari activity-dock progress of the job
+        self._job_name = ''
+        self._frame = None  # (index, count) while a stack runs
+        # The last result/cancel/error sentence: kept when layers change.
+        self._message: str | None = None
 
         self.image = ComboBox(label='image', choices=self._image_choices,
                               tooltip=T.IMAGE_TIP)
@@ -59,6 +75,8 @@ class SegmentWidget(Container):
             lambda on: setattr(self.show_artery_prob, 'enabled', bool(on)))
         self.show_fov = CheckBox(text='add FOV mask layer', value=False,
                                  tooltip=T.FOV_TIP)
+        self.keep = CheckBox(text='keep earlier results', value=False,
+                             tooltip=T.KEEP_TIP)
         self.threshold = FloatSlider(label='threshold', min=0.01, max=0.99,
                                      step=0.01, value=0.5,
                                      tooltip=T.THRESHOLD_TIP)
@@ -70,15 +88,21 @@ class SegmentWidget(Container):
         self.status = Label(label='', value=T.READY)
         # Messages are whole sentences: wrap them instead of cutting.
         self.status.native.setWordWrap(True)
+        self.save_folder = FileEdit(label='save to', mode='d',
+                                    tooltip=T.SAVE_FOLDER_TIP)
+        self.save_button = PushButton(text='Save results', enabled=False,
+                                      tooltip=T.SAVE_TIP)
         self.extend([
             self.image, self.model, self.device, self.av, self.views,
-            self.show_artery_prob, self.show_fov, self.threshold,
-            self.run_button, self.cancel_button, self.progress, self.status,
+            self.show_artery_prob, self.show_fov, self.keep,
+            self.threshold, self.run_button, self.cancel_button,
+            self.progress, self.status, self.save_folder, self.save_button,
         ])
         self._set_model_threshold()
         self.model.changed.connect(self._set_model_threshold)
         self.run_button.changed.connect(self.run)
         self.cancel_button.changed.connect(self.cancel)
+        self.save_button.changed.connect(self.save)
         self.threshold.changed.connect(self._rethreshold)
         self.image.changed.connect(self._validate)
         events = viewer.layers.events
@@ -115,47 +139,75 @@ class SegmentWidget(Container):
             self.threshold.value = float(thr)
 
     def _validate(self, _value=None) -> bool:
+        from ...errors import RetinaVesselsError
+        from ..frames import layer_input
+
         layer = self.image.value
         msg = None
         if layer is None:
             msg = T.NO_IMAGE
         else:
-            shape = tuple(np.shape(layer.data))
-            ok = len(shape) == 2 or (len(shape) == 3 and shape[-1] in (3, 4)
-                                     and getattr(layer, 'rgb', False))
-            if not ok:
-                msg = T.BAD_LAYER.format(name=layer.name, shape=shape)
+            try:
+                layer_input(layer)
+            except RetinaVesselsError as err:
+                msg = T.BAD_LAYER.format(reason=err)
         busy = self._worker is not None
         self.run_button.enabled = msg is None and not busy
         if not busy:
-            self.status.value = msg or T.READY
+            # Layers come and go; the last result's sentence stays.
+            self.status.value = msg or self._message or T.READY
         return msg is None
+
+    def _say(self, message: str, kind: str = 'info') -> None:
+        """Show *message* in the status line and as a napari
+        notification (kind ``info`` or ``warning``)."""
+        from napari.utils import notifications
+
+        self._message = message
+        self.status.value = message
+        getattr(notifications, f'show_{kind}')(message)
 
     # --------------------------------------------------------------- run
     def run(self, _value=None):
         """Start segmenting the selected image; returns the worker."""
         from napari.qt.threading import thread_worker
+        from napari.utils import progress
 
-        from ...pipeline import iter_segment
+        from ...pipeline import iter_segment, iter_segment_stack
+        from ..frames import layer_input
 
         if self._worker is not None or not self._validate():
             return None
         layer = self.image.value
-        data = np.asarray(layer.data)
+        source = layer_input(layer)
         options = {
             'model': self.model.value, 'av': bool(self.av.value),
             'device': self.device.value, 'views': int(self.views.value),
             'threshold': float(self.threshold.value),
         }
-        worker = thread_worker(iter_segment, ignore_errors=True)(
-            data, **options)
+        if source.stack:
+            # Lazy stacks stay lazy: the worker loads one frame at a time.
+            func, data = iter_segment_stack, source.data
+            self._frame = (0, len(data))
+        else:
+            func, data = iter_segment, np.asarray(source.data)
+            self._frame = None
+        worker = thread_worker(func, ignore_errors=True)(data, **options)
+        # Errors are notified once, by _on_error; some napari versions
+        # relay worker errors themselves too.
+        relay = getattr(worker, '_relay_error', None)
+        if relay is not None:
+            # not connected in some napari versions
+            with contextlib.suppress(TypeError, RuntimeError):
+                worker.errored.disconnect(relay)
         self._worker = worker
         name = layer.name
-        geometry = {'scale': tuple(layer.scale)[-2:],
-                    'translate': tuple(layer.translate)[-2:]}
+        self._job_name = name
+        self._photo = source.data
+        self._pbar = progress(total=0, desc=T.RUNNING.format(name=name))
         worker.yielded.connect(self._on_progress)
         worker.returned.connect(
-            lambda result: self._on_result(result, name, geometry))
+            lambda result: self._on_result(result, name, source.geometry))
         worker.errored.connect(self._on_error)
         worker.finished.connect(self._set_idle)
         self.run_button.enabled = False
@@ -167,48 +219,113 @@ class SegmentWidget(Container):
         return worker
 
     def cancel(self, _value=None) -> None:
-        """Stop the running job at its next progress point."""
+        """Stop the running job at its next progress point (between two
+        frames of a stack at the latest)."""
         if self._worker is not None:
             self._worker.quit()
-            self.status.value = T.CANCELLED
+            self._say(T.CANCELLED)
 
     def _on_progress(self, rec) -> None:
+        if rec.stage == 'frames':
+            self._frame = (rec.done, rec.total)
+        stage = rec.stage
+        if self._frame is not None and stage != 'frames':
+            i, n = self._frame
+            stage = T.FRAME_STAGE.format(i=min(i + 1, n), n=n, stage=stage)
         self.progress.max = max(1, rec.total)
         self.progress.value = min(rec.done, rec.total)
-        self.progress.label = rec.stage
+        self.progress.label = stage
+        if self._pbar is not None:
+            self._pbar.total = max(1, rec.total)
+            self._pbar.n = min(rec.done, rec.total)
+            self._pbar.set_description(f'{self._job_name}: {stage}')
 
     def _on_error(self, exc: Exception) -> None:
-        self.status.value = str(exc) or type(exc).__name__
+        from napari.utils.notifications import (
+            notification_manager,
+            show_error,
+        )
+
+        from ...errors import RetinaVesselsError
+
+        self._message = str(exc) or type(exc).__name__
+        self.status.value = self._message
+        if isinstance(exc, RetinaVesselsError):
+            show_error(self._message)  # one sentence: what to do
+        else:  # a bug: keep the traceback in the notification
+            notification_manager.receive_error(type(exc), exc,
+                                               exc.__traceback__)
 
     def _set_idle(self) -> None:
         self._worker = None
+        self._frame = None
+        if self._pbar is not None:
+            self._pbar.close()
+            self._pbar = None
         self.cancel_button.enabled = False
         self.progress.visible = False
-        self._validate_keep_status()
-
-    def _validate_keep_status(self) -> None:
-        status = self.status.value
         self._validate()
-        if self.run_button.enabled:
-            self.status.value = status
 
     def _on_result(self, result, name: str, geometry: dict) -> None:
-        from ..layers import segmentation_layers
         from ..console import add_layers
+        from ..layers import result_suffix, segmentation_layers
 
+        quality = getattr(result, 'quality', None)
+        if quality is not None and quality.grade == 'ungradable':
+            # Never present the vessel map of a blank, uniform or
+            # non-fundus image as a result: no layers, one warning.
+            self._say(T.UNGRADABLE.format(name=name,
+                                          reasons=quality.reason),
+                      'warning')
+            return
         self._result = result
         self._result_layer = name
+        self._result_suffix = (result_suffix(result.model, result.threshold)
+                               if self.keep.value else '')
         add_layers(self._viewer, segmentation_layers(
             result, name, geometry=geometry,
             show_fov=bool(self.show_fov.value),
             show_artery_probability=bool(self.show_artery_prob.value
-                                         and self.av.value)))
+                                         and self.av.value),
+            suffix=self._result_suffix))
         with self.threshold.changed.blocked():
             self.threshold.value = round(result.threshold, 2)
         density = result.vessels.sum() / max(1, result.fov.sum())
-        self.status.value = T.DONE.format(
+        frames = (T.FRAMES.format(n=result.vessels.shape[0])
+                  if result.vessels.ndim == 3 else '')
+        self.save_button.enabled = True
+        message = T.DONE.format(
             name=name, seconds=result.seconds, device=result.device,
-            model=result.model, density=density)
+            model=result.model, density=density, frames=frames)
+        if quality is not None and quality.grade == 'usable':
+            self._say(message + T.USABLE.format(reasons=quality.reason),
+                      'warning')
+        else:
+            self._say(message)
+
+    # ------------------------------------------------------------ save
+    def save(self, _value=None) -> list:
+        """Write the last result as ``retina-vessels segment`` would, into
+        the folder chosen above; returns the paths written."""
+        from ...errors import RetinaVesselsError
+        from ..writer import save_result
+
+        folder = str(self.save_folder.value or '')
+        if self._result is None:
+            self._say(T.NOTHING_TO_SAVE, 'warning')
+            return []
+        if folder in ('', '.'):
+            self._say(T.CHOOSE_FOLDER, 'warning')
+            return []
+        try:
+            paths = save_result(folder, self._result_layer, self._result,
+                                photo=self._photo)
+        except (OSError, RetinaVesselsError) as err:
+            self._say(T.SAVE_FAILED.format(folder=folder, reason=err),
+                      'warning')
+            return []
+        self._say(T.SAVED.format(n=len(paths), folder=folder))
+        return paths
 
     # ------------------------------------------------------- threshold
     def _rethreshold(self, value: float) -> None:
@@ -220,8 +337,9 @@ class SegmentWidget(Container):
         if res is None or self._result_layer is None:
             return
         res = threshold_layers(self._viewer, res, float(value),
-                               image_name=self._result_layer)
+                               image_name=self._result_layer,
+                               suffix=self._result_suffix)
         self._result = res
         density = res.vessels.sum() / max(1, res.fov.sum())
-        self.status.value = T.RETHRESHOLDED.format(thr=value,
-                                                   density=density)
+        self._message = T.RETHRESHOLDED.format(thr=value, density=density)
+        self.status.value = self._message
