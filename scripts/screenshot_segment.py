@@ -27,13 +27,15 @@ def main() -> None:
     else:
         viewer.open_sample('napari-retina-vessels', 'retina')
     # the layout python -m napari_retina_vessels opens: widgets as tabs
-    (_, widget), *_ = dock_layout(viewer)
+    (dock, widget), *_ = dock_layout(viewer)
     widget.av.value = widget.av.enabled
     worker = widget.run()
     while widget._worker is not None:
         QApplication.processEvents()
     assert worker is not None
     viewer.reset_view()
+    QApplication.processEvents()
+    dock.raise_()
     QApplication.processEvents()
     OUT.parent.mkdir(parents=True, exist_ok=True)
     viewer.screenshot(str(OUT), canvas_only=False)

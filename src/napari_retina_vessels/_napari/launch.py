@@ -26,7 +26,13 @@ def dock_layout(viewer) -> list[tuple]:
         'napari-retina-vessels', name, tabify=i > 0)
         for i, name in enumerate(WIDGETS)]
     if docked:
-        docked[0][0].raise_()
+        from qtpy.QtCore import QTimer
+
+        # napari makes the last tab current once the window shows; bring
+        # Segment to the front after that.
+        front = docked[0][0]
+        front.raise_()
+        QTimer.singleShot(0, front.raise_)
     return docked
 
 
