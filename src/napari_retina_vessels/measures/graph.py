@@ -119,6 +119,15 @@ def _chunk_widths(soft, centres, normals, half) -> np.ndarray:
     return sides[0] + sides[1]
 
 
+def _majority(label_map, path) -> int:
+    """The most common nonzero A/V value on *path* (0 if none)."""
+    if label_map is None:
+        return 0
+    vals = label_map[path[:, 0], path[:, 1]]
+    vals = vals[vals > 0]
+    return int(np.bincount(vals).argmax()) if vals.size else 0
+
+
 def trace_segments(
     vessels: npt.NDArray[np.bool_],
     *,
@@ -184,14 +193,28 @@ def trace_segments(
     centres = np.concatenate(paths).astype(np.float64)
     r = radius[centres[:, 0].astype(int), centres[:, 1].astype(int)]
     half = float(max(3.0, 2.5 * r.max() + 2))
+    label_map = None if labels is None else np.asarray(labels)
+    seg_label = np.array([_majority(label_map, p) for p in paths], int)
+    point_label = np.repeat(seg_label, [len(p) for p in paths])
     width = _profile_widths(soft_map, centres, normals, half)
+    if label_map is not None:
+        # An artery beside a vein is one blob in the vessel map: measure
+        # each class on its own pixels (plus crossings, label 3), so the
+        # profile stops where the other class begins.
+        for c in (1, 2):
+            sel = point_label == c
+            if not sel.any():
+                continue
+            own = (label_map == c) | (label_map == 3)
+            soft_c = np.where(own, soft_map, np.minimum(soft_map, 0.49))
+            width[sel] = _profile_widths(soft_c.astype(np.float32),
+                                         centres[sel], normals[sel], half)
     # A profile at a slant reads wider than the vessel; one that runs
     # into a neighbour reads much wider: keep widths within 3x the
     # distance-transform estimate (2 r - 1 for a binary map).
     rough = np.maximum(2 * r - 1, 1.0)
     width[(width > 2.5 * rough + 2) | (width <= 0)] = np.nan
 
-    label_map = None if labels is None else np.asarray(labels)
     widths, length, arcs, chord, curv, orient, lab = ([] for _ in range(7))
     start = 0
     for p, s in zip(paths, smooth):
@@ -230,12 +253,7 @@ def trace_segments(
                               / max(np.sum(speed[core]), 1e-9)))
         else:
             curv.append(0.0)
-        if label_map is not None:
-            vals = label_map[p[:, 0], p[:, 1]]
-            vals = vals[vals > 0]
-            lab.append(int(np.bincount(vals).argmax()) if vals.size else 0)
-        else:
-            lab.append(0)
+        lab.append(int(seg_label[len(lab)]))
     return Segments(paths, widths, np.array(length), np.array(arcs),
                     np.array(chord),
                     np.array(curv), np.array(orient), np.array(lab, int),
