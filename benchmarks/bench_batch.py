@@ -2,7 +2,9 @@
 
 Prints, for the DRIVE test photos (vessels only):
 
-- images/s of ``run_batch`` in this process (no Dask), model loaded;
+- images/s of ``run_batch`` in this process (no Dask), model loaded,
+  with the device's default batch size and with each of --batch-sizes
+  photos per forward pass;
 - images/s on a LocalCluster of 1 and of 2 worker processes, warm (the
   cluster is up and every worker has loaded the model) and cold (what
   ``retina-vessels segment --workers N`` costs, cluster start included);
@@ -12,7 +14,7 @@ Prints, for the DRIVE test photos (vessels only):
   the warm segmentation runs (an upper bound: it also counts the idle
   tail when the last images run on fewer workers than there are).
 
-Usage: python benchmarks/bench_batch.py [--limit N] [--workers 1,2]
+Usage: python benchmarks/bench_batch.py [--limit N] [--workers 1,2] [--batch-sizes 1,2,4]
        [--device cpu] [--json FILE]
 """
 
@@ -82,6 +84,9 @@ def main() -> None:
     parser.add_argument('--workers', default='1,2',
                         help='comma-separated local cluster sizes')
     parser.add_argument('--device', default='cpu')
+    parser.add_argument('--batch-sizes', default='1,2,4',
+                        help='photos per forward pass to time in this '
+                             'process (comma-separated)')
     parser.add_argument('--json', default=None, help='write results here')
     args = parser.parse_args()
 
@@ -109,6 +114,12 @@ def main() -> None:
         results['single_images_per_s'] = n / wall
         print(f'single process      : {n / wall:6.2f} images/s '
               f'({wall:.1f} s)')
+        for b in [int(b) for b in args.batch_sizes.split(',') if b]:
+            wall, _ = _timed_batch(photos, out / f'batch{b}',
+                                   device=args.device, batch_size=b)
+            results[f'batch_{b}_images_per_s'] = n / wall
+            print(f'  --batch-size {b:<4d} : {n / wall:6.2f} images/s '
+                  f'({wall:.1f} s)')
 
         for w in sizes:
             cold, _ = _timed_batch(photos, out / f'cold{w}',
