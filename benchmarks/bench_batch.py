@@ -14,8 +14,8 @@ Prints, for the DRIVE test photos (vessels only):
   the warm segmentation runs (an upper bound: it also counts the idle
   tail when the last images run on fewer workers than there are).
 
-Usage: python benchmarks/bench_batch.py [--limit N] [--workers 1,2] [--batch-sizes 1,2,4]
-       [--device cpu] [--json FILE]
+Usage: python benchmarks/bench_batch.py [--limit N] [--workers 1,2]
+       [--batch-sizes 1,2,4] [--device cpu] [--json FILE]
 """
 
 from __future__ import annotations
