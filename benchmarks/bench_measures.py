@@ -46,14 +46,19 @@ def _cases(root: Path):
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--repeats', type=int, default=5)
+    ap.add_argument('--only', choices=['DRIVE', 'HRF'], default=None,
+                    help='time one of the two photos')
+    ap.add_argument('--ref-repeats', type=int, default=15)
     args = ap.parse_args(argv)
     sys.path.insert(0, str(REFERENCE))
     from cpu_reference import reference_seconds
 
     targets = {'DRIVE': 2.0, 'HRF': 15.0}
-    ref = reference_seconds(threads=2, repeats=15)
+    ref = reference_seconds(threads=2, repeats=args.ref_repeats)
     print(f'reference job: {ref:.3f} s (2 threads)')
     for name, (photo_path, av_path) in _cases(data_root()).items():
+        if args.only and not name.startswith(args.only):
+            continue
         photo, av = imread(photo_path), read_av(av_path)
         t0 = time.perf_counter()
         measure(av, photo)
@@ -69,7 +74,7 @@ def main(argv=None) -> int:
         print(f'{name}: {med:.3f} s = {med / ref:.2f}x reference '
               f'(target <= {target:g}x; first call {first:.2f} s); '
               f'{int(row["n_segments"])} segments, AVR {row["avr"]}')
-    ref2 = reference_seconds(threads=2, repeats=15)
+    ref2 = reference_seconds(threads=2, repeats=args.ref_repeats)
     print(f'reference job again: {ref2:.3f} s')
     return 0
 
