@@ -47,8 +47,11 @@ def _warm(device: str) -> str:
 
 def _seconds(summary: str) -> float:
     with open(summary, newline='') as fh:
-        return sum(float(r['seconds']) for r in csv.DictReader(fh)
-                   if r['status'] == 'done')
+        return sum(
+            float(r['seconds'])
+            for r in csv.DictReader(fh)
+            if r['status'] == 'done'
+        )
 
 
 def _timed_batch(photos, out: Path, **kwargs) -> tuple[float, dict]:
@@ -79,14 +82,19 @@ def _overhead_trivial(address: str, n: int = 200) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--limit', type=int, default=0,
-                        help='use only the first N test photos')
-    parser.add_argument('--workers', default='1,2',
-                        help='comma-separated local cluster sizes')
+    parser.add_argument(
+        '--limit', type=int, default=0, help='use only the first N test photos'
+    )
+    parser.add_argument(
+        '--workers', default='1,2', help='comma-separated local cluster sizes'
+    )
     parser.add_argument('--device', default='cpu')
-    parser.add_argument('--batch-sizes', default='1,2,4',
-                        help='photos per forward pass to time in this '
-                             'process (comma-separated)')
+    parser.add_argument(
+        '--batch-sizes',
+        default='1,2,4',
+        help='photos per forward pass to time in this '
+        'process (comma-separated)',
+    )
     parser.add_argument('--json', default=None, help='write results here')
     args = parser.parse_args()
 
@@ -97,57 +105,81 @@ def main() -> None:
     folder = data_root() / 'DRIVE' / 'test' / 'images'
     photos = sorted(str(p) for p in folder.glob('*.tif'))
     if args.limit:
-        photos = photos[:args.limit]
+        photos = photos[: args.limit]
     if not photos:
         sys.exit(f'no DRIVE test photos under {folder}')
     n = len(photos)
     sizes = [int(w) for w in args.workers.split(',') if w.strip()]
-    results: dict = {'photos': n, 'device': args.device,
-                     'cpus': os.cpu_count()}
-    print(f'{n} DRIVE test photos, device {args.device}, '
-          f'{os.cpu_count()} CPUs')
+    results: dict = {
+        'photos': n,
+        'device': args.device,
+        'cpus': os.cpu_count(),
+    }
+    print(
+        f'{n} DRIVE test photos, device {args.device}, {os.cpu_count()} CPUs'
+    )
 
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
         _timed_batch(photos[:1], out / 'warm', device=args.device)
         wall, res = _timed_batch(photos, out / 'single', device=args.device)
         results['single_images_per_s'] = n / wall
-        print(f'single process      : {n / wall:6.2f} images/s '
-              f'({wall:.1f} s)')
+        print(f'single process      : {n / wall:6.2f} images/s ({wall:.1f} s)')
         for b in [int(b) for b in args.batch_sizes.split(',') if b]:
-            wall, _ = _timed_batch(photos, out / f'batch{b}',
-                                   device=args.device, batch_size=b)
+            wall, _ = _timed_batch(
+                photos, out / f'batch{b}', device=args.device, batch_size=b
+            )
             results[f'batch_{b}_images_per_s'] = n / wall
-            print(f'  --batch-size {b:<4d} : {n / wall:6.2f} images/s '
-                  f'({wall:.1f} s)')
+            print(
+                f'  --batch-size {b:<4d} : {n / wall:6.2f} images/s '
+                f'({wall:.1f} s)'
+            )
 
         for w in sizes:
-            cold, _ = _timed_batch(photos, out / f'cold{w}',
-                                   device=args.device, workers=w)
-            with LocalCluster(n_workers=w, threads_per_worker=1,
-                              processes=True, host='127.0.0.1',
-                              dashboard_address=None) as cluster, \
-                    Client(cluster) as client:
+            cold, _ = _timed_batch(
+                photos, out / f'cold{w}', device=args.device, workers=w
+            )
+            with (
+                LocalCluster(
+                    n_workers=w,
+                    threads_per_worker=1,
+                    processes=True,
+                    host='127.0.0.1',
+                    dashboard_address=None,
+                ) as cluster,
+                Client(cluster) as client,
+            ):
                 client.run(_warm, args.device)
                 wall, res = _timed_batch(
-                    photos, out / f'warm{w}', device=args.device,
-                    scheduler=cluster.scheduler_address)
+                    photos,
+                    out / f'warm{w}',
+                    device=args.device,
+                    scheduler=cluster.scheduler_address,
+                )
                 busy = _seconds(res['summary_csv'])
                 per_image = (wall * w - busy) / n
-                entry = {'warm_images_per_s': n / wall,
-                         'cold_images_per_s': n / cold,
-                         'overhead_upper_bound_ms': 1e3 * per_image}
+                entry = {
+                    'warm_images_per_s': n / wall,
+                    'cold_images_per_s': n / cold,
+                    'overhead_upper_bound_ms': 1e3 * per_image,
+                }
                 if w == 1:
                     trivial = _overhead_trivial(cluster.scheduler_address)
                     entry['overhead_trivial_ms'] = 1e3 * trivial
                 results[f'workers_{w}'] = entry
-            print(f'{w} Dask worker(s)    : {n / wall:6.2f} images/s warm, '
-                  f'{n / cold:6.2f} cold (cluster start included)')
-            print(f'  idle + scheduling : {1e3 * per_image:6.1f} ms/image '
-                  '(upper bound)')
+            print(
+                f'{w} Dask worker(s)    : {n / wall:6.2f} images/s warm, '
+                f'{n / cold:6.2f} cold (cluster start included)'
+            )
+            print(
+                f'  idle + scheduling : {1e3 * per_image:6.1f} ms/image '
+                '(upper bound)'
+            )
             if w == 1:
-                print(f'  trivial task      : {1e3 * trivial:6.1f} ms/image '
-                      '(scheduling overhead; target < 20 ms)')
+                print(
+                    f'  trivial task      : {1e3 * trivial:6.1f} ms/image '
+                    '(scheduling overhead; target < 20 ms)'
+                )
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2) + '\n')
 

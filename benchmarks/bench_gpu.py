@@ -86,8 +86,7 @@ class _BusySampler:
 
         while not self._stop.is_set():
             try:
-                self.samples.append(float(torch.cuda.utilization(
-                    self.device)))
+                self.samples.append(float(torch.cuda.utilization(self.device)))
             except Exception:  # noqa: BLE001 - no NVML: share unknown
                 return
             time.sleep(self.period)
@@ -104,8 +103,7 @@ class _BusySampler:
 
     @property
     def share(self) -> float | None:
-        return (statistics.fmean(self.samples) / 100.0
-                if self.samples else None)
+        return statistics.fmean(self.samples) / 100.0 if self.samples else None
 
 
 def main(argv=None) -> int:
@@ -121,9 +119,11 @@ def main(argv=None) -> int:
     import torch
 
     if args.device.startswith('cuda') and not torch.cuda.is_available():
-        print('bench_gpu: torch sees no CUDA device here, nothing to '
-              'measure; run scripts/device_check.sh on a machine with a '
-              'GPU (or --device cpu to test this script)')
+        print(
+            'bench_gpu: torch sees no CUDA device here, nothing to '
+            'measure; run scripts/device_check.sh on a machine with a '
+            'GPU (or --device cpu to test this script)'
+        )
         return 0
     from napari_retina_vessels.batching import segment_many
     from napari_retina_vessels.inference import choose_device
@@ -134,11 +134,18 @@ def main(argv=None) -> int:
     sizes = [int(b) for b in args.batch_sizes.split(',') if b.strip()]
     images, source = _photos(args.photos)
     name = torch.cuda.get_device_name(dev) if cuda else 'CPU'
-    results: dict = {'device': str(dev), 'name': name, 'torch':
-                     torch.__version__, 'photos': len(images),
-                     'source': source, 'runs': []}
-    print(f'{name} ({dev}), torch {torch.__version__}; {len(images)} '
-          f'photos from {source}')
+    results: dict = {
+        'device': str(dev),
+        'name': name,
+        'torch': torch.__version__,
+        'photos': len(images),
+        'source': source,
+        'runs': [],
+    }
+    print(
+        f'{name} ({dev}), torch {torch.__version__}; {len(images)} '
+        f'photos from {source}'
+    )
 
     def sync() -> None:
         if cuda:
@@ -147,8 +154,13 @@ def main(argv=None) -> int:
     messages: list[str] = []
     for av in (False, True):
         # Load the models and warm up cuDNN for the largest batch.
-        for _ in segment_many(images[:max(sizes)], av=av, device=dev,
-                              batch_size=max(sizes), log=messages.append):
+        for _ in segment_many(
+            images[: max(sizes)],
+            av=av,
+            device=dev,
+            batch_size=max(sizes),
+            log=messages.append,
+        ):
             pass
         for b in sizes:
             if cuda:
@@ -156,20 +168,36 @@ def main(argv=None) -> int:
             sync()
             with _BusySampler(dev) as busy:
                 t0 = time.perf_counter()
-                n = sum(1 for _ in segment_many(
-                    images, av=av, device=dev, batch_size=b,
-                    log=messages.append))
+                n = sum(
+                    1
+                    for _ in segment_many(
+                        images,
+                        av=av,
+                        device=dev,
+                        batch_size=b,
+                        log=messages.append,
+                    )
+                )
                 sync()
                 dt = time.perf_counter() - t0
-            run = {'stage': 'vessels + A/V' if av else 'vessels',
-                   'batch_size': b, 'photos_per_s': n / dt,
-                   'seconds': dt,
-                   'peak_memory_gb': (torch.cuda.max_memory_allocated(dev)
-                                      / 1e9 if cuda else None),
-                   'gpu_busy_share': busy.share}
+            run = {
+                'stage': 'vessels + A/V' if av else 'vessels',
+                'batch_size': b,
+                'photos_per_s': n / dt,
+                'seconds': dt,
+                'peak_memory_gb': (
+                    torch.cuda.max_memory_allocated(dev) / 1e9
+                    if cuda
+                    else None
+                ),
+                'gpu_busy_share': busy.share,
+            }
             results['runs'].append(run)
-            print(f'  {run["stage"]:14s} batch {b:3d}: '
-                  f'{run["photos_per_s"]:8.1f} photos/s', flush=True)
+            print(
+                f'  {run["stage"]:14s} batch {b:3d}: '
+                f'{run["photos_per_s"]:8.1f} photos/s',
+                flush=True,
+            )
     if not args.skip_hrf:
         img, what = _hrf_photo()
         segment(img, device=dev)  # warm-up at this size
@@ -183,29 +211,45 @@ def main(argv=None) -> int:
             sync()
             ts.append(time.perf_counter() - t0)
         results['hrf'] = {
-            'photo': what, 'seconds_median': statistics.median(ts),
+            'photo': what,
+            'seconds_median': statistics.median(ts),
             'seconds_min': min(ts),
-            'peak_memory_gb': (torch.cuda.max_memory_allocated(dev) / 1e9
-                               if cuda else None)}
+            'peak_memory_gb': (
+                torch.cuda.max_memory_allocated(dev) / 1e9 if cuda else None
+            ),
+        }
     results['messages'] = messages
 
     print()
     print('| stage | batch | photos/s | peak GPU memory | GPU busy |')
     print('|---|---|---|---|---|')
     for r in results['runs']:
-        mem = ('' if r['peak_memory_gb'] is None
-               else f'{r["peak_memory_gb"]:.2f} GB')
-        busy = ('' if r['gpu_busy_share'] is None
-                else f'{100 * r["gpu_busy_share"]:.0f} %')
-        print(f'| {r["stage"]} | {r["batch_size"]} | '
-              f'{r["photos_per_s"]:.1f} | {mem} | {busy} |')
+        mem = (
+            ''
+            if r['peak_memory_gb'] is None
+            else f'{r["peak_memory_gb"]:.2f} GB'
+        )
+        busy = (
+            ''
+            if r['gpu_busy_share'] is None
+            else f'{100 * r["gpu_busy_share"]:.0f} %'
+        )
+        print(
+            f'| {r["stage"]} | {r["batch_size"]} | '
+            f'{r["photos_per_s"]:.1f} | {mem} | {busy} |'
+        )
     if 'hrf' in results:
         h = results['hrf']
-        mem = ('' if h['peak_memory_gb'] is None
-               else f', peak {h["peak_memory_gb"]:.2f} GB')
-        print(f'\n3504 x 2336 photo ({h["photo"]}), vessels + A/V: '
-              f'{h["seconds_median"]:.3f} s median, {h["seconds_min"]:.3f} '
-              f's best of {args.hrf_repeat}{mem}')
+        mem = (
+            ''
+            if h['peak_memory_gb'] is None
+            else f', peak {h["peak_memory_gb"]:.2f} GB'
+        )
+        print(
+            f'\n3504 x 2336 photo ({h["photo"]}), vessels + A/V: '
+            f'{h["seconds_median"]:.3f} s median, {h["seconds_min"]:.3f} '
+            f's best of {args.hrf_repeat}{mem}'
+        )
     for msg in sorted(set(messages)):
         print('note:', msg)
     if args.json:

@@ -55,9 +55,11 @@ def main() -> None:
         gaps = [b - a for a, b in zip(ticks, ticks[1:])]
         label = 'first run (loads weights)' if run == 0 else f'run {run + 1}'
         tuned = 'on' if _allocator._state else 'off'
-        print(f'{label}: click -> layers {t1 - t0:.2f} s; longest GUI '
-              f'stall {1000 * max(gaps):.0f} ms over {len(gaps)} ticks '
-              f'(allocator tuning {tuned})')
+        print(
+            f'{label}: click -> layers {t1 - t0:.2f} s; longest GUI '
+            f'stall {1000 * max(gaps):.0f} ms over {len(gaps)} ticks '
+            f'(allocator tuning {tuned})'
+        )
     viewer.close()
 
 

@@ -25,7 +25,7 @@ import sys
 import time
 from pathlib import Path
 
-LARGE_CODE = r'''
+LARGE_CODE = r"""
 import json, resource, sys, time
 import numpy as np, torch
 torch.set_num_threads(int(sys.argv[3]))
@@ -46,11 +46,15 @@ dt = time.perf_counter() - t
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 print(json.dumps({'seconds': dt, 'peak_rss_mb': peak / 1024,
                   'input_rss_mb': base / 1024}))
-'''
+"""
 
 
-REFERENCE = (Path(__file__).resolve().parents[2] / 'shared' / 'tools'
-             / 'cpu_reference.py')
+REFERENCE = (
+    Path(__file__).resolve().parents[2]
+    / 'shared'
+    / 'tools'
+    / 'cpu_reference.py'
+)
 
 
 def _reference(path: str):
@@ -73,8 +77,11 @@ def main() -> None:
     ap.add_argument('--device', default='cpu')
     ap.add_argument('--repeat', type=int, default=3)
     ap.add_argument('--skip-large', action='store_true')
-    ap.add_argument('--reference', default=str(REFERENCE),
-                    help='cpu_reference.py, timed in the same run')
+    ap.add_argument(
+        '--reference',
+        default=str(REFERENCE),
+        help='cpu_reference.py, timed in the same run',
+    )
     args = ap.parse_args()
 
     import torch
@@ -123,36 +130,54 @@ def main() -> None:
     v1 = per_image(False, vessel_views=1)
     a = per_image(True) if has_av else None
     if refs:
-        print(f'reference job (cpu_reference.py): '
-              f'{statistics.median(refs):.3f} s (median of {len(refs)}, '
-              'timed between the photos below)')
-    print(f'DRIVE photo, vessels only:         {v:.3f} s/image (median of '
-          f'5 photos, best of {args.repeat}){ratio(v)}')
+        print(
+            f'reference job (cpu_reference.py): '
+            f'{statistics.median(refs):.3f} s (median of {len(refs)}, '
+            'timed between the photos below)'
+        )
+    print(
+        f'DRIVE photo, vessels only:         {v:.3f} s/image (median of '
+        f'5 photos, best of {args.repeat}){ratio(v)}'
+    )
     print(f'DRIVE photo, vessels, one view:    {v1:.3f} s/image{ratio(v1)}')
     if a is not None:
-        print(f'DRIVE photo, vessels + A/V:        {a:.3f} s/image'
-              f'{ratio(a)}')
+        print(f'DRIVE photo, vessels + A/V:        {a:.3f} s/image{ratio(a)}')
     t = time.perf_counter()
     for img in images:
         nrv.segment(img, av=has_av, device=args.device)
     dt = time.perf_counter() - t
-    print(f'DRIVE test set ({len(images)} photos, A/V={has_av}): '
-          f'{len(images) / dt:.2f} images/s')
+    print(
+        f'DRIVE test set ({len(images)} photos, A/V={has_av}): '
+        f'{len(images) / dt:.2f} images/s'
+    )
     if args.skip_large:
         return
     for h, w in ((2336, 3504), (8000, 8000)):
         out = subprocess.run(
-            [sys.executable, '-c', LARGE_CODE, str(h), str(w),
-             str(args.threads), str(samples[0].image), args.device,
-             '1' if has_av else '0'],
-            capture_output=True, text=True, env=os.environ.copy())
+            [
+                sys.executable,
+                '-c',
+                LARGE_CODE,
+                str(h),
+                str(w),
+                str(args.threads),
+                str(samples[0].image),
+                args.device,
+                '1' if has_av else '0',
+            ],
+            capture_output=True,
+            text=True,
+            env=os.environ.copy(),
+        )
         if out.returncode:
             print(out.stderr[-2000:])
             continue
         r = json.loads(out.stdout.strip().splitlines()[-1])
-        print(f'{w} x {h} photo (A/V={has_av}): {r["seconds"]:.2f} s, '
-              f'peak RSS {r["peak_rss_mb"]:.0f} MB (input alone '
-              f'{r["input_rss_mb"]:.0f} MB)')
+        print(
+            f'{w} x {h} photo (A/V={has_av}): {r["seconds"]:.2f} s, '
+            f'peak RSS {r["peak_rss_mb"]:.0f} MB (input alone '
+            f'{r["input_rss_mb"]:.0f} MB)'
+        )
 
 
 if __name__ == '__main__':

@@ -36,18 +36,24 @@ def _cases(root: Path):
     return {
         'DRIVE 01 (565 x 584)': (
             root / 'RITE' / 'test' / 'images' / '01_test.tif',
-            root / 'RITE' / 'test' / 'av' / '01_test.png'),
+            root / 'RITE' / 'test' / 'av' / '01_test.png',
+        ),
         'HRF 01_h (3504 x 2336)': (
             root / 'HRF-AV' / 'training' / 'images' / '01_h.jpg',
-            root / 'HRF-AV' / 'training' / 'av' / '01_h_AVmanual.png'),
+            root / 'HRF-AV' / 'training' / 'av' / '01_h_AVmanual.png',
+        ),
     }
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--repeats', type=int, default=5)
-    ap.add_argument('--only', choices=['DRIVE', 'HRF'], default=None,
-                    help='time one of the two photos')
+    ap.add_argument(
+        '--only',
+        choices=['DRIVE', 'HRF'],
+        default=None,
+        help='time one of the two photos',
+    )
     ap.add_argument('--ref-repeats', type=int, default=15)
     args = ap.parse_args(argv)
     sys.path.insert(0, str(REFERENCE))
@@ -71,9 +77,11 @@ def main(argv=None) -> int:
         med = float(np.median(times))
         target = targets[name.split()[0]]
         row = m.image.iloc[0]
-        print(f'{name}: {med:.3f} s = {med / ref:.2f}x reference '
-              f'(target <= {target:g}x; first call {first:.2f} s); '
-              f'{int(row["n_segments"])} segments, AVR {row["avr"]}')
+        print(
+            f'{name}: {med:.3f} s = {med / ref:.2f}x reference '
+            f'(target <= {target:g}x; first call {first:.2f} s); '
+            f'{int(row["n_segments"])} segments, AVR {row["avr"]}'
+        )
     ref2 = reference_seconds(threads=2, repeats=args.ref_repeats)
     print(f'reference job again: {ref2:.3f} s')
     return 0

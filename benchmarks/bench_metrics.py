@@ -35,8 +35,9 @@ def main(argv: list[str]) -> int:
     data = []
     for i, s in enumerate(samples):
         d = load_sample(s)
-        data.append((d['vessels'], fake_probability(d['vessels'], i),
-                     d['fov']))
+        data.append(
+            (d['vessels'], fake_probability(d['vessels'], i), d['fov'])
+        )
     n_pixels = sum(int(m.sum()) for _, _, m in data)
 
     t0 = time.perf_counter()
@@ -54,13 +55,17 @@ def main(argv: list[str]) -> int:
     auc_only = time.perf_counter() - t0
 
     print(f'{len(data)} images, {n_pixels / 1e6:.2f} M pixels in the FOV')
-    print(f'per-image + pooled metrics (AUC, AP, acc, se, sp, precision, '
-          f'F1, IoU, MCC, clDice) + best threshold: {total:.3f} s '
-          f'({"OK" if total < 1 else "SLOW"}: target < 1 s)')
+    print(
+        f'per-image + pooled metrics (AUC, AP, acc, se, sp, precision, '
+        f'F1, IoU, MCC, clDice) + best threshold: {total:.3f} s '
+        f'({"OK" if total < 1 else "SLOW"}: target < 1 s)'
+    )
     print(f'ROC AUC alone, 20 images: {auc_only:.3f} s')
-    print(f'pooled AUC {pooled["auc"]:.4f}  F1 {pooled["f1"]:.4f}  '
-          f'clDice {pooled["cldice"]:.4f}; best threshold '
-          f'{best["threshold"]:.3f} (F1 {best["f1"]:.4f})')
+    print(
+        f'pooled AUC {pooled["auc"]:.4f}  F1 {pooled["f1"]:.4f}  '
+        f'clDice {pooled["cldice"]:.4f}; best threshold '
+        f'{best["threshold"]:.3f} (F1 {best["f1"]:.4f})'
+    )
     return 0
 
 

@@ -55,8 +55,11 @@ def main(argv=None) -> int:
     parser.add_argument('--threads', type=int, default=2)
     parser.add_argument('--repeats', type=int, default=15)
     args = parser.parse_args(argv)
-    photo = Path(args.photo) if args.photo else (
-        data_root() / 'DRIVE' / 'test' / 'images' / '01_test.tif')
+    photo = (
+        Path(args.photo)
+        if args.photo
+        else (data_root() / 'DRIVE' / 'test' / 'images' / '01_test.tif')
+    )
 
     import torch
 
@@ -74,16 +77,24 @@ def main(argv=None) -> int:
     prob_s = (rng.random(shape, dtype=np.float32) ** 4) * fov_s
 
     ref = reference_seconds(threads=args.threads, repeats=args.repeats)
-    gate = median_time(lambda: assess_prediction(
-        assess_image(rgb_s, fov_s), prob_s, fov_s, 0.5), args.repeats)
+    gate = median_time(
+        lambda: assess_prediction(
+            assess_image(rgb_s, fov_s), prob_s, fov_s, 0.5
+        ),
+        args.repeats,
+    )
     alone = median_time(lambda: assess(image), max(3, args.repeats // 3))
     print(f'photo: {photo.name} {image.shape[1]} x {image.shape[0]}')
     print(f'reference job: {ref * 1e3:.1f} ms')
-    print(f'gate in segment (image + model checks): {gate * 1e3:.1f} ms '
-          f'= {gate / ref:.3f}x the reference '
-          f'({"OK" if gate / ref <= 0.1 else "SLOW"}: target <= 0.1x)')
-    print(f'standalone assess() (own FOV mask and canonical copy): '
-          f'{alone * 1e3:.1f} ms = {alone / ref:.3f}x')
+    print(
+        f'gate in segment (image + model checks): {gate * 1e3:.1f} ms '
+        f'= {gate / ref:.3f}x the reference '
+        f'({"OK" if gate / ref <= 0.1 else "SLOW"}: target <= 0.1x)'
+    )
+    print(
+        f'standalone assess() (own FOV mask and canonical copy): '
+        f'{alone * 1e3:.1f} ms = {alone / ref:.3f}x'
+    )
     return 0
 
 

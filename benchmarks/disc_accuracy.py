@@ -29,8 +29,9 @@ from napari_retina_vessels.fov import fov_mask
 from napari_retina_vessels.io import imread, read_av, read_mask
 from napari_retina_vessels.measures.disc import _DISC_PER_FOV, find_disc
 
-CENTRES = Path(__file__).resolve().parents[1] / 'tests' / 'data' / \
-    'disc_centres.csv'
+CENTRES = (
+    Path(__file__).resolve().parents[1] / 'tests' / 'data' / 'disc_centres.csv'
+)
 
 
 def read_centres(path: Path = CENTRES) -> list[dict]:
@@ -50,8 +51,12 @@ def truth_vessels(root: Path, dataset: str, image: str) -> np.ndarray | None:
     elif dataset == 'CHASE_DB1':
         f = root / 'CHASE_DB1' / f'{p.stem}_1stHO.png'
     elif dataset == 'STARE':
-        f = root / 'STARE' / 'labels-ah' / \
-            p.name.replace('.ppm.gz', '.ah.ppm.gz')
+        f = (
+            root
+            / 'STARE'
+            / 'labels-ah'
+            / p.name.replace('.ppm.gz', '.ah.ppm.gz')
+        )
     elif dataset == 'HRF-AV':
         f = root / 'HRF-AV' / 'training' / 'av' / f'{p.stem}_AVmanual.png'
         return read_av(f) > 0 if f.is_file() else None
@@ -75,8 +80,11 @@ def evaluate(root: Path) -> list[dict]:
         r_ref = 0.5 * diam * _DISC_PER_FOV
         truth = truth_vessels(root, row['dataset'], row['image'])
         x, y = float(row['x']), float(row['y'])
-        rec = {'dataset': row['dataset'], 'image': row['image'],
-               'r_ref': r_ref}
+        rec = {
+            'dataset': row['dataset'],
+            'image': row['image'],
+            'r_ref': r_ref,
+        }
         for name, ves in (('photo', None), ('photo+vessels', truth)):
             if name != 'photo' and ves is None:
                 continue
@@ -99,21 +107,27 @@ def main(argv=None) -> int:
     if not recs:
         print(f'no photos found under {root}', file=sys.stderr)
         return 1
-    print('| dataset | input | photos | within 1 radius | mean error '
-          '(radii) | ms per photo |')
+    print(
+        '| dataset | input | photos | within 1 radius | mean error '
+        '(radii) | ms per photo |'
+    )
     print('|---|---|---|---|---|---|')
     groups = sorted({r['dataset'] for r in recs}) + ['all']
     for ds in groups:
         rs = [r for r in recs if ds in ('all', r['dataset'])]
         for name in ('photo', 'photo+vessels'):
-            e = np.array([r[f'{name}_error'] for r in rs
-                          if f'{name}_error' in r])
-            s = np.array([r[f'{name}_seconds'] for r in rs
-                          if f'{name}_error' in r])
+            e = np.array(
+                [r[f'{name}_error'] for r in rs if f'{name}_error' in r]
+            )
+            s = np.array(
+                [r[f'{name}_seconds'] for r in rs if f'{name}_error' in r]
+            )
             if not e.size:
                 continue
-            print(f'| {ds} | {name} | {e.size} | {np.mean(e <= 1):.0%} | '
-                  f'{e.mean():.2f} | {1000 * np.median(s):.0f} |')
+            print(
+                f'| {ds} | {name} | {e.size} | {np.mean(e <= 1):.0%} | '
+                f'{e.mean():.2f} | {1000 * np.median(s):.0f} |'
+            )
     if args.csv:
         keys = sorted({k for r in recs for k in r})
         with open(args.csv, 'w', newline='') as f:

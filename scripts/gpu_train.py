@@ -37,20 +37,55 @@ from pathlib import Path
 #: Training jobs, most valuable first. ``data`` are dataset folder names
 #: with their split; ``share`` is a job's part of the training time.
 JOBS = [
-    {'name': 'wnet-wide', 'arch': 'wnet',
-     'arch_kwargs': {'channels': [16, 32, 64, 128]}, 'input': 'local',
-     'data': ['DRIVE:train', 'CHASE_DB1:train', 'STARE:train',
-              'HRF-AV:train'],
-     'batch': 32, 'patch': 256, 'lr': 5e-3, 'share': 0.46},
-    {'name': 'iternet', 'arch': 'iternet', 'arch_kwargs': {'base': 32},
-     'input': 'global', 'data': ['DRIVE:train'],
-     'batch': 32, 'patch': 256, 'lr': 3e-3, 'share': 0.24},
-    {'name': 'unet', 'arch': 'unet', 'arch_kwargs': {'base': 32},
-     'input': 'global', 'data': ['DRIVE:train'],
-     'batch': 32, 'patch': 256, 'lr': 3e-3, 'share': 0.12},
-    {'name': 'serr-unet', 'arch': 'serr-unet', 'arch_kwargs': {'base': 32},
-     'input': 'global', 'data': ['DRIVE:train'],
-     'batch': 32, 'patch': 256, 'lr': 3e-3, 'share': 0.18},
+    {
+        'name': 'wnet-wide',
+        'arch': 'wnet',
+        'arch_kwargs': {'channels': [16, 32, 64, 128]},
+        'input': 'local',
+        'data': [
+            'DRIVE:train',
+            'CHASE_DB1:train',
+            'STARE:train',
+            'HRF-AV:train',
+        ],
+        'batch': 32,
+        'patch': 256,
+        'lr': 5e-3,
+        'share': 0.46,
+    },
+    {
+        'name': 'iternet',
+        'arch': 'iternet',
+        'arch_kwargs': {'base': 32},
+        'input': 'global',
+        'data': ['DRIVE:train'],
+        'batch': 32,
+        'patch': 256,
+        'lr': 3e-3,
+        'share': 0.24,
+    },
+    {
+        'name': 'unet',
+        'arch': 'unet',
+        'arch_kwargs': {'base': 32},
+        'input': 'global',
+        'data': ['DRIVE:train'],
+        'batch': 32,
+        'patch': 256,
+        'lr': 3e-3,
+        'share': 0.12,
+    },
+    {
+        'name': 'serr-unet',
+        'arch': 'serr-unet',
+        'arch_kwargs': {'base': 32},
+        'input': 'global',
+        'data': ['DRIVE:train'],
+        'batch': 32,
+        'patch': 256,
+        'lr': 3e-3,
+        'share': 0.18,
+    },
 ]
 
 #: Test splits every model is scored on (no test photo is trained on).
@@ -66,14 +101,17 @@ RESERVE_PER_JOB, RESERVE_END = 25.0, 20.0
 
 def _smoke(job: dict) -> dict:
     """The job shrunk to seconds on a CPU: same code path."""
-    small = {'wnet': {'channels': [4, 8]}, 'unet': {'base': 4},
-             'iternet': {'base': 4, 'iterations': 1},
-             'serr-unet': {'base': 4}}
-    return {**job, 'arch_kwargs': small[job['arch']], 'batch': 2,
-            'patch': 48}
+    small = {
+        'wnet': {'channels': [4, 8]},
+        'unet': {'base': 4},
+        'iternet': {'base': 4, 'iterations': 1},
+        'serr-unet': {'base': 4},
+    }
+    return {**job, 'arch_kwargs': small[job['arch']], 'batch': 2, 'patch': 48}
 
 
 # ---------------------------------------------------------------- pack
+
 
 def _pack_tests(data: Path, pack: Path, log) -> list[str]:
     """Copy the test splits into PACK/test/NAME in the generic layout."""
@@ -91,13 +129,16 @@ def _pack_tests(data: Path, pack: Path, log) -> list[str]:
             if s.image.suffix.lower() in ('.jpg', '.jpeg'):
                 # A byte copy decodes to the same pixels.
                 (dest / 'images').mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(s.image, dest / 'images' / (
-                    s.name + s.image.suffix.lower()))
+                shutil.copyfile(
+                    s.image,
+                    dest / 'images' / (s.name + s.image.suffix.lower()),
+                )
             else:
                 imwrite(dest / 'images' / f'{s.name}.png', imread(s.image))
             if s.vessels:
-                imwrite(dest / 'vessels' / f'{s.name}.png',
-                        read_mask(s.vessels))
+                imwrite(
+                    dest / 'vessels' / f'{s.name}.png', read_mask(s.vessels)
+                )
             if s.fov:
                 imwrite(dest / 'masks' / f'{s.name}.png', read_mask(s.fov))
         done.append(name)
@@ -122,19 +163,23 @@ def pack(args, log=print) -> int:
         if not (data / name).is_dir():
             log(f'skipped {spec}: no {data / name}')
             continue
-        cfg = TrainConfig(datasets=[f'{data / name}:{spec.partition(":")[2]}'],
-                          out='', cache=str(pack_dir / 'cache'))
+        cfg = TrainConfig(
+            datasets=[f'{data / name}:{spec.partition(":")[2]}'],
+            out='',
+            cache=str(pack_dir / 'cache'),
+        )
         n = len(prepare_datasets(cfg, 'vessels', log)[0])
         train.append(spec)
         log(f'packed {spec}: {n} photos')
     tests = _pack_tests(data, pack_dir, log) if not args.no_tests else []
     wheels = [] if args.no_wheels else _wheels(pack_dir / 'wheels', log)
     size = sum(f.stat().st_size for f in pack_dir.rglob('*') if f.is_file())
-    manifest = {'train': train, 'test': tests, 'wheels': wheels,
-                'bytes': size}
+    manifest = {'train': train, 'test': tests, 'wheels': wheels, 'bytes': size}
     (pack_dir / 'manifest.json').write_text(json.dumps(manifest, indent=1))
-    log(f'{pack_dir}: {size / 2**20:.1f} MiB (the device takes a 64 MiB '
-        'working tree, checkout included)')
+    log(
+        f'{pack_dir}: {size / 2**20:.1f} MiB (the device takes a 64 MiB '
+        'working tree, checkout included)'
+    )
     return 0
 
 
@@ -148,18 +193,31 @@ def _wheels(dest: Path, log) -> list[str]:
             pins.append(f'{name}=={version(name)}')
         except PackageNotFoundError:
             pins.append(name)
-    cmd = [sys.executable, '-m', 'pip', 'download', '-q', '--no-deps',
-           '--only-binary=:all:', '-d', str(dest), *pins]
+    cmd = [
+        sys.executable,
+        '-m',
+        'pip',
+        'download',
+        '-q',
+        '--no-deps',
+        '--only-binary=:all:',
+        '-d',
+        str(dest),
+        *pins,
+    ]
     try:
         subprocess.run(cmd, check=True, timeout=300)
     except (subprocess.SubprocessError, OSError) as err:
-        log(f'no wheels downloaded ({err}); the GPU image must have '
-            f'{", ".join(WHEELS)}')
+        log(
+            f'no wheels downloaded ({err}); the GPU image must have '
+            f'{", ".join(WHEELS)}'
+        )
         return []
     return sorted(p.name for p in dest.glob('*.whl'))
 
 
 # ----------------------------------------------------------------- run
+
 
 def _device(name: str) -> str:
     import torch
@@ -184,13 +242,21 @@ def _workers(args, job: dict, gpu: bool, log) -> int:
     batch_bytes = job['batch'] * 5 * job['patch'] ** 2 * 4
     fit = int(free // (2 * 4 * batch_bytes))
     if fit < n:
-        log(f'/dev/shm has {free / 2**30:.1f} GiB free: {max(1, fit)} '
-            f'crop workers instead of {n}')
+        log(
+            f'/dev/shm has {free / 2**30:.1f} GiB free: {max(1, fit)} '
+            f'crop workers instead of {n}'
+        )
     return max(1, min(n, fit))
 
 
-def _evaluate(weights: Path, tests: list[str], pack_dir: Path, device: str,
-              run: Path, log) -> dict:
+def _evaluate(
+    weights: Path,
+    tests: list[str],
+    pack_dir: Path,
+    device: str,
+    run: Path,
+    log,
+) -> dict:
     """Score *weights* on every packed test split via the CLI."""
     from napari_retina_vessels.cli import main
 
@@ -198,24 +264,42 @@ def _evaluate(weights: Path, tests: list[str], pack_dir: Path, device: str,
     for name in tests:
         report = run / f'eval-{name}.json'
         t0 = time.perf_counter()
-        rc = main(['evaluate', str(pack_dir / 'test' / name), '--model',
-                   str(weights), '--device', device, '--json', str(report)])
+        rc = main(
+            [
+                'evaluate',
+                str(pack_dir / 'test' / name),
+                '--model',
+                str(weights),
+                '--device',
+                device,
+                '--json',
+                str(report),
+            ]
+        )
         if rc != 0 or not report.is_file():
             scores[name] = {'error': f'evaluate exited with {rc}'}
             continue
         pooled = json.loads(report.read_text()).get('pooled') or {}
-        scores[name] = {k: pooled[k] for k in ('auc', 'f1', 'acc', 'se',
-                                               'sp', 'mcc', 'cldice')
-                        if k in pooled}
+        scores[name] = {
+            k: pooled[k]
+            for k in ('auc', 'f1', 'acc', 'se', 'sp', 'mcc', 'cldice')
+            if k in pooled
+        }
         scores[name]['seconds'] = round(time.perf_counter() - t0, 1)
-        log(f'{weights.stem} on {name}: ' + ', '.join(
-            f'{k} {v:.4f}' for k, v in scores[name].items()
-            if k != 'seconds'))
+        log(
+            f'{weights.stem} on {name}: '
+            + ', '.join(
+                f'{k} {v:.4f}'
+                for k, v in scores[name].items()
+                if k != 'seconds'
+            )
+        )
     return scores
 
 
-def _train_job(job: dict, minutes: float, args, manifest: dict,
-               device: str, log) -> Path | None:
+def _train_job(
+    job: dict, minutes: float, args, manifest: dict, device: str, log
+) -> Path | None:
     from napari_retina_vessels.training.loop import TrainConfig, train
 
     data = [d for d in job['data'] if d in manifest['train']]
@@ -224,18 +308,29 @@ def _train_job(job: dict, minutes: float, args, manifest: dict,
         return None
     gpu = device.startswith('cuda')
     cfg = TrainConfig(
-        datasets=data, out=str(Path(args.runs) / job['name']),
-        arch=job['arch'], arch_kwargs=job['arch_kwargs'], input=job['input'],
-        batch=job['batch'], patch=job['patch'], lr=job['lr'],
-        steps=args.max_steps or 10**9, minutes=minutes,
+        datasets=data,
+        out=str(Path(args.runs) / job['name']),
+        arch=job['arch'],
+        arch_kwargs=job['arch_kwargs'],
+        input=job['input'],
+        batch=job['batch'],
+        patch=job['patch'],
+        lr=job['lr'],
+        steps=args.max_steps or 10**9,
+        minutes=minutes,
         val_every=2 if args.smoke else args.val_every,
-        val_per_dataset=1 if args.smoke else 2, seed=args.seed,
-        device=device, amp=gpu or args.smoke,
+        val_per_dataset=1 if args.smoke else 2,
+        seed=args.seed,
+        device=device,
+        amp=gpu or args.smoke,
         workers=_workers(args, job, gpu, log),
         cache=str(Path(args.pack) / 'cache'),
-        threads=0 if gpu else args.threads)
-    log(f'{job["name"]}: {minutes:.2f} min on {device}, {data}, '
-        f'{cfg.workers} crop workers, batch {cfg.batch} x {cfg.patch} px')
+        threads=0 if gpu else args.threads,
+    )
+    log(
+        f'{job["name"]}: {minutes:.2f} min on {device}, {data}, '
+        f'{cfg.workers} crop workers, batch {cfg.batch} x {cfg.patch} px'
+    )
     return train(cfg, resume=True, log=lambda s: log(f'  {s}'))
 
 
@@ -249,20 +344,33 @@ def run(args, log=print) -> int:
     out.mkdir(parents=True, exist_ok=True)
     runs.mkdir(parents=True, exist_ok=True)
     device = _device(args.device)
-    log(f'torch {torch.__version__} on {device}'
-        + (f' ({torch.cuda.get_device_name()})'
-           if device.startswith('cuda') else ''))
+    log(
+        f'torch {torch.__version__} on {device}'
+        + (
+            f' ({torch.cuda.get_device_name()})'
+            if device.startswith('cuda')
+            else ''
+        )
+    )
     jobs = [j for j in JOBS if not args.jobs or j['name'] in args.jobs]
     if args.smoke:
         jobs = [_smoke(j) for j in jobs]
     reserve_job = 2.0 if args.smoke else RESERVE_PER_JOB
     reserve_end = 2.0 if args.smoke else RESERVE_END
-    summary = {'device': device, 'torch': torch.__version__,
-               'minutes': args.minutes, 'jobs': {}}
+    summary = {
+        'device': device,
+        'torch': torch.__version__,
+        'minutes': args.minutes,
+        'jobs': {},
+    }
     for i, job in enumerate(jobs):
         left = jobs[i:]
-        free = (deadline - time.perf_counter() - reserve_end
-                - reserve_job * len(left))
+        free = (
+            deadline
+            - time.perf_counter()
+            - reserve_end
+            - reserve_job * len(left)
+        )
         minutes = free * job['share'] / sum(j['share'] for j in left) / 60
         if args.smoke:
             minutes = max(minutes, 0.01)  # always a step or two
@@ -277,27 +385,38 @@ def run(args, log=print) -> int:
             import traceback
 
             log(f'{job["name"]} failed:\n{traceback.format_exc()}')
-            summary['jobs'][job['name']] = {'error': 'training failed: '
-                                            'see gpu_train.log'}
+            summary['jobs'][job['name']] = {
+                'error': 'training failed: see gpu_train.log'
+            }
             continue
         if best is None or not best.is_file():
             continue
         dest = out / f'{job["name"]}.pt'
         shutil.copyfile(best, dest)
         meta = torch.load(best, weights_only=True)['meta']
-        entry = {'arch': job['arch'], 'arch_kwargs': job['arch_kwargs'],
-                 'input': job['input'], 'data': job['data'],
-                 'best_step': meta.get('step'), 'val_auc': meta.get('val'),
-                 **_speed(runs / job['name'], job['batch']),
-                 'job_seconds': round(time.perf_counter() - t0, 1),
-                 'weights': dest.name, 'bytes': dest.stat().st_size}
+        entry = {
+            'arch': job['arch'],
+            'arch_kwargs': job['arch_kwargs'],
+            'input': job['input'],
+            'data': job['data'],
+            'best_step': meta.get('step'),
+            'val_auc': meta.get('val'),
+            **_speed(runs / job['name'], job['batch']),
+            'job_seconds': round(time.perf_counter() - t0, 1),
+            'weights': dest.name,
+            'bytes': dest.stat().st_size,
+        }
         if dest.stat().st_size > 16 * 2**20:
-            log(f'{dest.name} is over 16 MiB: it will not come back '
-                'from the device')
-        tests = [t for t in manifest['test']
-                 if not args.tests or t in args.tests]
-        entry['test'] = _evaluate(dest, tests, pack_dir, device,
-                                  runs / job['name'], log)
+            log(
+                f'{dest.name} is over 16 MiB: it will not come back '
+                'from the device'
+            )
+        tests = [
+            t for t in manifest['test'] if not args.tests or t in args.tests
+        ]
+        entry['test'] = _evaluate(
+            dest, tests, pack_dir, device, runs / job['name'], log
+        )
         summary['jobs'][job['name']] = entry
         _write_summary(summary, out, runs)
     summary['seconds'] = round(time.perf_counter() - t_begin, 1)
@@ -316,8 +435,11 @@ def _speed(run: Path, batch: int) -> dict:
     with open(run / 'log.csv', newline='') as fh:
         rows = list(csv.DictReader(fh))
     steps, secs = int(rows[-1]['step']), float(rows[-1]['seconds'])
-    return {'steps': steps, 'train_seconds': secs,
-            'crops_per_second': round(steps * batch / max(secs, 1), 3)}
+    return {
+        'steps': steps,
+        'train_seconds': secs,
+        'crops_per_second': round(steps * batch / max(secs, 1), 3),
+    }
 
 
 def _write_summary(summary: dict, out: Path, runs: Path) -> None:
@@ -337,8 +459,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     sub = p.add_subparsers(dest='command', required=True)
     pk = sub.add_parser('pack', help='prepare the data pack (no GPU)')
-    pk.add_argument('--data', default=os.environ.get(
-        'RETINA_VESSELS_DATA', '../shared/datasets'))
+    pk.add_argument(
+        '--data',
+        default=os.environ.get('RETINA_VESSELS_DATA', '../shared/datasets'),
+    )
     pk.add_argument('--pack', default='.gpu_data')
     pk.add_argument('--no-tests', action='store_true')
     pk.add_argument('--no-wheels', action='store_true')
@@ -346,21 +470,40 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument('--pack', default='.gpu_data')
     r.add_argument('--out', default=os.environ.get('OUT', 'runs/gpu-out'))
     r.add_argument('--runs', default='runs/gpu')
-    r.add_argument('--minutes', type=float, default=8.0,
-                   help='wall-clock for the whole run, scoring included')
-    r.add_argument('--jobs', nargs='*', default=None,
-                   help=f'subset of {", ".join(j["name"] for j in JOBS)}')
-    r.add_argument('--tests', nargs='*', default=None,
-                   help='subset of the packed test splits to score')
+    r.add_argument(
+        '--minutes',
+        type=float,
+        default=8.0,
+        help='wall-clock for the whole run, scoring included',
+    )
+    r.add_argument(
+        '--jobs',
+        nargs='*',
+        default=None,
+        help=f'subset of {", ".join(j["name"] for j in JOBS)}',
+    )
+    r.add_argument(
+        '--tests',
+        nargs='*',
+        default=None,
+        help='subset of the packed test splits to score',
+    )
     r.add_argument('--device', default='auto')
-    r.add_argument('--workers', type=int, default=None,
-                   help='crop workers (default: cores - 2 on a GPU, else 0)')
+    r.add_argument(
+        '--workers',
+        type=int,
+        default=None,
+        help='crop workers (default: cores - 2 on a GPU, else 0)',
+    )
     r.add_argument('--threads', type=int, default=2)
     r.add_argument('--val-every', type=int, default=200)
     r.add_argument('--max-steps', type=int, default=None)
     r.add_argument('--seed', type=int, default=0)
-    r.add_argument('--smoke', action='store_true',
-                   help='tiny networks and crops: the CPU proof of the path')
+    r.add_argument(
+        '--smoke',
+        action='store_true',
+        help='tiny networks and crops: the CPU proof of the path',
+    )
     return p
 
 

@@ -21,12 +21,15 @@ from napari_retina_vessels.training.ensemble import average, combine
 
 
 def main(out: str, *members: str, soup: bool = False) -> None:
-    files = [torch.load(m, map_location='cpu', weights_only=True)
-             for m in members]
+    files = [
+        torch.load(m, map_location='cpu', weights_only=True) for m in members
+    ]
     if soup:
         data = average(files)
-        print(f'{out}: weight average of {len(files)} x {data["arch"]} '
-              f'{data["arch_kwargs"]}')
+        print(
+            f'{out}: weight average of {len(files)} x {data["arch"]} '
+            f'{data["arch_kwargs"]}'
+        )
     else:
         data = combine(files)
         print(f'{out}: {data["arch_kwargs"]["n"]} x {data["arch_kwargs"]}')

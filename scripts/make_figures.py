@@ -24,8 +24,9 @@ from napari_retina_vessels.metrics import roc_auc, roc_curve  # noqa: E402
 from napari_retina_vessels.weights import list_models  # noqa: E402
 
 IMG = Path(__file__).resolve().parents[1] / 'docs' / 'images'
-AV_RGB = np.array([[0, 0, 0], [230, 30, 30], [40, 80, 255], [255, 220, 0]],
-                  np.uint8)
+AV_RGB = np.array(
+    [[0, 0, 0], [230, 30, 30], [40, 80, 255], [255, 220, 0]], np.uint8
+)
 
 
 def example() -> None:
@@ -41,17 +42,20 @@ def example() -> None:
     err[~res.vessels & truth & d['fov']] = (60, 140, 255)
     # A small crop only: the dataset's terms forbid redistributing it.
     crop = (slice(200, 392), slice(300, 492))
-    panels = [(d['image'], 'photo (DRIVE 01_test, crop)'),
-              (res.probability, 'vessel probability'),
-              (err, 'white TP, red FP, blue FN')]
+    panels = [
+        (d['image'], 'photo (DRIVE 01_test, crop)'),
+        (res.probability, 'vessel probability'),
+        (err, 'white TP, red FP, blue FN'),
+    ]
     if has_av:
         rite = discover(root / 'RITE' / 'test')[0]
         av_truth = load_sample(rite)['av']
-        panels += [(AV_RGB[res.artery_vein], 'predicted A/V'),
-                   (AV_RGB[av_truth], 'RITE A/V labels')]
+        panels += [
+            (AV_RGB[res.artery_vein], 'predicted A/V'),
+            (AV_RGB[av_truth], 'RITE A/V labels'),
+        ]
     panels = [(im[crop], title) for im, title in panels]
-    fig, axes = plt.subplots(1, len(panels),
-                             figsize=(3.2 * len(panels), 3.6))
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 3.6))
     for ax, (im, title) in zip(axes, panels):
         ax.imshow(im, cmap='gray' if im.ndim == 2 else None)
         ax.set_title(title, fontsize=9)
@@ -64,9 +68,11 @@ def example() -> None:
 def rocs() -> None:
     root = data_root()
     fig, ax = plt.subplots(figsize=(4.5, 4.2))
-    for label, folder, split in (('DRIVE', root / 'DRIVE' / 'test', 'all'),
-                                 ('CHASE_DB1', root / 'CHASE_DB1', 'test'),
-                                 ('STARE', root / 'STARE', 'test')):
+    for label, folder, split in (
+        ('DRIVE', root / 'DRIVE' / 'test', 'all'),
+        ('CHASE_DB1', root / 'CHASE_DB1', 'test'),
+        ('STARE', root / 'STARE', 'test'),
+    ):
         truths, scores = [], []
         for s in discover(folder, split=split):
             d = load_sample(s)

@@ -47,11 +47,15 @@ def run(folders, limit, views, device) -> list[dict]:
             img, av = data['image'], data['av']
             fov = data['fov']
             disc = find_disc(img, av > 0, fov=fov)
-            row = {'dataset': folder, 'name': s.name,
-                   'disc_confidence': disc.confidence}
+            row = {
+                'dataset': folder,
+                'name': s.name,
+                'disc_confidence': disc.confidence,
+            }
             truth = measure(av, img, fov=fov, disc=disc).image.iloc[0]
-            seg = segment(img, av=True, device=device, vessel_views=views,
-                          av_views=views)
+            seg = segment(
+                img, av=True, device=device, vessel_views=views, av_views=views
+            )
             model = measure(seg, img, disc=disc).image.iloc[0]
             for k in KEYS:
                 row[f'truth_{k}'] = truth[k]
@@ -61,16 +65,22 @@ def run(folders, limit, views, device) -> list[dict]:
             row['pixel_size_um'] = truth['pixel_size_um']
             row['seconds'] = round(time.perf_counter() - t0, 1)
             rows.append(row)
-            print(f"{folder} {s.name}: AVR truth {truth['avr']:.3f} model "
-                  f"{model['avr']:.3f} ({row['seconds']} s)",
-                  file=sys.stderr, flush=True)
+            print(
+                f'{folder} {s.name}: AVR truth {truth["avr"]:.3f} model '
+                f'{model["avr"]:.3f} ({row["seconds"]} s)',
+                file=sys.stderr,
+                flush=True,
+            )
     return rows
 
 
 def summary(rows: list[dict]) -> str:
-    lines = ['| dataset | source | photos with AVR | mean AVR | AVR in '
-             '0.5-1.0 | mean CRAE (µm) | mean CRVE (µm) | mean abs diff '
-             'AVR vs truth |', '|---|---|---|---|---|---|---|---|']
+    lines = [
+        '| dataset | source | photos with AVR | mean AVR | AVR in '
+        '0.5-1.0 | mean CRAE (µm) | mean CRVE (µm) | mean abs diff '
+        'AVR vs truth |',
+        '|---|---|---|---|---|---|---|---|',
+    ]
     for ds in sorted({r['dataset'] for r in rows}):
         rs = [r for r in rows if r['dataset'] == ds]
         for src in ('truth', 'model'):
@@ -82,14 +92,21 @@ def summary(rows: list[dict]) -> str:
             if src == 'model':
                 t = np.array([r['truth_avr'] for r in rs], float)
                 both = ok & np.isfinite(t)
-                diff = f'{np.mean(np.abs(avr[both] - t[both])):.3f}' \
-                    if both.any() else '-'
-            inside = np.mean((avr[ok] >= 0.5) & (avr[ok] <= 1.0)) \
-                if ok.any() else float('nan')
+                diff = (
+                    f'{np.mean(np.abs(avr[both] - t[both])):.3f}'
+                    if both.any()
+                    else '-'
+                )
+            inside = (
+                np.mean((avr[ok] >= 0.5) & (avr[ok] <= 1.0))
+                if ok.any()
+                else float('nan')
+            )
             lines.append(
                 f'| {ds} | {src} | {ok.sum()}/{len(rs)} | '
                 f'{np.nanmean(avr):.3f} | {inside:.0%} | {crae:.1f} | '
-                f'{crve:.1f} | {diff} |')
+                f'{crve:.1f} | {diff} |'
+            )
     return '\n'.join(lines)
 
 

@@ -22,8 +22,11 @@ ROOT = Path(__file__).resolve().parents[1]
 def main(src: str, name: str, where: str) -> None:
     data = torch.load(src, map_location='cpu', weights_only=True)
     # Keep float32 tensors; strip nothing the loader needs.
-    dest_dir = (ROOT / 'src/napari_retina_vessels/_weights'
-                if where == 'shipped' else ROOT / 'weights')
+    dest_dir = (
+        ROOT / 'src/napari_retina_vessels/_weights'
+        if where == 'shipped'
+        else ROOT / 'weights'
+    )
     dest_dir.mkdir(parents=True, exist_ok=True)
     dest = dest_dir / f'{name}.pt'
     tmp = dest.with_suffix('.part')

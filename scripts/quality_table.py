@@ -46,8 +46,11 @@ DATASETS = ('DRIVE', 'CHASE_DB1', 'STARE', 'RITE', 'HRF-AV')
 
 def data_root() -> Path:
     here = Path(__file__).resolve().parents[1]
-    return Path(os.environ.get('RETINA_VESSELS_DATA',
-                               here.parent / 'shared' / 'datasets'))
+    return Path(
+        os.environ.get(
+            'RETINA_VESSELS_DATA', here.parent / 'shared' / 'datasets'
+        )
+    )
 
 
 def photos(root: Path) -> dict[str, list[Path]]:
@@ -57,8 +60,10 @@ def photos(root: Path) -> dict[str, list[Path]]:
         if not folder.is_dir():
             continue
         seen, paths = set(), []
-        for sub in [folder, *sorted(p for p in folder.iterdir()
-                                    if p.is_dir())]:
+        for sub in [
+            folder,
+            *sorted(p for p in folder.iterdir() if p.is_dir()),
+        ]:
             try:
                 samples = discover(sub)
             except Exception:  # noqa: BLE001 - not a dataset folder
@@ -73,11 +78,13 @@ def photos(root: Path) -> dict[str, list[Path]]:
 
 # -- degradations: (H, W, 3) float in [0, 1] -> same -----------------------
 
+
 def _gauss(rgb, sigma):
     from scipy import ndimage as ndi
 
-    return np.stack([ndi.gaussian_filter(rgb[..., c], sigma)
-                     for c in range(3)], -1)
+    return np.stack(
+        [ndi.gaussian_filter(rgb[..., c], sigma) for c in range(3)], -1
+    )
 
 
 def _canonical_sigma(rgb, fov, sigma):
@@ -91,8 +98,7 @@ def _jpeg(rgb, q):
     from PIL import Image
 
     buf = io.BytesIO()
-    Image.fromarray((rgb * 255).astype(np.uint8)).save(buf, 'JPEG',
-                                                       quality=q)
+    Image.fromarray((rgb * 255).astype(np.uint8)).save(buf, 'JPEG', quality=q)
     return np.asarray(Image.open(buf)).astype(np.float32) / 255
 
 
@@ -100,7 +106,7 @@ def _crop(rgb, frac):
     h, w = rgb.shape[:2]
     ch, cw = int(h * frac), int(w * frac)
     y, x = (h - ch) // 2, (w - cw) // 2
-    return rgb[y:y + ch, x:x + cw]
+    return rgb[y : y + ch, x : x + cw]
 
 
 def degradations(rgb, fov):
@@ -124,8 +130,7 @@ def degradations(rgb, fov):
         'over-exposed x4': np.clip(rgb * 4, 0, 1),
         'low contrast 30%': 0.35 + 0.3 * (rgb - 0.35),
         'low contrast 10%': 0.35 + 0.1 * (rgb - 0.35),
-        'noise sd 0.03': np.clip(rgb + rng.normal(0, 0.03, rgb.shape), 0,
-                                 1),
+        'noise sd 0.03': np.clip(rgb + rng.normal(0, 0.03, rgb.shape), 0, 1),
         'noise sd 0.1': np.clip(rgb + rng.normal(0, 0.1, rgb.shape), 0, 1),
         'JPEG q20': _jpeg(rgb, 20),
         'JPEG q5': _jpeg(rgb, 5),
@@ -145,7 +150,8 @@ def non_photos(shape=(584, 565)):
     out = {
         'blank (black)': np.zeros((h, w, 3), np.float32),
         'lens cap (dark noise)': np.clip(
-            rng.normal(0.02, 0.01, (h, w, 3)), 0, 1),
+            rng.normal(0.02, 0.01, (h, w, 3)), 0, 1
+        ),
         'uniform grey': np.full((h, w, 3), 0.5, np.float32),
         'white': np.ones((h, w, 3), np.float32),
         'noise': rng.uniform(0, 1, (h, w, 3)),
@@ -166,16 +172,31 @@ def grade(rgb, *, model: bool) -> Q.Quality:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--model', action='store_true',
-                        help='run the vessel model too (slow)')
-    parser.add_argument('--per-dataset', type=int, default=3,
-                        help='photos per dataset to degrade')
-    parser.add_argument('--limit', type=int, default=0,
-                        help='at most this many photos per dataset (0: all)')
-    parser.add_argument('--datasets', default=','.join(DATASETS),
-                        help='comma-separated dataset names')
-    parser.add_argument('--measures', action='store_true',
-                        help='print the raw measures of every image')
+    parser.add_argument(
+        '--model', action='store_true', help='run the vessel model too (slow)'
+    )
+    parser.add_argument(
+        '--per-dataset',
+        type=int,
+        default=3,
+        help='photos per dataset to degrade',
+    )
+    parser.add_argument(
+        '--limit',
+        type=int,
+        default=0,
+        help='at most this many photos per dataset (0: all)',
+    )
+    parser.add_argument(
+        '--datasets',
+        default=','.join(DATASETS),
+        help='comma-separated dataset names',
+    )
+    parser.add_argument(
+        '--measures',
+        action='store_true',
+        help='print the raw measures of every image',
+    )
     parser.add_argument('--out', default=None, help='also write the table')
     args = parser.parse_args(argv)
 
@@ -192,14 +213,17 @@ def main(argv=None) -> int:
             reasons[label][r.split(' (')[0]] += 1
         if args.measures:
             ms = ' '.join(f'{k}={v:.3f}' for k, v in q.measures.items())
-            print(f'{label:28s} {name:24s} {q.grade:10s} {q.score:.2f} '
-                  f'{q.kind:18s} {ms}', file=sys.stderr)
+            print(
+                f'{label:28s} {name:24s} {q.grade:10s} {q.score:.2f} '
+                f'{q.kind:18s} {ms}',
+                file=sys.stderr,
+            )
 
     wanted = args.datasets.split(',')
     for ds, paths in photos(data_root()).items():
         if ds not in wanted:
             continue
-        for i, path in enumerate(paths[:args.limit or None]):
+        for i, path in enumerate(paths[: args.limit or None]):
             rgb = as_rgb_float(imread(path))
             q = grade(rgb, model=args.model)
             add(f'{ds} photos', q, path.name)
@@ -214,25 +238,38 @@ def main(argv=None) -> int:
                 for label, img in degradations(rgb, fov).items():
                     if label == 'original':
                         continue
-                    add(label, grade(img.astype(np.float32),
-                                     model=args.model), path.name)
+                    add(
+                        label,
+                        grade(img.astype(np.float32), model=args.model),
+                        path.name,
+                    )
     for label, img in non_photos().items():
         add(label, grade(img.astype(np.float32), model=args.model), label)
 
-    lines = ['| image | n | good | usable | ungradable | median score | '
-             'main reason |', '|---|---|---|---|---|---|---|']
+    lines = [
+        '| image | n | good | usable | ungradable | median score | '
+        'main reason |',
+        '|---|---|---|---|---|---|---|',
+    ]
     for label, c in rows.items():
         n = sum(c.values())
         main_reason = reasons[label].most_common(1)
         lines.append(
             f'| {label} | {n} | {c["good"]} | {c["usable"]} | '
             f'{c["ungradable"]} | {np.median(scores[label]):.2f} | '
-            f'{main_reason[0][0] if main_reason else ""} |')
+            f'{main_reason[0][0] if main_reason else ""} |'
+        )
     worst_dev.sort()
-    lines += ['', 'Lowest-scoring development photos: ' + '; '.join(
-        f'{n} {s:.2f} ({r})' for s, n, r in worst_dev[:5])]
-    lines += ['', f'({"image and model" if args.model else "image"} '
-              f'checks; {time.perf_counter() - t0:.0f} s)']
+    lines += [
+        '',
+        'Lowest-scoring development photos: '
+        + '; '.join(f'{n} {s:.2f} ({r})' for s, n, r in worst_dev[:5]),
+    ]
+    lines += [
+        '',
+        f'({"image and model" if args.model else "image"} '
+        f'checks; {time.perf_counter() - t0:.0f} s)',
+    ]
     text = '\n'.join(lines)
     print(text)
     if args.out:

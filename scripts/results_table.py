@@ -14,58 +14,130 @@ def load(name: str) -> dict | None:
 
 
 def vessel_table() -> None:
-    print('| dataset (test split) | images | AUC | F1 | Acc | Se | Sp | '
-          'MCC | clDice | threshold | best-F1 threshold (F1) | s/image |')
+    print(
+        '| dataset (test split) | images | AUC | F1 | Acc | Se | Sp | '
+        'MCC | clDice | threshold | best-F1 threshold (F1) | s/image |'
+    )
     print('|---|---|---|---|---|---|---|---|---|---|---|---|')
-    for name, label in (('drive', 'DRIVE'),
-                        ('drive_1view', 'DRIVE, one view'),
-                        ('drive_tta', 'DRIVE, 4-view TTA'),
-                        ('drive_global', 'DRIVE, previous default, one view'),
-                        ('chase', 'CHASE_DB1'), ('stare', 'STARE')):
+    for name, label in (
+        ('drive', 'DRIVE'),
+        ('drive_1view', 'DRIVE, one view'),
+        ('drive_tta', 'DRIVE, 4-view TTA'),
+        ('drive_global', 'DRIVE, previous default, one view'),
+        ('chase', 'CHASE_DB1'),
+        ('stare', 'STARE'),
+    ):
         r = load(name)
         if not r or not r.get('pooled'):
             continue
         p = r['pooled']
         bt = r.get('best_threshold') or {}
-        best = (f"{bt['threshold']:.2f} ({bt['f1']:.4f})"
-                if bt.get('threshold') is not None else '-')
-        print(f"| {label} | {r['n_images']} | {p['auc']:.4f} | "
-              f"{p['f1']:.4f} | {p['acc']:.4f} | {p['se']:.4f} | "
-              f"{p['sp']:.4f} | {p['mcc']:.4f} | {p['cldice']:.4f} | "
-              f"{p['threshold']:.2f} | {best} | "
-              f"{r['seconds_per_image']:.2f} |")
+        best = (
+            f'{bt["threshold"]:.2f} ({bt["f1"]:.4f})'
+            if bt.get('threshold') is not None
+            else '-'
+        )
+        print(
+            f'| {label} | {r["n_images"]} | {p["auc"]:.4f} | '
+            f'{p["f1"]:.4f} | {p["acc"]:.4f} | {p["se"]:.4f} | '
+            f'{p["sp"]:.4f} | {p["mcc"]:.4f} | {p["cldice"]:.4f} | '
+            f'{p["threshold"]:.2f} | {best} | '
+            f'{r["seconds_per_image"]:.2f} |'
+        )
 
 
 def av_table() -> None:
-    print('| RITE test (20) | Acc (intersection) | Se artery | Sp vein | '
-          'detected | Acc (all labelled) |')
+    print(
+        '| RITE test (20) | Acc (intersection) | Se artery | Sp vein | '
+        'detected | Acc (all labelled) |'
+    )
     print('|---|---|---|---|---|---|')
-    for name, label in (('rite_av_1view', 'segment vote, one view'),
-                        ('rite_av_raw', 'no segment vote'),
-                        ('rite_av', 'segment vote (default)'),
-                        ('rite_av_tta', 'segment vote + flip TTA')):
+    for name, label in (
+        ('rite_av_1view', 'segment vote, one view'),
+        ('rite_av_raw', 'no segment vote'),
+        ('rite_av', 'segment vote (default)'),
+        ('rite_av_tta', 'segment vote + flip TTA'),
+    ):
         r = load(name)
         if not r or not r.get('av'):
             continue
         a = r['av']
         i, al = a['intersection'], a['all']
-        print(f"| {label} | {i['acc']:.4f} | {i['se']:.4f} | "
-              f"{i['sp']:.4f} | {a['detected']:.3f} | {al['acc']:.4f} |")
+        print(
+            f'| {label} | {i["acc"]:.4f} | {i["se"]:.4f} | '
+            f'{i["sp"]:.4f} | {a["detected"]:.3f} | {al["acc"]:.4f} |'
+        )
+
+
+#: Photos of each HRF-AV folder held out of the shipped A/V model's
+#: training (training.loop keeps the last 2 of every source folder).
+HRF_VALIDATION = ('08_g', '08_h')
+
+
+def camera_table() -> None:
+    print(
+        '| A/V model (trained on) | tested on | Acc (intersection) | '
+        'Se artery | Sp vein | detected | Acc (all labelled) |'
+    )
+    print('|---|---|---|---|---|---|---|')
+    rows = (
+        ('rite_av', 'shipped (RITE + HRF-AV)', 'RITE test (20)'),
+        (
+            'hrf_av_rite_only',
+            'seqnet-av-rite (RITE only)',
+            'HRF-AV, all 24 (unseen camera)',
+        ),
+        (
+            'rite_av_hrf_only',
+            'seqnet-av-hrf (HRF-AV only)',
+            'RITE test (20, unseen camera)',
+        ),
+        (
+            'hrf_av',
+            'shipped (RITE + HRF-AV)',
+            'HRF-AV, all 24 (22 seen in training)',
+        ),
+    )
+    for name, model, data in rows:
+        r = load(name)
+        if not r or not r.get('av'):
+            continue
+        a = r['av']
+        i, al = a['intersection'], a['all']
+        print(
+            f'| {model} | {data} | {i["acc"]:.4f} | {i["se"]:.4f} | '
+            f'{i["sp"]:.4f} | {a["detected"]:.3f} | {al["acc"]:.4f} |'
+        )
+    r = load('hrf_av')
+    if r:
+        held = [im for im in r['images'] if im['name'] in HRF_VALIDATION]
+        if held:
+            acc = sum(im['av_intersection_acc'] for im in held) / len(held)
+            alla = sum(im['av_all_acc'] for im in held) / len(held)
+            print(
+                f'| shipped (RITE + HRF-AV) | HRF-AV held out '
+                f'({", ".join(HRF_VALIDATION)}), mean per photo | '
+                f'{acc:.4f} | - | - | - | {alla:.4f} |'
+            )
 
 
 def seed_table() -> None:
-    print('| model (DRIVE only) | parameters | AUC | F1 | Acc | Se | Sp | '
-          'MCC | clDice | s/image |')
+    print(
+        '| model (DRIVE only) | parameters | AUC | F1 | Acc | Se | Sp | '
+        'MCC | clDice | s/image |'
+    )
     print('|---|---|---|---|---|---|---|---|---|---|')
     for name in ('unet', 'iternet', 'serr-unet'):
         r = load(f'{name}_drive')
         if not r or not r.get('pooled'):
             continue
         p = r['pooled']
-        print(f"| {name} | {PARAMS.get(name, '-')} | {p['auc']:.4f} | "
-              f"{p['f1']:.4f} | {p['acc']:.4f} | {p['se']:.4f} | "
-              f"{p['sp']:.4f} | {p['mcc']:.4f} | {p['cldice']:.4f} | "
-              f"{r['seconds_per_image']:.2f} |")
+        print(
+            f'| {name} | {PARAMS.get(name, "-")} | {p["auc"]:.4f} | '
+            f'{p["f1"]:.4f} | {p["acc"]:.4f} | {p["se"]:.4f} | '
+            f'{p["sp"]:.4f} | {p["mcc"]:.4f} | {p["cldice"]:.4f} | '
+            f'{r["seconds_per_image"]:.2f} |'
+        )
 
 
 def _params() -> dict[str, str]:
@@ -88,5 +160,7 @@ if __name__ == '__main__':
     vessel_table()
     print()
     av_table()
+    print()
+    camera_table()
     print()
     seed_table()

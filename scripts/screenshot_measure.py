@@ -52,19 +52,28 @@ def figure(photo, m, path: Path) -> None:
     ax.imshow(photo.mean(axis=2), cmap='gray', alpha=0.5)
     finite = np.isfinite(cal)
     lo, hi = np.percentile(cal[finite], [2, 98])
-    shown = ax.imshow(img, cmap='viridis', vmin=lo, vmax=hi,
-                      interpolation='nearest')
+    shown = ax.imshow(
+        img, cmap='viridis', vmin=lo, vmax=hi, interpolation='nearest'
+    )
     d = m.disc
-    for k, colour in ((1, 'white'), (2, 'cyan'), (3, 'cyan'),
-                      (5, 'yellow')):
-        ax.add_patch(Circle((d.x, d.y), k * d.radius, fill=False,
-                            color=colour, lw=1.2))
-    fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.02,
-                 label='segment calibre (µm, disc assumed 1.8 mm)')
+    for k, colour in ((1, 'white'), (2, 'cyan'), (3, 'cyan'), (5, 'yellow')):
+        ax.add_patch(
+            Circle((d.x, d.y), k * d.radius, fill=False, color=colour, lw=1.2)
+        )
+    fig.colorbar(
+        shown,
+        ax=ax,
+        fraction=0.046,
+        pad=0.02,
+        label='segment calibre (µm, disc assumed 1.8 mm)',
+    )
     row = m.image.iloc[0]
-    ax.set_title(f"CRAE {row['crae_um']:.0f} µm, CRVE {row['crve_um']:.0f}"
-                 f" µm, AVR {row['avr']:.2f} (zone B between the cyan "
-                 'circles)', fontsize=9)
+    ax.set_title(
+        f'CRAE {row["crae_um"]:.0f} µm, CRVE {row["crve_um"]:.0f}'
+        f' µm, AVR {row["avr"]:.2f} (zone B between the cyan '
+        'circles)',
+        fontsize=9,
+    )
     ax.axis('off')
     fig.tight_layout()
     fig.savefig(path)
@@ -81,8 +90,9 @@ def main() -> None:
     photo, av, _prob = sample_maps()
     viewer = napari.Viewer()
     viewer.add_image(photo, name='retina')
-    viewer.add_labels(av, name='retina artery/vein', colormap=AV_COLORS,
-                      opacity=0.6)
+    viewer.add_labels(
+        av, name='retina artery/vein', colormap=AV_COLORS, opacity=0.6
+    )
     w = MeasureWidget(viewer)
     viewer.window.add_dock_widget(w, name='Measure')
     w.maps.value = viewer.layers['retina artery/vein']
@@ -105,8 +115,18 @@ def main() -> None:
     IMAGES.mkdir(parents=True, exist_ok=True)
     viewer.screenshot(str(IMAGES / 'measure_widget.png'), canvas_only=False)
     figure(photo, w.result, IMAGES / 'measures_calibre.png')
-    print(w.result.image.iloc[0][['crae_um', 'crve_um', 'avr', 'crae_n',
-                                  'crve_n', 'disc_confidence']].to_dict())
+    print(
+        w.result.image.iloc[0][
+            [
+                'crae_um',
+                'crve_um',
+                'avr',
+                'crae_n',
+                'crve_n',
+                'disc_confidence',
+            ]
+        ].to_dict()
+    )
     viewer.close()
 
 

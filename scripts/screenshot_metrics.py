@@ -29,7 +29,7 @@ OUT = ROOT / 'docs' / 'images' / 'metrics_widget.png'
 
 def _branch(canvas, y, x, angle, width, length, rng, depth):
     """Draw a wandering vessel and, recursively, its thinner branches."""
-    yy, xx = np.mgrid[:canvas.shape[0], :canvas.shape[1]]
+    yy, xx = np.mgrid[: canvas.shape[0], : canvas.shape[1]]
     step = 2.0
     for i in range(int(length / step)):
         angle += rng.normal(0, 0.06)
@@ -44,8 +44,16 @@ def _branch(canvas, y, x, angle, width, length, rng, depth):
         canvas[y0:y1, x0:x1] |= d <= r * r
         if depth and i and i % int(45 / step) == 0:
             side = rng.choice([-1, 1])
-            _branch(canvas, y, x, angle + side * rng.uniform(0.5, 1.0),
-                    width * 0.6, length * 0.55, rng, depth - 1)
+            _branch(
+                canvas,
+                y,
+                x,
+                angle + side * rng.uniform(0.5, 1.0),
+                width * 0.6,
+                length * 0.55,
+                rng,
+                depth - 1,
+            )
 
 
 def phantom(h: int = 584, w: int = 565, seed: int = 3):
@@ -53,21 +61,40 @@ def phantom(h: int = 584, w: int = 565, seed: int = 3):
     rng = np.random.default_rng(seed)
     yy, xx = np.mgrid[:h, :w]
     cy, cx, radius = h / 2, w / 2, 0.47 * min(h, w)
-    fov = (yy - cy) ** 2 + (xx - cx) ** 2 <= radius ** 2
+    fov = (yy - cy) ** 2 + (xx - cx) ** 2 <= radius**2
     disc_y, disc_x = cy - 10, cx + 0.55 * radius
     vessels = np.zeros((h, w), bool)
-    for angle, width in ((-2.4, 8), (2.4, 8), (-2.0, 6), (2.0, 6),
-                         (-0.9, 5), (0.9, 5), (3.1, 4)):
-        _branch(vessels, disc_y, disc_x, np.pi + angle if abs(angle) < 1.5
-                else angle, width, 330, rng, depth=2)
+    for angle, width in (
+        (-2.4, 8),
+        (2.4, 8),
+        (-2.0, 6),
+        (2.0, 6),
+        (-0.9, 5),
+        (0.9, 5),
+        (3.1, 4),
+    ):
+        _branch(
+            vessels,
+            disc_y,
+            disc_x,
+            np.pi + angle if abs(angle) < 1.5 else angle,
+            width,
+            330,
+            rng,
+            depth=2,
+        )
     vessels &= fov
-    shade = 1 - 0.45 * ((yy - cy) ** 2 + (xx - cx) ** 2) / radius ** 2
+    shade = 1 - 0.45 * ((yy - cy) ** 2 + (xx - cx) ** 2) / radius**2
     disc = np.exp(-((yy - disc_y) ** 2 + (xx - disc_x) ** 2) / 900)
-    macula = np.exp(-((yy - cy) ** 2 + (xx - cx + 0.25 * radius) ** 2)
-                    / 2500)
-    base = np.stack([200 * shade + 55 * disc - 30 * macula,
-                     95 * shade + 120 * disc - 25 * macula,
-                     35 * shade + 70 * disc - 10 * macula], -1)
+    macula = np.exp(-((yy - cy) ** 2 + (xx - cx + 0.25 * radius) ** 2) / 2500)
+    base = np.stack(
+        [
+            200 * shade + 55 * disc - 30 * macula,
+            95 * shade + 120 * disc - 25 * macula,
+            35 * shade + 70 * disc - 10 * macula,
+        ],
+        -1,
+    )
     dark = ndi.gaussian_filter(vessels.astype(float), 0.8)[..., None]
     photo = base * (1 - dark * np.array([0.35, 0.55, 0.55]))
     photo += rng.normal(0, 3, photo.shape)
@@ -93,21 +120,27 @@ def main(argv: list[str]) -> None:
     viewer = napari.Viewer(show=True)
     viewer.window.resize(1500, 1000)
     viewer.add_image(photo, name=name, rgb=True)
-    viewer.add_labels(fov.astype(np.uint8), name=f'{name} FOV',
-                      visible=False)
-    viewer.add_labels(truth.astype(np.uint8), name=f'{name} reference',
-                      visible=False)
-    viewer.add_image(result.probability, name=f'{name} vessels prob',
-                     colormap='magma', contrast_limits=(0, 1),
-                     metadata=result.metadata(), visible=False)
+    viewer.add_labels(fov.astype(np.uint8), name=f'{name} FOV', visible=False)
+    viewer.add_labels(
+        truth.astype(np.uint8), name=f'{name} reference', visible=False
+    )
+    viewer.add_image(
+        result.probability,
+        name=f'{name} vessels prob',
+        colormap='magma',
+        contrast_limits=(0, 1),
+        metadata=result.metadata(),
+        visible=False,
+    )
     widget = MetricsWidget(viewer)
     viewer.window.add_dock_widget(widget, name='Vessel metrics')
     widget.prediction.value = viewer.layers[f'{name} vessels prob']
     widget.truth.value = viewer.layers[f'{name} reference']
     widget.mask.value = viewer.layers[f'{name} FOV']
     widget.compute()
-    viewer.layers.selection.active = viewer.layers[f'{name} vessels prob '
-                                                   'errors']
+    viewer.layers.selection.active = viewer.layers[
+        f'{name} vessels prob errors'
+    ]
     viewer.reset_view()
     for _ in range(5):
         QApplication.processEvents()

@@ -46,16 +46,24 @@ def main(specs: list[str]) -> None:
         model, _, views = spec.partition('@')
         aucs, probs, truths = [], [], []
         for d in data:
-            seg = segment(d['image'], model=model, av=False, fov=d['fov'],
-                          tta=int(views) if views else False)
-            aucs.append(roc_auc(d['vessels'], seg.probability,
-                                mask=d['fov']))
+            seg = segment(
+                d['image'],
+                model=model,
+                av=False,
+                fov=d['fov'],
+                tta=int(views) if views else False,
+            )
+            aucs.append(roc_auc(d['vessels'], seg.probability, mask=d['fov']))
             probs.append(seg.probability[d['fov']])
             truths.append(d['vessels'][d['fov']])
-        drive = roc_auc(np.concatenate(truths[:2]),
-                        np.concatenate(probs[:2]))
-        print(spec, *[f'{a:.4f}' for a in aucs], f'{np.mean(aucs):.5f}',
-              f'{drive:.5f}', flush=True)
+        drive = roc_auc(np.concatenate(truths[:2]), np.concatenate(probs[:2]))
+        print(
+            spec,
+            *[f'{a:.4f}' for a in aucs],
+            f'{np.mean(aucs):.5f}',
+            f'{drive:.5f}',
+            flush=True,
+        )
 
 
 if __name__ == '__main__':

@@ -25,9 +25,7 @@ def data_root() -> Path:
     root = root.resolve()
     if root.is_dir():
         return root
-    message = (
-        f'public datasets not found at {root}; set RETINA_VESSELS_DATA'
-    )
+    message = f'public datasets not found at {root}; set RETINA_VESSELS_DATA'
     if os.environ.get('RETINA_VESSELS_REQUIRE_DATA') == '1':
         pytest.fail(message)
     pytest.skip(message)

@@ -21,8 +21,11 @@ def fake_fundus(h: int = 300, w: int = 320, seed: int = 0) -> np.ndarray:
     img[disc] = (0.8, 0.4, 0.15)
     for k in range(6):
         a = rng.uniform(0, np.pi)
-        d = np.abs((yy - cy) * np.cos(a) - (xx - cx) * np.sin(a)
-                   - rng.uniform(-r / 2, r / 2))
+        d = np.abs(
+            (yy - cy) * np.cos(a)
+            - (xx - cx) * np.sin(a)
+            - rng.uniform(-r / 2, r / 2)
+        )
         img[(d < 2 + k % 3) & disc] *= 0.55
     img += rng.normal(0, 0.01, img.shape)
     return (np.clip(img, 0, 1) * 255).astype(np.uint8)
@@ -30,13 +33,20 @@ def fake_fundus(h: int = 300, w: int = 320, seed: int = 0) -> np.ndarray:
 
 #: The patient data written into test DICOM files; a test asserts none of
 #: it reaches layer metadata, printed output or messages.
-FAKE_PATIENT = {'PatientName': 'Testperson^Secret', 'PatientID': 'ID-4711',
-                'PatientBirthDate': '19700101'}
+FAKE_PATIENT = {
+    'PatientName': 'Testperson^Secret',
+    'PatientID': 'ID-4711',
+    'PatientBirthDate': '19700101',
+}
 
 
-def write_dicom(path, pixels: np.ndarray, *,
-                spacing_mm: tuple[float, float] | None = (0.01, 0.0125),
-                photometric: str | None = None) -> None:
+def write_dicom(
+    path,
+    pixels: np.ndarray,
+    *,
+    spacing_mm: tuple[float, float] | None = (0.01, 0.0125),
+    photometric: str | None = None,
+) -> None:
     """Write an uncompressed Ophthalmic Photography DICOM file.
 
     *pixels* is (H, W) or (H, W, 3) uint8, or (N, H, W[, 3]) for a
@@ -65,7 +75,8 @@ def write_dicom(path, pixels: np.ndarray, *,
     ds.Rows, ds.Columns = pixels.shape[-3:-1] if colour else pixels.shape[-2:]
     ds.SamplesPerPixel = 3 if colour else 1
     ds.PhotometricInterpretation = photometric or (
-        'RGB' if colour else 'MONOCHROME2')
+        'RGB' if colour else 'MONOCHROME2'
+    )
     if colour:
         ds.PlanarConfiguration = 0
     if frames > 1:
@@ -90,7 +101,8 @@ def write_topcon_fda(path, rgb: np.ndarray) -> None:
 
     buf = io.BytesIO()
     Image.fromarray(np.ascontiguousarray(rgb[..., ::-1])).save(
-        buf, format='JPEG', quality=95)
+        buf, format='JPEG', quality=95
+    )
     jpeg = buf.getvalue()
     h, w = rgb.shape[:2]
     fundus = struct.pack('<IIII4sI', w, h, 24, 1, b'JPEG', len(jpeg)) + jpeg

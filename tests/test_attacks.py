@@ -24,6 +24,7 @@ def _one_line(err: BaseException) -> str:
 
 # -- 1. train --resume loads checkpoint.pt as a full pickle ---------------
 
+
 class _Payload:
     """Unpickling this object would run ``Path.touch(target)``."""
 
@@ -56,10 +57,15 @@ def test_resume_checkpoint_round_trips_with_weights_only(tmp_path):
     from napari_retina_vessels.training.loop import load_checkpoint
 
     rng = np.random.default_rng(3)
-    ck = {'model': {'w': torch.ones(2)}, 'optimizer': {'state': {}},
-          'sampler': rng.bit_generator.state,
-          'torch_rng': torch.get_rng_state(), 'step': 2, 'best': 0.5,
-          'elapsed': 1.0}
+    ck = {
+        'model': {'w': torch.ones(2)},
+        'optimizer': {'state': {}},
+        'sampler': rng.bit_generator.state,
+        'torch_rng': torch.get_rng_state(),
+        'step': 2,
+        'best': 0.5,
+        'elapsed': 1.0,
+    }
     torch.save(ck, tmp_path / 'checkpoint.pt')
     back = load_checkpoint(tmp_path / 'checkpoint.pt')
     assert back['sampler'] == rng.bit_generator.state
@@ -67,6 +73,7 @@ def test_resume_checkpoint_round_trips_with_weights_only(tmp_path):
 
 
 # -- 2. a tiny field of view makes the canonical scale unbounded ----------
+
 
 def test_tiny_fov_scale_is_bounded(monkeypatch):
     from napari_retina_vessels import inference, segment
@@ -94,32 +101,50 @@ def test_tiny_fov_scale_is_bounded(monkeypatch):
     monkeypatch.setattr(inference, 'predict', spy)
     res = segment(photo, av=False, vessel_views=1)
     assert res.probability.shape == (584, 565)
-    assert all(max(s[-2:]) <= CANONICAL_DIAMETER / MIN_FOV_FRACTION + 1
-               for s in shapes), shapes
+    assert all(
+        max(s[-2:]) <= CANONICAL_DIAMETER / MIN_FOV_FRACTION + 1
+        for s in shapes
+    ), shapes
 
 
 # -- 3. TIFF and gzip decompression bombs ---------------------------------
+
 
 def _tiff_header(w, h, *, tile=None, payload=b'\0' * 64):
     """A little-endian TIFF declaring a w x h 8-bit gray image, with one
     strip (or one tile of *tile* x *tile*), followed by *payload*."""
     import struct
 
-    tags = [(256, 4, w), (257, 4, h), (258, 3, 8), (259, 3, 8 if tile
-                                                      else 1),
-            (262, 3, 1), (277, 3, 1)]
+    tags = [
+        (256, 4, w),
+        (257, 4, h),
+        (258, 3, 8),
+        (259, 3, 8 if tile else 1),
+        (262, 3, 1),
+        (277, 3, 1),
+    ]
     n_tags = len(tags) + 3
     data_at = 8 + 2 + 12 * n_tags + 4
     if tile:
-        tags += [(322, 4, tile), (323, 4, tile), (324, 4, data_at),
-                 (325, 4, len(payload))]
+        tags += [
+            (322, 4, tile),
+            (323, 4, tile),
+            (324, 4, data_at),
+            (325, 4, len(payload)),
+        ]
     else:
         tags += [(273, 4, data_at), (278, 4, h), (279, 4, w * h)]
     tags.sort()
-    ifd = struct.pack('<H', len(tags)) + b''.join(
-        struct.pack('<HHII', t, typ, 1, v) if typ == 4
-        else struct.pack('<HHIHH', t, typ, 1, v, 0) for t, typ, v in tags
-    ) + struct.pack('<I', 0)
+    ifd = (
+        struct.pack('<H', len(tags))
+        + b''.join(
+            struct.pack('<HHII', t, typ, 1, v)
+            if typ == 4
+            else struct.pack('<HHIHH', t, typ, 1, v, 0)
+            for t, typ, v in tags
+        )
+        + struct.pack('<I', 0)
+    )
     return b'II*\0' + struct.pack('<I', 8) + ifd + payload
 
 
@@ -144,8 +169,11 @@ def test_tiled_tiff_with_a_tile_larger_than_its_image_is_refused(tmp_path):
     from napari_retina_vessels.io import imread
 
     path = tmp_path / 'tile_bomb.tif'
-    path.write_bytes(_tiff_header(
-        16, 16, tile=16384, payload=zlib.compress(b'\0' * (1 << 20))))
+    path.write_bytes(
+        _tiff_header(
+            16, 16, tile=16384, payload=zlib.compress(b'\0' * (1 << 20))
+        )
+    )
     assert path.stat().st_size < 4096
     with pytest.raises(ImageReadError, match='tiles of 16384') as info:
         imread(path)
@@ -211,14 +239,14 @@ def test_gzip_tiff_and_ppm_within_their_declared_size_are_read(tmp_path):
 
 # -- multi-page and n-D files ---------------------------------------------
 
+
 def test_multipage_tiff_is_a_stack_never_its_first_plane(tmp_path):
     import tifffile
 
     from napari_retina_vessels.errors import ImageReadError
     from napari_retina_vessels.io import imread, read_stack
 
-    frames = np.arange(3 * 40 * 50 * 3, dtype=np.uint8).reshape(3, 40, 50,
-                                                                 3)
+    frames = np.arange(3 * 40 * 50 * 3, dtype=np.uint8).reshape(3, 40, 50, 3)
     tifffile.imwrite(tmp_path / 's.tif', frames)
     with pytest.raises(ImageReadError, match='stack of 3 images') as info:
         imread(tmp_path / 's.tif')
@@ -228,8 +256,12 @@ def test_multipage_tiff_is_a_stack_never_its_first_plane(tmp_path):
     tifffile.imwrite(tmp_path / 'g.tif', gray, photometric='minisblack')
     assert np.array_equal(read_stack(tmp_path / 'g.tif'), gray)
     # One page, or planar RGB, is one image.
-    tifffile.imwrite(tmp_path / 'p.tif', np.moveaxis(frames[0], -1, 0),
-                     photometric='rgb', planarconfig='separate')
+    tifffile.imwrite(
+        tmp_path / 'p.tif',
+        np.moveaxis(frames[0], -1, 0),
+        photometric='rgb',
+        planarconfig='separate',
+    )
     assert np.array_equal(imread(tmp_path / 'p.tif'), frames[0])
     assert read_stack(tmp_path / 'p.tif').shape == (1, 40, 50, 3)
 
@@ -240,8 +272,9 @@ def test_five_dimensional_tiff_is_an_error(tmp_path):
     from napari_retina_vessels.errors import ImageReadError
     from napari_retina_vessels.io import imread, read_stack
 
-    tifffile.imwrite(tmp_path / 'z.tif',
-                     np.zeros((2, 3, 4, 32, 32), np.uint8), imagej=True)
+    tifffile.imwrite(
+        tmp_path / 'z.tif', np.zeros((2, 3, 4, 32, 32), np.uint8), imagej=True
+    )
     for read in (imread, read_stack):
         with pytest.raises(ImageReadError, match='5-D') as info:
             read(tmp_path / 'z.tif')
@@ -249,6 +282,7 @@ def test_five_dimensional_tiff_is_an_error(tmp_path):
 
 
 # -- 11. downloads: no size cap, no overall timeout -----------------------
+
 
 @pytest.fixture
 def hostile_server(tmp_path, monkeypatch):
@@ -284,11 +318,21 @@ def hostile_server(tmp_path, monkeypatch):
     httpd.daemon_threads = True
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     for name in ('endless', 'trickle'):
-        monkeypatch.setitem(_registry.REGISTRY, name, {
-            'file': f'{name}.pt', 'sha256': '0' * 64, 'arch': 'wnet',
-            'task': 'vessels', 'shipped': False, 'description': 'test'})
-    monkeypatch.setenv('RETINA_VESSELS_BASE_URL',
-                       f'http://127.0.0.1:{httpd.server_port}/')
+        monkeypatch.setitem(
+            _registry.REGISTRY,
+            name,
+            {
+                'file': f'{name}.pt',
+                'sha256': '0' * 64,
+                'arch': 'wnet',
+                'task': 'vessels',
+                'shipped': False,
+                'description': 'test',
+            },
+        )
+    monkeypatch.setenv(
+        'RETINA_VESSELS_BASE_URL', f'http://127.0.0.1:{httpd.server_port}/'
+    )
     monkeypatch.setenv('RETINA_VESSELS_CACHE_DIR', str(tmp_path / 'cache'))
     monkeypatch.setattr(weights, 'MAX_DOWNLOAD_BYTES', 4 << 20)
     yield weights
@@ -304,12 +348,12 @@ def test_download_of_an_endless_stream_is_capped(hostile_server):
     with pytest.raises(WeightsError, match='without ending') as info:
         weights.weights_path('endless')
     _one_line(info.value)
-    assert not [p for p in weights.cache_dir().rglob('*')
-                if p.is_file()]
+    assert not [p for p in weights.cache_dir().rglob('*') if p.is_file()]
 
 
-def test_download_that_trickles_hits_the_overall_timeout(hostile_server,
-                                                         monkeypatch):
+def test_download_that_trickles_hits_the_overall_timeout(
+    hostile_server, monkeypatch
+):
     import time
 
     from napari_retina_vessels.errors import WeightsError
@@ -324,7 +368,8 @@ def test_download_that_trickles_hits_the_overall_timeout(hostile_server,
 
 
 def test_read_only_cache_says_so_not_connect_to_the_internet(
-        tmp_path, monkeypatch):
+    tmp_path, monkeypatch
+):
     from napari_retina_vessels import _registry, weights
     from napari_retina_vessels.cli import main
     from napari_retina_vessels.errors import WeightsError
@@ -338,12 +383,15 @@ def test_read_only_cache_says_so_not_connect_to_the_internet(
         weights.weights_path('unet-drive')
     assert 'internet' not in _one_line(info.value)
     # weights import: one line, no traceback.
-    shipped = weights.SHIPPED_DIR / _registry.REGISTRY[
-        _registry.DEFAULTS['vessels']]['file']
+    shipped = (
+        weights.SHIPPED_DIR
+        / _registry.REGISTRY[_registry.DEFAULTS['vessels']]['file']
+    )
     assert main(['weights', 'import', str(shipped)]) == 1
 
 
 # -- 7. a float photo with huge values gives an all-NaN map ----------------
+
 
 def _fundus(h=96, w=96, seed=0):
     from synthetic import fake_fundus
@@ -361,26 +409,41 @@ def test_huge_float_values_give_the_same_map_not_nan(tmp_path):
     photo = _fundus().astype(np.float32)
     huge = photo / 255 * np.float32(3e38)
     assert np.allclose(as_rgb_float(huge), as_rgb_float(photo), atol=1e-6)
-    assert np.allclose(as_rgb_float(huge.astype(np.float64) * 1e260),
-                       as_rgb_float(photo), atol=1e-6)
+    assert np.allclose(
+        as_rgb_float(huge.astype(np.float64) * 1e260),
+        as_rgb_float(photo),
+        atol=1e-6,
+    )
     ref = segment(photo, av=False, vessel_views=1).probability
     got = segment(huge, av=False, vessel_views=1).probability
     assert np.isfinite(got).all() and np.allclose(got, ref, atol=1e-4)
     tifffile.imwrite(tmp_path / 'huge.tif', huge)
-    assert main(['segment', str(tmp_path / 'huge.tif'), '--out',
-                 str(tmp_path / 'out')]) == 0
+    assert (
+        main(
+            [
+                'segment',
+                str(tmp_path / 'huge.tif'),
+                '--out',
+                str(tmp_path / 'out'),
+            ]
+        )
+        == 0
+    )
     saved = imread(tmp_path / 'out' / 'huge_prob.png')
     assert saved.max() > 0
 
 
 # -- batch: cases 4, 5, 6, 8, 9 and 10 -------------------------------------
 
+
 def _photos(folder: Path, names=('p1', 'p2')) -> list[Path]:
     from napari_retina_vessels.io import imwrite
 
     folder.mkdir(parents=True, exist_ok=True)
-    return [imwrite(folder / f'{n}.png', _fundus(seed=i))
-            for i, n in enumerate(names)]
+    return [
+        imwrite(folder / f'{n}.png', _fundus(seed=i))
+        for i, n in enumerate(names)
+    ]
 
 
 def _summary(out: Path) -> list[dict]:
@@ -437,15 +500,20 @@ def test_rerun_over_thousands_of_done_images_is_linear(tmp_path):
     src.mkdir()
     out = tmp_path / 'out'
     out.mkdir()
-    settings = batch._settings('default', False, 'default', False, None,
-                               'png')
+    settings = batch._settings('default', False, 'default', False, None, 'png')
     for i in range(n):
         (src / f'p{i}.png').write_bytes(b'')
         for end in ('_prob.png', '_vessels.png'):
             (out / f'p{i}{end}').write_bytes(b'')
-        (out / f'p{i}.done.json').write_text(json.dumps(
-            {'settings': settings, 'row': {'name': f'p{i}'},
-             'outputs': [f'p{i}_prob.png', f'p{i}_vessels.png']}))
+        (out / f'p{i}.done.json').write_text(
+            json.dumps(
+                {
+                    'settings': settings,
+                    'row': {'name': f'p{i}'},
+                    'outputs': [f'p{i}_prob.png', f'p{i}_vessels.png'],
+                }
+            )
+        )
     t0 = time.perf_counter()
     res = batch.run_batch([src], out, av=False)
     assert res['skipped'] == n
@@ -492,8 +560,7 @@ def test_input_folder_as_output_never_overwrites_user_files(tmp_path):
 
 
 @pytest.mark.parametrize('case', ['file', 'dev_null'])
-def test_out_that_is_a_file_is_one_line_before_work(case, tmp_path,
-                                                    capsys):
+def test_out_that_is_a_file_is_one_line_before_work(case, tmp_path, capsys):
     from napari_retina_vessels.cli import main
 
     _photos(tmp_path / 'in', ['p1'])
@@ -515,11 +582,13 @@ def test_broken_model_fails_the_batch_once(tmp_path, monkeypatch):
     bad.write_bytes(b'not a torch file at all')
     calls = []
     real = weights.load_weights_file
-    monkeypatch.setattr(weights, 'load_weights_file',
-                        lambda p: (calls.append(p), real(p))[1])
+    monkeypatch.setattr(
+        weights, 'load_weights_file', lambda p: (calls.append(p), real(p))[1]
+    )
     with pytest.raises(WeightsError) as info:
-        run_batch([tmp_path / 'in'], tmp_path / 'out', model=str(bad),
-                  av=False)
+        run_batch(
+            [tmp_path / 'in'], tmp_path / 'out', model=str(bad), av=False
+        )
     _one_line(info.value)
     assert len(calls) == 1
     # A failing download: tried once, not once per photo.
@@ -532,24 +601,30 @@ def test_broken_model_fails_the_batch_once(tmp_path, monkeypatch):
     monkeypatch.setattr(weights, '_download', dead)
     monkeypatch.setenv('RETINA_VESSELS_CACHE_DIR', str(tmp_path / 'cache'))
     with pytest.raises(WeightsError):
-        run_batch([tmp_path / 'in'], tmp_path / 'out2', model='unet-drive',
-                  av=False)
+        run_batch(
+            [tmp_path / 'in'], tmp_path / 'out2', model='unet-drive', av=False
+        )
     assert len(tries) == 1
 
 
 # -- 9. one-line errors, checked before work -------------------------------
 
+
 def test_evaluate_json_pointing_at_a_folder_fails_before_work(
-        tmp_path, capsys, monkeypatch):
+    tmp_path, capsys, monkeypatch
+):
     from napari_retina_vessels import evaluation
     from napari_retina_vessels.cli import main
 
     ran = []
-    monkeypatch.setattr(evaluation, 'evaluate_dataset',
-                        lambda *a, **k: ran.append(1))
+    monkeypatch.setattr(
+        evaluation, 'evaluate_dataset', lambda *a, **k: ran.append(1)
+    )
     (tmp_path / 'report').mkdir()
-    assert main(['evaluate', str(tmp_path), '--json',
-                 str(tmp_path / 'report')]) == 1
+    assert (
+        main(['evaluate', str(tmp_path), '--json', str(tmp_path / 'report')])
+        == 1
+    )
     assert not ran
     err = capsys.readouterr().err
     assert 'is a folder' in err and 'Traceback' not in err
@@ -559,20 +634,25 @@ def test_npy_declaring_2e6_squared_is_refused_without_allocating(tmp_path):
     from napari_retina_vessels.errors import ImageReadError
     from napari_retina_vessels.evaluation import read_prediction
 
-    header = "{'descr': '<f4', 'fortran_order': False, " \
-             "'shape': (2000000, 2000000), }"
+    header = (
+        "{'descr': '<f4', 'fortran_order': False, "
+        "'shape': (2000000, 2000000), }"
+    )
     header += ' ' * (117 - len(header)) + '\n'
     path = tmp_path / 'bomb.npy'
-    path.write_bytes(b'\x93NUMPY\x01\x00' + len(header).to_bytes(2, 'little')
-                     + header.encode() + b'\0' * 64)
+    path.write_bytes(
+        b'\x93NUMPY\x01\x00'
+        + len(header).to_bytes(2, 'little')
+        + header.encode()
+        + b'\0' * 64
+    )
     assert path.stat().st_size == 192
     with pytest.raises(ImageReadError, match='declares') as info:
         read_prediction(path)
     _one_line(info.value)
 
 
-def test_safe_weights_asking_for_huge_layers_fail_before_allocating(
-        tmp_path):
+def test_safe_weights_asking_for_huge_layers_fail_before_allocating(tmp_path):
     import tracemalloc
 
     import torch
@@ -583,8 +663,15 @@ def test_safe_weights_asking_for_huge_layers_fail_before_allocating(
 
     small = build_model('wnet', channels=[4, 8])
     path = tmp_path / 'huge.pt'
-    torch.save({'arch': 'wnet', 'arch_kwargs': {'channels': [4096, 16384]},
-                'task': 'vessels', 'state_dict': small.state_dict()}, path)
+    torch.save(
+        {
+            'arch': 'wnet',
+            'arch_kwargs': {'channels': [4096, 16384]},
+            'task': 'vessels',
+            'state_dict': small.state_dict(),
+        },
+        path,
+    )
     tracemalloc.start()
     try:
         with pytest.raises(WeightsError, match='does not match') as info:
@@ -608,6 +695,7 @@ def test_invalid_tile_is_one_line_before_work(tile, monkeypatch):
 
 
 # -- 12. smaller ones ------------------------------------------------------
+
 
 def test_formula_like_file_name_is_not_a_formula_in_the_csv(tmp_path):
     from napari_retina_vessels.batch import run_batch
@@ -660,11 +748,12 @@ def test_empty_fov_mask_is_not_a_perfect_score(tmp_path):
         photo = _fundus(seed=ord(name))
         imwrite(root / 'images' / f'{name}.png', photo)
         imwrite(root / 'vessels' / f'{name}.png', photo[..., 1] < 60)
-        fov = np.zeros(photo.shape[:2], bool) if empty else \
-            photo.sum(-1) > 30
+        fov = np.zeros(photo.shape[:2], bool) if empty else photo.sum(-1) > 30
         imwrite(root / 'masks' / f'{name}.png', fov)
-        imwrite(tmp_path / 'pred' / f'{name}.png',
-                (photo[..., 1] < 60).astype(np.uint8) * 255)
+        imwrite(
+            tmp_path / 'pred' / f'{name}.png',
+            (photo[..., 1] < 60).astype(np.uint8) * 255,
+        )
     report = evaluate_dataset(root, predictions=tmp_path / 'pred')
     rows = {r['name']: r for r in report['images']}
     assert 'empty' in rows['b']['error']

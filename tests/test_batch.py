@@ -29,8 +29,9 @@ from napari_retina_vessels.inference import Progress
 from napari_retina_vessels.io import imread
 
 
-def write_photos(folder: Path, n: int = 2, suffix: str = '.png',
-                 start: int = 0) -> list[Path]:
+def write_photos(
+    folder: Path, n: int = 2, suffix: str = '.png', start: int = 0
+) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     out = []
     for i in range(start, start + n):
@@ -46,8 +47,11 @@ def read_summary(out: Path) -> list[dict]:
 
 
 def mtimes(out: Path) -> dict[str, int]:
-    return {p.name: p.stat().st_mtime_ns for p in out.iterdir()
-            if p.name != 'summary.csv'}
+    return {
+        p.name: p.stat().st_mtime_ns
+        for p in out.iterdir()
+        if p.name != 'summary.csv'
+    }
 
 
 def no_part_files(out: Path) -> bool:
@@ -60,8 +64,9 @@ def done_run(tmp_path_factory):
     base = tmp_path_factory.mktemp('batch')
     photos = write_photos(base / 'in', 2)
     out = base / 'out'
-    rc = main(['segment', str(base / 'in'), '--out', str(out),
-               '--device', 'cpu'])
+    rc = main(
+        ['segment', str(base / 'in'), '--out', str(out), '--device', 'cpu']
+    )
     return {'rc': rc, 'photos': photos, 'out': out}
 
 
@@ -82,7 +87,8 @@ def test_folder_gives_prob_vessels_summary_and_markers(done_run):
         marker = json.loads((out / f'{photo.stem}.done.json').read_text())
         assert marker['row']['status'] == 'done'
         assert sorted(marker['outputs']) == sorted(
-            [f'{photo.stem}_prob.png', f'{photo.stem}_vessels.png'])
+            [f'{photo.stem}_prob.png', f'{photo.stem}_vessels.png']
+        )
     assert not (out / f'{done_run["photos"][0].stem}_av.png').exists()
     assert no_part_files(out)
 
@@ -96,12 +102,12 @@ def test_summary_has_one_row_per_image_with_measurements(done_run):
         assert Path(row['path']) == photo.absolute()
         assert (int(row['width']), int(row['height'])) == (260, 240)
         # The synthetic disc has radius 0.45 * 240 = 108 px.
-        assert abs(int(row['fov_area_px']) - np.pi * 108 ** 2) < 0.1 * (
-            np.pi * 108 ** 2)
+        assert abs(int(row['fov_area_px']) - np.pi * 108**2) < 0.1 * (
+            np.pi * 108**2
+        )
         vessels = imread(done_run['out'] / f'{photo.stem}_vessels.png')
         density = (vessels > 0).sum() / int(row['fov_area_px'])
-        assert float(row['vessel_density']) == pytest.approx(density,
-                                                             abs=1e-5)
+        assert float(row['vessel_density']) == pytest.approx(density, abs=1e-5)
         assert 0 < float(row['vessel_density']) < 0.5
         assert row['model'] == DEFAULTS['vessels']
         assert len(row['weights_sha256']) == 64
@@ -112,8 +118,16 @@ def test_summary_has_one_row_per_image_with_measurements(done_run):
 def test_rerun_skips_finished_images(done_run, capsys):
     out = done_run['out']
     before = mtimes(out)
-    rc = main(['segment', str(done_run['photos'][0].parent), '--out',
-               str(out), '--device', 'cpu'])
+    rc = main(
+        [
+            'segment',
+            str(done_run['photos'][0].parent),
+            '--out',
+            str(out),
+            '--device',
+            'cpu',
+        ]
+    )
     assert rc == 0
     assert '0 segmented, 2 already done, 0 failed' in capsys.readouterr().out
     assert mtimes(out) == before
@@ -128,8 +142,11 @@ def test_float_formats_hold_the_float_map(tmp_path, fmt):
     photos = write_photos(tmp_path / 'in', 1)
     res = run_batch(photos, tmp_path / 'out', fmt=fmt, device='cpu')
     assert res['done'] == 1
-    prob = imread(tmp_path / 'out' / f'photo0_prob.{fmt}') if fmt == 'tif' \
+    prob = (
+        imread(tmp_path / 'out' / f'photo0_prob.{fmt}')
+        if fmt == 'tif'
         else np.load(tmp_path / 'out' / 'photo0_prob.npy')
+    )
     assert prob.dtype == np.float32 and prob.shape == (240, 260)
     assert prob.min() >= 0 and prob.max() <= 1 and prob.max() > 0.5
     vessels = imread(tmp_path / 'out' / 'photo0_vessels.png') > 0
@@ -176,7 +193,8 @@ def test_half_finished_image_is_redone(tmp_path):
     (out / 'photo0.done.json').unlink()
     (out / 'photo1_vessels.png').unlink()
     (out / 'photo1.done.json').write_text(
-        (out / 'photo1.done.json').read_text())
+        (out / 'photo1.done.json').read_text()
+    )
     res = run_batch(photos, out, device='cpu')
     assert (res['done'], res['skipped']) == (2, 0)
     assert (out / 'photo0.done.json').is_file()
@@ -193,15 +211,19 @@ def test_corrupt_file_is_reported_and_others_succeed(tmp_path, capsys):
     (folder / 'broken.png').write_bytes(b'\x89PNG\r\n\x1a\n' + b'x' * 50)
     (folder / 'empty.tif').write_bytes(b'')
     out = tmp_path / 'out'
-    rc = main(['segment', str(folder), '--out', str(out), '--device',
-               'cpu'])
+    rc = main(['segment', str(folder), '--out', str(out), '--device', 'cpu'])
     assert rc == 0
     captured = capsys.readouterr()
     assert '2 segmented, 0 already done, 2 failed' in captured.out
-    err_lines = [ln for ln in re.split(r'[\r\n]', captured.err)
-                 if ln.startswith('skipped ')]
+    err_lines = [
+        ln
+        for ln in re.split(r'[\r\n]', captured.err)
+        if ln.startswith('skipped ')
+    ]
     assert sorted(ln.split(':')[0] for ln in err_lines) == [
-        'skipped broken.png', 'skipped empty.tif']
+        'skipped broken.png',
+        'skipped empty.tif',
+    ]
     rows = {r['name']: r for r in read_summary(out)}
     assert rows['broken']['status'] == 'failed'
     assert 'cannot read' in rows['broken']['error']
@@ -214,13 +236,25 @@ def test_corrupt_file_is_reported_and_others_succeed(tmp_path, capsys):
 def test_exit_code_1_when_nothing_could_be_processed(tmp_path, capsys):
     (tmp_path / 'bad.png').write_bytes(b'not a png')
     out = tmp_path / 'out'
-    assert main(['segment', str(tmp_path / 'bad.png'),
-                 str(tmp_path / 'missing.tif'), '--out', str(out)]) == 1
+    assert (
+        main(
+            [
+                'segment',
+                str(tmp_path / 'bad.png'),
+                str(tmp_path / 'missing.tif'),
+                '--out',
+                str(out),
+            ]
+        )
+        == 1
+    )
     assert '0 segmented, 0 already done, 2 failed' in capsys.readouterr().out
     rows = read_summary(out)
     assert [r['status'] for r in rows] == ['failed', 'failed']
-    assert main(['segment', str(tmp_path / 'nothing-*.png'), '--out',
-                 str(out)]) == 1
+    assert (
+        main(['segment', str(tmp_path / 'nothing-*.png'), '--out', str(out)])
+        == 1
+    )
 
 
 def test_globs_files_and_name_clashes(tmp_path):
@@ -228,20 +262,25 @@ def test_globs_files_and_name_clashes(tmp_path):
     b = write_photos(tmp_path / 'b', 1, suffix='.tif', start=5)
     clash = write_photos(tmp_path / 'c', 1)  # another photo0
     (tmp_path / 'a' / 'notes.txt').write_text('not an image')
-    paths, missing = collect_inputs([
-        str(tmp_path / 'a' / '*'), str(b[0]), str(a[0]),
-        str(tmp_path / 'c'), str(tmp_path / 'zzz*.png'),
-    ])
+    paths, missing = collect_inputs(
+        [
+            str(tmp_path / 'a' / '*'),
+            str(b[0]),
+            str(a[0]),
+            str(tmp_path / 'c'),
+            str(tmp_path / 'zzz*.png'),
+        ]
+    )
     assert paths == [*a, b[0], clash[0]]
     assert missing == [str(tmp_path / 'zzz*.png')]
     out = tmp_path / 'out'
-    res = run_batch([str(tmp_path / '[ab]' / 'photo*'), str(clash[0])],
-                    out, device='cpu')
+    res = run_batch(
+        [str(tmp_path / '[ab]' / 'photo*'), str(clash[0])], out, device='cpu'
+    )
     assert (res['done'], res['failed']) == (4, 0)
     names = [r['name'] for r in read_summary(out)]
     assert names[1:3] == ['photo1', 'photo5']
-    assert names[0] != names[3] and {names[0][:6], names[3][:6]} == {
-        'photo0'}
+    assert names[0] != names[3] and {names[0][:6], names[3][:6]} == {'photo0'}
     for n in names:
         assert (out / f'{n}_vessels.png').is_file()
 
@@ -253,7 +292,8 @@ def test_dataset_folder_gives_photos_not_labels(tmp_path):
         (root / sub).mkdir()
         for i in range(2):
             Image.fromarray(np.zeros((240, 260), np.uint8)).save(
-                root / sub / f'photo{i}_{sub}.gif')
+                root / sub / f'photo{i}_{sub}.gif'
+            )
     paths, _ = collect_inputs([root])
     assert [p.parent.name for p in paths] == ['images', 'images']
     assert sorted(p.name for p in paths) == ['photo0.tif', 'photo1.tif']
@@ -281,11 +321,35 @@ def test_progress_reports_every_image(tmp_path):
 def test_options_no_image_can_succeed_with_fail_first(tmp_path, capsys):
     photos = write_photos(tmp_path / 'in', 1)
     out = tmp_path / 'out'
-    assert main(['segment', str(photos[0]), '--out', str(out),
-                 '--model', 'no-such-model']) == 1
+    assert (
+        main(
+            [
+                'segment',
+                str(photos[0]),
+                '--out',
+                str(out),
+                '--model',
+                'no-such-model',
+            ]
+        )
+        == 1
+    )
     assert 'unknown model' in capsys.readouterr().err
-    assert main(['segment', str(photos[0]), '--out', str(out),
-                 '--workers', '2', '--scheduler', 'tcp://127.0.0.1:1']) == 1
+    assert (
+        main(
+            [
+                'segment',
+                str(photos[0]),
+                '--out',
+                str(out),
+                '--workers',
+                '2',
+                '--scheduler',
+                'tcp://127.0.0.1:1',
+            ]
+        )
+        == 1
+    )
     assert 'not both' in capsys.readouterr().err
     with pytest.raises(RetinaVesselsError, match='threshold'):
         run_batch(photos, out, threshold=1.5)
@@ -310,8 +374,12 @@ def test_without_cluster_options_dask_is_not_imported(tmp_path):
         f'{str(tmp_path / "out")!r}, "--device", "cpu"])\n'
         'print(rc, "dask" in sys.modules, "distributed" in sys.modules)\n'
     )
-    res = subprocess.run([sys.executable, '-c', code], capture_output=True,
-                         text=True, timeout=300)
+    res = subprocess.run(
+        [sys.executable, '-c', code],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert res.returncode == 0, res.stderr
     assert res.stdout.split()[-3:] == ['0', 'False', 'False']
 
@@ -323,7 +391,12 @@ def _square(x: int) -> int:
 def test_map_images_here_keeps_order_and_reports():
     recs: list[Progress] = []
     assert map_images(_square, range(5), progress=recs.append) == [
-        0, 1, 4, 9, 16]
+        0,
+        1,
+        4,
+        9,
+        16,
+    ]
     assert recs[0] == Progress('images', 0, 5)
     assert recs[-1] == Progress('images', 5, 5)
     assert map_images(_square, []) == []
@@ -337,9 +410,8 @@ def _fail_on_two(x: int) -> int:
 
 def test_map_path_records_an_item_error_and_goes_on():
     got = list(iter_map(_fail_on_two, range(4)))
-    assert [(i, r) for i, r, e in got if e is None] == [
-        (0, 0), (1, 1), (3, 3)]
-    (_, result, error), = [g for g in got if g[2] is not None]
+    assert [(i, r) for i, r, e in got if e is None] == [(0, 0), (1, 1), (3, 3)]
+    ((_, result, error),) = [g for g in got if g[2] is not None]
     assert result is None and isinstance(error, MemoryError)
     with pytest.raises(MemoryError, match='photo 2'):
         map_images(_fail_on_two, range(4))
@@ -347,8 +419,9 @@ def test_map_path_records_an_item_error_and_goes_on():
 
 @pytest.mark.data
 def test_real_drive_photos(data_root, tmp_path):
-    photos = sorted((data_root / 'DRIVE' / 'test' / 'images').glob(
-        '*.tif'))[:2]
+    photos = sorted((data_root / 'DRIVE' / 'test' / 'images').glob('*.tif'))[
+        :2
+    ]
     assert len(photos) == 2
     out = tmp_path / 'out'
     res = run_batch([str(p) for p in photos], out, device='cpu')
@@ -367,8 +440,17 @@ def test_real_drive_photos(data_root, tmp_path):
 def test_av_outputs(tmp_path):
     photos = write_photos(tmp_path / 'in', 1)
     out = tmp_path / 'out'
-    rc = main(['segment', str(photos[0]), '--out', str(out), '--av',
-               '--device', 'cpu'])
+    rc = main(
+        [
+            'segment',
+            str(photos[0]),
+            '--out',
+            str(out),
+            '--av',
+            '--device',
+            'cpu',
+        ]
+    )
     assert rc == 0
     labels = imread(out / 'photo0_av.png')
     assert labels.dtype == np.uint8 and labels.shape == (240, 260)
@@ -385,8 +467,7 @@ def test_av_outputs(tmp_path):
     row = read_summary(out)[0]
     af, vf = float(row['artery_fraction']), float(row['vein_fraction'])
     assert 0 <= af <= 1 and 0 <= vf <= 1 and af + vf <= 1 + 1e-6
-    assert af == pytest.approx((labels == 1).sum() / vessels.sum(),
-                               abs=1e-5)
+    assert af == pytest.approx((labels == 1).sum() / vessels.sum(), abs=1e-5)
     assert row['av_model'] and len(row['av_weights_sha256']) == 64
     marker = json.loads((out / 'photo0.done.json').read_text())
     assert 'photo0_av_overlay.png' in marker['outputs']

@@ -25,8 +25,9 @@ N_PHOTOS = 4
 @pytest.fixture(scope='module')
 def photo_folder(data_root, tmp_path_factory) -> Path:
     """A folder of links to four DRIVE test photos."""
-    photos = sorted((data_root / 'DRIVE' / 'test' / 'images').glob(
-        '*.tif'))[:N_PHOTOS]
+    photos = sorted((data_root / 'DRIVE' / 'test' / 'images').glob('*.tif'))[
+        :N_PHOTOS
+    ]
     assert len(photos) == N_PHOTOS
     folder = tmp_path_factory.mktemp('drive') / 'photos'
     folder.mkdir()
@@ -65,13 +66,15 @@ def assert_same_maps(out: Path, ref: Path, names: list[str]) -> None:
         assert (np.abs(ref_prob[differ] - 0.5) < 1e-3).all()
 
 
-def test_local_cluster_matches_single_process(photo_folder, reference,
-                                               tmp_path):
+def test_local_cluster_matches_single_process(
+    photo_folder, reference, tmp_path
+):
     bad = tmp_path / 'broken.tif'
     bad.write_bytes(b'II*\x00' + b'\x00' * 20)
     out = tmp_path / 'out'
-    res = run_batch([photo_folder, bad], out, fmt='npy', device='cpu',
-                    workers=2)
+    res = run_batch(
+        [photo_folder, bad], out, fmt='npy', device='cpu', workers=2
+    )
     assert (res['done'], res['skipped'], res['failed']) == (N_PHOTOS, 0, 1)
     names = stems(photo_folder)
     assert_same_maps(out, reference, names)
@@ -83,15 +86,16 @@ def test_local_cluster_matches_single_process(photo_folder, reference,
         assert rows[n]['status'] == 'done'
         assert rows[n]['fov_area_px'] == ref_rows[n]['fov_area_px']
         assert float(rows[n]['vessel_density']) == pytest.approx(
-            float(ref_rows[n]['vessel_density']), abs=1e-4)
+            float(ref_rows[n]['vessel_density']), abs=1e-4
+        )
     # A re-run finds everything done and needs no cluster at all.
     before = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
-    res = run_batch([photo_folder], out, fmt='npy', device='cpu',
-                    workers=2)
+    res = run_batch([photo_folder], out, fmt='npy', device='cpu', workers=2)
     assert (res['done'], res['skipped']) == (0, N_PHOTOS)
     after = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
     assert {k: v for k, v in after.items() if k != 'summary.csv'} == {
-        k: v for k, v in before.items() if k != 'summary.csv'}
+        k: v for k, v in before.items() if k != 'summary.csv'
+    }
 
 
 def _probe(item: int) -> tuple[int, int, int]:
@@ -107,15 +111,23 @@ def test_map_images_on_a_cluster_keeps_order_and_one_thread():
     assert {threads for _, _, threads in got} == {1}
 
 
-def test_killed_worker_images_end_complete_and_once(photo_folder, reference,
-                                                    tmp_path):
+def test_killed_worker_images_end_complete_and_once(
+    photo_folder, reference, tmp_path
+):
     from distributed import Client, LocalCluster
 
     out = tmp_path / 'out'
     killed: dict = {}
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                      host='127.0.0.1', dashboard_address=None) as cluster, \
-            Client(cluster) as client:
+    with (
+        LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            host='127.0.0.1',
+            dashboard_address=None,
+        ) as cluster,
+        Client(cluster) as client,
+    ):
         pids = client.run(os.getpid)
         stop = threading.Event()
 
@@ -123,8 +135,7 @@ def test_killed_worker_images_end_complete_and_once(photo_folder, reference,
             seen: dict[str, float] = {}
             while not stop.is_set() and not killed:
                 for addr, keys in client.processing().items():
-                    if any(str(k).startswith('retina-segment')
-                           for k in keys):
+                    if any(str(k).startswith('retina-segment') for k in keys):
                         first = seen.setdefault(addr, time.monotonic())
                         # Well inside the task: torch import, model load.
                         if time.monotonic() - first > 0.5:
@@ -136,8 +147,13 @@ def test_killed_worker_images_end_complete_and_once(photo_folder, reference,
         killer = threading.Thread(target=kill_a_busy_worker, daemon=True)
         killer.start()
         try:
-            res = run_batch([photo_folder], out, fmt='npy', device='cpu',
-                            scheduler=cluster.scheduler_address)
+            res = run_batch(
+                [photo_folder],
+                out,
+                fmt='npy',
+                device='cpu',
+                scheduler=cluster.scheduler_address,
+            )
         finally:
             stop.set()
             killer.join(10)
@@ -148,7 +164,10 @@ def test_killed_worker_images_end_complete_and_once(photo_folder, reference,
     assert sorted(r['name'] for r in rows) == names
     assert {r['status'] for r in rows} == {'done'}
     # Exactly one complete set of files per image and nothing else.
-    expected = {f'{n}{end}' for n in names
-                for end in ('_prob.npy', '_vessels.png', '.done.json')}
+    expected = {
+        f'{n}{end}'
+        for n in names
+        for end in ('_prob.npy', '_vessels.png', '.done.json')
+    }
     assert {p.name for p in out.iterdir()} == expected | {'summary.csv'}
     assert_same_maps(out, reference, names)

@@ -70,9 +70,31 @@ def make_chase(folder: Path) -> Path:
     return folder
 
 
-STARE_NAMES = [f'im{n:04d}' for n in (1, 2, 3, 4, 5, 44, 77, 81, 82, 139,
-                                      162, 163, 235, 236, 239, 240, 255,
-                                      291, 319, 324)]
+STARE_NAMES = [
+    f'im{n:04d}'
+    for n in (
+        1,
+        2,
+        3,
+        4,
+        5,
+        44,
+        77,
+        81,
+        82,
+        139,
+        162,
+        163,
+        235,
+        236,
+        239,
+        240,
+        255,
+        291,
+        319,
+        324,
+    )
+]
 
 
 def make_stare(folder: Path, *, mask_names=None) -> Path:
@@ -148,8 +170,13 @@ def test_drive_root_with_training_and_test(tmp_path):
     make_drive_split(tmp_path / 'test', [1, 2, 3], 'test')
     assert datasets.detect_layout(tmp_path) == 'drive'
     names = [s.name for s in datasets.discover(tmp_path)]
-    assert names == ['21_training', '22_training', '01_test', '02_test',
-                     '03_test']
+    assert names == [
+        '21_training',
+        '22_training',
+        '01_test',
+        '02_test',
+        '03_test',
+    ]
     assert len(datasets.discover(tmp_path, split='train')) == 2
     test = datasets.discover(tmp_path, split='test')
     assert [s.name for s in test] == ['01_test', '02_test', '03_test']
@@ -170,7 +197,8 @@ def test_rite_split_and_root(tmp_path):
     np.testing.assert_array_equal(av[:3, :3], [[1] * 3, [2] * 3, [3] * 3])
     assert not av[3:].any()
     assert [s.name for s in datasets.discover(tmp_path, split='train')] == [
-        '21_training']
+        '21_training'
+    ]
     assert len(datasets.discover(tmp_path)) == 3
 
 
@@ -239,7 +267,11 @@ def test_hrf_av_layout_pairs_by_name_and_derives_the_vessel_tree(tmp_path):
         assert s.vessels is None
     data = datasets.load_sample(samples[1])
     assert np.bincount(data['av'].ravel(), minlength=4).tolist() == [
-        H * W - 9, 4, 3, 2]
+        H * W - 9,
+        4,
+        3,
+        2,
+    ]
     # Vessel tree = every labelled pixel, crossings included.
     np.testing.assert_array_equal(data['vessels'], data['av'] > 0)
     with pytest.raises(DatasetError, match='no photos'):
@@ -318,11 +350,13 @@ REAL = [
 
 @pytest.mark.data
 @pytest.mark.parametrize(
-    ('name', 'split', 'count', 'shape', 'has_vessels', 'has_av'), REAL,
+    ('name', 'split', 'count', 'shape', 'has_vessels', 'has_av'),
+    REAL,
     ids=[f'{r[0]}-{r[1]}' for r in REAL],
 )
-def test_real_dataset(data_root, name, split, count, shape, has_vessels,
-                      has_av):
+def test_real_dataset(
+    data_root, name, split, count, shape, has_vessels, has_av
+):
     folder = data_root / name
     if not folder.is_dir():
         pytest.skip(f'{folder} is missing')

@@ -31,7 +31,7 @@ H, W = 48, 56
 def _photo(rng, truth):
     """A fundus-like photo: bright disc, darker vessels, black border."""
     yy, xx = np.mgrid[:H, :W]
-    fov = (yy - H / 2) ** 2 + (xx - W / 2) ** 2 < 21 ** 2
+    fov = (yy - H / 2) ** 2 + (xx - W / 2) ** 2 < 21**2
     img = np.zeros((H, W, 3), np.uint8)
     img[fov] = (170, 80, 40)
     img[fov & truth] = (110, 40, 20)
@@ -43,9 +43,9 @@ def _truth(rng):
     t = np.zeros((H, W), bool)
     for _ in range(4):
         r = rng.integers(8, H - 8)
-        t[r:r + 2, 6:W - 6] = True
+        t[r : r + 2, 6 : W - 6] = True
         c = rng.integers(8, W - 8)
-        t[6:H - 6, c:c + 2] = True
+        t[6 : H - 6, c : c + 2] = True
     return t
 
 
@@ -92,9 +92,14 @@ def dataset(tmp_path):
         pred_av = np.where(prob_bin(prob), guess, 0).astype(np.uint8)
         imwrite(preds / f'{name}_av.png', pred_av)
         probs[name], truths[name], fovs[name], avs[name] = (
-            prob, truth, fov, (av, pred_av))
-    return types.SimpleNamespace(root=root, preds=preds, probs=probs,
-                                 truths=truths, fovs=fovs, avs=avs)
+            prob,
+            truth,
+            fov,
+            (av, pred_av),
+        )
+    return types.SimpleNamespace(
+        root=root, preds=preds, probs=probs, truths=truths, fovs=fovs, avs=avs
+    )
 
 
 def prob_bin(prob):
@@ -112,8 +117,12 @@ def test_saved_maps_are_read_in_every_format(dataset):
 
 def test_evaluate_saved_predictions(dataset):
     records = []
-    rep = evaluate_dataset(dataset.root, predictions=dataset.preds,
-                           best_threshold=True, progress=records.append)
+    rep = evaluate_dataset(
+        dataset.root,
+        predictions=dataset.preds,
+        best_threshold=True,
+        progress=records.append,
+    )
     names = sorted(dataset.probs)
     assert rep['n_images'] == 4 and rep['model'] is None
     assert rep['predictions'] == str(dataset.preds)
@@ -122,7 +131,9 @@ def test_evaluate_saved_predictions(dataset):
     expected = M.dataset_metrics(
         [dataset.truths[n] for n in names],
         [dataset.probs[n] for n in names],
-        masks=[dataset.fovs[n] for n in names], best_threshold=True)
+        masks=[dataset.fovs[n] for n in names],
+        best_threshold=True,
+    )
     for key in M.METRIC_KEYS:
         assert rep['pooled'][key] == pytest.approx(expected['pooled'][key])
     for row, exp in zip(rep['images'], expected['images'], strict=True):
@@ -133,27 +144,34 @@ def test_evaluate_saved_predictions(dataset):
     assert 0.8 < rep['pooled']['auc'] <= 1.0
     assert rep['av'] is None  # not asked
     assert [(r.stage, r.done, r.total) for r in records] == [
-        ('evaluate', i, 4) for i in range(5)]
+        ('evaluate', i, 4) for i in range(5)
+    ]
     json.dumps(rep, allow_nan=False)  # valid JSON: no NaN
 
 
 def test_threshold_and_av_from_saved_labels(dataset):
-    rep = evaluate_dataset(dataset.root, predictions=dataset.preds,
-                           threshold=0.3, av=True)
+    rep = evaluate_dataset(
+        dataset.root, predictions=dataset.preds, threshold=0.3, av=True
+    )
     assert rep['threshold'] == 0.3 and rep['pooled']['threshold'] == 0.3
     names = sorted(dataset.probs)
     exp = M.pooled_av_metrics(
         [dataset.avs[n][0] for n in names],
         [dataset.avs[n][1] for n in names],
         vessels_preds=[prob_bin_at(dataset.probs[n], 0.3) for n in names],
-        masks=[dataset.fovs[n] for n in names])
+        masks=[dataset.fovs[n] for n in names],
+    )
     assert rep['av'] == exp
     assert 0.6 < exp['all']['acc'] < 0.95  # the flips count
     assert 'av_all_acc' in rep['images'][0]
-    assert rep['images'][0]['av_detected'] == pytest.approx(M.av_metrics(
-        dataset.avs['img0'][0], dataset.avs['img0'][1],
-        vessels_pred=prob_bin_at(dataset.probs['img0'], 0.3),
-        mask=dataset.fovs['img0'])['detected'])
+    assert rep['images'][0]['av_detected'] == pytest.approx(
+        M.av_metrics(
+            dataset.avs['img0'][0],
+            dataset.avs['img0'][1],
+            vessels_pred=prob_bin_at(dataset.probs['img0'], 0.3),
+            mask=dataset.fovs['img0'],
+        )['detected']
+    )
 
 
 def prob_bin_at(prob, thr):
@@ -171,8 +189,9 @@ def test_fov_computed_when_the_dataset_has_none(dataset):
     rep = evaluate_dataset(dataset.root, predictions=dataset.preds)
     photo = imread(dataset.root / 'images' / 'img3.png')
     fov = fov_mask(photo)
-    exp = M.vessel_metrics(dataset.truths['img3'], dataset.probs['img3'],
-                           mask=fov)
+    exp = M.vessel_metrics(
+        dataset.truths['img3'], dataset.probs['img3'], mask=fov
+    )
     row = rep['images'][3]
     assert {k: row[k] for k in M.METRIC_KEYS} == pytest.approx(exp)
 
@@ -181,8 +200,7 @@ def test_av_only_layout_has_no_vessel_part(dataset, tmp_path):
     import shutil
 
     shutil.rmtree(dataset.root / 'vessels')
-    rep = evaluate_dataset(dataset.root, predictions=dataset.preds,
-                           av=True)
+    rep = evaluate_dataset(dataset.root, predictions=dataset.preds, av=True)
     assert rep['pooled'] is None and rep['per_image_mean'] is None
     assert rep['av']['all']['n'] > 0
     assert 'auc' not in rep['images'][0]
@@ -203,11 +221,13 @@ def test_prediction_of_the_wrong_size(dataset):
 
 
 def test_workers_need_batch_map_images(dataset, monkeypatch):
-    monkeypatch.setitem(sys.modules, 'napari_retina_vessels.batch',
-                        types.ModuleType('napari_retina_vessels.batch'))
+    monkeypatch.setitem(
+        sys.modules,
+        'napari_retina_vessels.batch',
+        types.ModuleType('napari_retina_vessels.batch'),
+    )
     with pytest.raises(RetinaVesselsError, match='not available'):
-        evaluate_dataset(dataset.root, predictions=dataset.preds,
-                         workers=2)
+        evaluate_dataset(dataset.root, predictions=dataset.preds, workers=2)
     calls = []
 
     def map_images(func, items, *, workers, scheduler, progress, stage):
@@ -217,8 +237,11 @@ def test_workers_need_batch_map_images(dataset, monkeypatch):
     fake = types.ModuleType('napari_retina_vessels.batch')
     fake.map_images = map_images
     monkeypatch.setitem(sys.modules, 'napari_retina_vessels.batch', fake)
-    rep = evaluate_dataset(dataset.root, predictions=dataset.preds,
-                           scheduler='tcp://127.0.0.1:8786')
+    rep = evaluate_dataset(
+        dataset.root,
+        predictions=dataset.preds,
+        scheduler='tcp://127.0.0.1:8786',
+    )
     serial = evaluate_dataset(dataset.root, predictions=dataset.preds)
     assert calls == [(4, 0, 'tcp://127.0.0.1:8786', 'evaluate')]
     assert rep['pooled'] == serial['pooled']
@@ -228,8 +251,12 @@ def test_workers_need_batch_map_images(dataset, monkeypatch):
 def test_local_dask_cluster(dataset):
     pytest.importorskip('distributed')
     records = []
-    rep = evaluate_dataset(dataset.root, predictions=dataset.preds,
-                           workers=1, progress=records.append)
+    rep = evaluate_dataset(
+        dataset.root,
+        predictions=dataset.preds,
+        workers=1,
+        progress=records.append,
+    )
     serial = evaluate_dataset(dataset.root, predictions=dataset.preds)
     assert rep['pooled'] == serial['pooled']
     assert rep['images'][0]['name'] == 'img0'
@@ -241,22 +268,34 @@ def test_write_csv_and_text_atomic(dataset, tmp_path):
     out = write_csv(rep, tmp_path / 'sub' / 'rows.csv')
     rows = list(csv.DictReader(out.open()))
     assert [r['name'] for r in rows] == sorted(dataset.probs)
-    assert float(rows[0]['auc']) == pytest.approx(rep['images'][0]['auc'],
-                                                  abs=1e-6)
+    assert float(rows[0]['auc']) == pytest.approx(
+        rep['images'][0]['auc'], abs=1e-6
+    )
     assert 'av_intersection_se' in rows[0]
     path = write_text_atomic(tmp_path / 'a.txt', 'hello\n')
     assert path.read_text() == 'hello\n'
-    assert [p.name for p in tmp_path.iterdir() if p.name.startswith('.')
-            ] == []  # no temporary file left
+    assert [
+        p.name for p in tmp_path.iterdir() if p.name.startswith('.')
+    ] == []  # no temporary file left
 
 
 def test_cli_evaluate_predictions(dataset, tmp_path, capsys):
     from napari_retina_vessels.cli import main
 
     out_json, out_csv = tmp_path / 'r.json', tmp_path / 'r.csv'
-    code = main(['evaluate', str(dataset.root), '--predictions',
-                 str(dataset.preds), '--json', str(out_json), '--csv',
-                 str(out_csv), '--best-threshold'])
+    code = main(
+        [
+            'evaluate',
+            str(dataset.root),
+            '--predictions',
+            str(dataset.preds),
+            '--json',
+            str(out_json),
+            '--csv',
+            str(out_csv),
+            '--best-threshold',
+        ]
+    )
     assert code == 0
     rep = json.loads(out_json.read_text())
     assert rep['n_images'] == 4 and rep['best_threshold']['f1'] > 0
@@ -269,8 +308,15 @@ def test_cli_evaluate_predictions(dataset, tmp_path, capsys):
 def test_cli_evaluate_prints_a_short_table(dataset, capsys):
     from napari_retina_vessels.cli import main
 
-    code = main(['evaluate', str(dataset.root), '--predictions',
-                 str(dataset.preds), '--av'])
+    code = main(
+        [
+            'evaluate',
+            str(dataset.root),
+            '--predictions',
+            str(dataset.preds),
+            '--av',
+        ]
+    )
     assert code == 0
     out = capsys.readouterr().out
     assert len(out.splitlines()) < 15 and '{' not in out
@@ -287,8 +333,7 @@ def test_segment_output_names_are_scored(dataset, tmp_path):
         if not stem.endswith('_av'):
             stem += '_prob'
         (renamed / f'{stem}.{ext}').write_bytes(f.read_bytes())
-    direct = evaluate_dataset(dataset.root, predictions=dataset.preds,
-                              av=True)
+    direct = evaluate_dataset(dataset.root, predictions=dataset.preds, av=True)
     chained = evaluate_dataset(dataset.root, predictions=renamed, av=True)
     assert chained['pooled'] == direct['pooled']
     assert chained['av'] == direct['av']
@@ -302,8 +347,15 @@ def test_av_without_av_labels_is_an_error(dataset, tmp_path, capsys):
     shutil.rmtree(dataset.root / 'av')
     with pytest.raises(DatasetError, match='no artery/vein labels'):
         evaluate_dataset(dataset.root, predictions=dataset.preds, av=True)
-    code = main(['evaluate', str(dataset.root), '--predictions',
-                 str(dataset.preds), '--av'])
+    code = main(
+        [
+            'evaluate',
+            str(dataset.root),
+            '--predictions',
+            str(dataset.preds),
+            '--av',
+        ]
+    )
     assert code == 1
     assert 'drop --av' in capsys.readouterr().err
 
@@ -312,8 +364,9 @@ def test_cli_missing_prediction_exit_code(dataset, capsys):
     from napari_retina_vessels.cli import main
 
     (dataset.preds / 'img1.png').unlink()
-    code = main(['evaluate', str(dataset.root), '--predictions',
-                 str(dataset.preds)])
+    code = main(
+        ['evaluate', str(dataset.root), '--predictions', str(dataset.preds)]
+    )
     assert code == 1
     err = capsys.readouterr().err
     assert 'img1.png' in err and 'Traceback' not in err
@@ -339,8 +392,7 @@ def test_drive_ground_truth_as_prediction(data_root, tmp_path):
     samples = discover(folder)
     for s in samples:
         imwrite(tmp_path / f'{s.name}.png', load_sample(s)['vessels'])
-    rep = evaluate_dataset(folder, predictions=tmp_path,
-                           best_threshold=True)
+    rep = evaluate_dataset(folder, predictions=tmp_path, best_threshold=True)
     assert rep['n_images'] == len(samples) == 20
     assert rep['pooled']['auc'] == 1.0 and rep['pooled']['f1'] == 1.0
     assert rep['pooled']['cldice'] == 1.0

@@ -14,8 +14,14 @@ def dice(a: np.ndarray, b: np.ndarray) -> float:
     return 2.0 * np.logical_and(a, b).sum() / (a.sum() + b.sum())
 
 
-def fundus(h: int, w: int, *, radius: float, seed: int = 0,
-           centre: tuple[float, float] | None = None):
+def fundus(
+    h: int,
+    w: int,
+    *,
+    radius: float,
+    seed: int = 0,
+    centre: tuple[float, float] | None = None,
+):
     """A fake photo: a vignetted reddish disc with dark vessel lines on a
     noisy near-black border. Returns (uint8 RGB, true aperture)."""
     rng = np.random.default_rng(seed)
@@ -96,8 +102,7 @@ def test_tiny_images():
     assert fov_mask(np.zeros((1, 50, 3), np.uint8)).shape == (1, 50)
 
 
-@pytest.mark.parametrize('kind', ['gray', 'rgba', 'uint16', 'float',
-                                  'green'])
+@pytest.mark.parametrize('kind', ['gray', 'rgba', 'uint16', 'float', 'green'])
 def test_input_kinds(kind):
     photo, truth = fundus(200, 220, radius=90)
     if kind == 'gray':
@@ -109,8 +114,14 @@ def test_input_kinds(kind):
     elif kind == 'float':
         photo = photo.astype(np.float32) / 255
     elif kind == 'green':  # red-free photograph: only the green channel
-        photo = np.stack([np.zeros_like(photo[..., 0]), photo[..., 0],
-                          np.zeros_like(photo[..., 0])], axis=-1)
+        photo = np.stack(
+            [
+                np.zeros_like(photo[..., 0]),
+                photo[..., 0],
+                np.zeros_like(photo[..., 0]),
+            ],
+            axis=-1,
+        )
     assert dice(fov_mask(photo), truth) > 0.99
 
 
@@ -128,8 +139,9 @@ def test_explicit_threshold():
     assert fov_mask(photo, threshold=2.0).all()
 
 
-@pytest.mark.parametrize('shape', [(10, 10, 2), (10, 10, 5), (3, 10, 10, 3),
-                                   (10,)])
+@pytest.mark.parametrize(
+    'shape', [(10, 10, 2), (10, 10, 5), (3, 10, 10, 3), (10,)]
+)
 def test_bad_shapes(shape):
     with pytest.raises(InvalidImageError, match='expected an'):
         fov_mask(np.zeros(shape, np.uint8))
@@ -160,11 +172,14 @@ def test_drive_fov_masks_match_the_dataset(data_root):
 
 @pytest.mark.data
 @pytest.mark.slow
-@pytest.mark.parametrize(('name', 'count', 'least'), [
-    ('STARE', 20, 0.97),
-    # LWNet's CHASE masks trace the aperture loosely on a few photos.
-    ('CHASE_DB1', 28, 0.95),
-])
+@pytest.mark.parametrize(
+    ('name', 'count', 'least'),
+    [
+        ('STARE', 20, 0.97),
+        # LWNet's CHASE masks trace the aperture loosely on a few photos.
+        ('CHASE_DB1', 28, 0.95),
+    ],
+)
 def test_other_fov_masks_match_the_dataset(data_root, name, count, least):
     folder = data_root / name
     if not folder.is_dir():

@@ -32,8 +32,14 @@ def _dataset(folder: Path, n: int, seed: int) -> None:
 
 
 def _sh(*args, env):
-    return subprocess.run(['bash', str(SCRIPT), *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=1200)
+    return subprocess.run(
+        ['bash', str(SCRIPT), *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
 
 
 @pytest.mark.slow
@@ -44,30 +50,57 @@ def test_pack_then_run_on_cpu(tmp_path):
     for k, name in enumerate(('DRIVE', 'CHASE_DB1', 'STARE', 'HRF-AV')):
         _dataset(data / name, 2, 10 * k)
     pack, out = tmp_path / 'pack', tmp_path / 'out'
-    env = {**os.environ, 'PYTHON': sys.executable, 'GPU_PACK': str(pack),
-           'OUT': str(out)}
+    env = {
+        **os.environ,
+        'PYTHON': sys.executable,
+        'GPU_PACK': str(pack),
+        'OUT': str(out),
+    }
     r = _sh('pack', '--data', str(data), '--no-wheels', env=env)
     assert r.returncode == 0, r.stderr
     manifest = json.loads((pack / 'manifest.json').read_text())
-    assert manifest['train'] == ['CHASE_DB1:train', 'DRIVE:train',
-                                 'HRF-AV:train', 'STARE:train']
+    assert manifest['train'] == [
+        'CHASE_DB1:train',
+        'DRIVE:train',
+        'HRF-AV:train',
+        'STARE:train',
+    ]
     assert manifest['test'] == ['DRIVE', 'CHASE_DB1', 'STARE']
     index = json.loads(
-        (pack / 'cache' / 'DRIVE-train-vessels' / 'index.json').read_text())
+        (pack / 'cache' / 'DRIVE-train-vessels' / 'index.json').read_text()
+    )
     assert index['names'] == ['p0', 'p1'] and index['channels'] == 5
 
     # The run reads only the pack: the dataset folders are gone.
     (data / 'DRIVE').rename(tmp_path / 'elsewhere')
     # Scoring runs every photo at the canonical scale: one test split
     # keeps the test short (the GPU run scores all of them).
-    r = _sh('run', '--smoke', '--device', 'cpu', '--minutes', '0.3',
-            '--runs', str(tmp_path / 'runs'), '--workers', '1',
-            '--tests', 'DRIVE', env=env)
+    r = _sh(
+        'run',
+        '--smoke',
+        '--device',
+        'cpu',
+        '--minutes',
+        '0.3',
+        '--runs',
+        str(tmp_path / 'runs'),
+        '--workers',
+        '1',
+        '--tests',
+        'DRIVE',
+        env=env,
+    )
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     files = sorted(p.name for p in out.iterdir())
-    assert files == ['gpu_train.log', 'iternet.pt', 'logs.tar.gz',
-                     'serr-unet.pt', 'summary.json', 'unet.pt',
-                     'wnet-wide.pt']
+    assert files == [
+        'gpu_train.log',
+        'iternet.pt',
+        'logs.tar.gz',
+        'serr-unet.pt',
+        'summary.json',
+        'unet.pt',
+        'wnet-wide.pt',
+    ]
     summary = json.loads((out / 'summary.json').read_text())
     for name, job in summary['jobs'].items():
         assert job['steps'] >= job['best_step'] >= 1, name
@@ -75,14 +108,22 @@ def test_pack_then_run_on_cpu(tmp_path):
         assert set(job['test']) == {'DRIVE'}, name
         assert all(0 <= t['auc'] <= 1 for t in job['test'].values()), name
     wide = summary['jobs']['wnet-wide']
-    assert wide['data'] == ['DRIVE:train', 'CHASE_DB1:train',
-                            'STARE:train', 'HRF-AV:train']
+    assert wide['data'] == [
+        'DRIVE:train',
+        'CHASE_DB1:train',
+        'STARE:train',
+        'HRF-AV:train',
+    ]
     with tarfile.open(out / 'logs.tar.gz') as tar:
         names = set(tar.getnames())
-    assert {'wnet-wide/log.csv', 'wnet-wide/config.json',
-            'wnet-wide/eval-DRIVE.json'} <= names
-    config = json.loads((tmp_path / 'runs' / 'wnet-wide' /
-                         'config.json').read_text())
+    assert {
+        'wnet-wide/log.csv',
+        'wnet-wide/config.json',
+        'wnet-wide/eval-DRIVE.json',
+    } <= names
+    config = json.loads(
+        (tmp_path / 'runs' / 'wnet-wide' / 'config.json').read_text()
+    )
     assert config['amp'] and config['minutes'] > 0
     assert config['input'] == 'local' and config['workers'] == 1
     assert np.isfinite(wide['val_auc'])

@@ -19,8 +19,18 @@ PACKAGE = Path(napari_retina_vessels.__file__).parent
 # The thin napari layer, the only folder allowed to import Qt or napari.
 NAPARI_LAYER = PACKAGE / '_napari'
 MANIFEST = NAPARI_LAYER / 'napari.yaml'
-GUI_PACKAGES = {'qtpy', 'napari', 'magicgui', 'PyQt5', 'PyQt6', 'PySide2',
-                'PySide6', 'superqt', 'vispy', 'app_model'}
+GUI_PACKAGES = {
+    'qtpy',
+    'napari',
+    'magicgui',
+    'PyQt5',
+    'PyQt6',
+    'PySide2',
+    'PySide6',
+    'superqt',
+    'vispy',
+    'app_model',
+}
 
 
 def _python_names() -> list[str]:
@@ -38,19 +48,19 @@ def test_manifest_python_name_imports(python_name):
 def test_manifest_names_every_expected_contribution():
     names = _python_names()
     assert 'napari_retina_vessels._napari.reader:napari_get_reader' in names
-    assert ('napari_retina_vessels._napari.sample_data:retina_sample'
-            in names)
+    assert 'napari_retina_vessels._napari.sample_data:retina_sample' in names
     # Manifest entries point at their modules, never at __init__.
     assert all(n.split(':')[0] != 'napari_retina_vessels' for n in names)
 
 
 def test_npe2_validate():
     exe = Path(sys.executable).with_name('npe2')
-    cmd = ([str(exe)] if exe.exists() else
-           [shutil.which('npe2') or 'npe2'])
+    cmd = [str(exe)] if exe.exists() else [shutil.which('npe2') or 'npe2']
     result = subprocess.run(
         [*cmd, 'validate', 'napari-retina-vessels'],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert 'valid' in result.stdout
@@ -60,8 +70,15 @@ def test_npe2_validate():
 # core module must not (importing batch, cli or metrics stays fast).
 TORCH_PACKAGES = ('models', 'training')
 TORCH_MODULES = {'inference'}
-QT_MODULES = ('qtpy', 'napari', 'magicgui', 'PyQt5', 'PyQt6', 'PySide2',
-              'PySide6')
+QT_MODULES = (
+    'qtpy',
+    'napari',
+    'magicgui',
+    'PyQt5',
+    'PyQt6',
+    'PySide2',
+    'PySide6',
+)
 
 IMPORT_CHECK = """
 import importlib, json, sys
@@ -96,9 +113,16 @@ def _first_importers(modules: list[str], forbidden) -> dict[str, str]:
     """Forbidden module -> the first of *modules* whose import loaded it,
     imported in order in one fresh interpreter."""
     result = subprocess.run(
-        [sys.executable, '-c', IMPORT_CHECK, json.dumps(list(forbidden)),
-         json.dumps(modules)],
-        capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            '-c',
+            IMPORT_CHECK,
+            json.dumps(list(forbidden)),
+            json.dumps(modules),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
@@ -117,10 +141,13 @@ def test_core_modules_load_no_torch_and_no_qt():
 def test_reader_and_sample_data_load_no_torch_and_no_qt():
     # Opening a file must not pay for torch or Qt either.
     loaded = _first_importers(
-        ['napari_retina_vessels._napari.reader',
-         'napari_retina_vessels._napari.sample_data',
-         'napari_retina_vessels._napari.layers'],
-        ('torch', 'qtpy', 'napari', 'magicgui'))
+        [
+            'napari_retina_vessels._napari.reader',
+            'napari_retina_vessels._napari.sample_data',
+            'napari_retina_vessels._napari.layers',
+        ],
+        ('torch', 'qtpy', 'napari', 'magicgui'),
+    )
     assert loaded == {}
 
 
@@ -140,23 +167,33 @@ def _imported_roots(path: Path) -> set[str]:
             roots.update(a.name.split('.')[0] for a in node.names)
         elif isinstance(node, ast.ImportFrom) and node.level == 0:
             roots.add(node.module.split('.')[0])
-        elif (isinstance(node, ast.Call)
-              and isinstance(node.func, ast.Attribute)
-              and node.func.attr == 'import_module'
-              and node.args and isinstance(node.args[0], ast.Constant)
-              and isinstance(node.args[0].value, str)):
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == 'import_module'
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+        ):
             roots.add(node.args[0].value.split('.')[0])
     return roots
 
 
 def test_core_modules_are_found():
     names = {p.name for p in _core_modules()}
-    assert {'io.py', 'fov.py', 'preprocessing.py', 'datasets.py',
-            'errors.py', '__init__.py'} <= names
+    assert {
+        'io.py',
+        'fov.py',
+        'preprocessing.py',
+        'datasets.py',
+        'errors.py',
+        '__init__.py',
+    } <= names
     assert 'reader.py' not in names
 
 
 @pytest.mark.parametrize(
-    'path', _core_modules(), ids=lambda p: str(p.relative_to(PACKAGE)))
+    'path', _core_modules(), ids=lambda p: str(p.relative_to(PACKAGE))
+)
 def test_core_module_imports_no_gui(path):
     assert not _imported_roots(path) & GUI_PACKAGES

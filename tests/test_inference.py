@@ -35,8 +35,7 @@ def _run(x, **kw):
 
 @pytest.fixture
 def x():
-    return np.random.default_rng(0).normal(size=(3, 40, 48)).astype(
-        np.float32)
+    return np.random.default_rng(0).normal(size=(3, 40, 48)).astype(np.float32)
 
 
 def _mirror(a, axes):
@@ -49,8 +48,9 @@ def test_views_average_mirrored_predictions(x):
     ud = _mirror(_run(_mirror(x, -2)), -2)
     both = _mirror(_run(_mirror(x, (-2, -1))), (-2, -1))
     np.testing.assert_allclose(_run(x, tta=2), (one + lr) / 2, atol=1e-5)
-    np.testing.assert_allclose(_run(x, tta=True),
-                               (one + lr + ud + both) / 4, atol=1e-5)
+    np.testing.assert_allclose(
+        _run(x, tta=True), (one + lr + ud + both) / 4, atol=1e-5
+    )
     np.testing.assert_allclose(_run(x, tta=False), one)
     assert not np.allclose(one, lr)  # the test net is not symmetric
 
@@ -92,16 +92,30 @@ def test_both_stages_average_two_views_by_default(monkeypatch):
     pipeline.segment(img, views=1)
     pipeline.segment(img, views=4, av_views=2)
     assert pipeline.VESSEL_VIEWS == pipeline.AV_VIEWS == 2
-    assert seen == [('vessels', 2), ('artery/vein', 2),
-                    ('vessels', 4), ('artery/vein', 4),
-                    ('vessels', 2), ('artery/vein', 1),
-                    ('vessels', 1), ('artery/vein', 2),
-                    ('vessels', 4), ('artery/vein', 2),
-                    ('vessels', 1),
-                    ('vessels', 1), ('artery/vein', 1),
-                    ('vessels', 4), ('artery/vein', 2)]
-    for bad in ({'av_views': 3}, {'vessel_views': 3}, {'vessel_views': 0},
-                {'views': 3}, {'views': True}):
+    assert seen == [
+        ('vessels', 2),
+        ('artery/vein', 2),
+        ('vessels', 4),
+        ('artery/vein', 4),
+        ('vessels', 2),
+        ('artery/vein', 1),
+        ('vessels', 1),
+        ('artery/vein', 2),
+        ('vessels', 4),
+        ('artery/vein', 2),
+        ('vessels', 1),
+        ('vessels', 1),
+        ('artery/vein', 1),
+        ('vessels', 4),
+        ('artery/vein', 2),
+    ]
+    for bad in (
+        {'av_views': 3},
+        {'vessel_views': 3},
+        {'vessel_views': 0},
+        {'views': 3},
+        {'views': True},
+    ):
         with pytest.raises(ValueError):
             pipeline.segment(img, **bad)
 
@@ -134,8 +148,9 @@ def test_allocator_tuning_only_where_the_process_is_ours(monkeypatch):
 
     from napari_retina_vessels import _allocator
 
-    glibc = (sys.platform.startswith('linux') and os.confstr(
-        'CS_GNU_LIBC_VERSION').startswith('glibc'))
+    glibc = sys.platform.startswith('linux') and os.confstr(
+        'CS_GNU_LIBC_VERSION'
+    ).startswith('glibc')
     monkeypatch.setattr(_allocator, '_state', None)
     monkeypatch.setenv('RETINA_VESSELS_TUNE_MALLOC', '0')
     assert _allocator.tune_allocator() is False
@@ -164,7 +179,8 @@ def test_cli_tunes_the_allocator(monkeypatch):
     from napari_retina_vessels.cli import main
 
     calls = []
-    monkeypatch.setattr(_allocator, 'tune_allocator',
-                        lambda **kw: calls.append(kw) or False)
+    monkeypatch.setattr(
+        _allocator, 'tune_allocator', lambda **kw: calls.append(kw) or False
+    )
     assert main(['weights', 'list']) == 0
     assert calls == [{}]

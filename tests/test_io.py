@@ -35,24 +35,38 @@ def _pil_bytes(array: np.ndarray, fmt: str, **kwargs) -> bytes:
 def _png16_rgb(path: Path, array: np.ndarray) -> None:
     """Write a 16-bit RGB PNG by hand (Pillow cannot encode one)."""
     h, w, _ = array.shape
-    raw = b''.join(b'\x00' + array[i].astype('>u2').tobytes()
-                   for i in range(h))
+    raw = b''.join(
+        b'\x00' + array[i].astype('>u2').tobytes() for i in range(h)
+    )
 
     def chunk(tag: bytes, data: bytes) -> bytes:
         crc = zlib.crc32(tag + data) & 0xFFFFFFFF
-        return struct.pack('>I', len(data)) + tag + data + struct.pack(
-            '>I', crc)
+        return (
+            struct.pack('>I', len(data)) + tag + data + struct.pack('>I', crc)
+        )
 
     header = struct.pack('>IIBBBBB', w, h, 16, 2, 0, 0, 0)
-    path.write_bytes(b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', header)
-                     + chunk(b'IDAT', zlib.compress(raw))
-                     + chunk(b'IEND', b''))
+    path.write_bytes(
+        b'\x89PNG\r\n\x1a\n'
+        + chunk(b'IHDR', header)
+        + chunk(b'IDAT', zlib.compress(raw))
+        + chunk(b'IEND', b'')
+    )
 
 
 def _few_colours() -> np.ndarray:
     """An RGB image with 6 colours, which GIF stores without loss."""
-    palette = np.array([[0, 0, 0], [255, 0, 0], [0, 0, 255], [0, 255, 0],
-                        [255, 255, 255], [120, 60, 30]], np.uint8)
+    palette = np.array(
+        [
+            [0, 0, 0],
+            [255, 0, 0],
+            [0, 0, 255],
+            [0, 255, 0],
+            [255, 255, 255],
+            [120, 60, 30],
+        ],
+        np.uint8,
+    )
     return palette[RNG.integers(0, len(palette), (37, 53))]
 
 
@@ -61,13 +75,19 @@ def _few_colours() -> np.ndarray:
 LOSSLESS = [
     # name, array, writer(path, array)
     ('rgb8.tif', RGB8, lambda p, a: tifffile.imwrite(p, a)),
-    ('rgb8_zlib.tiff', RGB8,
-     lambda p, a: tifffile.imwrite(p, a, compression='zlib')),
+    (
+        'rgb8_zlib.tiff',
+        RGB8,
+        lambda p, a: tifffile.imwrite(p, a, compression='zlib'),
+    ),
     ('gray16.tif', GRAY16, lambda p, a: tifffile.imwrite(p, a)),
     ('rgb16.tif', RGB16, lambda p, a: tifffile.imwrite(p, a)),
     ('float32.tif', FLOAT32, lambda p, a: tifffile.imwrite(p, a)),
-    ('rgb8_lzw.tif', RGB8,  # DRIVE's photos: LZW, decoded by Pillow
-     lambda p, a: Image.fromarray(a).save(p, compression='tiff_lzw')),
+    (
+        'rgb8_lzw.tif',
+        RGB8,  # DRIVE's photos: LZW, decoded by Pillow
+        lambda p, a: Image.fromarray(a).save(p, compression='tiff_lzw'),
+    ),
     ('rgb8.png', RGB8, lambda p, a: Image.fromarray(a).save(p)),
     ('gray8.png', GRAY8, lambda p, a: Image.fromarray(a).save(p)),
     ('gray16.png', GRAY16, lambda p, a: Image.fromarray(a).save(p)),
@@ -75,12 +95,21 @@ LOSSLESS = [
     ('gray8.bmp', GRAY8, lambda p, a: Image.fromarray(a).save(p)),
     ('rgb8.ppm', RGB8, lambda p, a: Image.fromarray(a).save(p)),
     ('gray8.pgm', GRAY8, lambda p, a: Image.fromarray(a).save(p)),
-    ('rgb8.ppm.gz', RGB8,
-     lambda p, a: p.write_bytes(gzip.compress(_pil_bytes(a, 'PPM')))),
-    ('gray8.pgm.gz', GRAY8,
-     lambda p, a: p.write_bytes(gzip.compress(_pil_bytes(a, 'PPM')))),
-    ('rgb8.tif.gz', RGB8,
-     lambda p, a: p.write_bytes(gzip.compress(_pil_bytes(a, 'TIFF')))),
+    (
+        'rgb8.ppm.gz',
+        RGB8,
+        lambda p, a: p.write_bytes(gzip.compress(_pil_bytes(a, 'PPM'))),
+    ),
+    (
+        'gray8.pgm.gz',
+        GRAY8,
+        lambda p, a: p.write_bytes(gzip.compress(_pil_bytes(a, 'PPM'))),
+    ),
+    (
+        'rgb8.tif.gz',
+        RGB8,
+        lambda p, a: p.write_bytes(gzip.compress(_pil_bytes(a, 'TIFF'))),
+    ),
     ('gray8.gif', GRAY8, lambda p, a: Image.fromarray(a).save(p)),
     ('palette.gif', _few_colours(), lambda p, a: Image.fromarray(a).save(p)),
 ]
@@ -131,14 +160,19 @@ def test_alpha_is_dropped(tmp_path):
 
 def test_gray_alpha_png_keeps_the_gray(tmp_path):
     Image.fromarray(np.dstack([GRAY8, GRAY8]), mode='LA').save(
-        tmp_path / 'la.png')
+        tmp_path / 'la.png'
+    )
     np.testing.assert_array_equal(io.imread(tmp_path / 'la.png'), GRAY8)
 
 
 def test_planar_tiff_is_moved_to_channels_last(tmp_path):
     path = tmp_path / 'planar.tif'
-    tifffile.imwrite(path, np.moveaxis(RGB8, -1, 0), photometric='rgb',
-                     planarconfig='separate')
+    tifffile.imwrite(
+        path,
+        np.moveaxis(RGB8, -1, 0),
+        photometric='rgb',
+        planarconfig='separate',
+    )
     np.testing.assert_array_equal(io.imread(path), RGB8)
 
 
@@ -151,9 +185,20 @@ def test_one_bit_tiff_reads_as_bool(tmp_path):
 
 
 def test_is_image_path():
-    for name in ('a.tif', 'a.TIFF', 'a.png', 'a.JPG', 'a.jpeg', 'a.gif',
-                 'a.bmp', 'a.ppm', 'a.pgm', 'im0001.ah.ppm.gz',
-                 'a.PGM.GZ', 'dir/b.tif'):
+    for name in (
+        'a.tif',
+        'a.TIFF',
+        'a.png',
+        'a.JPG',
+        'a.jpeg',
+        'a.gif',
+        'a.bmp',
+        'a.ppm',
+        'a.pgm',
+        'im0001.ah.ppm.gz',
+        'a.PGM.GZ',
+        'dir/b.tif',
+    ):
         assert io.is_image_path(name), name
     for name in ('a.txt', 'a.gz', 'a.npy', 'a', 'a.tif.bak', 'a.zarr'):
         assert not io.is_image_path(name), name
@@ -190,8 +235,9 @@ def test_empty_file(tmp_path, name):
     _assert_one_line(err, path)
 
 
-@pytest.mark.parametrize('name', ['notes.tif', 'notes.png', 'notes.jpg',
-                                  'notes.ppm.gz'])
+@pytest.mark.parametrize(
+    'name', ['notes.tif', 'notes.png', 'notes.jpg', 'notes.ppm.gz']
+)
 def test_text_file_with_an_image_name(tmp_path, name):
     path = tmp_path / name
     text = b'these are not pixels\nsecond line\n'
@@ -262,7 +308,8 @@ def test_read_mask_binary_files(tmp_path):
     tifffile.imwrite(tmp_path / 'm.tif', mask)
     tifffile.imwrite(tmp_path / 'mf.tif', mask.astype(np.float32))
     Image.fromarray(np.dstack([mask.astype(np.uint8) * 255] * 3)).save(
-        tmp_path / 'rgb_mask.png')
+        tmp_path / 'rgb_mask.png'
+    )
     for name in ('m.gif', 'm01.png', 'm.tif', 'mf.tif', 'rgb_mask.png'):
         out = io.read_mask(tmp_path / name)
         assert out.dtype == np.bool_ and out.shape == mask.shape, name
@@ -273,7 +320,8 @@ def test_read_mask_survives_jpeg_noise(tmp_path):
     yy, xx = np.mgrid[:96, :128]
     disc = (yy - 48) ** 2 + (xx - 64) ** 2 < 40**2
     Image.fromarray(disc.astype(np.uint8) * 255).save(
-        tmp_path / 'fov.jpg', quality=75)
+        tmp_path / 'fov.jpg', quality=75
+    )
     assert len(np.unique(io.imread(tmp_path / 'fov.jpg'))) > 2
     out = io.read_mask(tmp_path / 'fov.jpg')
     assert (out != disc).mean() < 0.005
@@ -283,24 +331,26 @@ def test_as_mask_edge_cases():
     assert not io.as_mask(np.zeros((4, 4), np.uint8)).any()
     np.testing.assert_array_equal(
         io.as_mask(np.array([[0.0, np.nan], [0.2, 0.9]])),
-        [[False, False], [False, True]])
+        [[False, False], [False, True]],
+    )
     np.testing.assert_array_equal(
         io.as_mask(np.array([[0, 1], [1, 0]], np.uint16)),
-        [[False, True], [True, False]])
+        [[False, True], [True, False]],
+    )
 
 
 # RITE's colour code with the stray pixels its files really hold.
 AV_CASES = [
-    ((0, 0, 0), 0),            # background
-    ((255, 0, 0), 1),          # artery
-    ((0, 0, 255), 2),          # vein
-    ((0, 255, 0), 3),          # crossing
-    ((255, 255, 255), 3),      # uncertain
-    ((221, 0, 34), 1),         # off-red (09_test)
-    ((1, 0, 254), 2),          # off-blue (09_test)
-    ((255, 0, 255), 3),        # magenta: as far from red as from blue
-    ((0, 255, 255), 3),        # cyan (06_test, 08_test)
-    ((30, 20, 40), 0),         # dark noise stays background
+    ((0, 0, 0), 0),  # background
+    ((255, 0, 0), 1),  # artery
+    ((0, 0, 255), 2),  # vein
+    ((0, 255, 0), 3),  # crossing
+    ((255, 255, 255), 3),  # uncertain
+    ((221, 0, 34), 1),  # off-red (09_test)
+    ((1, 0, 254), 2),  # off-blue (09_test)
+    ((255, 0, 255), 3),  # magenta: as far from red as from blue
+    ((0, 255, 255), 3),  # cyan (06_test, 08_test)
+    ((30, 20, 40), 0),  # dark noise stays background
 ]
 
 
@@ -329,7 +379,8 @@ def test_read_av_class_index_image(tmp_path):
 
 def test_read_av_rejects_a_vessel_mask(tmp_path):
     Image.fromarray((GRAY8 > 100).astype(np.uint8) * 255).save(
-        tmp_path / 'vessels.png')
+        tmp_path / 'vessels.png'
+    )
     with pytest.raises(ImageReadError, match='0-3 or an RGB drawing'):
         io.read_av(tmp_path / 'vessels.png')
 
@@ -342,10 +393,16 @@ def test_av_from_rgb_rejects_gray():
 # -- writing --------------------------------------------------------------
 
 
-@pytest.mark.parametrize(('name', 'array'), [
-    ('out.png', RGB8), ('out.png', GRAY16), ('out.tif', RGB16),
-    ('out.tiff', FLOAT32), ('out.npy', RGB16.astype(np.int32)),
-])
+@pytest.mark.parametrize(
+    ('name', 'array'),
+    [
+        ('out.png', RGB8),
+        ('out.png', GRAY16),
+        ('out.tif', RGB16),
+        ('out.tiff', FLOAT32),
+        ('out.npy', RGB16.astype(np.int32)),
+    ],
+)
 def test_imwrite_round_trip(tmp_path, name, array):
     path = io.imwrite(tmp_path / 'sub' / name, array)
     assert path == tmp_path / 'sub' / name
@@ -410,21 +467,28 @@ def test_imwrite_interrupted_write_leaves_no_partial_file(
 def test_pixel_spacing_from_metric_tiff(tmp_path):
     path = tmp_path / 'cm.tif'
     # 1000 pixels per cm -> 10 um; rows 500 per cm -> 20 um.
-    tifffile.imwrite(path, GRAY8, resolution=(1000, 500),
-                     resolutionunit='CENTIMETER')
+    tifffile.imwrite(
+        path, GRAY8, resolution=(1000, 500), resolutionunit='CENTIMETER'
+    )
     assert io.read_pixel_spacing(path) == pytest.approx((20.0, 10.0))
 
 
 def test_pixel_spacing_from_imagej_tiff(tmp_path):
     path = tmp_path / 'ij.tif'
-    tifffile.imwrite(path, GRAY8, imagej=True, resolution=(0.2, 0.2),
-                     metadata={'unit': 'micron'})
+    tifffile.imwrite(
+        path,
+        GRAY8,
+        imagej=True,
+        resolution=(0.2, 0.2),
+        metadata={'unit': 'micron'},
+    )
     assert io.read_pixel_spacing(path) == pytest.approx((5.0, 5.0))
 
 
 def test_pixel_spacing_unknown(tmp_path):
-    tifffile.imwrite(tmp_path / 'dpi.tif', GRAY8, resolution=(72, 72),
-                     resolutionunit='INCH')
+    tifffile.imwrite(
+        tmp_path / 'dpi.tif', GRAY8, resolution=(72, 72), resolutionunit='INCH'
+    )
     Image.fromarray(GRAY8).save(tmp_path / 'a.png', dpi=(300, 300))
     (tmp_path / 'broken.tif').write_bytes(b'II*\x00garbage')
     for name in ('dpi.tif', 'a.png', 'broken.tif', 'missing.tif'):

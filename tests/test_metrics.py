@@ -78,9 +78,11 @@ def test_ranking_agrees_with_sklearn(quantised):
     mask = rng.random(truth.shape) < 0.8
     t, s = truth[mask], score[mask]
     assert M.roc_auc(truth, score, mask=mask) == pytest.approx(
-        sk.roc_auc_score(t, s), abs=1e-9)
+        sk.roc_auc_score(t, s), abs=1e-9
+    )
     assert M.average_precision(truth, score, mask=mask) == pytest.approx(
-        sk.average_precision_score(t, s), abs=1e-9)
+        sk.average_precision_score(t, s), abs=1e-9
+    )
 
 
 # ------------------------------------------------------------- binary
@@ -97,10 +99,20 @@ def test_binary_metrics_by_hand():
     assert m['auc'] is None and m['ap'] is None  # binary prediction
     assert m['threshold'] == 0.5
     assert list(m) == list(M.METRIC_KEYS)
-    for name in ('accuracy', 'sensitivity', 'specificity', 'precision',
-                 'f1', 'iou', 'mcc'):
-        key = {'accuracy': 'acc', 'sensitivity': 'se',
-               'specificity': 'sp'}.get(name, name)
+    for name in (
+        'accuracy',
+        'sensitivity',
+        'specificity',
+        'precision',
+        'f1',
+        'iou',
+        'mcc',
+    ):
+        key = {
+            'accuracy': 'acc',
+            'sensitivity': 'se',
+            'specificity': 'sp',
+        }.get(name, name)
         assert getattr(M, name)(TRUTH, PRED) == pytest.approx(m[key])
 
 
@@ -108,7 +120,11 @@ def test_fov_mask_excludes_pixels():
     mask = np.ones_like(TRUTH)
     mask[0, 2] = False  # the false positive
     assert M.confusion(TRUTH, PRED, mask=mask) == {
-        'tp': 2, 'fp': 0, 'fn': 1, 'tn': 4}
+        'tp': 2,
+        'fp': 0,
+        'fn': 1,
+        'tn': 4,
+    }
     assert M.precision(TRUTH, PRED, mask=mask) == 1.0
     assert M.accuracy(TRUTH, PRED, mask=mask) == pytest.approx(6 / 7)
 
@@ -122,11 +138,12 @@ def test_probability_is_thresholded_at_or_above():
     u8 = np.array([[255, 127, 128, 0], [200, 0, 0, 0]], np.uint8)
     assert M.confusion(TRUTH, u8) == {'tp': 2, 'fp': 1, 'fn': 1, 'tn': 4}
     assert M.vessel_metrics(TRUTH, u8)['auc'] is not None
-    u16 = (u8.astype(np.uint16) * 257)
+    u16 = u8.astype(np.uint16) * 257
     assert M.vessel_metrics(TRUTH, u16) == M.vessel_metrics(TRUTH, u8)
     # napari Labels data (int32) is binary, non-zero = vessel
-    assert M.vessel_metrics(TRUTH, PRED.astype(np.int32) * 2)['f1'] == \
-        pytest.approx(2 / 3)
+    assert M.vessel_metrics(TRUTH, PRED.astype(np.int32) * 2)[
+        'f1'
+    ] == pytest.approx(2 / 3)
 
 
 def test_empty_truth_and_empty_prediction():
@@ -155,8 +172,7 @@ def test_all_positive_prediction():
     assert m['f1'] == pytest.approx(6 / 11)  # 2*3 / (2*3 + 5)
     assert m['iou'] == pytest.approx(3 / 8)
     assert m['mcc'] == 0.0  # empty column: as scikit-learn
-    assert m['mcc'] == sk.matthews_corrcoef(TRUTH.ravel(),
-                                            everything.ravel())
+    assert m['mcc'] == sk.matthews_corrcoef(TRUTH.ravel(), everything.ravel())
 
 
 def test_cldice_by_hand_on_thin_lines():
@@ -196,11 +212,9 @@ def test_binary_agrees_with_sklearn():
     assert m['f1'] == pytest.approx(sk.f1_score(t, p), abs=1e-9)
     assert m['acc'] == pytest.approx(sk.accuracy_score(t, p), abs=1e-9)
     assert m['se'] == pytest.approx(sk.recall_score(t, p), abs=1e-9)
-    assert m['precision'] == pytest.approx(sk.precision_score(t, p),
-                                           abs=1e-9)
+    assert m['precision'] == pytest.approx(sk.precision_score(t, p), abs=1e-9)
     assert m['iou'] == pytest.approx(sk.jaccard_score(t, p), abs=1e-9)
-    assert m['auc'] == pytest.approx(sk.roc_auc_score(t, prob[mask]),
-                                     abs=1e-9)
+    assert m['auc'] == pytest.approx(sk.roc_auc_score(t, prob[mask]), abs=1e-9)
 
 
 def test_bad_inputs_raise_clear_errors():
@@ -224,22 +238,26 @@ def test_public_evaluate_is_lazy_alias():
 def test_pooled_concatenates_pixels_and_summarises_images():
     rng = np.random.default_rng(5)
     truths = [rng.random((20, 30)) < 0.2, rng.random((25, 15)) < 0.3]
-    probs = [np.clip(rng.random(t.shape) * 0.7 + 0.3 * t, 0, 1)
-             for t in truths]
+    probs = [
+        np.clip(rng.random(t.shape) * 0.7 + 0.3 * t, 0, 1) for t in truths
+    ]
     probs[1] = np.round(probs[1] * 255).astype(np.uint8)  # mixed dtypes
     masks = [rng.random(t.shape) < 0.9 for t in truths]
     rep = M.dataset_metrics(truths, probs, masks=masks, best_threshold=True)
     t = np.concatenate([a[m] for a, m in zip(truths, masks, strict=True)])
-    s = np.concatenate([probs[0][masks[0]],
-                        probs[1][masks[1]] / 255.0])
+    s = np.concatenate([probs[0][masks[0]], probs[1][masks[1]] / 255.0])
     pooled = rep['pooled']
     assert pooled['auc'] == pytest.approx(sk.roc_auc_score(t, s), abs=1e-9)
     assert pooled['ap'] == pytest.approx(
-        sk.average_precision_score(t, s), abs=1e-9)
+        sk.average_precision_score(t, s), abs=1e-9
+    )
     assert pooled['mcc'] == pytest.approx(
-        sk.matthews_corrcoef(t, s >= 0.5), abs=1e-9)
-    per = [M.vessel_metrics(a, p, mask=m)
-           for a, p, m in zip(truths, probs, masks, strict=True)]
+        sk.matthews_corrcoef(t, s >= 0.5), abs=1e-9
+    )
+    per = [
+        M.vessel_metrics(a, p, mask=m)
+        for a, p, m in zip(truths, probs, masks, strict=True)
+    ]
     assert rep['images'] == per
     f1s = [r['f1'] for r in per]
     assert rep['per_image_mean']['f1'] == pytest.approx(np.mean(f1s))
@@ -285,13 +303,18 @@ def test_av_metrics_with_artery_probability_and_vessels():
     assert m['all'] == {'acc': 0.75, 'se': 0.5, 'sp': 1.0, 'n': 4}
     assert m['intersection']['n'] == 3
     vessels = np.array([[1, 1, 1, 1, 0, 0]], bool)
-    m = M.av_metrics(AV_TRUTH, AV_PRED, vessels_pred=vessels,
-                     artery_probability=p_art)
+    m = M.av_metrics(
+        AV_TRUTH, AV_PRED, vessels_pred=vessels, artery_probability=p_art
+    )
     assert m['intersection'] == m['all'] and m['detected'] == 1.0
     mask = np.array([[1, 0, 1, 1, 1, 1]], bool)
     m = M.av_metrics(AV_TRUTH, AV_PRED, mask=mask)
-    assert m['all'] == {'acc': pytest.approx(2 / 3), 'se': 1.0,
-                        'sp': 0.5, 'n': 3}
+    assert m['all'] == {
+        'acc': pytest.approx(2 / 3),
+        'se': 1.0,
+        'sp': 0.5,
+        'n': 3,
+    }
 
 
 def test_av_pooled_sums_pixels():

@@ -85,17 +85,18 @@ def test_loaded_models_are_fused_unless_asked(tmp_path):
     assert not any(isinstance(m, nn.BatchNorm2d) for m in fused.modules())
     # The unfused one is the trained layout, to fine-tune from.
     assert plain.state_dict().keys() == data['state_dict'].keys()
-    x = torch.randn(1, 3, 40, 48).contiguous(
-        memory_format=torch.channels_last)
+    x = torch.randn(1, 3, 40, 48).contiguous(memory_format=torch.channels_last)
     with torch.no_grad():
-        torch.testing.assert_close(fused(x)[-1], plain(x)[-1],
-                                   rtol=1e-4, atol=1e-4)
+        torch.testing.assert_close(
+            fused(x)[-1], plain(x)[-1], rtol=1e-4, atol=1e-4
+        )
 
 
 def test_default_widths_parameter_counts():
-    counts = {a: sum(p.numel() for p in build_model(a).parameters())
-              for a in ('wnet', 'unet', 'iternet', 'serr-unet',
-                        'seqnet-av')}
+    counts = {
+        a: sum(p.numel() for p in build_model(a).parameters())
+        for a in ('wnet', 'unet', 'iternet', 'serr-unet', 'seqnet-av')
+    }
     # Small enough to run on a laptop CPU; the W-Net default is tiny.
     assert counts['wnet'] < 100_000
     assert all(c < 3_000_000 for c in counts.values())
@@ -108,9 +109,13 @@ def _member(seed, tmp_path, name):
     net.train()
     with torch.no_grad():
         net(torch.randn(4, 3, 32, 32) * (1 + seed))
-    data = {'arch': 'wnet', 'arch_kwargs': {'channels': [4, 8]},
-            'task': 'vessels', 'state_dict': net.state_dict(),
-            'meta': {'seed': seed}}
+    data = {
+        'arch': 'wnet',
+        'arch_kwargs': {'channels': [4, 8]},
+        'task': 'vessels',
+        'state_dict': net.state_dict(),
+        'meta': {'seed': seed},
+    }
     torch.save(data, tmp_path / name)
     return net.eval(), data
 
@@ -120,8 +125,11 @@ def test_ensemble_is_the_mean_of_its_members(tmp_path):
     b, db = _member(2, tmp_path, 'b.pt')
     data = combine([da, db])
     assert data['arch'] == 'ensemble'
-    assert data['arch_kwargs'] == {'member': 'wnet', 'n': 2,
-                                   'channels': [4, 8]}
+    assert data['arch_kwargs'] == {
+        'member': 'wnet',
+        'n': 2,
+        'channels': [4, 8],
+    }
     assert data['meta']['members'] == [{'seed': 1}, {'seed': 2}]
     torch.save(data, tmp_path / 'ens.pt')
     ens, info = load_model(tmp_path / 'ens.pt')
@@ -156,8 +164,7 @@ def _make_ensemble(*args) -> None:
     argv = sys.argv
     sys.argv = ['make_ensemble.py', *map(str, args)]
     try:
-        runpy.run_path(str(SCRIPTS / 'make_ensemble.py'),
-                       run_name='__main__')
+        runpy.run_path(str(SCRIPTS / 'make_ensemble.py'), run_name='__main__')
     finally:
         sys.argv = argv
 
@@ -202,8 +209,7 @@ def test_weight_average_refuses_unlike_members(tmp_path):
     _, da = _member(1, tmp_path, 'a.pt')
     with pytest.raises(ValueError, match='must share'):
         average([da, {**da, 'input': 'local'}])
-    extra = {**da, 'state_dict': {**da['state_dict'],
-                                  'x': torch.zeros(1)}}
+    extra = {**da, 'state_dict': {**da['state_dict'], 'x': torch.zeros(1)}}
     with pytest.raises(ValueError, match='different parameters'):
         average([da, extra])
     with pytest.raises(ValueError, match='no members'):
@@ -219,5 +225,6 @@ def test_make_ensemble_script_averages(tmp_path):
     assert info['arch'] == 'wnet'
     got = torch.load(out, weights_only=True)['state_dict']
     k = next(iter(got))
-    torch.testing.assert_close(got[k], (da['state_dict'][k]
-                                        + db['state_dict'][k]) / 2)
+    torch.testing.assert_close(
+        got[k], (da['state_dict'][k] + db['state_dict'][k]) / 2
+    )

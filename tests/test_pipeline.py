@@ -30,8 +30,9 @@ def test_segment_returns_consistent_result(photo):
     assert res.probability.min() >= 0 and res.probability.max() <= 1
     assert res.fov.dtype == bool and res.fov.shape == (h, w)
     assert not res.probability[~res.fov].any()
-    assert np.array_equal(res.vessels,
-                          (res.probability >= res.threshold) & res.fov)
+    assert np.array_equal(
+        res.vessels, (res.probability >= res.threshold) & res.fov
+    )
     assert res.artery_vein is None
     assert len(res.weights_sha256) == 64
     # device='auto' picks the best device here: cuda on a GPU machine.
@@ -77,16 +78,18 @@ def test_other_photo_kinds_are_normalised(photo, kind):
     ref = segment(photo, av=False)
     assert res.probability.shape == photo.shape[:2]
     if kind in ('uint16', 'float', 'rgba'):
-        np.testing.assert_allclose(res.probability, ref.probability,
-                                   atol=2e-3)
+        np.testing.assert_allclose(res.probability, ref.probability, atol=2e-3)
 
 
-@pytest.mark.parametrize('bad, match', [
-    (np.zeros((5, 5, 5, 3), np.uint8), 'shape'),
-    (np.zeros((10, 10, 3), np.uint8), 'at least'),
-    (np.full((64, 64, 3), np.nan), 'NaN'),
-    (np.zeros((64, 64, 7), np.uint8), 'shape'),
-])
+@pytest.mark.parametrize(
+    'bad, match',
+    [
+        (np.zeros((5, 5, 5, 3), np.uint8), 'shape'),
+        (np.zeros((10, 10, 3), np.uint8), 'at least'),
+        (np.full((64, 64, 3), np.nan), 'NaN'),
+        (np.zeros((64, 64, 7), np.uint8), 'shape'),
+    ],
+)
 def test_bad_arrays_raise_clear_errors(bad, match):
     with pytest.raises(InvalidImageError, match=match):
         segment(bad, av=False)
@@ -151,5 +154,10 @@ def test_drive_photo_quality_and_tiling(data_root):
     tiled = segment(img, av=False, fov=mask, tile=256)
     diff = np.abs(tiled.probability - whole.probability)[mask]
     assert np.percentile(diff, 99) < 0.1
-    assert abs(roc_auc(truth, tiled.probability, mask=mask)
-               - roc_auc(truth, whole.probability, mask=mask)) < 0.003
+    assert (
+        abs(
+            roc_auc(truth, tiled.probability, mask=mask)
+            - roc_auc(truth, whole.probability, mask=mask)
+        )
+        < 0.003
+    )

@@ -64,7 +64,8 @@ def test_float_outside_unit_range_is_rescaled():
     _check(out, (40, 50))
     assert out.min() == pytest.approx(0.0) and out.max() == pytest.approx(1)
     np.testing.assert_allclose(
-        out, (img - img.min()) / (img.max() - img.min()), atol=1e-5)
+        out, (img - img.min()) / (img.max() - img.min()), atol=1e-5
+    )
 
 
 def test_gray_is_repeated_to_rgb():
@@ -80,8 +81,7 @@ def test_gray_is_repeated_to_rgb():
 def test_rgba_drops_alpha():
     rgb = RNG.integers(0, 256, (40, 50, 3), dtype=np.uint8)
     rgba = np.dstack([rgb, np.zeros((40, 50), np.uint8)])
-    np.testing.assert_array_equal(pp.as_rgb_float(rgba),
-                                  pp.as_rgb_float(rgb))
+    np.testing.assert_array_equal(pp.as_rgb_float(rgba), pp.as_rgb_float(rgb))
 
 
 def test_bool():
@@ -105,8 +105,9 @@ def test_too_small_is_refused(shape):
         pp.as_rgb_float(np.zeros(shape, np.uint8))
 
 
-@pytest.mark.parametrize('shape', [(40, 40, 2), (40, 40, 5), (2, 40, 40, 3),
-                                   (40,)])
+@pytest.mark.parametrize(
+    'shape', [(40, 40, 2), (40, 40, 5), (2, 40, 40, 3), (40,)]
+)
 def test_bad_shapes_are_refused(shape):
     with pytest.raises(InvalidImageError, match='expected a'):
         pp.as_rgb_float(np.zeros(shape, np.uint8))
@@ -152,8 +153,7 @@ def test_canonical_scale_of_large_and_small_fovs():
     assert _diameter(big) in (1080, 1081)
     assert pp.canonical_scale(big) == pytest.approx(540 / _diameter(big))
     small = _disc(300, 300, 135)
-    assert pp.canonical_scale(small) == pytest.approx(
-        540 / _diameter(small))
+    assert pp.canonical_scale(small) == pytest.approx(540 / _diameter(small))
     assert 1.9 < pp.canonical_scale(small) < 2.1
 
 
@@ -166,7 +166,8 @@ def test_canonical_scale_of_a_disc_cut_top_and_bottom():
 
 def test_canonical_scale_of_an_empty_fov_uses_the_image():
     assert pp.canonical_scale(np.zeros((400, 1080), bool)) == pytest.approx(
-        0.5)
+        0.5
+    )
 
 
 def test_scaled_shape():
@@ -260,8 +261,9 @@ def test_local_standardise_removes_uneven_illumination():
     # a lot and the local one little: vessels look alike on both sides.
     core = _disc(160, 170, 60)
     err_local = np.abs(lit - flat)[:, core].mean()
-    err_global = np.abs(pp.standardise(img * ramp, fov)
-                        - pp.standardise(img, fov))[:, core].mean()
+    err_global = np.abs(
+        pp.standardise(img * ramp, fov) - pp.standardise(img, fov)
+    )[:, core].mean()
     assert err_local < 0.25 * err_global
 
 
@@ -276,10 +278,11 @@ def test_local_standardise_flat_channel_and_empty_fov_stay_finite():
 
 def test_normalise_input_dispatches_and_refuses_unknown_modes():
     img, fov = _vessel_photo()
-    np.testing.assert_array_equal(pp.normalise_input(img, fov, 'global'),
-                                  pp.standardise(img, fov))
-    np.testing.assert_array_equal(pp.normalise_input(img, fov, 'local'),
-                                  pp.local_standardise(img, fov))
+    np.testing.assert_array_equal(
+        pp.normalise_input(img, fov, 'global'), pp.standardise(img, fov)
+    )
+    np.testing.assert_array_equal(
+        pp.normalise_input(img, fov, 'local'), pp.local_standardise(img, fov)
+    )
     with pytest.raises(ValueError, match='unknown input normalisation'):
         pp.normalise_input(img, fov, 'clahe')
-

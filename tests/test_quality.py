@@ -44,15 +44,17 @@ def _non_photos(h=584, w=565):
 def _gauss(rgb, sigma):
     from scipy import ndimage as ndi
 
-    return np.stack([ndi.gaussian_filter(rgb[..., c], sigma)
-                     for c in range(3)], -1)
+    return np.stack(
+        [ndi.gaussian_filter(rgb[..., c], sigma) for c in range(3)], -1
+    )
 
 
 def _crop(rgb, frac):
     h, w = rgb.shape[:2]
     ch, cw = int(h * frac), int(w * frac)
-    return rgb[(h - ch) // 2:(h - ch) // 2 + ch,
-               (w - cw) // 2:(w - cw) // 2 + cw]
+    return rgb[
+        (h - ch) // 2 : (h - ch) // 2 + ch, (w - cw) // 2 : (w - cw) // 2 + cw
+    ]
 
 
 def _degraded(rgb):
@@ -111,22 +113,29 @@ def test_grade_follows_the_score():
 
 
 def test_quality_module_stays_torch_free():
-    code = ('import sys, numpy as np; '
-            'from napari_retina_vessels.quality import assess; '
-            'assess(np.zeros((64, 64, 3), np.uint8)); '
-            'assert "torch" not in sys.modules')
+    code = (
+        'import sys, numpy as np; '
+        'from napari_retina_vessels.quality import assess; '
+        'assess(np.zeros((64, 64, 3), np.uint8)); '
+        'assert "torch" not in sys.modules'
+    )
     subprocess.run([sys.executable, '-c', code], check=True)
 
 
 # -- development photos and their degradations -----------------------------
 
+
 def _first_photos(root):
     from napari_retina_vessels.datasets import discover
 
     out = {}
-    for name, sub in (('DRIVE', 'DRIVE/test'), ('CHASE_DB1', 'CHASE_DB1'),
-                      ('STARE', 'STARE'), ('RITE', 'RITE/test'),
-                      ('HRF-AV', 'HRF-AV/training')):
+    for name, sub in (
+        ('DRIVE', 'DRIVE/test'),
+        ('CHASE_DB1', 'CHASE_DB1'),
+        ('STARE', 'STARE'),
+        ('RITE', 'RITE/test'),
+        ('HRF-AV', 'HRF-AV/training'),
+    ):
         folder = root / sub
         if folder.is_dir():
             out[name] = discover(folder)[0].image
@@ -136,7 +145,8 @@ def _first_photos(root):
 @pytest.mark.data
 @pytest.mark.slow
 def test_development_photos_and_degradations_get_the_documented_grade(
-        data_root):
+    data_root,
+):
     from napari_retina_vessels import segment
     from napari_retina_vessels.fov import fov_mask
     from napari_retina_vessels.io import imread
@@ -146,8 +156,9 @@ def test_development_photos_and_degradations_get_the_documented_grade(
     for name, path in photos.items():
         q = segment(imread(path), av=False, views=1).quality
         assert q.grade in ('good', 'usable'), (name, q.reasons)
-    rgb = as_rgb_float(imread(photos.get('DRIVE') or next(iter(
-        photos.values()))))
+    rgb = as_rgb_float(
+        imread(photos.get('DRIVE') or next(iter(photos.values())))
+    )
     fov = fov_mask(rgb)
     shape = scaled_shape(rgb.shape, canonical_scale(fov))
     rgb = np.clip(resize(rgb, shape), 0, 1)
@@ -158,6 +169,7 @@ def test_development_photos_and_degradations_get_the_documented_grade(
 
 # -- the API and the batch agree --------------------------------------------
 
+
 def test_api_and_batch_summary_agree_on_the_grade(tmp_path):
     from napari_retina_vessels import segment
     from napari_retina_vessels.batch import run_batch
@@ -167,15 +179,15 @@ def test_api_and_batch_summary_agree_on_the_grade(tmp_path):
     blank = np.zeros((200, 210, 3), np.uint8)
     imwrite(tmp_path / 'in' / 'photo.png', photo)
     imwrite(tmp_path / 'in' / 'blank.png', blank)
-    res = run_batch([tmp_path / 'in'], tmp_path / 'out', av=False,
-                    views=1)
+    res = run_batch([tmp_path / 'in'], tmp_path / 'out', av=False, views=1)
     with open(tmp_path / 'out' / 'summary.csv', newline='') as fh:
         rows = {r['name']: r for r in csv.DictReader(fh)}
     for name, img in (('photo', photo), ('blank', blank)):
         q = segment(img, av=False, views=1).quality
         assert rows[name]['quality_grade'] == q.grade
         assert float(rows[name]['quality_score']) == pytest.approx(
-            round(q.score, 3))
+            round(q.score, 3)
+        )
         assert rows[name]['quality_reasons'] == q.reason
     assert rows['blank']['status'] == 'ungradable'
     assert rows['blank']['quality_reasons']
@@ -190,8 +202,19 @@ def test_cli_reports_ungradable_photos(tmp_path, capsys):
     from napari_retina_vessels.io import imwrite
 
     imwrite(tmp_path / 'in' / 'blank.png', np.zeros((96, 96, 3), np.uint8))
-    assert main(['segment', str(tmp_path / 'in'), '--out',
-                 str(tmp_path / 'out'), '--views', '1']) == 0
+    assert (
+        main(
+            [
+                'segment',
+                str(tmp_path / 'in'),
+                '--out',
+                str(tmp_path / 'out'),
+                '--views',
+                '1',
+            ]
+        )
+        == 0
+    )
     captured = capsys.readouterr()
     assert '1 ungradable' in captured.out
     assert 'ungradable blank.png' in captured.err

@@ -13,21 +13,27 @@ from pathlib import Path
 import pytest
 
 README = Path(__file__).resolve().parents[1] / 'README.md'
-BLOCKS = re.findall(r'```python\n(.*?)```',
-                    README.read_text(encoding='utf-8'), re.S)
+BLOCKS = re.findall(
+    r'```python\n(.*?)```', README.read_text(encoding='utf-8'), re.S
+)
 # Quoted relative paths with a folder part: dataset paths.
 _DATA_PATH = re.compile(r"""['"]([A-Za-z0-9_]+/[\w./-]*)['"]""")
 
 
 def _params():
     for i, code in enumerate(BLOCKS):
-        first = next((line for line in code.splitlines() if line.strip()
-                      and not line.startswith(('import', 'from'))), '')
+        first = next(
+            (
+                line
+                for line in code.splitlines()
+                if line.strip() and not line.startswith(('import', 'from'))
+            ),
+            '',
+        )
         marks = [pytest.mark.slow]
         if re.search(r'\bviewer\b', code):
             marks.append(pytest.mark.gui)
-        yield pytest.param(code, id=f'{i}: {first.strip()[:40]}',
-                           marks=marks)
+        yield pytest.param(code, id=f'{i}: {first.strip()[:40]}', marks=marks)
 
 
 def test_readme_has_python_blocks():
@@ -37,8 +43,11 @@ def test_readme_has_python_blocks():
 @pytest.mark.parametrize('code', list(_params()))
 def test_readme_block_runs(code, request, monkeypatch, tmp_path):
     namespace: dict = {'__name__': '__readme__'}
-    paths = [p for p in _DATA_PATH.findall(code)
-             if not p.startswith(('http', 'napari'))]
+    paths = [
+        p
+        for p in _DATA_PATH.findall(code)
+        if not p.startswith(('http', 'napari'))
+    ]
     if paths:
         root = request.getfixturevalue('data_root')
         for p in paths:

@@ -54,6 +54,8 @@ def test_unknown_names_are_one_sentence(tmp_path):
 
 
 def test_resolving_loads_no_torch():
-    code = ('import sys; from napari_retina_vessels import weights; '
-            "weights.resolve('default'); assert 'torch' not in sys.modules")
+    code = (
+        'import sys; from napari_retina_vessels import weights; '
+        "weights.resolve('default'); assert 'torch' not in sys.modules"
+    )
     subprocess.run([sys.executable, '-c', code], check=True, timeout=120)

@@ -35,8 +35,7 @@ def _same(a, b):
     if b.artery_vein is None:
         assert a.artery_vein is None
         return
-    np.testing.assert_array_equal(a.artery_probability,
-                                  b.artery_probability)
+    np.testing.assert_array_equal(a.artery_probability, b.artery_probability)
     np.testing.assert_array_equal(a.artery_vein, b.artery_vein)
 
 
@@ -64,8 +63,9 @@ def test_with_threshold_of_a_stack(photo, result):
             np.testing.assert_array_equal(a, np.stack([b, b]))
 
 
-@pytest.mark.parametrize('bad', [0, 1, 0.0, 1.0, -0.1, 1.5, float('nan'),
-                                 'x', None])
+@pytest.mark.parametrize(
+    'bad', [0, 1, 0.0, 1.0, -0.1, 1.5, float('nan'), 'x', None]
+)
 def test_one_rule_refuses_bad_thresholds(result, bad):
     with pytest.raises(InvalidOptionError, match='between 0 and 1'):
         result.with_threshold(bad)
@@ -83,7 +83,8 @@ def test_segment_refuses_a_bad_threshold_before_any_work(photo, bad):
 
 
 def test_cli_evaluate_refuses_threshold_zero_before_any_model(
-        tmp_path, monkeypatch, capsys):
+    tmp_path, monkeypatch, capsys
+):
     from napari_retina_vessels import cli, pipeline
 
     def no_model(*args, **kwargs):

@@ -41,11 +41,22 @@ def _dataset(folder, n=3, av=False):
 
 def _cfg(tmp_path, data, name='run', **kw):
     kw.setdefault('arch_kwargs', {'channels': [4, 8]})
-    return TrainConfig(datasets=[data], out=str(tmp_path / name),
-                       **{'arch': 'wnet', 'steps': 4, 'batch': 2,
-                          'patch': 48, 'lr': 1e-3, 'val_every': 2,
-                          'val_per_dataset': 1, 'seed': 0, 'threads': 1,
-                          **kw})
+    return TrainConfig(
+        datasets=[data],
+        out=str(tmp_path / name),
+        **{
+            'arch': 'wnet',
+            'steps': 4,
+            'batch': 2,
+            'patch': 48,
+            'lr': 1e-3,
+            'val_every': 2,
+            'val_per_dataset': 1,
+            'seed': 0,
+            'threads': 1,
+            **kw,
+        },
+    )
 
 
 def _rows(path):
@@ -56,8 +67,11 @@ def _rows(path):
 def _state(path, params_only=False):
     state = torch.load(path, weights_only=True)['state_dict']
     if params_only:  # BatchNorm statistics move even when lr is 0
-        state = {k: v for k, v in state.items()
-                 if 'running_' not in k and 'num_batches' not in k}
+        state = {
+            k: v
+            for k, v in state.items()
+            if 'running_' not in k and 'num_batches' not in k
+        }
     return state
 
 
@@ -71,8 +85,7 @@ def test_run_folder_files_and_weights_usable(tmp_path, data):
     best = train(_cfg(tmp_path, data), log=lines.append)
     run = tmp_path / 'run'
     assert best == run / 'best.pt'
-    for f in ('best.pt', 'last.pt', 'checkpoint.pt', 'config.json',
-              'log.csv'):
+    for f in ('best.pt', 'last.pt', 'checkpoint.pt', 'config.json', 'log.csv'):
         assert (run / f).is_file(), f
     rows = _rows(run / 'log.csv')
     assert [int(r['step']) for r in rows] == [2, 4]
@@ -100,11 +113,16 @@ def test_resume_continues_exactly(tmp_path, data, monkeypatch):
     monkeypatch.undo()
     # ...then resumed: the schedule comes from config.json, not from here.
     lines = []
-    train(_cfg(tmp_path, data, name='part', steps=999), resume=True,
-          log=lines.append)
+    train(
+        _cfg(tmp_path, data, name='part', steps=999),
+        resume=True,
+        log=lines.append,
+    )
     assert any(s.startswith('resumed at step 2') for s in lines)
-    a, b = _state(tmp_path / 'straight/last.pt'), _state(
-        tmp_path / 'part/last.pt')
+    a, b = (
+        _state(tmp_path / 'straight/last.pt'),
+        _state(tmp_path / 'part/last.pt'),
+    )
     assert all(torch.equal(a[k], b[k]) for k in a)
     rows = _rows(tmp_path / 'part' / 'log.csv')
     assert [int(r['step']) for r in rows] == [2, 4]
@@ -114,44 +132,65 @@ def test_init_starts_from_given_weights(tmp_path, data):
     first = train(_cfg(tmp_path, data, name='first'), log=lambda s: None)
     lines = []
     # lr ~0 (the schedule's floor is 1e-5): the weights barely move.
-    train(_cfg(tmp_path, data, name='tuned', init=str(first), lr=0.0),
-          log=lines.append)
+    train(
+        _cfg(tmp_path, data, name='tuned', init=str(first), lr=0.0),
+        log=lines.append,
+    )
     assert f'initialised from {first}' in lines
     saved = torch.load(tmp_path / 'tuned' / 'best.pt', weights_only=True)
     assert saved['meta']['init'] == str(first)
     a = _state(first, params_only=True)
     b = _state(tmp_path / 'tuned' / 'last.pt', params_only=True)
     assert all(torch.allclose(a[k], b[k], atol=1e-3) for k in a)
-    fresh = train(_cfg(tmp_path, data, name='fresh', lr=0.0),
-                  log=lambda s: None)
+    fresh = train(
+        _cfg(tmp_path, data, name='fresh', lr=0.0), log=lambda s: None
+    )
     c = _state(fresh, params_only=True)
     assert not all(torch.allclose(a[k], c[k], atol=1e-3) for k in a)
 
 
 def test_init_with_other_widths_is_a_clear_error(tmp_path, data):
     first = train(_cfg(tmp_path, data, name='first'), log=lambda s: None)
-    cfg = _cfg(tmp_path, data, name='wide', init=str(first),
-               arch_kwargs={'channels': [8, 16]})
+    cfg = _cfg(
+        tmp_path,
+        data,
+        name='wide',
+        init=str(first),
+        arch_kwargs={'channels': [8, 16]},
+    )
     with pytest.raises(ValueError, match='cannot start from .*--arch'):
         train(cfg, log=lambda s: None)
 
 
 def test_ensembles_are_assembled_not_trained(tmp_path, data):
     with pytest.raises(ValueError, match='make_ensemble'):
-        train(_cfg(tmp_path, data, arch='ensemble',
-                   arch_kwargs={'member': 'wnet'}), log=lambda s: None)
+        train(
+            _cfg(
+                tmp_path, data, arch='ensemble', arch_kwargs={'member': 'wnet'}
+            ),
+            log=lambda s: None,
+        )
 
 
 def test_cli_errors_are_one_line(tmp_path, data, capsys):
-    rc = main(['train', data, '--arch', 'ensemble', '--out',
-               str(tmp_path / 'e')])
+    rc = main(
+        ['train', data, '--arch', 'ensemble', '--out', str(tmp_path / 'e')]
+    )
     assert rc == 1
     err = capsys.readouterr().err.strip()
     assert 'make_ensemble' in err and len(err.splitlines()) == 1
     unlabelled = tmp_path / 'unlabelled'
     imwrite(unlabelled / 'images' / 'a.png', fake_fundus(120, 128))
-    rc = main(['train', f'{unlabelled}:all', '--steps', '1', '--out',
-               str(tmp_path / 'u')])
+    rc = main(
+        [
+            'train',
+            f'{unlabelled}:all',
+            '--steps',
+            '1',
+            '--out',
+            str(tmp_path / 'u'),
+        ]
+    )
     assert rc == 1
     err = capsys.readouterr().err.strip()
     assert 'has no vessel labels' in err and len(err.splitlines()) == 1
@@ -169,34 +208,71 @@ def test_bce_loss_is_masked_bce_without_dice():
     fov = torch.ones(2, 1, 8, 8, dtype=torch.bool)
     fov[..., :2] = False
     tgt = {'vessel': y, 'fov': fov}
-    want = np.mean([
-        torch.nn.functional.binary_cross_entropy_with_logits(
-            lg[fov], y[fov]).item() for lg in logits])
+    want = np.mean(
+        [
+            torch.nn.functional.binary_cross_entropy_with_logits(
+                lg[fov], y[fov]
+            ).item()
+            for lg in logits
+        ]
+    )
     assert losses.vessel_loss(logits, tgt, dice=False).item() == (
-        pytest.approx(want, rel=1e-6))
+        pytest.approx(want, rel=1e-6)
+    )
     assert losses.vessel_loss(logits, tgt).item() > want
 
 
 def test_av_task_trains_on_image_and_vessel_map(tmp_path):
     data = _dataset(tmp_path / 'av', av=True)
     vessels = train(_cfg(tmp_path, data, name='vessels'), log=lambda s: None)
-    best = train(_cfg(tmp_path, data, name='av', arch='seqnet-av',
-                      task='av', vessel_weights=str(vessels)),
-                 log=lambda s: None)
+    best = train(
+        _cfg(
+            tmp_path,
+            data,
+            name='av',
+            arch='seqnet-av',
+            task='av',
+            vessel_weights=str(vessels),
+        ),
+        log=lambda s: None,
+    )
     model, info = load_model(best, task='av')
     assert info['arch'] == 'seqnet-av'
-    seg = segment(fake_fundus(120, 128, seed=5), model=str(vessels),
-                  av_model=str(best))
+    seg = segment(
+        fake_fundus(120, 128, seed=5), model=str(vessels), av_model=str(best)
+    )
     assert set(np.unique(seg.artery_vein)) <= {0, 1, 2, 3}
 
 
 def test_cli_train_passes_init_and_loss(tmp_path, data, capsys):
     first = train(_cfg(tmp_path, data, name='first'), log=lambda s: None)
     out = tmp_path / 'cli'
-    rc = main(['train', data, '--arch', 'wnet', '--channels', '4,8',
-               '--steps', '2', '--batch', '2', '--patch', '48',
-               '--val-every', '2', '--threads', '1', '--init', str(first),
-               '--loss', 'bce', '--out', str(out)])
+    rc = main(
+        [
+            'train',
+            data,
+            '--arch',
+            'wnet',
+            '--channels',
+            '4,8',
+            '--steps',
+            '2',
+            '--batch',
+            '2',
+            '--patch',
+            '48',
+            '--val-every',
+            '2',
+            '--threads',
+            '1',
+            '--init',
+            str(first),
+            '--loss',
+            'bce',
+            '--out',
+            str(out),
+        ]
+    )
     assert rc == 0
     saved = json.loads((out / 'config.json').read_text())
     assert saved['init'] == str(first) and saved['loss'] == 'bce'
@@ -210,15 +286,43 @@ def test_cli_train_passes_init_and_loss(tmp_path, data, capsys):
 
 def test_cli_init_alone_takes_architecture_from_the_weights(tmp_path):
     data = _dataset(tmp_path / 'av', av=True, n=2)
-    vessels = train(_cfg(tmp_path, data, name='v', val_per_dataset=0),
-                    log=lambda s: None)
-    av = train(_cfg(tmp_path, data, name='a', arch='seqnet-av', task='av',
-                    arch_kwargs={'channels': [4, 8, 8]}, val_per_dataset=0,
-                    vessel_weights=str(vessels)), log=lambda s: None)
+    vessels = train(
+        _cfg(tmp_path, data, name='v', val_per_dataset=0), log=lambda s: None
+    )
+    av = train(
+        _cfg(
+            tmp_path,
+            data,
+            name='a',
+            arch='seqnet-av',
+            task='av',
+            arch_kwargs={'channels': [4, 8, 8]},
+            val_per_dataset=0,
+            vessel_weights=str(vessels),
+        ),
+        log=lambda s: None,
+    )
     out = tmp_path / 'tuned'
-    rc = main(['train', data, '--init', str(av), '--vessel-model',
-               str(vessels), '--steps', '2', '--batch', '2', '--patch', '48',
-               '--threads', '1', '--out', str(out)])
+    rc = main(
+        [
+            'train',
+            data,
+            '--init',
+            str(av),
+            '--vessel-model',
+            str(vessels),
+            '--steps',
+            '2',
+            '--batch',
+            '2',
+            '--patch',
+            '48',
+            '--threads',
+            '1',
+            '--out',
+            str(out),
+        ]
+    )
     assert rc == 0
     saved = json.loads((out / 'config.json').read_text())
     assert saved['arch'] == 'seqnet-av' and saved['task'] == 'av'
@@ -267,8 +371,9 @@ def test_local_sampler_crops_are_standardised(data):
     from napari_retina_vessels.training import data as D
 
     preps = [D.prepare(s) for s in discover(data.split(':')[0])]
-    x, tgt = D.PatchSampler(preps, task='vessels', size=48,
-                            input_mode='local').batch(4)
+    x, tgt = D.PatchSampler(
+        preps, task='vessels', size=48, input_mode='local'
+    ).batch(4)
     assert x.shape == (4, 3, 48, 48) and tgt['vessel'].shape == (4, 1, 48, 48)
     inside = x[tgt['fov'].expand_as(x)]
     assert torch.isfinite(x).all() and (x[~tgt['fov'].expand_as(x)] == 0).all()
@@ -307,9 +412,29 @@ def test_unknown_input_normalisation_is_refused(tmp_path, data):
 def test_cli_init_takes_input_normalisation_from_the_weights(tmp_path, data):
     first = train(_cfg(tmp_path, data, name='a', input='local'))
     out = tmp_path / 'b'
-    assert main(['train', data, '--init', str(first), '--out', str(out),
-                 '--steps', '2', '--batch', '2', '--patch', '48',
-                 '--val-every', '2', '--threads', '1']) == 0
+    assert (
+        main(
+            [
+                'train',
+                data,
+                '--init',
+                str(first),
+                '--out',
+                str(out),
+                '--steps',
+                '2',
+                '--batch',
+                '2',
+                '--patch',
+                '48',
+                '--val-every',
+                '2',
+                '--threads',
+                '1',
+            ]
+        )
+        == 0
+    )
     assert json.loads((out / 'config.json').read_text())['input'] == 'local'
 
 
@@ -319,10 +444,33 @@ def test_cli_init_with_its_own_arch_name_keeps_its_widths(tmp_path, data):
     out = tmp_path / 'b'
     # Naming the architecture of --init without widths means its widths,
     # not the architecture's defaults (which would not load).
-    assert main(['train', data, '--init', str(first), '--arch',
-                 widths['arch'], '--input', 'local', '--out', str(out),
-                 '--steps', '2', '--batch', '2', '--patch', '48',
-                 '--val-every', '2', '--threads', '1']) == 0
+    assert (
+        main(
+            [
+                'train',
+                data,
+                '--init',
+                str(first),
+                '--arch',
+                widths['arch'],
+                '--input',
+                'local',
+                '--out',
+                str(out),
+                '--steps',
+                '2',
+                '--batch',
+                '2',
+                '--patch',
+                '48',
+                '--val-every',
+                '2',
+                '--threads',
+                '1',
+            ]
+        )
+        == 0
+    )
     cfg = json.loads((out / 'config.json').read_text())
     assert cfg['arch_kwargs'] == widths['arch_kwargs']
 

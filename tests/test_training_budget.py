@@ -27,8 +27,10 @@ def _dataset(folder, n=3):
     for i in range(n):
         img = fake_fundus(120, 128, seed=i)
         imwrite(folder / 'images' / f'p{i}.png', img)
-        imwrite(folder / 'vessels' / f'p{i}.png',
-                (img[..., 1] < 60) & (img.sum(-1) > 30))
+        imwrite(
+            folder / 'vessels' / f'p{i}.png',
+            (img[..., 1] < 60) & (img.sum(-1) > 30),
+        )
     return f'{folder}:all'
 
 
@@ -38,11 +40,23 @@ def data(tmp_path_factory):
 
 
 def _cfg(tmp_path, data, name='run', **kw):
-    return TrainConfig(**{
-        'datasets': [data], 'out': str(tmp_path / name), 'arch': 'wnet',
-        'arch_kwargs': {'channels': [4, 8]}, 'steps': 4, 'batch': 2,
-        'patch': 48, 'lr': 1e-3, 'val_every': 2, 'val_per_dataset': 1,
-        'seed': 0, 'threads': 1, **kw})
+    return TrainConfig(
+        **{
+            'datasets': [data],
+            'out': str(tmp_path / name),
+            'arch': 'wnet',
+            'arch_kwargs': {'channels': [4, 8]},
+            'steps': 4,
+            'batch': 2,
+            'patch': 48,
+            'lr': 1e-3,
+            'val_every': 2,
+            'val_per_dataset': 1,
+            'seed': 0,
+            'threads': 1,
+            **kw,
+        }
+    )
 
 
 def _rows(path):
@@ -56,7 +70,7 @@ def test_time_schedule_warms_up_then_decays_to_the_floor():
     top = int(np.argmax(lrs))
     assert lrs[0] < 1e-3 and math.isclose(max(lrs), 1e-2, rel_tol=1e-3)
     assert 0.02 * 600 <= top * 3 <= 0.04 * 600  # peak at 3 % of the time
-    assert all(a >= b for a, b in zip(lrs[top:], lrs[top + 1:]))
+    assert all(a >= b for a, b in zip(lrs[top:], lrs[top + 1 :]))
     assert math.isclose(lrs[-1], 1e-5)
     # Steps no longer matter, and time past the budget stays at the floor.
     assert loop._lr(cfg, 10**6, 300) == loop._lr(cfg, 0, 300)
@@ -65,8 +79,10 @@ def test_time_schedule_warms_up_then_decays_to_the_floor():
 
 def test_minutes_end_the_run_with_a_validation(tmp_path, data):
     lines = []
-    best = train(_cfg(tmp_path, data, steps=10**9, val_every=10**6,
-                      minutes=0.002), log=lines.append)
+    best = train(
+        _cfg(tmp_path, data, steps=10**9, val_every=10**6, minutes=0.002),
+        log=lines.append,
+    )
     rows = _rows(tmp_path / 'run' / 'log.csv')
     # The only validation is the one when the time ran out.
     assert len(rows) == 1 and int(rows[0]['step']) >= 1
@@ -79,8 +95,11 @@ def test_bf16_autocast_trains_finite_float32_weights(tmp_path, data):
     saved = torch.load(best, weights_only=True)
     assert saved['meta']['amp'] == 'bf16'
     assert all(v.dtype != torch.bfloat16 for v in saved['state_dict'].values())
-    assert all(torch.isfinite(v).all() for v in saved['state_dict'].values()
-               if v.is_floating_point())
+    assert all(
+        torch.isfinite(v).all()
+        for v in saved['state_dict'].values()
+        if v.is_floating_point()
+    )
 
 
 def test_worker_batches_are_seeded_by_seed_and_start_step(data):
@@ -89,8 +108,15 @@ def test_worker_batches_are_seeded_by_seed_and_start_step(data):
     preps = [D.prepare(s) for s in discover(data.rsplit(':', 1)[0])]
 
     def first(seed, start, workers=1):
-        feed = Feed(preps, task='vessels', size=32, input_mode='global',
-                    batch=3, seed=seed, workers=workers).start(start)
+        feed = Feed(
+            preps,
+            task='vessels',
+            size=32,
+            input_mode='global',
+            batch=3,
+            seed=seed,
+            workers=workers,
+        ).start(start)
         try:
             return next(feed)
         finally:
@@ -157,10 +183,31 @@ def test_cli_passes_the_gpu_options(tmp_path, data):
     from napari_retina_vessels.cli import main
 
     out, cache = tmp_path / 'cli', tmp_path / 'cache'
-    rc = main(['train', data, '--out', str(out), '--channels', '4,8',
-               '--patch', '48', '--batch', '2', '--threads', '1',
-               '--minutes', '0.002', '--amp', '--workers', '0',
-               '--cache', str(cache), '--val-every', '1000'])
+    rc = main(
+        [
+            'train',
+            data,
+            '--out',
+            str(out),
+            '--channels',
+            '4,8',
+            '--patch',
+            '48',
+            '--batch',
+            '2',
+            '--threads',
+            '1',
+            '--minutes',
+            '0.002',
+            '--amp',
+            '--workers',
+            '0',
+            '--cache',
+            str(cache),
+            '--val-every',
+            '1000',
+        ]
+    )
     assert rc == 0
     cfg = json.loads((out / 'config.json').read_text())
     assert cfg['minutes'] == 0.002 and cfg['amp'] and cfg['steps'] == 10**9

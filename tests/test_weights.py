@@ -21,9 +21,16 @@ from napari_retina_vessels.weights import load_model
 def _make_weights(path: Path, seed: int = 0) -> str:
     torch.manual_seed(seed)
     model = build_model('wnet', channels=[4, 8])
-    torch.save({'arch': 'wnet', 'arch_kwargs': {'channels': [4, 8]},
-                'task': 'vessels', 'state_dict': model.state_dict(),
-                'meta': {}}, path)
+    torch.save(
+        {
+            'arch': 'wnet',
+            'arch_kwargs': {'channels': [4, 8]},
+            'task': 'vessels',
+            'state_dict': model.state_dict(),
+            'meta': {},
+        },
+        path,
+    )
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
@@ -33,7 +40,8 @@ def server(tmp_path):
     root = tmp_path / 'srv'
     root.mkdir()
     handler = functools.partial(
-        http.server.SimpleHTTPRequestHandler, directory=str(root))
+        http.server.SimpleHTTPRequestHandler, directory=str(root)
+    )
     handler.log_message = lambda *a, **k: None
     httpd = http.server.ThreadingHTTPServer(('127.0.0.1', 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
@@ -48,11 +56,19 @@ def fake_entry(tmp_path, monkeypatch):
     """Register a downloadable model 'tiny-test' and isolate the cache."""
     src = tmp_path / 'tiny-test.pt'
     sha = _make_weights(src)
-    monkeypatch.setitem(_registry.REGISTRY, 'tiny-test', {
-        'file': 'tiny-test.pt', 'sha256': sha, 'arch': 'wnet',
-        'task': 'vessels', 'shipped': False, 'threshold': 0.4,
-        'description': 'test only',
-    })
+    monkeypatch.setitem(
+        _registry.REGISTRY,
+        'tiny-test',
+        {
+            'file': 'tiny-test.pt',
+            'sha256': sha,
+            'arch': 'wnet',
+            'task': 'vessels',
+            'shipped': False,
+            'threshold': 0.4,
+            'description': 'test only',
+        },
+    )
     monkeypatch.setenv('RETINA_VESSELS_CACHE_DIR', str(tmp_path / 'cache'))
     weights._cached_model.cache_clear()
     return src, sha
@@ -100,8 +116,9 @@ def test_list_models_marks_shipped_and_default():
     models = {m['name']: m for m in weights.list_models()}
     default = models[_registry.DEFAULTS['vessels']]
     assert default['available'] and default['default']
-    assert all(m['task'] == 'vessels'
-               for m in weights.list_models(task='vessels'))
+    assert all(
+        m['task'] == 'vessels' for m in weights.list_models(task='vessels')
+    )
 
 
 def test_download_then_cache(server, fake_entry, monkeypatch):
@@ -224,8 +241,7 @@ def test_cli_weights_list_and_path(capsys):
     assert 'unknown model' in capsys.readouterr().err
 
 
-def test_iter_fetch_reports_download_progress(server, fake_entry,
-                                              monkeypatch):
+def test_iter_fetch_reports_download_progress(server, fake_entry, monkeypatch):
     url, root = server
     src, sha = fake_entry
     shutil.copy(src, root / 'tiny-test.pt')
@@ -254,14 +270,14 @@ def test_iter_fetch_raises_download_errors(fake_entry, monkeypatch):
         list(weights.iter_fetch('tiny-test'))
 
 
-def test_registered_downloadable_model_from_local_mirror(server, monkeypatch,
-                                                         tmp_path):
+def test_registered_downloadable_model_from_local_mirror(
+    server, monkeypatch, tmp_path
+):
     """Serve the repository's weights/ folder as a mirror and fetch every
     downloadable registry entry through pooch, by name."""
     url, root = server
     folder = Path(__file__).resolve().parents[1] / 'weights'
-    remote = [n for n, e in _registry.REGISTRY.items()
-              if not e.get('shipped')]
+    remote = [n for n, e in _registry.REGISTRY.items() if not e.get('shipped')]
     if not remote:
         pytest.skip('every registered model ships with the package')
     for name in remote:

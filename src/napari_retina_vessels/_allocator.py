@@ -77,6 +77,8 @@ def tune_allocator(*, default: bool = True) -> bool:
         return False
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
     mallopt.restype = ctypes.c_int
-    _state = (mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD) == 1
-              and mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD) == 1)
+    _state = (
+        mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD) == 1
+        and mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD) == 1
+    )
     return _state

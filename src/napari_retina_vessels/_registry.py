@@ -26,51 +26,67 @@ DEFAULTS = {'vessels': 'wnet-universal-local', 'av': 'seqnet-av-rite'}
 REGISTRY: dict[str, dict] = {
     'wnet-universal-local': {
         'file': 'wnet-universal-local.pt',
-        'sha256': ('d1abf147465ec71bae3b808005d84a86'
-                   '2de942394e47d969eb4dab68476c482b'),
+        'sha256': (
+            'd1abf147465ec71bae3b808005d84a862de942394e47d969eb4dab68476c482b'
+        ),
         'arch': 'wnet',
         'task': 'vessels',
         'shipped': True,
         'threshold': 0.5,
         'description': 'tiny W-Net, local contrast input, DRIVE + '
-                       'CHASE_DB1 + STARE training splits (default)',
+        'CHASE_DB1 + STARE training splits (default)',
     },
     'wnet-universal': {
         'file': 'wnet-universal.pt',
-        'sha256': ('2ff1fa677adac954507d50a1cb0d8ca6'
-                   '4166b9864528e8a29a88b1608ab910d1'),
+        'sha256': (
+            '2ff1fa677adac954507d50a1cb0d8ca64166b9864528e8a29a88b1608ab910d1'
+        ),
         'arch': 'wnet',
         'task': 'vessels',
         'shipped': False,
         'threshold': 0.5,
         'description': 'tiny W-Net, global standardisation, same data: '
-                       'the previous default, start of the current one',
+        'the previous default, start of the current one',
     },
     'seqnet-av-rite': {
         'file': 'seqnet-av-rite.pt',
-        'sha256': ('de663bec664fb61f8bb218563700d2c3'
-                   '6628ebc13e9f2e702d3b5681a52e632b'),
+        'sha256': (
+            'de663bec664fb61f8bb218563700d2c36628ebc13e9f2e702d3b5681a52e632b'
+        ),
         'arch': 'seqnet-av',
         'task': 'av',
         'shipped': True,
         'description': 'SeqNet-style A/V stage on image + vessel map, '
-                       'RITE training labels (default)',
+        'RITE training labels (default)',
+    },
+    'seqnet-av-hrf': {
+        'file': 'seqnet-av-hrf.pt',
+        'sha256': (
+            '8d185b801da737fbab618a0831a66e186704562fe3f94779f392c1a943e8a2e7'
+        ),
+        'arch': 'seqnet-av',
+        'task': 'av',
+        'shipped': False,
+        'description': 'A/V stage trained on HRF-AV only (local input): '
+        'the leave-one-camera-out model scored on RITE',
     },
     'wnet-universal-step750': {
         'file': 'wnet-universal-step750.pt',
-        'sha256': ('1ea8bfa0e9464ef124a235e72b00acbc'
-                   '819ebfea22dc511085bc8973a7663e9d'),
+        'sha256': (
+            '1ea8bfa0e9464ef124a235e72b00acbc819ebfea22dc511085bc8973a7663e9d'
+        ),
         'arch': 'wnet',
         'task': 'vessels',
         'shipped': False,
         'threshold': 0.5,
         'description': 'early (step 750) W-Net checkpoint: the vessel '
-                       'input on which seqnet-av-rite was trained',
+        'input on which seqnet-av-rite was trained',
     },
     'unet-drive': {
         'file': 'unet-drive.pt',
-        'sha256': ('fc22478581f45314a8278adb3a5e1f3d'
-                   'e4b01766a7374aa27c7af31d3d5f431a'),
+        'sha256': (
+            'fc22478581f45314a8278adb3a5e1f3de4b01766a7374aa27c7af31d3d5f431a'
+        ),
         'arch': 'unet',
         'task': 'vessels',
         'shipped': False,
@@ -79,8 +95,9 @@ REGISTRY: dict[str, dict] = {
     },
     'iternet-drive': {
         'file': 'iternet-drive.pt',
-        'sha256': ('53bc48ec5c34dd2f92cb04f1b5b342db'
-                   '62bff4edcdf6bf2e7c6d6b666c003eda'),
+        'sha256': (
+            '53bc48ec5c34dd2f92cb04f1b5b342db62bff4edcdf6bf2e7c6d6b666c003eda'
+        ),
         'arch': 'iternet',
         'task': 'vessels',
         'shipped': False,
@@ -89,8 +106,9 @@ REGISTRY: dict[str, dict] = {
     },
     'serr-unet-drive': {
         'file': 'serr-unet-drive.pt',
-        'sha256': ('82e00724fb8dcb462132bb98e572d343'
-                   '0244aff521a1ec8cc7067eed03e50a7b'),
+        'sha256': (
+            '82e00724fb8dcb462132bb98e572d3430244aff521a1ec8cc7067eed03e50a7b'
+        ),
         'arch': 'serr-unet',
         'task': 'vessels',
         'shipped': False,

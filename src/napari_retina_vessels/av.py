@@ -42,8 +42,12 @@ def segment_consistency(
     if not vessels.any():
         return out
     skel = skeletonize(vessels)
-    nb = ndi.convolve(skel.astype(np.uint8), np.ones((3, 3), np.uint8),
-                      mode='constant') - 1
+    nb = (
+        ndi.convolve(
+            skel.astype(np.uint8), np.ones((3, 3), np.uint8), mode='constant'
+        )
+        - 1
+    )
     junction = skel & (nb >= 3)
     cut = ndi.binary_dilation(junction, np.ones((3, 3), bool))
     segments, n = ndi.label(skel & ~cut, np.ones((3, 3), bool))

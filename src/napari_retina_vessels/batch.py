@@ -52,18 +52,41 @@ __all__ = ['SUMMARY_COLUMNS', 'collect_inputs', 'run_batch', 'map_images']
 
 #: Columns of ``summary.csv``, in order.
 SUMMARY_COLUMNS = (
-    'name', 'path', 'width', 'height', 'fov_area_px', 'vessel_density',
-    'artery_fraction', 'vein_fraction', 'model', 'weights_sha256',
-    'av_model', 'av_weights_sha256', 'threshold', 'device', 'seconds',
-    'quality_grade', 'quality_score', 'quality_reasons', 'status', 'error',
+    'name',
+    'path',
+    'width',
+    'height',
+    'fov_area_px',
+    'vessel_density',
+    'artery_fraction',
+    'vein_fraction',
+    'model',
+    'weights_sha256',
+    'av_model',
+    'av_weights_sha256',
+    'threshold',
+    'device',
+    'seconds',
+    'quality_grade',
+    'quality_score',
+    'quality_reasons',
+    'status',
+    'error',
 )
 
 FORMATS = PROBABILITY_FORMATS
-_OUTPUT_ENDINGS = ('_prob.png', '_prob.tif', '_prob.npy', '_vessels.png',
-                   '_av.png', '_av_overlay.png')
+_OUTPUT_ENDINGS = (
+    '_prob.png',
+    '_prob.tif',
+    '_prob.npy',
+    '_vessels.png',
+    '_av.png',
+    '_av_overlay.png',
+)
 
 
 # -- inputs -----------------------------------------------------------------
+
 
 def _folder_images(folder: Path) -> list[Path]:
     """Photos of a dataset folder (not its labels), else its image files."""
@@ -75,13 +98,15 @@ def _folder_images(folder: Path) -> list[Path]:
         except RetinaVesselsError:
             pass  # a layout without photos: fall back to the plain files
     try:
-        return sorted(p for p in folder.iterdir()
-                      if p.is_file() and _is_candidate(p))
+        return sorted(
+            p for p in folder.iterdir() if p.is_file() and _is_candidate(p)
+        )
     except OSError as err:
         raise _UnreadableInput(
             f'cannot list the folder {folder} '
             f'({err.strerror or type(err).__name__}); check its '
-            'permissions') from err
+            'permissions'
+        ) from err
 
 
 class _UnreadableInput(RetinaVesselsError):
@@ -103,8 +128,11 @@ def _glob(pattern: str) -> list[Path]:
 def _is_candidate(path: Path) -> bool:
     """An image file of a folder or glob, not one of our own outputs."""
     name = path.name.lower()
-    return (is_image_path(path) and not name.startswith('.')
-            and not name.endswith(_OUTPUT_ENDINGS))
+    return (
+        is_image_path(path)
+        and not name.startswith('.')
+        and not name.endswith(_OUTPUT_ENDINGS)
+    )
 
 
 def collect_inputs(
@@ -174,6 +202,7 @@ def _names(paths: list[Path]) -> list[str]:
 
 # -- one image --------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class _Job:
     """Everything a worker needs for one photo (small and picklable)."""
@@ -185,8 +214,12 @@ class _Job:
     device: str = 'auto'
 
     def outputs(self) -> dict[str, Path]:
-        return output_paths(self.out, self.name, fmt=self.settings['fmt'],
-                            av=self.settings['av'])
+        return output_paths(
+            self.out,
+            self.name,
+            fmt=self.settings['fmt'],
+            av=self.settings['av'],
+        )
 
     @property
     def marker(self) -> Path:
@@ -221,19 +254,27 @@ def _claim_outputs(job: _Job) -> None:
     """
     try:
         data = json.loads(job.marker.read_text(encoding='utf-8'))
-        owned = set(data.get('outputs') or ()) if isinstance(
-            data, dict) else set()
+        owned = (
+            set(data.get('outputs') or ()) if isinstance(data, dict) else set()
+        )
     except (OSError, ValueError, TypeError):
         owned = set()
     files = job.outputs()
     for path in files.values():
-        if path.name not in owned and (path.exists() or path.is_symlink()) \
-                and not written_by_us(path):
+        if (
+            path.name not in owned
+            and (path.exists() or path.is_symlink())
+            and not written_by_us(path)
+        ):
             raise RetinaVesselsError(
                 f'{path} exists and was not written by retina-vessels; '
-                'choose an empty --out folder or move that file away')
-    pending = {'settings': job.settings, 'row': None,
-               'outputs': sorted(p.name for p in files.values())}
+                'choose an empty --out folder or move that file away'
+            )
+    pending = {
+        'settings': job.settings,
+        'row': None,
+        'outputs': sorted(p.name for p in files.values()),
+    }
     write_text_atomic(job.marker, json.dumps(pending, indent=1))
 
 
@@ -249,28 +290,35 @@ def _load(job: _Job) -> Any:
     return imread(job.path)
 
 
-def _record(job: _Job, seg: Any, image: Any, row: dict[str, Any],
-            t0: float) -> None:
+def _record(
+    job: _Job, seg: Any, image: Any, row: dict[str, Any], t0: float
+) -> None:
     """Write the outputs and marker of a segmented photo; fill *row*."""
     s = job.settings
-    files = write_segmentation(job.out, job.name, seg, image=image,
-                               fmt=s['fmt'])
+    files = write_segmentation(
+        job.out, job.name, seg, image=image, fmt=s['fmt']
+    )
     row.update(segmentation_row(seg))
     # An ungradable photo keeps its files, marked as such here and in
     # its marker: its vessel map is not a result.
     if seg.quality is not None:
         row.update(seg.quality.row())
-    ungradable = seg.quality is not None and \
-        seg.quality.grade == 'ungradable'
-    row.update(seconds=round(time.perf_counter() - t0, 3),
-               status='ungradable' if ungradable else 'done')
+    ungradable = seg.quality is not None and seg.quality.grade == 'ungradable'
+    row.update(
+        seconds=round(time.perf_counter() - t0, 3),
+        status='ungradable' if ungradable else 'done',
+    )
     write_marker(job.out, job.name, s, row, files)
 
 
-def _failed(job: _Job, row: dict[str, Any], err: Exception,
-            t0: float) -> dict[str, Any]:
-    row.update(status='failed', error=str(err),
-               seconds=round(time.perf_counter() - t0, 3))
+def _failed(
+    job: _Job, row: dict[str, Any], err: Exception, t0: float
+) -> dict[str, Any]:
+    row.update(
+        status='failed',
+        error=str(err),
+        seconds=round(time.perf_counter() - t0, 3),
+    )
     # A failed photo leaves no files; a pending marker stays only to
     # vouch for outputs an earlier run wrote.
     if not any(p.exists() for p in job.outputs().values()):
@@ -292,11 +340,16 @@ def _process(job: _Job) -> dict[str, Any]:
 
         image = _load(job)
         s = job.settings
-        seg = segment(image, model=s['model'], av=s['av'],
-                      av_model=s['av_model'], device=worker_device(
-                          job.device),
-                      vessel_views=s['vessel_views'],
-                      av_views=s['av_views'], threshold=s['threshold'])
+        seg = segment(
+            image,
+            model=s['model'],
+            av=s['av'],
+            av_model=s['av_model'],
+            device=worker_device(job.device),
+            vessel_views=s['vessel_views'],
+            av_views=s['av_views'],
+            threshold=s['threshold'],
+        )
         _record(job, seg, image, row, t0)
     except (WeightsError, DeviceError):
         raise  # the model or device: the batch stops once
@@ -306,7 +359,9 @@ def _process(job: _Job) -> dict[str, Any]:
 
 
 def _iter_batched(
-    jobs: list[_Job], batch_size: int | None, log: Callable[[str], Any],
+    jobs: list[_Job],
+    batch_size: int | None,
+    log: Callable[[str], Any],
 ) -> Iterator[tuple[int, dict | None, Exception | None]]:
     """``(index, row, error)`` of every job, like ``cluster.iter_map``,
     with several photos per forward pass (``batching``): photos are
@@ -336,21 +391,39 @@ def _iter_batched(
         return row
 
     runs = iter_segment_many(
-        [partial(load, k) for k in range(len(jobs))], model=s['model'],
-        av=s['av'], av_model=s['av_model'], device=jobs[0].device,
-        vessel_views=s['vessel_views'], av_views=s['av_views'],
-        threshold=s['threshold'], batch_size=batch_size, log=log)
-    with ThreadPoolExecutor(2, thread_name_prefix='retina-write') as pool, \
-            closing(runs):
+        [partial(load, k) for k in range(len(jobs))],
+        model=s['model'],
+        av=s['av'],
+        av_model=s['av_model'],
+        device=jobs[0].device,
+        vessel_views=s['vessel_views'],
+        av_views=s['av_views'],
+        threshold=s['threshold'],
+        batch_size=batch_size,
+        log=log,
+    )
+    with (
+        ThreadPoolExecutor(2, thread_name_prefix='retina-write') as pool,
+        closing(runs),
+    ):
         pending = []
         for k, seg, err in runs:
             if err is None:
                 pending.append((k, pool.submit(write, k, seg)))
             elif isinstance(err, RetinaVesselsError) and not isinstance(
-                    err, (WeightsError, DeviceError)):
+                err, (WeightsError, DeviceError)
+            ):
                 images.pop(k, None)
-                yield k, _failed(jobs[k], _blank_row(jobs[k]), err,
-                                 starts.get(k, time.perf_counter())), None
+                yield (
+                    k,
+                    _failed(
+                        jobs[k],
+                        _blank_row(jobs[k]),
+                        err,
+                        starts.get(k, time.perf_counter()),
+                    ),
+                    None,
+                )
             else:
                 yield k, None, err
             while pending and pending[0][1].done():
@@ -362,9 +435,17 @@ def _iter_batched(
 
 # -- the batch --------------------------------------------------------------
 
-def _settings(model: str, av: bool, av_model: str, tta: bool,
-              threshold: float | None, fmt: str, *,
-              views: int | None = None) -> dict[str, Any]:
+
+def _settings(
+    model: str,
+    av: bool,
+    av_model: str,
+    tta: bool,
+    threshold: float | None,
+    fmt: str,
+    *,
+    views: int | None = None,
+) -> dict[str, Any]:
     """Options that decide the outputs, with the weights' sha256.
 
     Resolved here, before any model is loaded, so that an unknown model
@@ -379,7 +460,8 @@ def _settings(model: str, av: bool, av_model: str, tta: bool,
 
     if fmt not in FORMATS:
         raise RetinaVesselsError(
-            f'unknown format {fmt!r}; choose one of {", ".join(FORMATS)}')
+            f'unknown format {fmt!r}; choose one of {", ".join(FORMATS)}'
+        )
     if threshold is not None:
         threshold = check_threshold(threshold)
     from .pipeline import flip_views
@@ -389,22 +471,33 @@ def _settings(model: str, av: bool, av_model: str, tta: bool,
     # number of views redoes the images it would change. 'tta' (4 views
     # in both stages) stays in the record so earlier markers still match.
     vessel_views, av_views = flip_views(views, tta=bool(tta))
-    out = {'model': model, 'weights_sha256': sha, 'av': bool(av),
-           'av_model': None, 'av_weights_sha256': None,
-           'tta': vessel_views == av_views == 4,
-           'vessel_views': vessel_views,
-           'av_views': av_views if av else None,
-           'threshold': threshold, 'fmt': fmt}
+    out = {
+        'model': model,
+        'weights_sha256': sha,
+        'av': bool(av),
+        'av_model': None,
+        'av_weights_sha256': None,
+        'tta': vessel_views == av_views == 4,
+        'vessel_views': vessel_views,
+        'av_views': av_views if av else None,
+        'threshold': threshold,
+        'fmt': fmt,
+    }
     if av:
         out['av_model'], out['av_weights_sha256'] = identity(
-            str(av_model), 'av')
+            str(av_model), 'av'
+        )
     return out
 
 
 def _write_summary(path: Path, rows: list[dict]) -> None:
     buf = _io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=SUMMARY_COLUMNS,
-                            extrasaction='ignore', lineterminator='\n')
+    writer = csv.DictWriter(
+        buf,
+        fieldnames=SUMMARY_COLUMNS,
+        extrasaction='ignore',
+        lineterminator='\n',
+    )
     writer.writeheader()
     for row in rows:
         writer.writerow({k: csv_cell(row.get(k)) for k in SUMMARY_COLUMNS})
@@ -421,11 +514,13 @@ def _check_summary(path: Path) -> None:
     except OSError as err:
         raise RetinaVesselsError(
             f'cannot read {path} ({err.strerror or err}); choose another '
-            '--out folder') from err
+            '--out folder'
+        ) from err
     if not head.startswith('name,path,'):
         raise RetinaVesselsError(
             f'{path} exists and was not written by retina-vessels; '
-            'choose another --out folder or move that file away')
+            'choose another --out folder or move that file away'
+        )
 
 
 def _check_out(out: Path) -> None:
@@ -434,7 +529,8 @@ def _check_out(out: Path) -> None:
     if out.exists() and not out.is_dir():
         raise RetinaVesselsError(
             f'the output folder {out} is a file, not a folder; give the '
-            'name of a folder (it is created if missing)')
+            'name of a folder (it is created if missing)'
+        )
     try:
         out.mkdir(parents=True, exist_ok=True)
         import tempfile
@@ -445,12 +541,12 @@ def _check_out(out: Path) -> None:
         raise RetinaVesselsError(
             f'cannot write into the output folder {out} '
             f'({err.strerror or type(err).__name__}); choose a folder you '
-            'can write to') from err
+            'can write to'
+        ) from err
     _check_summary(out / 'summary.csv')
 
 
-def _check_models(settings: dict[str, Any], device: str,
-                  local: bool) -> None:
+def _check_models(settings: dict[str, Any], device: str, local: bool) -> None:
     """Fetch and load the models once, before any image, so that a broken
     model file or a failing download fails the batch once instead of
     every image. On a cluster only the download happens here."""
@@ -483,8 +579,9 @@ def _remove_leftovers(out: Path, jobs: list[_Job]) -> None:
     keeps its own. One listing of the folder, whatever the number of
     images (a glob per output made reruns quadratic).
     """
-    names = {p.name for job in jobs
-             for p in (*job.outputs().values(), job.marker)}
+    names = {
+        p.name for job in jobs for p in (*job.outputs().values(), job.marker)
+    }
     now = time.time()
     try:
         entries = list(os.scandir(out))
@@ -496,8 +593,10 @@ def _remove_leftovers(out: Path, jobs: list[_Job]) -> None:
             continue
         base = entry.name[1:-5].rsplit('.', 1)[0]
         try:
-            if base in names and \
-                    now - entry.stat().st_mtime > _STALE_PART_SECONDS:
+            if (
+                base in names
+                and now - entry.stat().st_mtime > _STALE_PART_SECONDS
+            ):
                 os.unlink(entry.path)
         except OSError:
             pass  # gone already, or not ours to delete
@@ -568,8 +667,7 @@ def run_batch(
         For options that no image could succeed with (unknown model,
         unavailable device, bad format, unreachable scheduler).
     """
-    settings = _settings(model, av, av_model, tta, threshold, fmt,
-                         views=views)
+    settings = _settings(model, av, av_model, tta, threshold, fmt, views=views)
     local = not wants_cluster(workers, scheduler)
     if local:
         from .inference import choose_device
@@ -584,13 +682,18 @@ def run_batch(
     rows: list[dict] = []
     for text in missing:
         row = dict.fromkeys(SUMMARY_COLUMNS, '')
-        row.update(name=Path(text).name, path=text, status='failed',
-                   error=f'{text} matches no file or folder')
+        row.update(
+            name=Path(text).name,
+            path=text,
+            status='failed',
+            error=f'{text} matches no file or folder',
+        )
         say(f'skipped {text}: no such file, folder or matching pattern')
         rows.append(row)
-    jobs = [_Job(str(p.absolute()), name, str(out.absolute()), settings,
-                 device)
-            for p, name in zip(paths, _names(paths))]
+    jobs = [
+        _Job(str(p.absolute()), name, str(out.absolute()), settings, device)
+        for p, name in zip(paths, _names(paths))
+    ]
     by_job: dict[int, dict] = {}
     todo = []
     for i, job in enumerate(jobs):
@@ -607,8 +710,13 @@ def run_batch(
     if local:
         runs = _iter_batched([jobs[i] for i in todo], batch_size, say)
     else:
-        runs = iter_map(_process, [jobs[i] for i in todo], workers=workers,
-                        scheduler=scheduler, name='retina-segment')
+        runs = iter_map(
+            _process,
+            [jobs[i] for i in todo],
+            workers=workers,
+            scheduler=scheduler,
+            name='retina-segment',
+        )
     try:
         with closing(runs):
             for k, row, error in runs:
@@ -619,14 +727,17 @@ def run_batch(
                     break
                 if error is not None:  # not a bad photo: a bug, a crash
                     row = _blank_row(jobs[i])
-                    row.update(status='failed',
-                               error=f'{type(error).__name__}: {error}')
+                    row.update(
+                        status='failed',
+                        error=f'{type(error).__name__}: {error}',
+                    )
                 if row['status'] == 'failed':
-                    say(f'skipped {Path(jobs[i].path).name}: '
-                        f'{row["error"]}')
+                    say(f'skipped {Path(jobs[i].path).name}: {row["error"]}')
                 elif row['status'] == 'ungradable':
-                    say(f'ungradable {Path(jobs[i].path).name}: '
-                        f'{row["quality_reasons"]}')
+                    say(
+                        f'ungradable {Path(jobs[i].path).name}: '
+                        f'{row["quality_reasons"]}'
+                    )
                 by_job[i] = row
                 report(Progress('images', len(by_job), total))
     finally:
@@ -637,8 +748,10 @@ def run_batch(
     if fatal is not None:
         raise fatal
     statuses = [r['status'] for r in rows]
-    return {'done': statuses.count('done'),
-            'skipped': statuses.count('skipped'),
-            'failed': statuses.count('failed'),
-            'ungradable': statuses.count('ungradable'),
-            'summary_csv': str(summary)}
+    return {
+        'done': statuses.count('done'),
+        'skipped': statuses.count('skipped'),
+        'failed': statuses.count('failed'),
+        'ungradable': statuses.count('ungradable'),
+        'summary_csv': str(summary),
+    }

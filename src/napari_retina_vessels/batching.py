@@ -68,8 +68,8 @@ def _prepare(index: int, item: Any, mode: str) -> _Photo:
     arr = np.asarray(image)
     if arr.dtype == object or arr.ndim not in (2, 3):
         raise InvalidImageError(
-            f'expected a (H, W) or (H, W, 3) photograph, got shape '
-            f'{arr.shape}')
+            f'expected a (H, W) or (H, W, 3) photograph, got shape {arr.shape}'
+        )
     rgb = as_rgb_float(arr)
     fov = fov_mask(rgb)
     rgb_s, fov_s, x = _canonical_input(rgb, fov, mode)
@@ -121,63 +121,90 @@ def iter_segment_many(
         check_threshold(threshold)
     _check_tile(tile)
     vessel_views, av_views = flip_views(
-        views, tta=tta, vessel_views=vessel_views, av_views=av_views)
+        views, tta=tta, vessel_views=vessel_views, av_views=av_views
+    )
     tune_allocator(default=False)
     dev = choose_device(device)
-    net, info = load_model(resolve(model, 'vessels'), task='vessels',
-                           device=dev)
+    net, info = load_model(
+        resolve(model, 'vessels'), task='vessels', device=dev
+    )
     av_net = av_info = None
     if av:
-        av_net, av_info = load_model(resolve(av_model, 'av'), task='av',
-                                     device=dev)
+        av_net, av_info = load_model(
+            resolve(av_model, 'av'), task='av', device=dev
+        )
     size = [int(batch_size) if batch_size else default_batch_size(dev)]
     if size[0] < 1:
         from .errors import InvalidOptionError
 
         raise InvalidOptionError(
-            f'the batch size must be 1 or more, got {batch_size}')
+            f'the batch size must be 1 or more, got {batch_size}'
+        )
     thr = float(info['threshold'] if threshold is None else threshold)
     mode = info['input']
     n_workers = workers or max(1, min(4, os.cpu_count() or 1))
 
     def finish(p: _Photo, av_logits: np.ndarray | None) -> Segmentation:
-        grade = assess_prediction(assess_image(p.rgb_s, p.fov_s), p.prob_s,
-                                  p.fov_s, thr)
+        grade = assess_prediction(
+            assess_image(p.rgb_s, p.fov_s), p.prob_s, p.fov_s, thr
+        )
         canonical = p_art = labels = None
         if av_logits is not None:
             canonical, p_art, labels = _av_maps(
-                av_logits, p.prob_s, p.vessels, thr, p.fov, consistency)
+                av_logits, p.prob_s, p.vessels, thr, p.fov, consistency
+            )
             canonical = (canonical,)
         return Segmentation(
-            probability=p.prob, vessels=p.vessels, artery_vein=labels,
-            fov=p.fov, model=info['name'], weights_sha256=info['sha256'],
-            device=str(dev), seconds=time.perf_counter() - p.t0,
+            probability=p.prob,
+            vessels=p.vessels,
+            artery_vein=labels,
+            fov=p.fov,
+            model=info['name'],
+            weights_sha256=info['sha256'],
+            device=str(dev),
+            seconds=time.perf_counter() - p.t0,
             threshold=thr,
             av_model=av_info['name'] if av_info else None,
             av_weights_sha256=av_info['sha256'] if av_info else None,
-            artery_probability=p_art, quality=grade, _canonical=canonical,
+            artery_probability=p_art,
+            quality=grade,
+            _canonical=canonical,
         )
 
     def run(batch: list[_Photo]) -> list[tuple[_Photo, Any]]:
         logits, size[0] = predict_many(
-            net, [p.x for p in batch], device=dev, views=vessel_views,
-            tile=tile, batch_size=size[0], log=log)
+            net,
+            [p.x for p in batch],
+            device=dev,
+            views=vessel_views,
+            tile=tile,
+            batch_size=size[0],
+            log=log,
+        )
         for p, lg in zip(batch, logits):
-            p.prob_s, p.prob, p.vessels = _vessel_maps(lg, p.fov_s, p.fov,
-                                                       thr)
+            p.prob_s, p.prob, p.vessels = _vessel_maps(lg, p.fov_s, p.fov, thr)
         if not av:
             return [(p, None) for p in batch]
-        xs = [_av_input(p.x, p.rgb_s, p.fov_s, p.prob_s, mode,
-                        av_info['input']) for p in batch]
+        xs = [
+            _av_input(p.x, p.rgb_s, p.fov_s, p.prob_s, mode, av_info['input'])
+            for p in batch
+        ]
         av_logits, size[0] = predict_many(
-            av_net, xs, device=dev, views=av_views, tile=tile,
-            batch_size=size[0], log=log)
+            av_net,
+            xs,
+            device=dev,
+            views=av_views,
+            tile=tile,
+            batch_size=size[0],
+            log=log,
+        )
         return list(zip(batch, av_logits))
 
     source = iter(enumerate(items))
     ahead = 2 * size[0] + n_workers
-    with ThreadPoolExecutor(n_workers,
-                            thread_name_prefix='retina-batch') as pool:
+    with ThreadPoolExecutor(
+        n_workers, thread_name_prefix='retina-batch'
+    ) as pool:
         prepared: list[tuple[int, Future]] = []
         finishing: list[tuple[int, Future]] = []
 
@@ -215,14 +242,16 @@ def iter_segment_many(
                 for p, av_logits in run(batch):
                     p.x = None  # the networks are done with it
                     finishing.append(
-                        (p.index, pool.submit(finish, p, av_logits)))
+                        (p.index, pool.submit(finish, p, av_logits))
+                    )
             yield from drain(block=False)
             fill()
         yield from drain(block=True)
 
 
-def segment_many(items: Iterable[Any], **options: Any) -> Iterator[
-        Segmentation]:
+def segment_many(
+    items: Iterable[Any], **options: Any
+) -> Iterator[Segmentation]:
     """Segment many photos, several per forward pass; yield in order.
 
     Parameters

@@ -54,19 +54,39 @@ VENDOR_SUFFIXES = ('.fda', '.fds', '.e2e')
 #: DICOM attributes that identify a patient, a visit or a clinician; only
 #: ``read_dicom(..., patient=True)`` returns them.
 PATIENT_KEYWORDS = (
-    'PatientName', 'PatientID', 'IssuerOfPatientID', 'OtherPatientIDs',
-    'PatientBirthDate', 'PatientSex', 'PatientAge', 'PatientSize',
-    'PatientWeight', 'PatientAddress', 'AccessionNumber', 'StudyID',
-    'StudyDate', 'StudyTime', 'SeriesDate', 'AcquisitionDateTime',
-    'ContentDate', 'InstitutionName', 'InstitutionAddress',
-    'ReferringPhysicianName', 'PerformingPhysicianName', 'OperatorsName',
-    'StudyInstanceUID', 'SeriesInstanceUID', 'SOPInstanceUID',
+    'PatientName',
+    'PatientID',
+    'IssuerOfPatientID',
+    'OtherPatientIDs',
+    'PatientBirthDate',
+    'PatientSex',
+    'PatientAge',
+    'PatientSize',
+    'PatientWeight',
+    'PatientAddress',
+    'AccessionNumber',
+    'StudyID',
+    'StudyDate',
+    'StudyTime',
+    'SeriesDate',
+    'AcquisitionDateTime',
+    'ContentDate',
+    'InstitutionName',
+    'InstitutionAddress',
+    'ReferringPhysicianName',
+    'PerformingPhysicianName',
+    'OperatorsName',
+    'StudyInstanceUID',
+    'SeriesInstanceUID',
+    'SOPInstanceUID',
 )
 
 # Attributes safe to show: what the image is, not whose it is.
 _INFO_KEYWORDS = {
-    'Modality': 'modality', 'SOPClassUID': 'sop_class',
-    'ImageLaterality': 'laterality', 'Laterality': 'laterality',
+    'Modality': 'modality',
+    'SOPClassUID': 'sop_class',
+    'ImageLaterality': 'laterality',
+    'Laterality': 'laterality',
     'Manufacturer': 'manufacturer',
     'ManufacturerModelName': 'device_model',
     'PhotometricInterpretation': 'photometric',
@@ -100,8 +120,9 @@ def _suffix(path: Path) -> str:
     return path.suffix.lower()
 
 
-def read_clinical(path: str | os.PathLike, *,
-                  patient: bool = False) -> ClinicalImage:
+def read_clinical(
+    path: str | os.PathLike, *, patient: bool = False
+) -> ClinicalImage:
     """Read a DICOM or vendor file by its name ending (see the module)."""
     path = Path(path)
     if _suffix(path) in DICOM_SUFFIXES:
@@ -148,8 +169,9 @@ def dicom_pixel_spacing(
     return _spacing_um(ds)
 
 
-def read_dicom(path: str | os.PathLike, *,
-               patient: bool = False) -> ClinicalImage:
+def read_dicom(
+    path: str | os.PathLike, *, patient: bool = False
+) -> ClinicalImage:
     """Read a DICOM photograph (single- or multi-frame).
 
     Parameters
@@ -200,8 +222,9 @@ def read_dicom(path: str | os.PathLike, *,
     try:
         arr = np.asarray(ds.pixel_array)
     except Exception as err:  # decoders raise many unrelated types
-        syntax = getattr(getattr(ds, 'file_meta', None),
-                         'TransferSyntaxUID', None)
+        syntax = getattr(
+            getattr(ds, 'file_meta', None), 'TransferSyntaxUID', None
+        )
         name = getattr(syntax, 'name', None) or str(syntax)
         raise ImageReadError(
             f'cannot decode the pixels of {path} ({name}); install '
@@ -209,14 +232,18 @@ def read_dicom(path: str | os.PathLike, *,
         ) from err
     photometric = str(ds.get('PhotometricInterpretation', ''))
     if photometric == 'MONOCHROME1':
-        top = (np.iinfo(arr.dtype).max if arr.dtype.kind in 'ui'
-               else float(arr.max()))
+        top = (
+            np.iinfo(arr.dtype).max
+            if arr.dtype.kind in 'ui'
+            else float(arr.max())
+        )
         if arr.dtype.kind in 'ui':
             top = min(top, 2 ** int(ds.get('BitsStored', 8)) - 1)
         arr = (top - arr).astype(arr.dtype)
     samples = int(ds.get('SamplesPerPixel', 1))
-    if samples == 4 or (samples == 1 and arr.ndim == 3
-                        and arr.shape[-1] == 4 and frames == 1):
+    if samples == 4 or (
+        samples == 1 and arr.ndim == 3 and arr.shape[-1] == 4 and frames == 1
+    ):
         arr = arr[..., :3]
     info = {'format': 'DICOM'}
     for keyword, key in _INFO_KEYWORDS.items():
@@ -227,10 +254,12 @@ def read_dicom(path: str | os.PathLike, *,
         info['frames'] = frames
     who = None
     if patient:
-        who = {k: str(ds.get(k)) for k in PATIENT_KEYWORDS
-               if ds.get(k) not in (None, '')}
-    return ClinicalImage(np.ascontiguousarray(arr), _spacing_um(ds), info,
-                         who)
+        who = {
+            k: str(ds.get(k))
+            for k in PATIENT_KEYWORDS
+            if ds.get(k) not in (None, '')
+        }
+    return ClinicalImage(np.ascontiguousarray(arr), _spacing_um(ds), info, who)
 
 
 def _topcon_chunks(path: Path) -> dict[bytes, tuple[int, int]]:
@@ -272,8 +301,10 @@ def _read_topcon(path: Path) -> np.ndarray | None:
     from PIL import Image
 
     chunks = _topcon_chunks(path)
-    for name, header, fmt in ((b'@IMG_FUNDUS', 24, '<IIII4sI'),
-                              (b'@IMG_OBS', 21, '<IIIIBI')):
+    for name, header, fmt in (
+        (b'@IMG_FUNDUS', 24, '<IIII4sI'),
+        (b'@IMG_OBS', 21, '<IIIIBI'),
+    ):
         if name not in chunks:
             continue
         offset, size = chunks[name]
@@ -288,7 +319,7 @@ def _read_topcon(path: Path) -> np.ndarray | None:
             with Image.open(_io.BytesIO(data)) as img:
                 bgr = np.asarray(img.convert('RGB'))
         else:
-            bgr = np.frombuffer(data, np.uint8)[:height * width * 3]
+            bgr = np.frombuffer(data, np.uint8)[: height * width * 3]
             bgr = bgr.reshape(height, width, 3)
         return np.ascontiguousarray(bgr[..., ::-1])
     return None
@@ -306,8 +337,11 @@ def _read_e2e(path: Path) -> list[np.ndarray]:
     # of it reaches the user's terminal or log.
     with contextlib.redirect_stdout(_io.StringIO()):
         found = E2E(path).read_fundus_image() or []
-    return [_as_uint8_rgb(f.image) for f in found
-            if getattr(f, 'image', None) is not None]
+    return [
+        _as_uint8_rgb(f.image)
+        for f in found
+        if getattr(f, 'image', None) is not None
+    ]
 
 
 def _as_uint8_rgb(image: np.ndarray) -> np.ndarray:
@@ -369,13 +403,22 @@ def read_vendor(path: str | os.PathLike) -> ClinicalImage:
             'the fundus image from the device software instead'
         )
     if sum(im.size for im in images) > 3 * MAX_PIXELS:
-        raise ImageReadError(f'{path} holds more pixels than this reader '
-                             'accepts')
+        raise ImageReadError(
+            f'{path} holds more pixels than this reader accepts'
+        )
     shapes = {im.shape for im in images}
-    pixels = images[0] if len(images) == 1 else (
-        np.stack(images) if len(shapes) == 1 else images[0])
-    info = {'format': {'.fda': 'Topcon FDA', '.fds': 'Topcon FDS',
-                       '.e2e': 'Heidelberg E2E'}[suffix]}
+    pixels = (
+        images[0]
+        if len(images) == 1
+        else (np.stack(images) if len(shapes) == 1 else images[0])
+    )
+    info = {
+        'format': {
+            '.fda': 'Topcon FDA',
+            '.fds': 'Topcon FDS',
+            '.e2e': 'Heidelberg E2E',
+        }[suffix]
+    }
     if len(images) > 1:
         info['fundus_images'] = len(images)
     return ClinicalImage(pixels, None, info, None)

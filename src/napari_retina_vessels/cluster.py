@@ -30,17 +30,20 @@ def wants_cluster(workers: int, scheduler: str | None) -> bool:
     """
     if workers < 0:
         raise RetinaVesselsError(
-            f'--workers must be 0 (no Dask) or more, got {workers}')
+            f'--workers must be 0 (no Dask) or more, got {workers}'
+        )
     if workers and scheduler:
         raise RetinaVesselsError(
             'give either --workers (a local cluster) or --scheduler (an '
-            'existing one), not both')
+            'existing one), not both'
+        )
     return bool(workers or scheduler)
 
 
 @contextmanager
-def dask_client(workers: int = 0,
-                scheduler: str | None = None) -> Iterator[Any]:
+def dask_client(
+    workers: int = 0, scheduler: str | None = None
+) -> Iterator[Any]:
     """A Dask client on an existing scheduler or a new LocalCluster.
 
     The local cluster has *workers* processes with one thread each,
@@ -70,10 +73,16 @@ def dask_client(workers: int = 0,
         with client:
             yield client
         return
-    with LocalCluster(n_workers=workers, threads_per_worker=1,
-                      processes=True, host='127.0.0.1',
-                      dashboard_address=None) as cluster, \
-            Client(cluster) as client:
+    with (
+        LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            host='127.0.0.1',
+            dashboard_address=None,
+        ) as cluster,
+        Client(cluster) as client,
+    ):
         yield client
 
 
@@ -156,8 +165,9 @@ def iter_map(
         from distributed import as_completed
 
         futures = {
-            client.submit(_task, func, item, retries=2,
-                          key=f'{name}-{run}-{i}'): i
+            client.submit(
+                _task, func, item, retries=2, key=f'{name}-{run}-{i}'
+            ): i
             for i, item in enumerate(items)
         }
         for fut in as_completed(futures):

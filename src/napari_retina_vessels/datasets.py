@@ -65,7 +65,8 @@ def _images(folder: Path) -> list[Path]:
     if not folder.is_dir():
         return []
     return sorted(
-        p for p in folder.iterdir()
+        p
+        for p in folder.iterdir()
         if p.is_file() and not p.name.startswith('.') and is_image_path(p)
     )
 
@@ -104,7 +105,8 @@ def detect_layout(folder: str | os.PathLike) -> str | None:
         if (folder / '1st_manual').is_dir():
             return 'drive'
         if (folder / 'manual1').is_dir() or any(
-                (folder / 'av').glob('*_AVmanual.*')):
+            (folder / 'av').glob('*_AVmanual.*')
+        ):
             return 'hrf'
         if (folder / 'av').is_dir() and (folder / 'mask').is_dir():
             return 'rite'
@@ -122,8 +124,11 @@ _SPLIT_FOLDERS = ('training', 'test')
 
 
 def _split_root(folder: Path, split: str, read) -> list[Sample]:
-    parts = {'train': ['training'], 'test': ['test'],
-             'all': list(_SPLIT_FOLDERS)}[split]
+    parts = {
+        'train': ['training'],
+        'test': ['test'],
+        'all': list(_SPLIT_FOLDERS),
+    }[split]
     out: list[Sample] = []
     for p in parts:
         if (folder / p / 'images').is_dir():
@@ -139,9 +144,7 @@ def _split_slice(samples: list[Sample], n_train: int, split: str):
     return samples
 
 
-def discover(
-    folder: str | os.PathLike, *, split: str = 'all'
-) -> list[Sample]:
+def discover(folder: str | os.PathLike, *, split: str = 'all') -> list[Sample]:
     """List the samples of a dataset folder.
 
     Parameters
@@ -186,8 +189,14 @@ def _drive(folder: Path, split: str) -> list[Sample]:
     masks = _by_key(_images(folder / 'mask'), _num)
     av = _by_key(_images(folder / 'av'), _num)
     return [
-        Sample(_stem(img), img, vessels.get(_num(img)), masks.get(_num(img)),
-               av.get(_num(img)), 'drive')
+        Sample(
+            _stem(img),
+            img,
+            vessels.get(_num(img)),
+            masks.get(_num(img)),
+            av.get(_num(img)),
+            'drive',
+        )
         for img in _images(folder / 'images')
     ]
 
@@ -198,28 +207,44 @@ def _rite(folder: Path, split: str) -> list[Sample]:
     masks = _by_key(_images(folder / 'mask'), _num)
     av = _by_key(_images(folder / 'av'), _num)
     return [
-        Sample(_stem(img), img, None, masks.get(_num(img)),
-               av.get(_num(img)), 'rite')
+        Sample(
+            _stem(img),
+            img,
+            None,
+            masks.get(_num(img)),
+            av.get(_num(img)),
+            'rite',
+        )
         for img in _images(folder / 'images')
     ]
 
 
 def _chase(folder: Path, split: str) -> list[Sample]:
-    photos = [p for p in _images(folder)
-              if re.fullmatch(r'Image_\d+[LR]', _stem(p))]
+    photos = [
+        p for p in _images(folder) if re.fullmatch(r'Image_\d+[LR]', _stem(p))
+    ]
     masks = _by_key(_images(folder / 'masks'), _stem)
     out = []
     for img in photos:
         s = _stem(img)
         labels = sorted(folder.glob(f'{s}_1stHO.*'))
-        out.append(Sample(s, img, labels[0] if labels else None,
-                          masks.get(s), None, 'chase'))
+        out.append(
+            Sample(
+                s,
+                img,
+                labels[0] if labels else None,
+                masks.get(s),
+                None,
+                'chase',
+            )
+        )
     return _split_slice(out, 20, split)
 
 
 def _stare(folder: Path, split: str) -> list[Sample]:
-    labels = _by_key(_images(folder / 'labels-ah'),
-                     lambda p: _stem(p).split('.')[0])
+    labels = _by_key(
+        _images(folder / 'labels-ah'), lambda p: _stem(p).split('.')[0]
+    )
     masks = _images(folder / 'masks')
     photos = _images(folder / 'stare-images')
     by_stem = _by_key(masks, _stem)
@@ -239,13 +264,23 @@ def _hrf(folder: Path, split: str) -> list[Sample]:
     if not (folder / 'images').is_dir():
         return _split_root(folder, split, _hrf)
     vessels = _by_key(_images(folder / 'manual1'), lambda p: p.stem.lower())
-    masks = _by_key(_images(folder / 'mask'),
-                    lambda p: p.stem.lower().removesuffix('_mask'))
-    av = _by_key(_images(folder / 'av'),
-                 lambda p: p.stem.lower().removesuffix('_avmanual'))
+    masks = _by_key(
+        _images(folder / 'mask'),
+        lambda p: p.stem.lower().removesuffix('_mask'),
+    )
+    av = _by_key(
+        _images(folder / 'av'),
+        lambda p: p.stem.lower().removesuffix('_avmanual'),
+    )
     return [
-        Sample(img.stem, img, vessels.get(img.stem.lower()),
-               masks.get(img.stem.lower()), av.get(img.stem.lower()), 'hrf')
+        Sample(
+            img.stem,
+            img,
+            vessels.get(img.stem.lower()),
+            masks.get(img.stem.lower()),
+            av.get(img.stem.lower()),
+            'hrf',
+        )
         for img in _images(folder / 'images')
     ]
 
@@ -258,15 +293,25 @@ def _generic(folder: Path, split: str) -> list[Sample]:
     masks = _by_key(_images(mdir), _stem) if mdir else {}
     av = _by_key(_images(adir), _stem) if adir else {}
     return [
-        Sample(_stem(img), img, vessels.get(_stem(img)),
-               masks.get(_stem(img)), av.get(_stem(img)), 'generic')
+        Sample(
+            _stem(img),
+            img,
+            vessels.get(_stem(img)),
+            masks.get(_stem(img)),
+            av.get(_stem(img)),
+            'generic',
+        )
         for img in _images(folder / 'images')
     ]
 
 
 _DISCOVER = {
-    'drive': _drive, 'rite': _rite, 'chase': _chase, 'stare': _stare,
-    'hrf': _hrf, 'generic': _generic,
+    'drive': _drive,
+    'rite': _rite,
+    'chase': _chase,
+    'stare': _stare,
+    'hrf': _hrf,
+    'generic': _generic,
 }
 
 
@@ -293,8 +338,11 @@ def load_sample(sample: Sample) -> dict[str, np.ndarray | None]:
         'fov': read_mask(sample.fov) if sample.fov else None,
         'av': read_av(sample.av) if sample.av else None,
     }
-    if out['vessels'] is None and out['av'] is not None and (
-            sample.layout == 'hrf'):
+    if (
+        out['vessels'] is None
+        and out['av'] is not None
+        and (sample.layout == 'hrf')
+    ):
         # HRF-AV labels every visible vessel pixel (artery, vein or
         # crossing): their union is the vessel tree.
         out['vessels'] = out['av'] > 0

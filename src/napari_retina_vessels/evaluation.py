@@ -59,8 +59,9 @@ class _Options:
 
 
 # ------------------------------------------------------------ predictions
-def find_prediction(folder: str | os.PathLike, stem: str,
-                    *, suffix: str = '') -> Path:
+def find_prediction(
+    folder: str | os.PathLike, stem: str, *, suffix: str = ''
+) -> Path:
     """Path of the saved map ``folder/<stem><suffix>.png|.tif|.tiff|.npy``.
 
     For the vessel map (no *suffix*) ``<stem>_prob.*``, the name
@@ -143,8 +144,9 @@ def _as_probability(arr: np.ndarray) -> np.ndarray:
 
 
 # ------------------------------------------------------------ one sample
-def _check_shape(arr: np.ndarray, path: Path, sample: Sample,
-                 shape: tuple) -> None:
+def _check_shape(
+    arr: np.ndarray, path: Path, sample: Sample, shape: tuple
+) -> None:
     if arr.shape != tuple(shape):
         raise ShapeMismatchError(
             f'prediction {path} is {arr.shape[1]} x {arr.shape[0]} but '
@@ -153,8 +155,9 @@ def _check_shape(arr: np.ndarray, path: Path, sample: Sample,
         )
 
 
-def _score_sample(sample: Sample, opts: _Options,
-                  progress: Callable | None = None) -> dict[str, Any]:
+def _score_sample(
+    sample: Sample, opts: _Options, progress: Callable | None = None
+) -> dict[str, Any]:
     """Load, predict and count one sample (runs in a worker when
     parallel, so it returns plain counts, no images)."""
     from .metrics.av import av_counts
@@ -182,26 +185,45 @@ def _score_sample(sample: Sample, opts: _Options,
         if want_av:
             from .io import read_av
 
-            av_path = find_prediction(opts.predictions, sample.name,
-                                      suffix='_av')
+            av_path = find_prediction(
+                opts.predictions, sample.name, suffix='_av'
+            )
             av_pred = read_av(av_path)
             _check_shape(av_pred, av_path, sample, shape)
-            vessels_pred = (pred if binary
-                            else _as_probability(pred) >= threshold)
+            vessels_pred = (
+                pred if binary else _as_probability(pred) >= threshold
+            )
     else:
         from .pipeline import segment
 
-        seg = segment(image, model=opts.model, av=want_av,
-                      av_model=opts.av_model, device=opts.device,
-                      threshold=opts.threshold, fov=fov,
-                      consistency=opts.consistency, av_views=opts.av_views,
-                      vessel_views=opts.vessel_views, progress=progress)
+        seg = segment(
+            image,
+            model=opts.model,
+            av=want_av,
+            av_model=opts.av_model,
+            device=opts.device,
+            threshold=opts.threshold,
+            fov=fov,
+            consistency=opts.consistency,
+            av_views=opts.av_views,
+            vessel_views=opts.vessel_views,
+            progress=progress,
+        )
         pred, threshold, binary = seg.probability, seg.threshold, False
         av_pred, vessels_pred = seg.artery_vein, seg.vessels
         p_art = seg.artery_probability
-        info = {k: v for k, v in seg.metadata().items()
-                if k in ('model', 'weights_sha256', 'av_model',
-                         'av_weights_sha256', 'device')}
+        info = {
+            k: v
+            for k, v in seg.metadata().items()
+            if k
+            in (
+                'model',
+                'weights_sha256',
+                'av_model',
+                'av_weights_sha256',
+                'device',
+            )
+        }
     stats = None
     error = None
     if fov is not None and not np.asarray(fov).any():
@@ -216,11 +238,22 @@ def _score_sample(sample: Sample, opts: _Options,
         stats = image_stats(truth, pred, fov, threshold, binary)
     counts = None
     if want_av:
-        counts = av_counts(truth_av, av_pred, vessels_pred=vessels_pred,
-                           artery_probability=p_art, mask=fov)
-    return {'name': sample.name, 'stats': stats, 'av_counts': counts,
-            'threshold': threshold, 'info': info, 'error': error,
-            'seconds': time.perf_counter() - t0}
+        counts = av_counts(
+            truth_av,
+            av_pred,
+            vessels_pred=vessels_pred,
+            artery_probability=p_art,
+            mask=fov,
+        )
+    return {
+        'name': sample.name,
+        'stats': stats,
+        'av_counts': counts,
+        'threshold': threshold,
+        'info': info,
+        'error': error,
+        'seconds': time.perf_counter() - t0,
+    }
 
 
 def _map_parallel(func, samples, workers, scheduler, progress) -> list:
@@ -234,8 +267,14 @@ def _map_parallel(func, samples, workers, scheduler, progress) -> list:
             'available in this version; run without --workers/--scheduler'
         )
     # map_images reports Progress('evaluate', done, total) itself.
-    return map_images(func, samples, workers=workers, scheduler=scheduler,
-                      progress=progress, stage='evaluate')
+    return map_images(
+        func,
+        samples,
+        workers=workers,
+        scheduler=scheduler,
+        progress=progress,
+        stage='evaluate',
+    )
 
 
 # ------------------------------------------------------------- dataset
@@ -268,7 +307,8 @@ def _clean(value):
 
 
 def evaluate_dataset(
-    folder: str | os.PathLike, *,
+    folder: str | os.PathLike,
+    *,
     model: str = 'default',
     predictions: str | os.PathLike | None = None,
     split: str = 'all',
@@ -344,7 +384,8 @@ def evaluate_dataset(
         from .pipeline import flip_views
 
         vessel_views, av_views = flip_views(
-            views, tta=tta, vessel_views=vessel_views, av_views=av_views)
+            views, tta=tta, vessel_views=vessel_views, av_views=av_views
+        )
     samples = discover(folder, split=split)
     if av and not any(s.av is not None for s in samples):
         raise DatasetError(
@@ -354,19 +395,29 @@ def evaluate_dataset(
     pred_dir = Path(predictions) if predictions is not None else None
     if pred_dir is not None:
         if not pred_dir.is_dir():
-            raise DatasetError(
-                f'prediction folder {pred_dir} does not exist'
-            )
+            raise DatasetError(f'prediction folder {pred_dir} does not exist')
         for s in samples:  # fail before any work
             find_prediction(pred_dir, s.name)
-    opts = _Options(model=model, predictions=pred_dir, device=device,
-                    threshold=threshold, av=av, av_model=av_model,
-                    consistency=consistency, av_views=av_views,
-                    vessel_views=vessel_views)
+    opts = _Options(
+        model=model,
+        predictions=pred_dir,
+        device=device,
+        threshold=threshold,
+        av=av,
+        av_model=av_model,
+        consistency=consistency,
+        av_views=av_views,
+        vessel_views=vessel_views,
+    )
     emit = None
     if workers or scheduler:
-        results = _map_parallel(partial(_score_sample, opts=opts),
-                                samples, workers, scheduler, progress)
+        results = _map_parallel(
+            partial(_score_sample, opts=opts),
+            samples,
+            workers,
+            scheduler,
+            progress,
+        )
     else:
         results = (_score_sample(s, opts, progress) for s in samples)
         if progress is not None:
@@ -410,17 +461,20 @@ def evaluate_dataset(
         'pooled': vessels.pooled() if vessels else None,
         'per_image_mean': mean,
         'per_image_sd': sd,
-        'best_threshold': (vessels.best_threshold()
-                           if vessels and best_threshold else None),
+        'best_threshold': (
+            vessels.best_threshold() if vessels and best_threshold else None
+        ),
         'av': avs.pooled(),
         'images': rows,
         'seconds_per_image': round(
-            (time.perf_counter() - t0) / max(1, len(rows)), 3),
+            (time.perf_counter() - t0) / max(1, len(rows)), 3
+        ),
     }
     return _clean(report)
 
 
 # --------------------------------------------------------------- output
+
 
 def write_csv(report: dict[str, Any], path: str | os.PathLike) -> Path:
     """Write the per-image rows of an :func:`evaluate_dataset` report as
@@ -433,6 +487,12 @@ def write_csv(report: dict[str, Any], path: str | os.PathLike) -> Path:
     writer = csv.writer(buf, lineterminator='\n')
     writer.writerow(columns)
     for row in rows:
-        writer.writerow([f'{row[c]:.6f}' if isinstance(row.get(c), float)
-                         else csv_cell(row.get(c)) for c in columns])
+        writer.writerow(
+            [
+                f'{row[c]:.6f}'
+                if isinstance(row.get(c), float)
+                else csv_cell(row.get(c))
+                for c in columns
+            ]
+        )
     return write_text_atomic(path, buf.getvalue())

@@ -74,8 +74,11 @@ def fov_mask(
     small = bright
     if scale < 1.0:
         small = resize(
-            bright, (max(3, round(h * scale)), max(3, round(w * scale))),
-            order=1, anti_aliasing=True, preserve_range=True,
+            bright,
+            (max(3, round(h * scale)), max(3, round(w * scale))),
+            order=1,
+            anti_aliasing=True,
+            preserve_range=True,
         ).astype(np.float32)
     small = ndi.gaussian_filter(small, 1.0)
     lo, hi = np.percentile(small, [1, 99.5])
@@ -109,7 +112,7 @@ def fov_mask(
     # Smooth the outline: open removes glare streaks leaking into the
     # border, close removes notches from dark lesions at the rim.
     r = max(1, round(0.01 * max(fg.shape)))
-    yy, xx = np.mgrid[-r:r + 1, -r:r + 1]
+    yy, xx = np.mgrid[-r : r + 1, -r : r + 1]
     disk = xx**2 + yy**2 <= r * r
     fg = ndi.binary_opening(fg, disk)
     fg = ndi.binary_closing(fg, disk, border_value=0) | fg

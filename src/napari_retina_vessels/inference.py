@@ -16,8 +16,14 @@ import torch
 from .errors import DeviceError, InvalidOptionError
 from .progress import Progress
 
-__all__ = ['Progress', 'available_devices', 'check_views', 'choose_device',
-           'predict', 'tta_views']
+__all__ = [
+    'Progress',
+    'available_devices',
+    'check_views',
+    'choose_device',
+    'predict',
+    'tta_views',
+]
 
 
 def available_devices() -> list[str]:
@@ -49,8 +55,7 @@ def choose_device(device: str | torch.device = 'auto') -> torch.device:
     base = name.split(':')[0]
     if base not in ('cpu', 'cuda', 'mps'):
         raise DeviceError(
-            f'unknown device {device!r}; use auto or one of '
-            f'{", ".join(avail)}'
+            f'unknown device {device!r}; use auto or one of {", ".join(avail)}'
         )
     if base not in avail:
         raise DeviceError(
@@ -71,8 +76,7 @@ def _window(size: int, overlap: int) -> np.ndarray:
     """1-D blending weights: flat middle, raised-cosine ramps."""
     w = np.ones(size, np.float32)
     if overlap > 0:
-        ramp = 0.5 - 0.5 * np.cos(np.pi * (np.arange(overlap) + 0.5)
-                                  / overlap)
+        ramp = 0.5 - 0.5 * np.cos(np.pi * (np.arange(overlap) + 0.5) / overlap)
         w[:overlap] = ramp
         w[-overlap:] = np.minimum(w[-overlap:], ramp[::-1])
     return np.maximum(w, 1e-3)
@@ -117,8 +121,9 @@ def tta_views(tta: bool | int) -> int:
     return check_views(4 if tta is True else 1 if tta is False else tta)
 
 
-def _forward(model, x: torch.Tensor, device: torch.device,
-             views: int) -> torch.Tensor:
+def _forward(
+    model, x: torch.Tensor, device: torch.device, views: int
+) -> torch.Tensor:
     """Last output's logits for a (N, C, h, w) batch, averaged over
     *views* flip views (1, 2 or 4)."""
     views = _VIEWS[views]
@@ -131,8 +136,11 @@ def _forward(model, x: torch.Tensor, device: torch.device,
         xi = torch.flip(x, dims) if dims else x
         xi = xi.contiguous(memory_format=torch.channels_last)
         if device.type == 'cuda':
-            dtype = (torch.bfloat16 if torch.cuda.is_bf16_supported()
-                     else torch.float16)
+            dtype = (
+                torch.bfloat16
+                if torch.cuda.is_bf16_supported()
+                else torch.float16
+            )
             with torch.autocast('cuda', dtype=dtype):
                 out = model(xi)[-1]
         else:
@@ -188,9 +196,16 @@ def predict(
     pw = max(32, -(-w0 // 8) * 8) - w0
     if ph or pw:
         x = np.pad(x, ((0, 0), (0, ph), (0, pw)))
-    out = yield from _predict(model, x, device=device, tile=tile,
-                              overlap=overlap, views=views, batch=batch,
-                              stage=stage)
+    out = yield from _predict(
+        model,
+        x,
+        device=device,
+        tile=tile,
+        overlap=overlap,
+        views=views,
+        batch=batch,
+        stage=stage,
+    )
     return out[:, :h0, :w0]
 
 
@@ -199,8 +214,7 @@ def _predict(model, x, *, device, tile, overlap, views, batch, stage):
     if h <= tile and w <= tile:
         yield Progress(stage, 0, 1)
         with torch.inference_mode():
-            out = _forward(model, torch.from_numpy(x)[None], device,
-                           views)
+            out = _forward(model, torch.from_numpy(x)[None], device, views)
         yield Progress(stage, 1, 1)
         return out[0].numpy()
     th, tw = min(tile, h), min(tile, w)
@@ -217,14 +231,16 @@ def _predict(model, x, *, device, tile, overlap, views, batch, stage):
     yield Progress(stage, 0, total)
     with torch.inference_mode():
         for i in range(0, total, batch):
-            chunk = boxes[i:i + batch]
-            xb = torch.stack([xt[:, y:y + th, xx:xx + tw] for y, xx in chunk])
+            chunk = boxes[i : i + batch]
+            xb = torch.stack(
+                [xt[:, y : y + th, xx : xx + tw] for y, xx in chunk]
+            )
             out = _forward(model, xb, device, views)
             if acc is None:
                 acc = torch.zeros(out.shape[1], h, w)
             for (y, xx), o in zip(chunk, out):
-                acc[:, y:y + th, xx:xx + tw] += o * weight
-                norm[y:y + th, xx:xx + tw] += weight
+                acc[:, y : y + th, xx : xx + tw] += o * weight
+                norm[y : y + th, xx : xx + tw] += weight
             yield Progress(stage, min(i + batch, total), total)
     return (acc / norm).numpy()
 
@@ -248,7 +264,8 @@ def is_out_of_memory(err: BaseException) -> bool:
         return True
     text = str(err).lower()
     return isinstance(err, RuntimeError) and (
-        'out of memory' in text or "can't allocate memory" in text)
+        'out of memory' in text or "can't allocate memory" in text
+    )
 
 
 def _padded(shape: tuple[int, int]) -> tuple[int, int]:
@@ -313,15 +330,16 @@ def predict_many(
         c, h, w = x.shape
         ph, pw = _padded((h, w))
         if ph > tile or pw > tile:
-            out[i] = _drain(predict(model, x, device=device, tile=tile,
-                                    views=views))
+            out[i] = _drain(
+                predict(model, x, device=device, tile=tile, views=views)
+            )
         else:
             groups.setdefault((c, ph, pw), []).append(i)
     pin = device.type == 'cuda'
     for (c, ph, pw), idx in groups.items():
         k = 0
         while k < len(idx):
-            chunk = idx[k:k + size]
+            chunk = idx[k : k + size]
             xb = np.zeros((len(chunk), c, ph, pw), np.float32)
             for j, i in enumerate(chunk):
                 _, h, w = xs[i].shape
@@ -333,8 +351,7 @@ def predict_many(
                 with torch.inference_mode():
                     res = _forward(model, xt, device, views)
             except (RuntimeError, MemoryError) as err:
-                if not (isinstance(err, MemoryError)
-                        or is_out_of_memory(err)):
+                if not (isinstance(err, MemoryError) or is_out_of_memory(err)):
                     raise
                 del xt, xb
                 if device.type == 'cuda':
@@ -343,10 +360,13 @@ def predict_many(
                     raise DeviceError(
                         f'{device} ran out of memory for a single photo; '
                         'use a smaller tile or another device (--device '
-                        'cpu)') from err
+                        'cpu)'
+                    ) from err
                 size = max(1, len(chunk) // 2)
-                say(f'out of memory with {len(chunk)} photos per pass on '
-                    f'{device}; retrying with {size}')
+                say(
+                    f'out of memory with {len(chunk)} photos per pass on '
+                    f'{device}; retrying with {size}'
+                )
                 continue
             for j, i in enumerate(chunk):
                 _, h, w = xs[i].shape

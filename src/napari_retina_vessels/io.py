@@ -41,10 +41,26 @@ __all__ = [
 
 #: File name endings this package decodes (lower case).
 IMAGE_SUFFIXES = (
-    '.tif', '.tiff', '.png', '.jpg', '.jpeg', '.gif', '.bmp',
-    '.ppm', '.pgm', '.pnm', '.ppm.gz', '.pgm.gz', '.tif.gz', '.jpe',
+    '.tif',
+    '.tiff',
+    '.png',
+    '.jpg',
+    '.jpeg',
+    '.gif',
+    '.bmp',
+    '.ppm',
+    '.pgm',
+    '.pnm',
+    '.ppm.gz',
+    '.pgm.gz',
+    '.tif.gz',
+    '.jpe',
     # clinical formats, decoded by .clinical (pydicom, oct-converter)
-    '.dcm', '.dicom', '.fda', '.fds', '.e2e',
+    '.dcm',
+    '.dicom',
+    '.fda',
+    '.fds',
+    '.e2e',
 )
 
 # Guard against decompression bombs: a header that declares more pixels
@@ -69,8 +85,7 @@ def _suffix(path: Path) -> str:
 
 
 def file_stem(path: str | os.PathLike) -> str:
-    """File name without its image suffix (``im0001.ppm.gz`` -> ``im0001``).
-    """
+    """File name without its image suffix (``im0001.ppm.gz`` -> ``im0001``)."""
     path = Path(path)
     name = path.name
     lower = name.lower()
@@ -139,24 +154,24 @@ def _pnm_header(head: bytes) -> tuple[int, int, int, int, int, int] | None:
     vals: list[int] = []
     i = 2
     while len(vals) < need:
-        while i < len(head) and (head[i:i + 1].isspace()
-                                 or head[i:i + 1] == b'#'):
-            if head[i:i + 1] == b'#':
+        while i < len(head) and (
+            head[i : i + 1].isspace() or head[i : i + 1] == b'#'
+        ):
+            if head[i : i + 1] == b'#':
                 j = head.find(b'\n', i)
                 if j < 0:
                     return None
                 i = j
             i += 1
         j = i
-        while j < len(head) and head[j:j + 1].isdigit():
+        while j < len(head) and head[j : j + 1].isdigit():
             j += 1
         if j == i or j - i > 9:
             return None
         vals.append(int(head[i:j]))
         i = j
     maxval = vals[2] if need == 3 else 1
-    return (kind, vals[0], vals[1], 3 if kind in (3, 6) else 1, maxval,
-            i + 1)
+    return (kind, vals[0], vals[1], 3 if kind in (3, 6) else 1, maxval, i + 1)
 
 
 def _pnm_bytes(hdr: tuple[int, ...]) -> int:
@@ -213,7 +228,7 @@ def _tiff_tags(buf: bytes) -> dict[int, int] | int | None:
     nsize, csize = struct.calcsize(nfmt), struct.calcsize(cfmt)
     if off + nsize > len(buf):
         return off + nsize
-    n = struct.unpack(e + nfmt, buf[off:off + nsize])[0]
+    n = struct.unpack(e + nfmt, buf[off : off + nsize])[0]
     entry = 4 + 2 * csize
     end = off + nsize + min(n, 4096) * entry
     if end > len(buf):
@@ -221,13 +236,14 @@ def _tiff_tags(buf: bytes) -> dict[int, int] | int | None:
     tags: dict[int, int] = {}
     for k in range(min(n, 4096)):
         p = off + nsize + k * entry
-        tag, typ = struct.unpack(e + 'HH', buf[p:p + 4])
-        count = struct.unpack(e + cfmt, buf[p + 4:p + 4 + csize])[0]
+        tag, typ = struct.unpack(e + 'HH', buf[p : p + 4])
+        count = struct.unpack(e + cfmt, buf[p + 4 : p + 4 + csize])[0]
         fmt = {3: 'H', 4: 'I', 16: 'Q'}.get(typ)
         if count == 1 and fmt:
             q = p + 4 + csize
             tags[tag] = struct.unpack(
-                e + fmt, buf[q:q + struct.calcsize(fmt)])[0]
+                e + fmt, buf[q : q + struct.calcsize(fmt)]
+            )[0]
     return tags
 
 
@@ -240,7 +256,8 @@ def _gz_limit(head: bytes, inner: str, eof: bool) -> int:
             if tags > _MAX_GZ_BYTES:
                 raise ImageReadError(
                     'its TIFF header points beyond any image this reader '
-                    'accepts')
+                    'accepts'
+                )
             return -tags if not eof else _MAX_GZ_BYTES
         if tags is None:
             if eof:
@@ -252,7 +269,8 @@ def _gz_limit(head: bytes, inner: str, eof: bool) -> int:
         if tw * tl > max(-(-w // 16) * 16 * -(-h // 16) * 16, 256):
             raise ImageReadError(
                 f'the image is {w} x {h} pixels but declares tiles of '
-                f'{tw} x {tl}; the file is damaged or crafted')
+                f'{tw} x {tl}; the file is damaged or crafted'
+            )
         # Up to 8 bytes a sample, and a few frames of a stack.
         raw = w * h * max(1, tags.get(277, 1)) * 8
         return min(_MAX_GZ_BYTES, 16 * raw + (1 << 20))
@@ -281,15 +299,17 @@ def _gunzip(path: Path, inner: str) -> bytes:
             if len(buf) > (_MAX_GZ_BYTES if limit < 0 else limit):
                 raise ImageReadError(
                     'it decompresses to more bytes than its header '
-                    'declares or this reader accepts')
+                    'declares or this reader accepts'
+                )
             if eof:
                 return bytes(buf)
 
 
 def _check_pixels(w: int, h: int, frames: int = 1) -> None:
     if w * h * frames > MAX_PIXELS:
-        what = f'{w} x {h} pixels' + (f' x {frames} frames'
-                                      if frames > 1 else '')
+        what = f'{w} x {h} pixels' + (
+            f' x {frames} frames' if frames > 1 else ''
+        )
         raise ImageReadError(
             f'the image declares {what}, more than the {MAX_PIXELS:,} '
             'pixels this reader accepts'
@@ -318,8 +338,12 @@ def _tiff_layout(series) -> tuple[tuple[int, ...], str]:
     """
     axes, shape = series.axes, tuple(series.shape)
     image = ''.join(a for a in axes if a in 'YXS')
-    if 'S' not in axes and 'C' in axes and shape[axes.index('C')] in (3, 4) \
-            and axes.index('C') == len(axes) - 3:
+    if (
+        'S' not in axes
+        and 'C' in axes
+        and shape[axes.index('C')] in (3, 4)
+        and axes.index('C') == len(axes) - 3
+    ):
         image = 'C' + image
     lead = tuple(n for a, n in zip(axes, shape) if a not in image)
     return lead, image
@@ -342,8 +366,11 @@ def _read_tiff(data: bytes | Path, *, frames: bool = False) -> np.ndarray:
         lead, image = _tiff_layout(series)
         lead = tuple(n for n in lead if n != 1)
         n = int(np.prod(lead)) if lead else 1
-        _check_pixels(int(series.keyframe.imagewidth),
-                      int(series.keyframe.imagelength), n)
+        _check_pixels(
+            int(series.keyframe.imagewidth),
+            int(series.keyframe.imagelength),
+            n,
+        )
         if len(lead) > 1:
             raise ImageReadError(
                 f'the file holds a {len(series.shape)}-D array of shape '
@@ -359,8 +386,11 @@ def _read_tiff(data: bytes | Path, *, frames: bool = False) -> np.ndarray:
         arr = series.asarray()
     if image[0] in 'SC':  # planar configuration: samples before YX
         arr = np.moveaxis(arr, -3, -1)
-    return arr.reshape((n, *arr.shape[-len(image):])) if frames else \
-        arr.reshape(arr.shape[-len(image):])
+    return (
+        arr.reshape((n, *arr.shape[-len(image) :]))
+        if frames
+        else arr.reshape(arr.shape[-len(image) :])
+    )
 
 
 def imread(path: str | os.PathLike) -> npt.NDArray:
@@ -405,8 +435,7 @@ def _read_clinical_frame(path: Path) -> np.ndarray:
 
     image = read_clinical(path)
     arr = image.pixels
-    frames = int(image.info.get('frames', image.info.get('fundus_images',
-                                                          1)))
+    frames = int(image.info.get('frames', image.info.get('fundus_images', 1)))
     if frames > 1:
         raise ImageReadError(
             f'{path} holds {frames} images; open it in napari (one layer '
@@ -459,10 +488,12 @@ def check_output_file(path: str | os.PathLike, what: str = 'file') -> Path:
     path = Path(path)
     if path.is_dir():
         raise InvalidImageError(
-            f'the {what} {path} is a folder; give a file name')
+            f'the {what} {path} is a folder; give a file name'
+        )
     if path.exists() and not path.is_file():
         raise InvalidImageError(
-            f'the {what} {path} is not a regular file; give a file name')
+            f'the {what} {path} is not a regular file; give a file name'
+        )
     parent = path.parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
@@ -471,7 +502,8 @@ def check_output_file(path: str | os.PathLike, what: str = 'file') -> Path:
         ok = False
     if not ok:
         raise InvalidImageError(
-            f'cannot write the {what} {path}: its folder is not writable')
+            f'cannot write the {what} {path}: its folder is not writable'
+        )
     return path
 
 
@@ -483,7 +515,8 @@ def _check_file(path: Path) -> None:
         raise ImageReadError(f'{path} does not exist')
     kind = 'a folder' if path.is_dir() else 'a device, pipe or socket'
     raise ImageReadError(
-        f'{path} is {kind}, not an image file; give the path of a photo')
+        f'{path} is {kind}, not an image file; give the path of a photo'
+    )
 
 
 def read_npy(path: str | os.PathLike) -> npt.NDArray:
@@ -504,8 +537,10 @@ def read_npy(path: str | os.PathLike) -> npt.NDArray:
     try:
         with open(path, 'rb') as fh:
             version = npf.read_magic(fh)
-            read = {(1, 0): npf.read_array_header_1_0,
-                    (2, 0): npf.read_array_header_2_0}.get(version)
+            read = {
+                (1, 0): npf.read_array_header_1_0,
+                (2, 0): npf.read_array_header_2_0,
+            }.get(version)
             if read is None:
                 raise ValueError(f'unsupported .npy version {version}')
             shape, _, dtype = read(fh)
@@ -517,16 +552,18 @@ def read_npy(path: str | os.PathLike) -> npt.NDArray:
     n = int(np.prod(shape, dtype=np.float64)) if shape else 1
     if dtype.hasobject:
         raise ImageReadError(
-            f'{path} holds Python objects, not numbers; save a numeric '
-            'array')
+            f'{path} holds Python objects, not numbers; save a numeric array'
+        )
     if n > 4 * MAX_PIXELS:
         raise ImageReadError(
             f'{path} declares an array of shape {shape}, more than the '
-            f'{4 * MAX_PIXELS:,} values this reader accepts')
+            f'{4 * MAX_PIXELS:,} values this reader accepts'
+        )
     if size < start + n * dtype.itemsize:
         raise ImageReadError(
             f'{path} is truncated: it declares shape {shape} of '
-            f'{dtype} but holds {size:,} bytes')
+            f'{dtype} but holds {size:,} bytes'
+        )
     try:
         return np.load(path, allow_pickle=False)
     except (OSError, ValueError) as err:
@@ -574,8 +611,11 @@ def _check_decoded(arr: np.ndarray, path: Path) -> np.ndarray:
     arr = np.asarray(arr)
     # Drop leading length-1 axes (a one-page stack, a one-plane image),
     # but not the row axis of a one-row photo, (1, W, 3).
-    while arr.ndim > 2 and arr.shape[0] == 1 and (
-            arr.ndim > 3 or arr.shape[-1] not in (1, 2, 3, 4)):
+    while (
+        arr.ndim > 2
+        and arr.shape[0] == 1
+        and (arr.ndim > 3 or arr.shape[-1] not in (1, 2, 3, 4))
+    ):
         arr = arr[0]
     if arr.ndim == 3 and arr.shape[-1] == 1:
         arr = arr[..., 0]
@@ -727,8 +767,7 @@ def imwrite(path: str | os.PathLike, array: np.ndarray) -> Path:
         elif suffix in ('.tif', '.tiff'):
             import tifffile
 
-            tifffile.imwrite(tmp, arr, compression='zlib',
-                             software=SOFTWARE)
+            tifffile.imwrite(tmp, arr, compression='zlib', software=SOFTWARE)
         else:
             from PIL.PngImagePlugin import PngInfo
 
@@ -836,8 +875,12 @@ def _atomic(path: Path, write) -> Path:
 # 72/96 dpi values from whatever program saved them.
 _TIFF_UNIT_UM = {3: 1e4, 4: 1e3, 5: 1.0}
 _IMAGEJ_UNIT_UM = {
-    'micron': 1.0, 'um': 1.0, '\u00b5m': 1.0, '\\u00b5m': 1.0,
-    'mm': 1e3, 'cm': 1e4,
+    'micron': 1.0,
+    'um': 1.0,
+    '\u00b5m': 1.0,
+    '\\u00b5m': 1.0,
+    'mm': 1e3,
+    'cm': 1e4,
 }
 
 

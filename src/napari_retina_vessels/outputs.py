@@ -41,19 +41,26 @@ __all__ = [
 #: Probability map formats.
 PROBABILITY_FORMATS = ('png', 'tif', 'npy')
 #: File name endings of the outputs (before the suffix), by kind.
-OUTPUT_ENDINGS = {'prob': '_prob', 'vessels': '_vessels', 'av': '_av',
-                  'overlay': '_av_overlay'}
+OUTPUT_ENDINGS = {
+    'prob': '_prob',
+    'vessels': '_vessels',
+    'av': '_av',
+    'overlay': '_av_overlay',
+}
 #: Overlay colours of the A/V labels 1 artery, 2 vein, 3 uncertain.
 AV_COLOURS = {1: (255, 0, 0), 2: (0, 0, 255), 3: (255, 255, 0)}
 
 
-def output_paths(folder: str | os.PathLike, name: str, *,
-                 fmt: str = 'png', av: bool = True) -> dict[str, Path]:
+def output_paths(
+    folder: str | os.PathLike, name: str, *, fmt: str = 'png', av: bool = True
+) -> dict[str, Path]:
     """Paths of the outputs of photo *name*: ``prob``, ``vessels`` and,
     with *av*, ``av`` and ``overlay``."""
     folder = Path(folder)
-    files = {'prob': folder / f'{name}_prob.{fmt}',
-             'vessels': folder / f'{name}_vessels.png'}
+    files = {
+        'prob': folder / f'{name}_prob.{fmt}',
+        'vessels': folder / f'{name}_vessels.png',
+    }
     if av:
         files['av'] = folder / f'{name}_av.png'
         files['overlay'] = folder / f'{name}_av_overlay.png'
@@ -78,25 +85,36 @@ def segmentation_row(seg) -> dict[str, Any]:
     fov_px = int(seg.fov.sum())
     n_vessel = int(seg.vessels.sum())
     row: dict[str, Any] = {
-        'width': w, 'height': h, 'fov_area_px': fov_px,
+        'width': w,
+        'height': h,
+        'fov_area_px': fov_px,
         'vessel_density': round(n_vessel / fov_px, 6) if fov_px else '',
-        'model': seg.model, 'weights_sha256': seg.weights_sha256,
-        'device': seg.device, 'threshold': seg.threshold,
+        'model': seg.model,
+        'weights_sha256': seg.weights_sha256,
+        'device': seg.device,
+        'threshold': seg.threshold,
     }
     if seg.artery_vein is not None:
         if n_vessel:
             row['artery_fraction'] = round(
-                int((seg.artery_vein == 1).sum()) / n_vessel, 6)
+                int((seg.artery_vein == 1).sum()) / n_vessel, 6
+            )
             row['vein_fraction'] = round(
-                int((seg.artery_vein == 2).sum()) / n_vessel, 6)
-        row.update(av_model=seg.av_model,
-                   av_weights_sha256=seg.av_weights_sha256)
+                int((seg.artery_vein == 2).sum()) / n_vessel, 6
+            )
+        row.update(
+            av_model=seg.av_model, av_weights_sha256=seg.av_weights_sha256
+        )
     return row
 
 
 def write_segmentation(
-    folder: str | os.PathLike, name: str, seg, *,
-    image: np.ndarray | None = None, fmt: str = 'png',
+    folder: str | os.PathLike,
+    name: str,
+    seg,
+    *,
+    image: np.ndarray | None = None,
+    fmt: str = 'png',
 ) -> dict[str, Path]:
     """Write the probability, vessel and A/V files of one photo.
 
@@ -135,12 +153,20 @@ def write_segmentation(
     return files
 
 
-def write_marker(folder: str | os.PathLike, name: str,
-                 settings: dict[str, Any], row: dict[str, Any],
-                 files: dict[str, Path]) -> Path:
+def write_marker(
+    folder: str | os.PathLike,
+    name: str,
+    settings: dict[str, Any],
+    row: dict[str, Any],
+    files: dict[str, Path],
+) -> Path:
     """Write ``NAME.done.json`` (options, summary row, output names);
     written last, it says the photo's outputs are complete."""
-    marker = {'settings': settings, 'row': row,
-              'outputs': sorted(Path(p).name for p in files.values())}
-    return write_text_atomic(Path(folder) / f'{name}.done.json',
-                             json.dumps(marker, indent=1))
+    marker = {
+        'settings': settings,
+        'row': row,
+        'outputs': sorted(Path(p).name for p in files.values()),
+    }
+    return write_text_atomic(
+        Path(folder) / f'{name}.done.json', json.dumps(marker, indent=1)
+    )

@@ -30,9 +30,15 @@ from .preprocessing import (
 )
 from .quality import Quality, assess_image, assess_prediction
 
-__all__ = ['Segmentation', 'flip_views', 'iter_segment',
-           'iter_segment_stack', 'segment', 'stack_segmentations',
-           'threshold_vessels']
+__all__ = [
+    'Segmentation',
+    'flip_views',
+    'iter_segment',
+    'iter_segment_stack',
+    'segment',
+    'stack_segmentations',
+    'threshold_vessels',
+]
 
 #: Flip views each stage averages by default (the photo and its
 #: left-right mirror): the vessel map gains 0.0004 validation AUC (0.0008
@@ -44,8 +50,11 @@ AV_VIEWS = 2
 
 
 def flip_views(
-    views: int | None = None, *, tta: bool | int | None = None,
-    vessel_views: int | None = None, av_views: int | None = None,
+    views: int | None = None,
+    *,
+    tta: bool | int | None = None,
+    vessel_views: int | None = None,
+    av_views: int | None = None,
 ) -> tuple[int, int]:
     """The (vessel, A/V) flip views that ``segment`` uses, checked.
 
@@ -125,7 +134,8 @@ class Segmentation:
     # What with_threshold needs to redo the A/V vote as a fresh run
     # would: one _Canonical per photo (several for a stack).
     _canonical: tuple[_Canonical, ...] | None = dataclasses.field(
-        default=None, repr=False, compare=False)
+        default=None, repr=False, compare=False
+    )
 
     def with_threshold(self, threshold: float) -> Segmentation:
         """The same result at another vessel threshold, without a rerun.
@@ -149,21 +159,29 @@ class Segmentation:
 
             if self._canonical is not None:
                 fovs = self.fov if vessels.ndim == 3 else [self.fov]
-                p_art = [c.artery_probability(thr, f)
-                         for c, f in zip(self._canonical, fovs, strict=True)]
+                p_art = [
+                    c.artery_probability(thr, f)
+                    for c, f in zip(self._canonical, fovs, strict=True)
+                ]
                 p_art = p_art[0] if vessels.ndim == 2 else np.stack(p_art)
             labels = label_av(vessels, p_art)
-        return dataclasses.replace(self, vessels=vessels, threshold=thr,
-                                   artery_vein=labels,
-                                   artery_probability=p_art)
+        return dataclasses.replace(
+            self,
+            vessels=vessels,
+            threshold=thr,
+            artery_vein=labels,
+            artery_probability=p_art,
+        )
 
     def metadata(self) -> dict[str, Any]:
         """Provenance as a plain dict (for layer metadata, CSV rows)."""
         return {
-            'model': self.model, 'weights_sha256': self.weights_sha256,
+            'model': self.model,
+            'weights_sha256': self.weights_sha256,
             'av_model': self.av_model,
             'av_weights_sha256': self.av_weights_sha256,
-            'device': self.device, 'threshold': self.threshold,
+            'device': self.device,
+            'threshold': self.threshold,
             'seconds': round(self.seconds, 3),
             **(self.quality.row() if self.quality is not None else {}),
         }
@@ -178,8 +196,9 @@ class _Canonical:
     artery: np.ndarray  # artery probability before the vote
     consistency: bool
 
-    def artery_probability(self, threshold: float,
-                           fov: np.ndarray) -> np.ndarray:
+    def artery_probability(
+        self, threshold: float, fov: np.ndarray
+    ) -> np.ndarray:
         """Full-size artery probability at *threshold* (voted per
         segment when ``consistency``), 0 outside *fov*."""
         p_s = self.artery
@@ -192,8 +211,9 @@ class _Canonical:
         return p_art
 
 
-def threshold_vessels(probability: np.ndarray, threshold: float,
-                      fov: np.ndarray | None = None) -> np.ndarray:
+def threshold_vessels(
+    probability: np.ndarray, threshold: float, fov: np.ndarray | None = None
+) -> np.ndarray:
     """Binary vessel map ``probability >= threshold`` inside the FOV.
 
     Raises
@@ -217,11 +237,15 @@ def _check_tile(tile: Any) -> int:
     from .errors import InvalidOptionError
 
     lo, hi = TILE_RANGE
-    if isinstance(tile, bool) or not isinstance(tile, (int, np.integer)) \
-            or not lo <= tile <= hi:
+    if (
+        isinstance(tile, bool)
+        or not isinstance(tile, (int, np.integer))
+        or not lo <= tile <= hi
+    ):
         raise InvalidOptionError(
             f'tile must be a whole number of pixels from {lo} to {hi}, got '
-            f'{tile!r}')
+            f'{tile!r}'
+        )
     return int(tile)
 
 
@@ -235,8 +259,9 @@ def _check_fov(fov, shape) -> np.ndarray:
     return fov.astype(bool)
 
 
-def _canonical_input(rgb: np.ndarray, fov_full: np.ndarray,
-                     mode: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _canonical_input(
+    rgb: np.ndarray, fov_full: np.ndarray, mode: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The photo and FOV at the canonical scale, and the network input
     normalised with *mode*: ``(rgb_s, fov_s, x)``, x (3, h, w)."""
     shape = scaled_shape(rgb.shape, canonical_scale(fov_full))
@@ -245,8 +270,9 @@ def _canonical_input(rgb: np.ndarray, fov_full: np.ndarray,
     return rgb_s, fov_s, normalise_input(rgb_s, fov_s, mode)
 
 
-def _vessel_maps(logits: np.ndarray, fov_s: np.ndarray,
-                 fov_full: np.ndarray, thr: float):
+def _vessel_maps(
+    logits: np.ndarray, fov_s: np.ndarray, fov_full: np.ndarray, thr: float
+):
     """``(prob_s, prob, vessels)`` from the vessel network's (1, h, w)
     logits: the canonical-scale and full-size probability, the map."""
     prob_s = (1.0 / (1.0 + np.exp(-logits[0]))).astype(np.float32)
@@ -256,8 +282,14 @@ def _vessel_maps(logits: np.ndarray, fov_s: np.ndarray,
     return prob_s, prob, threshold_vessels(prob, thr, fov_full)
 
 
-def _av_input(x: np.ndarray, rgb_s: np.ndarray, fov_s: np.ndarray,
-              prob_s: np.ndarray, mode: str, av_mode: str) -> np.ndarray:
+def _av_input(
+    x: np.ndarray,
+    rgb_s: np.ndarray,
+    fov_s: np.ndarray,
+    prob_s: np.ndarray,
+    mode: str,
+    av_mode: str,
+) -> np.ndarray:
     """The A/V network's (4, h, w) input: the vessel stage's normalised
     photo *x* (shared when both networks use the same normalisation)
     and the vessel probability."""
@@ -266,9 +298,14 @@ def _av_input(x: np.ndarray, rgb_s: np.ndarray, fov_s: np.ndarray,
     return np.concatenate([x, prob_s[None]], 0)
 
 
-def _av_maps(av_logits: np.ndarray, prob_s: np.ndarray,
-             vessels: np.ndarray, thr: float, fov_full: np.ndarray,
-             consistency: bool):
+def _av_maps(
+    av_logits: np.ndarray,
+    prob_s: np.ndarray,
+    vessels: np.ndarray,
+    thr: float,
+    fov_full: np.ndarray,
+    consistency: bool,
+):
     """``(canonical, p_art, labels)`` from the A/V network's logits."""
     from .av import label_av
 
@@ -309,23 +346,27 @@ def iter_segment(
     arr = np.asarray(image)
     if arr.dtype == object or arr.ndim not in (2, 3):
         raise InvalidImageError(
-            f'expected a (H, W) or (H, W, 3) photograph, got shape '
-            f'{arr.shape}'
+            f'expected a (H, W) or (H, W, 3) photograph, got shape {arr.shape}'
         )
     rgb = as_rgb_float(arr)
-    if av and (arr.ndim == 2 or np.ptp(rgb.reshape(-1, 3).mean(0)) == 0
-               and np.array_equal(rgb[..., 0], rgb[..., 1])):
+    if av and (
+        arr.ndim == 2
+        or np.ptp(rgb.reshape(-1, 3).mean(0)) == 0
+        and np.array_equal(rgb[..., 0], rgb[..., 1])
+    ):
         warnings.warn(
             'the image is grayscale; artery/vein classification relies '
             'mostly on colour and will be less reliable',
-            UserWarning, stacklevel=2,
+            UserWarning,
+            stacklevel=2,
         )
     # Refuse bad values before any work.
     if threshold is not None:
         check_threshold(threshold)
     _check_tile(tile)
     vessel_views, av_views = flip_views(
-        views, tta=tta, vessel_views=vessel_views, av_views=av_views)
+        views, tta=tta, vessel_views=vessel_views, av_views=av_views
+    )
     refs = {'vessels': resolve(model, 'vessels')}
     if av:
         refs['av'] = resolve(av_model, 'av')
@@ -334,8 +375,9 @@ def iter_segment(
     tune_allocator(default=False)
     dev = choose_device(device)
     yield Progress('fov', 0, 1)
-    fov_full = (_check_fov(fov, rgb.shape[:2]) if fov is not None
-                else fov_mask(rgb))
+    fov_full = (
+        _check_fov(fov, rgb.shape[:2]) if fov is not None else fov_mask(rgb)
+    )
     yield Progress('weights', 0, 1)
     for ref in refs.values():
         if ref.registered:
@@ -347,34 +389,49 @@ def iter_segment(
     yield Progress('weights', 1, 1)
 
     rgb_s, fov_s, x = _canonical_input(rgb, fov_full, info['input'])
-    logits = yield from predict(net, x, device=dev, views=vessel_views,
-                                tile=tile, stage='vessels')
+    logits = yield from predict(
+        net, x, device=dev, views=vessel_views, tile=tile, stage='vessels'
+    )
     thr = float(info['threshold'] if threshold is None else threshold)
     prob_s, prob, vessels = _vessel_maps(logits, fov_s, fov_full, thr)
     # The gate on the canonical copy: a few milliseconds.
-    grade = assess_prediction(assess_image(rgb_s, fov_s), prob_s, fov_s,
-                              thr)
+    grade = assess_prediction(assess_image(rgb_s, fov_s), prob_s, fov_s, thr)
 
     labels = p_art = canonical = None
     if av:
-        x_av = _av_input(x, rgb_s, fov_s, prob_s, info['input'],
-                         av_info['input'])
-        av_logits = yield from predict(av_net, x_av, device=dev,
-                                       views=av_views,
-                                       tile=tile, stage='artery/vein')
+        x_av = _av_input(
+            x, rgb_s, fov_s, prob_s, info['input'], av_info['input']
+        )
+        av_logits = yield from predict(
+            av_net,
+            x_av,
+            device=dev,
+            views=av_views,
+            tile=tile,
+            stage='artery/vein',
+        )
         if consistency:
             yield Progress('consistency', 0, 1)
-        canonical, p_art, labels = _av_maps(av_logits, prob_s, vessels, thr,
-                                            fov_full, consistency)
+        canonical, p_art, labels = _av_maps(
+            av_logits, prob_s, vessels, thr, fov_full, consistency
+        )
         canonical = (canonical,)
     yield Progress('done', 1, 1)
     return Segmentation(
-        probability=prob, vessels=vessels, artery_vein=labels,
-        fov=fov_full, model=info['name'], weights_sha256=info['sha256'],
-        device=str(dev), seconds=time.perf_counter() - t0, threshold=thr,
+        probability=prob,
+        vessels=vessels,
+        artery_vein=labels,
+        fov=fov_full,
+        model=info['name'],
+        weights_sha256=info['sha256'],
+        device=str(dev),
+        seconds=time.perf_counter() - t0,
+        threshold=thr,
         av_model=av_info['name'] if av_info else None,
         av_weights_sha256=av_info['sha256'] if av_info else None,
-        artery_probability=p_art, quality=grade, _canonical=canonical,
+        artery_probability=p_art,
+        quality=grade,
+        _canonical=canonical,
     )
 
 
@@ -426,8 +483,15 @@ def segment(
     ------
     InvalidImageError, WeightsError, DeviceError, InvalidOptionError
     """
-    gen = iter_segment(image, model=model, av=av, device=device,
-                       views=views, threshold=threshold, **kwargs)
+    gen = iter_segment(
+        image,
+        model=model,
+        av=av,
+        device=device,
+        views=views,
+        threshold=threshold,
+        **kwargs,
+    )
     while True:
         try:
             rec = next(gen)
@@ -438,7 +502,8 @@ def segment(
 
 
 def iter_segment_stack(
-    frames: Any, **options: Any,
+    frames: Any,
+    **options: Any,
 ) -> Generator[Any, None, Segmentation]:
     """Segment a stack of photographs frame by frame.
 
@@ -492,13 +557,21 @@ def stack_segmentations(results: list[Segmentation]) -> Segmentation:
         return None if arrays[0] is None else np.stack(arrays)
 
     return Segmentation(
-        probability=stack('probability'), vessels=stack('vessels'),
-        artery_vein=stack('artery_vein'), fov=stack('fov'),
-        model=first.model, weights_sha256=first.weights_sha256,
-        device=first.device, seconds=sum(r.seconds for r in results),
-        threshold=first.threshold, av_model=first.av_model,
+        probability=stack('probability'),
+        vessels=stack('vessels'),
+        artery_vein=stack('artery_vein'),
+        fov=stack('fov'),
+        model=first.model,
+        weights_sha256=first.weights_sha256,
+        device=first.device,
+        seconds=sum(r.seconds for r in results),
+        threshold=first.threshold,
+        av_model=first.av_model,
         av_weights_sha256=first.av_weights_sha256,
         artery_probability=stack('artery_probability'),
-        _canonical=(sum((r._canonical for r in results), ())
-                    if all(r._canonical for r in results) else None),
+        _canonical=(
+            sum((r._canonical for r in results), ())
+            if all(r._canonical for r in results)
+            else None
+        ),
     )

@@ -195,8 +195,7 @@ def standardise(
         inside the FOV, 0 outside.
     """
     # One contiguous (3, H, W) copy, worked on in place channel by channel.
-    x = np.ascontiguousarray(
-        np.moveaxis(np.asarray(rgb, np.float32), -1, 0))
+    x = np.ascontiguousarray(np.moveaxis(np.asarray(rgb, np.float32), -1, 0))
     fov = np.asarray(fov, bool)
     any_inside = bool(fov.any())
     for ch in x:
@@ -211,7 +210,8 @@ def standardise(
 
 
 def local_standardise(
-    rgb: npt.NDArray[np.float32], fov: npt.NDArray[np.bool_],
+    rgb: npt.NDArray[np.float32],
+    fov: npt.NDArray[np.bool_],
     sigma: float = LOCAL_SIGMA,
 ) -> npt.NDArray[np.float32]:
     """Subtract the smooth background, then standardise inside the FOV.
@@ -263,8 +263,9 @@ def local_contrast(x, m, sigma: float = LOCAL_SIGMA):
     r = max(1, int(3 * s))
     bg = gaussian_blur(xm, s, r) / gaussian_blur(mm, s, r).clamp_min(1e-3)
     if f > 1:
-        bg = F.interpolate(bg, size=(h, w), mode='bilinear',
-                           align_corners=False)
+        bg = F.interpolate(
+            bg, size=(h, w), mode='bilinear', align_corners=False
+        )
     hp = (x - bg) * m
     cnt = m.sum(dim=(2, 3), keepdim=True)
     cnt_ok = cnt > 0
@@ -284,18 +285,29 @@ def gaussian_blur(t, sigma: float, radius: int):
     import torch
     import torch.nn.functional as F
 
-    k = torch.exp(-(torch.arange(-radius, radius + 1, dtype=t.dtype) ** 2)
-                  / (2 * sigma * sigma))
+    k = torch.exp(
+        -(torch.arange(-radius, radius + 1, dtype=t.dtype) ** 2)
+        / (2 * sigma * sigma)
+    )
     k = k / k.sum()
     ch = t.shape[1]
-    t = F.conv2d(t, k.view(1, 1, 1, -1).expand(ch, 1, 1, -1),
-                 padding=(0, radius), groups=ch)
-    return F.conv2d(t, k.view(1, 1, -1, 1).expand(ch, 1, -1, 1),
-                    padding=(radius, 0), groups=ch)
+    t = F.conv2d(
+        t,
+        k.view(1, 1, 1, -1).expand(ch, 1, 1, -1),
+        padding=(0, radius),
+        groups=ch,
+    )
+    return F.conv2d(
+        t,
+        k.view(1, 1, -1, 1).expand(ch, 1, -1, 1),
+        padding=(radius, 0),
+        groups=ch,
+    )
 
 
 def normalise_input(
-    rgb: npt.NDArray[np.float32], fov: npt.NDArray[np.bool_],
+    rgb: npt.NDArray[np.float32],
+    fov: npt.NDArray[np.bool_],
     mode: str = 'global',
 ) -> npt.NDArray[np.float32]:
     """The network input of *rgb*: :func:`standardise` (``'global'``) or
@@ -304,5 +316,7 @@ def normalise_input(
         return standardise(rgb, fov)
     if mode == 'local':
         return local_standardise(rgb, fov)
-    raise ValueError(f'unknown input normalisation {mode!r}; choose from '
-                     f'{", ".join(INPUT_MODES)}')
+    raise ValueError(
+        f'unknown input normalisation {mode!r}; choose from '
+        f'{", ".join(INPUT_MODES)}'
+    )

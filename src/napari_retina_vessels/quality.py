@@ -78,14 +78,14 @@ FLOORS = {'vessel_density_low': 0.5}
 _REASONS = {
     'fov_fraction': 'the field of view is small ({:.0%} of the image)',
     'fov_roundness': 'the bright region is not a round camera aperture '
-                     '(roundness {:.2f}): not a fundus photo?',
+    '(roundness {:.2f}): not a fundus photo?',
     'brightness': 'under-exposed (mean brightness {:.2f})',
     'dark_fraction': '{:.0%} of the field of view is black',
     'saturated_fraction': '{:.0%} of the field of view is saturated',
     'contrast': 'low contrast ({:.3f})',
     'sharpness': 'blurred or out of focus (sharpness {:.2f})',
     'uncertain_fraction': 'the model is unsure about {:.0%} of the field '
-                          'of view',
+    'of view',
     'vessel_density_low': 'implausibly few vessels (density {:.1%})',
     'vessel_density_high': 'implausibly many vessels (density {:.1%})',
 }
@@ -124,9 +124,11 @@ class Quality:
     def row(self) -> dict[str, Any]:
         """``quality_grade``, ``quality_score``, ``quality_reasons``
         (for CSV rows and layer metadata)."""
-        return {'quality_grade': self.grade,
-                'quality_score': round(self.score, 3),
-                'quality_reasons': self.reason}
+        return {
+            'quality_grade': self.grade,
+            'quality_score': round(self.score, 3),
+            'quality_reasons': self.reason,
+        }
 
 
 def _score(value: float, limits: tuple[float, float]) -> float:
@@ -175,17 +177,17 @@ def _roundness(m: np.ndarray) -> float:
     if rows.size < 3 or cols.size < 3:
         return 0.0
     r0, r1, c0, c1 = rows[0], rows[-1], cols[0], cols[-1]
-    box = m[r0:r1 + 1, c0:c1 + 1]
-    yy, xx = np.mgrid[r0:r1 + 1, c0:c1 + 1]
+    box = m[r0 : r1 + 1, c0 : c1 + 1]
+    yy, xx = np.mgrid[r0 : r1 + 1, c0 : c1 + 1]
     radius = max(r1 - r0, c1 - c0) / 2 + 0.5
-    disc = (yy - (r0 + r1) / 2) ** 2 + (xx - (c0 + c1) / 2) ** 2 \
-        <= radius ** 2
+    disc = (yy - (r0 + r1) / 2) ** 2 + (xx - (c0 + c1) / 2) ** 2 <= radius**2
     union = (box | disc).sum()
     return float((box & disc).sum() / union) if union else 0.0
 
 
-def image_measures(rgb: npt.NDArray[np.float32],
-                   fov: npt.NDArray[np.bool_]) -> dict[str, float]:
+def image_measures(
+    rgb: npt.NDArray[np.float32], fov: npt.NDArray[np.bool_]
+) -> dict[str, float]:
     """The image measures of the gate.
 
     Parameters
@@ -232,10 +234,13 @@ def image_measures(rgb: npt.NDArray[np.float32],
         brightness=float(bright.mean()),
         dark_fraction=float((bright < 0.03).mean()),
         saturated_fraction=float(
-            (px.sum(axis=-1) - bright - px.min(axis=-1) > 0.97).mean()),
+            (px.sum(axis=-1) - bright - px.min(axis=-1) > 0.97).mean()
+        ),
         contrast=float(gin.std() / max(gin.mean(), 0.02)),
-        gray_difference=float(np.abs(px[:, 0] - px[:, 1]).mean()
-                              + np.abs(px[:, 1] - px[:, 2]).mean()),
+        gray_difference=float(
+            np.abs(px[:, 0] - px[:, 1]).mean()
+            + np.abs(px[:, 1] - px[:, 2]).mean()
+        ),
         red_share=float(means[0] / total),
         green_share=float(means[1] / total),
         blue_share=float(means[2] / total),
@@ -258,8 +263,10 @@ def _kind(m: dict[str, float]) -> str:
     # Fundus photos are red-orange: red clearly the strongest channel
     # (noise and grey are balanced, sky and sea blue). Non-fundus photos
     # with warm colours are caught by the shape of their "aperture".
-    reddish = m['red_share'] > m['green_share'] + 0.02 and \
-        m['red_share'] > m['blue_share'] + 0.04
+    reddish = (
+        m['red_share'] > m['green_share'] + 0.02
+        and m['red_share'] > m['blue_share'] + 0.04
+    )
     if not reddish:
         return 'not a fundus photo'
     if m.get('fov_roundness', 1.0) < LIMITS['fov_roundness'][1]:
@@ -267,8 +274,9 @@ def _kind(m: dict[str, float]) -> str:
     return 'colour'
 
 
-def _judge(measures: dict[str, float], checks: list[str],
-           kind: str) -> tuple[float, list[tuple[float, str]]]:
+def _judge(
+    measures: dict[str, float], checks: list[str], kind: str
+) -> tuple[float, list[tuple[float, str]]]:
     found = []
     for name in checks:
         key = name.removesuffix('_high').removesuffix('_low')
@@ -279,39 +287,70 @@ def _judge(measures: dict[str, float], checks: list[str],
         if s < 0.999:
             found.append((s, _REASONS[name].format(value)))
     if kind == 'not a fundus photo':
-        found.append((0.0, 'not a colour fundus photograph (its colours '
-                           'are not those of a retina)'))
+        found.append(
+            (
+                0.0,
+                'not a colour fundus photograph (its colours '
+                'are not those of a retina)',
+            )
+        )
     elif kind in ('grayscale', 'red-free'):
-        found.append((0.75, f'{kind} photo: artery/vein labels rely on '
-                            'colour and are less reliable'))
+        found.append(
+            (
+                0.75,
+                f'{kind} photo: artery/vein labels rely on '
+                'colour and are less reliable',
+            )
+        )
     if not measures.get('fov_found', 1.0) and kind != 'not a fundus photo':
-        found.append((0.75, 'no dark border: the field of view is taken '
-                            'as the whole image'))
+        found.append(
+            (
+                0.75,
+                'no dark border: the field of view is taken '
+                'as the whole image',
+            )
+        )
     score = min([1.0, *(s for s, _ in found)])
     found.sort(key=lambda t: t[0])
     return score, found
 
 
-_IMAGE_CHECKS = ['fov_fraction', 'fov_roundness', 'brightness',
-                 'dark_fraction', 'saturated_fraction', 'contrast',
-                 'sharpness']
-_MODEL_CHECKS = ['uncertain_fraction', 'vessel_density_low',
-                 'vessel_density_high']
+_IMAGE_CHECKS = [
+    'fov_fraction',
+    'fov_roundness',
+    'brightness',
+    'dark_fraction',
+    'saturated_fraction',
+    'contrast',
+    'sharpness',
+]
+_MODEL_CHECKS = [
+    'uncertain_fraction',
+    'vessel_density_low',
+    'vessel_density_high',
+]
 
 
 def _quality(measures: dict[str, float], checks: list[str]) -> Quality:
     kind = _kind(measures)
-    if measures['contrast'] < LIMITS['contrast'][1] or \
-            measures['brightness'] < LIMITS['brightness'][1]:
+    if (
+        measures['contrast'] < LIMITS['contrast'][1]
+        or measures['brightness'] < LIMITS['brightness'][1]
+    ):
         kind = 'colour' if kind == 'not a fundus photo' else kind
     score, found = _judge(measures, checks, kind)
-    return Quality(grade=_grade(score), score=score,
-                   reasons=tuple(r for _, r in found), kind=kind,
-                   measures=dict(measures))
+    return Quality(
+        grade=_grade(score),
+        score=score,
+        reasons=tuple(r for _, r in found),
+        kind=kind,
+        measures=dict(measures),
+    )
 
 
-def assess_image(rgb: npt.NDArray[np.float32],
-                 fov: npt.NDArray[np.bool_]) -> Quality:
+def assess_image(
+    rgb: npt.NDArray[np.float32], fov: npt.NDArray[np.bool_]
+) -> Quality:
     """Grade a photo from its image measures alone (before the model).
 
     Parameters
@@ -326,9 +365,11 @@ def assess_image(rgb: npt.NDArray[np.float32],
     return _quality(image_measures(rgb, fov), _IMAGE_CHECKS)
 
 
-def prediction_measures(probability: npt.NDArray[np.float32],
-                        fov: npt.NDArray[np.bool_],
-                        threshold: float) -> dict[str, float]:
+def prediction_measures(
+    probability: npt.NDArray[np.float32],
+    fov: npt.NDArray[np.bool_],
+    threshold: float,
+) -> dict[str, float]:
     """``uncertain_fraction`` and ``vessel_density`` of a probability
     map inside its FOV (on every fourth pixel: they are shares)."""
     p = np.asarray(probability)[::2, ::2]
@@ -337,16 +378,19 @@ def prediction_measures(probability: npt.NDArray[np.float32],
     if inside.size == 0:
         return {'uncertain_fraction': 1.0, 'vessel_density': 0.0}
     return {
-        'uncertain_fraction': float(((inside > 0.25)
-                                     & (inside < 0.75)).mean()),
+        'uncertain_fraction': float(
+            ((inside > 0.25) & (inside < 0.75)).mean()
+        ),
         'vessel_density': float((inside >= threshold).mean()),
     }
 
 
-def assess_prediction(quality: Quality,
-                      probability: npt.NDArray[np.float32],
-                      fov: npt.NDArray[np.bool_],
-                      threshold: float) -> Quality:
+def assess_prediction(
+    quality: Quality,
+    probability: npt.NDArray[np.float32],
+    fov: npt.NDArray[np.bool_],
+    threshold: float,
+) -> Quality:
     """Add the model's own confidence to an image grade.
 
     Parameters
@@ -364,15 +408,21 @@ def assess_prediction(quality: Quality,
         With ``uncertain_fraction`` and ``vessel_density`` measured and
         judged.
     """
-    measures = {**quality.measures,
-                **prediction_measures(probability, fov, threshold)}
+    measures = {
+        **quality.measures,
+        **prediction_measures(probability, fov, threshold),
+    }
     q = _quality(measures, _IMAGE_CHECKS + _MODEL_CHECKS)
     return replace(q, kind=quality.kind)
 
 
-def assess(image: npt.ArrayLike, *, fov: npt.ArrayLike | None = None,
-           probability: npt.ArrayLike | None = None,
-           threshold: float = 0.5) -> Quality:
+def assess(
+    image: npt.ArrayLike,
+    *,
+    fov: npt.ArrayLike | None = None,
+    probability: npt.ArrayLike | None = None,
+    threshold: float = 0.5,
+) -> Quality:
     """Grade a fundus photograph (and, when given, its vessel map).
 
     Parameters

@@ -136,18 +136,22 @@ class ModelRef:
         file's absolute path."""
         return self.name if self.path is None else str(self.path.resolve())
 
-    def local_path(self, *, download: bool = True,
-                   progressbar: Any = False) -> Path:
+    def local_path(
+        self, *, download: bool = True, progressbar: Any = False
+    ) -> Path:
         """The verified local file, downloading a registry model when
         allowed (see :func:`weights_path`)."""
         if self.path is not None:
             return self.path
-        return weights_path(self.name, download=download,
-                            progressbar=progressbar)
+        return weights_path(
+            self.name, download=download, progressbar=progressbar
+        )
 
 
-def resolve(model: str | os.PathLike | ModelRef | None = 'default',
-            task: str | None = 'vessels') -> ModelRef:
+def resolve(
+    model: str | os.PathLike | ModelRef | None = 'default',
+    task: str | None = 'vessels',
+) -> ModelRef:
     """Resolve a model name or weights file; nothing is downloaded.
 
     Registry names win over files of the same name; ``None``, ``''`` and
@@ -189,8 +193,12 @@ def resolve(model: str | os.PathLike | ModelRef | None = 'default',
     path = Path(name)
     if not path.is_file():
         model_info(name)  # raises the unknown-model message
-    return ModelRef(path.stem, file_sha256(path),
-                    {'name': path.stem, 'threshold': 0.5}, path)
+    return ModelRef(
+        path.stem,
+        file_sha256(path),
+        {'name': path.stem, 'threshold': 0.5},
+        path,
+    )
 
 
 def _is_cached(entry: dict) -> bool:
@@ -232,8 +240,9 @@ def _fix(path: Path) -> str:
     return 'delete it and fetch again (retina-vessels weights fetch)'
 
 
-def weights_path(name: str, *, download: bool = True,
-                 progressbar: Any = False) -> Path:
+def weights_path(
+    name: str, *, download: bool = True, progressbar: Any = False
+) -> Path:
     """Return the local path of a registered weight file, verified.
 
     Parameters
@@ -285,7 +294,8 @@ def _download_timeout() -> float:
     except ValueError:
         raise WeightsError(
             f'RETINA_VESSELS_DOWNLOAD_TIMEOUT must be a number of '
-            f'seconds, got {env!r}') from None
+            f'seconds, got {env!r}'
+        ) from None
 
 
 def _writable_cache() -> Path:
@@ -312,21 +322,28 @@ class _Downloader:
     seconds never times out.
     """
 
-    def __init__(self, progressbar: Any, max_bytes: int,
-                 timeout: float) -> None:
+    def __init__(
+        self, progressbar: Any, max_bytes: int, timeout: float
+    ) -> None:
         self.progressbar = progressbar
         self.max_bytes = max_bytes
         self.timeout = timeout
 
-    def __call__(self, url: str, output_file: Any, pooch_obj: Any,
-                 check_only: bool = False) -> Any:
+    def __call__(
+        self,
+        url: str,
+        output_file: Any,
+        pooch_obj: Any,
+        check_only: bool = False,
+    ) -> Any:
         import time
 
         import requests
 
         if check_only:
-            with requests.head(url, timeout=READ_TIMEOUT,
-                               allow_redirects=True) as r:
+            with requests.head(
+                url, timeout=READ_TIMEOUT, allow_redirects=True
+            ) as r:
                 return r.status_code == 200
         deadline = time.monotonic() + self.timeout
         bar = self.progressbar
@@ -335,27 +352,34 @@ class _Downloader:
 
             from tqdm import tqdm
 
-            bar = tqdm(unit='B', unit_scale=True, leave=True,
-                       file=sys.stderr)
-        with requests.get(url, stream=True,
-                          timeout=(READ_TIMEOUT, READ_TIMEOUT)) as r:
+            bar = tqdm(unit='B', unit_scale=True, leave=True, file=sys.stderr)
+        with requests.get(
+            url, stream=True, timeout=(READ_TIMEOUT, READ_TIMEOUT)
+        ) as r:
             r.raise_for_status()
             total = int(r.headers.get('content-length') or 0)
             if total > self.max_bytes:
                 raise WeightsError(
                     f'{url} is {total:,} bytes, more than the '
                     f'{self.max_bytes:,} a weight file may be; the server '
-                    'holds a wrong file: try another RETINA_VESSELS_BASE_URL')
+                    'holds a wrong file: try another RETINA_VESSELS_BASE_URL'
+                )
             if bar:
                 bar.total = total
             # read1 returns whatever one read brings, so the deadline is
             # checked even when a server trickles bytes.
             read = getattr(r.raw, 'read1', None)
-            chunks = (iter(lambda: read(1 << 16), b'') if read else
-                      r.iter_content(1 << 14))
+            chunks = (
+                iter(lambda: read(1 << 16), b'')
+                if read
+                else r.iter_content(1 << 14)
+            )
             done = 0
-            out = (open(output_file, 'wb')  # noqa: SIM115 - closed below
-                   if isinstance(output_file, str) else output_file)
+            out = (
+                open(output_file, 'wb')  # noqa: SIM115 - closed below
+                if isinstance(output_file, str)
+                else output_file
+            )
             try:
                 for chunk in chunks:
                     done += len(chunk)
@@ -364,13 +388,15 @@ class _Downloader:
                             f'the download from {url} passed '
                             f'{self.max_bytes:,} bytes without ending and '
                             'was stopped; the server holds a wrong file: '
-                            'try another RETINA_VESSELS_BASE_URL')
+                            'try another RETINA_VESSELS_BASE_URL'
+                        )
                     if time.monotonic() > deadline:
                         raise WeightsError(
                             f'the download from {url} took more than '
                             f'{self.timeout:g} s and was stopped; try '
                             'again, use a mirror (RETINA_VESSELS_BASE_URL) '
-                            'or raise RETINA_VESSELS_DOWNLOAD_TIMEOUT')
+                            'or raise RETINA_VESSELS_DOWNLOAD_TIMEOUT'
+                        )
                     out.write(chunk)
                     if bar:
                         bar.update(len(chunk))
@@ -387,11 +413,14 @@ def _download(fname: str, sha: str, progressbar: Any) -> Path:
 
     url = base_url()
     fetcher = pooch.create(
-        path=_writable_cache(), base_url=url,
-        registry={fname: f'sha256:{sha}'}, retry_if_failed=1,
+        path=_writable_cache(),
+        base_url=url,
+        registry={fname: f'sha256:{sha}'},
+        retry_if_failed=1,
     )
-    downloader = _Downloader(progressbar, MAX_DOWNLOAD_BYTES,
-                             _download_timeout())
+    downloader = _Downloader(
+        progressbar, MAX_DOWNLOAD_BYTES, _download_timeout()
+    )
     try:
         return Path(fetcher.fetch(fname, downloader=downloader))
     except WeightsError:
@@ -403,8 +432,9 @@ def _download(fname: str, sha: str, progressbar: Any) -> Path:
                 'and was discarded; the server holds a wrong or damaged '
                 'file: try another RETINA_VESSELS_BASE_URL or report it'
             ) from err
-        raise WeightsError(f'cannot download {fname} from {url}: {err}'
-                           ) from err
+        raise WeightsError(
+            f'cannot download {fname} from {url}: {err}'
+        ) from err
     except Exception as err:  # requests' connection errors and friends
         raise WeightsError(
             f'cannot download {fname} from {url} ({type(err).__name__}); '
@@ -456,8 +486,7 @@ def iter_fetch(name: str, *, poll: float = 0.1):
         except BaseException as err:  # noqa: BLE001 - re-raised in caller
             box['error'] = err
 
-    thread = threading.Thread(target=work, daemon=True,
-                              name=f'fetch-{name}')
+    thread = threading.Thread(target=work, daemon=True, name=f'fetch-{name}')
     thread.start()
     while thread.is_alive():
         thread.join(poll)
@@ -489,8 +518,7 @@ def load_weights_file(path: str | os.PathLike) -> dict[str, Any]:
     return data
 
 
-def _check_layers(path: str, arch: str, kwargs: dict,
-                  state: Any) -> None:
+def _check_layers(path: str, arch: str, kwargs: dict, state: Any) -> None:
     """Refuse architecture arguments that do not fit the stored tensors
     before building the network: a small, safe file could otherwise ask
     for huge layers (gigabytes allocated, then a mismatch)."""
@@ -507,14 +535,17 @@ def _check_layers(path: str, arch: str, kwargs: dict,
         raise WeightsError(
             f'{path} gives architecture {arch!r} arguments it cannot take '
             f'({type(err).__name__}); the file is damaged or not made by '
-            'retina-vessels train') from err
+            'retina-vessels train'
+        ) from err
     want = sum(t.numel() for t in meta.state_dict().values())
-    have = sum(t.numel() for t in state.values()
-               if isinstance(t, torch.Tensor))
+    have = sum(
+        t.numel() for t in state.values() if isinstance(t, torch.Tensor)
+    )
     if want != have:
         raise WeightsError(
             f'{path} does not match architecture {arch!r}: its arguments '
-            f'ask for {want:,} values, the file holds {have:,}')
+            f'ask for {want:,} values, the file holds {have:,}'
+        )
 
 
 @lru_cache(maxsize=8)
@@ -530,8 +561,9 @@ def _cached_model(path: str, sha: str, device: str, fuse: bool = True):
         raise WeightsError(f'{path} needs unknown architecture {arch!r}')
     if data.get('input', 'global') not in INPUT_MODES:
         raise WeightsError(
-            f"{path} needs unknown input normalisation {data['input']!r}; "
-            'a newer napari-retina-vessels may read it')
+            f'{path} needs unknown input normalisation {data["input"]!r}; '
+            'a newer napari-retina-vessels may read it'
+        )
     kwargs = dict(data.get('arch_kwargs') or {})
     _check_layers(path, arch, kwargs, data['state_dict'])
     model = build_model(arch, **kwargs)
@@ -560,16 +592,22 @@ def describe(name_or_path: str | os.PathLike) -> dict[str, Any]:
     """
     ref = resolve(name_or_path, task=None)
     _, data = _cached_model(str(ref.local_path()), ref.sha256, 'cpu', True)
-    return {'arch': data['arch'],
-            'arch_kwargs': dict(data.get('arch_kwargs') or {}),
-            'task': data.get('task', 'vessels'),
-            'input': data.get('input', 'global')}
+    return {
+        'arch': data['arch'],
+        'arch_kwargs': dict(data.get('arch_kwargs') or {}),
+        'task': data.get('task', 'vessels'),
+        'input': data.get('input', 'global'),
+    }
 
 
-def load_model(name_or_path: str | os.PathLike | ModelRef, *,
-               task: str = 'vessels',
-               device: Any = 'cpu', progressbar: Any = False,
-               fuse: bool = True):
+def load_model(
+    name_or_path: str | os.PathLike | ModelRef,
+    *,
+    task: str = 'vessels',
+    device: Any = 'cpu',
+    progressbar: Any = False,
+    fuse: bool = True,
+):
     """Load a network by registry name or file path.
 
     With *fuse* (the default, for inference) each BatchNorm is folded into
@@ -585,8 +623,11 @@ def load_model(name_or_path: str | os.PathLike | ModelRef, *,
         (the input normalisation it was trained with).
     """
     ref = resolve(name_or_path, task)
-    path, sha, info = ref.local_path(progressbar=progressbar), ref.sha256, \
-        ref.info
+    path, sha, info = (
+        ref.local_path(progressbar=progressbar),
+        ref.sha256,
+        ref.info,
+    )
     model, data = _cached_model(str(path), sha, str(device), fuse)
     if data.get('task', 'vessels') != task:
         raise WeightsError(
@@ -594,8 +635,11 @@ def load_model(name_or_path: str | os.PathLike | ModelRef, *,
             f'{task} model'
         )
     return model, {
-        'name': info['name'], 'arch': data['arch'], 'task': task,
-        'sha256': sha, 'path': str(path),
+        'name': info['name'],
+        'arch': data['arch'],
+        'task': task,
+        'sha256': sha,
+        'path': str(path),
         'input': data.get('input', 'global'),
         # The registry's cut-off; 0.5 for a file (resolve) and for an
         # A/V model, whose registry entry has none (it is not used).
@@ -629,7 +673,8 @@ def import_weights(path: str | os.PathLike) -> tuple[str, Path]:
                 raise WeightsError(
                     f'cannot copy {path} into the weights cache '
                     f'{dest.parent} ({err.strerror or err}); free some '
-                    'space or set RETINA_VESSELS_CACHE_DIR') from err
+                    'space or set RETINA_VESSELS_CACHE_DIR'
+                ) from err
             return name, dest
     raise WeightsError(
         f'{path} (sha256 {sha[:12]}...) matches no registered weight file; '

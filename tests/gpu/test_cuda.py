@@ -104,18 +104,23 @@ def test_out_of_memory_falls_back_to_smaller_batches():
     from napari_retina_vessels.batching import segment_many
 
     rng = np.random.default_rng(1)
-    images = [rng.integers(0, 255, (700, 700, 3), np.uint8)
-              for _ in range(16)]
-    one = list(segment_many(images[:2], device='cuda', batch_size=1,
-                            av=False))
+    images = [rng.integers(0, 255, (700, 700, 3), np.uint8) for _ in range(16)]
+    one = list(segment_many(images[:2], device='cuda', batch_size=1, av=False))
     torch.cuda.empty_cache()
     total = torch.cuda.get_device_properties(0).total_memory
     # About 1.5 GB allowed: one 700 x 700 photo fits, sixteen do not.
     torch.cuda.set_per_process_memory_fraction(1.5e9 / total, 0)
     messages: list[str] = []
     try:
-        many = list(segment_many(images, device='cuda', batch_size=16,
-                                 av=False, log=messages.append))
+        many = list(
+            segment_many(
+                images,
+                device='cuda',
+                batch_size=16,
+                av=False,
+                log=messages.append,
+            )
+        )
     finally:
         torch.cuda.set_per_process_memory_fraction(1.0, 0)
         torch.cuda.empty_cache()
@@ -134,15 +139,27 @@ def test_dask_one_worker_per_gpu():
     from napari_retina_vessels.cluster import worker_device
 
     n = torch.cuda.device_count()
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                      host='127.0.0.1', dashboard_address=None) as cluster, \
-            Client(cluster) as client:
+    with (
+        LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            host='127.0.0.1',
+            dashboard_address=None,
+        ) as cluster,
+        Client(cluster) as client,
+    ):
         client.wait_for_workers(2)
-        names = {addr: info['name'] for addr, info in
-                 client.scheduler_info()['workers'].items()}
-        got = {addr: client.submit(worker_device, 'auto', workers=[addr],
-                                   pure=False).result()
-               for addr in names}
+        names = {
+            addr: info['name']
+            for addr, info in client.scheduler_info()['workers'].items()
+        }
+        got = {
+            addr: client.submit(
+                worker_device, 'auto', workers=[addr], pure=False
+            ).result()
+            for addr in names
+        }
     for addr, device in got.items():
         want = f'cuda:{names[addr] % n}' if n > 1 else 'auto'
         assert device == want

@@ -7,7 +7,7 @@ import numpy as np
 
 def polyline_distance(shape, points) -> np.ndarray:
     """(H, W) distance from each pixel centre to a polyline (row, col)."""
-    yy, xx = np.mgrid[:shape[0], :shape[1]].astype(np.float64)
+    yy, xx = np.mgrid[: shape[0], : shape[1]].astype(np.float64)
     best = np.full(shape, np.inf)
     pts = np.asarray(points, np.float64)
     for (y0, x0), (y1, x1) in zip(pts[:-1], pts[1:]):
@@ -50,7 +50,7 @@ def mean_abs_curvature(amplitude, wavelength, x0, x1, n=20000) -> float:
     d1 = amplitude * k * np.cos(k * x)
     d2 = -amplitude * k * k * np.sin(k * x)
     ds = np.sqrt(1 + d1 * d1)
-    kappa = np.abs(d2) / ds ** 3
+    kappa = np.abs(d2) / ds**3
     return float(np.sum(kappa * ds) / np.sum(ds))
 
 

@@ -15,15 +15,14 @@ from .render import radial_tree
 
 
 def _write_outputs(folder, name, *, shape=(300, 300), av_shape=None):
-    vessels, av, soft = radial_tree(shape, (150, 150), 20,
-                                    [6, 8, 5, 7, 4.5, 6.5],
-                                    [1, 2, 1, 2, 1, 2])
+    vessels, av, soft = radial_tree(
+        shape, (150, 150), 20, [6, 8, 5, 7, 4.5, 6.5], [1, 2, 1, 2, 1, 2]
+    )
     imwrite(folder / f'{name}_vessels.png', vessels)
     if av_shape is not None:
         av = np.zeros(av_shape, np.uint8)
     imwrite(folder / f'{name}_av.png', av)
-    imwrite(folder / f'{name}_prob.png',
-            np.rint(soft * 255).astype(np.uint8))
+    imwrite(folder / f'{name}_prob.png', np.rint(soft * 255).astype(np.uint8))
 
 
 def _rows(path):
@@ -68,8 +67,15 @@ def test_measure_bad_inputs_give_rows_not_tracebacks(tmp_path, capsys):
     _write_outputs(seg, 'odd', av_shape=(100, 100))
     imwrite(seg / 'empty_vessels.png', np.zeros((64, 64), bool))
     out = tmp_path / 'out'
-    code = main(['measure', str(seg), str(tmp_path / 'nothing*.png'),
-                 '--out', str(out)])
+    code = main(
+        [
+            'measure',
+            str(seg),
+            str(tmp_path / 'nothing*.png'),
+            '--out',
+            str(out),
+        ]
+    )
     assert code == 0
     err = capsys.readouterr().err
     assert 'Traceback' not in err
@@ -83,8 +89,19 @@ def test_measure_bad_inputs_give_rows_not_tracebacks(tmp_path, capsys):
 
 
 def test_measure_rejects_a_bad_pixel_size(tmp_path, capsys):
-    assert main(['measure', str(tmp_path), '--out', str(tmp_path / 'o'),
-                 '--pixel-size', '-2']) == 1
+    assert (
+        main(
+            [
+                'measure',
+                str(tmp_path),
+                '--out',
+                str(tmp_path / 'o'),
+                '--pixel-size',
+                '-2',
+            ]
+        )
+        == 1
+    )
     err = capsys.readouterr().err
     assert 'pixel size' in err and err.count('\n') == 1
 
@@ -99,8 +116,22 @@ def test_segment_then_measure_in_one_command(tmp_path, capsys):
     photos.mkdir()
     write(photos / 'eye.png', fake_fundus())
     out = tmp_path / 'out'
-    assert main(['segment', str(photos), '--out', str(out), '--measure',
-                 '--views', '1', '--device', 'cpu']) == 0
+    assert (
+        main(
+            [
+                'segment',
+                str(photos),
+                '--out',
+                str(out),
+                '--measure',
+                '--views',
+                '1',
+                '--device',
+                'cpu',
+            ]
+        )
+        == 0
+    )
     rows = _rows(out / 'measures.csv')
     assert [r['name'] for r in rows] == ['eye']
     assert rows[0]['status'] == 'done'

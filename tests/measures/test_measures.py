@@ -43,14 +43,19 @@ def _longest(m):
 
 # -- calibre, length, orientation of straight tubes -------------------------
 
+
 @pytest.mark.parametrize('width', [3.0, 4.5, 6.0, 8.5])
 @pytest.mark.parametrize('soft_input', [False, True])
 def test_straight_tube_width_length_orientation(width, soft_input):
     p0, p1 = (150.0, 40.0), (60.0, 280.0)  # 20.6 degrees, 256 px
     soft = tube(SHAPE, [p0, p1], width)
     vessels = soft >= 0.5
-    m = measure(vessels, probability=soft if soft_input else None,
-                disc=(100, 160, 20), pixel_size_um=10.0)
+    m = measure(
+        vessels,
+        probability=soft if soft_input else None,
+        disc=(100, 160, 20),
+        pixel_size_um=10.0,
+    )
     seg = _longest(m)
     assert len(m.segments) == 1
     assert abs(seg['calibre_px'] - width) <= max(0.5, 0.1 * width)
@@ -68,13 +73,17 @@ def test_subpixel_widths_differ_by_less_than_a_pixel():
     got = []
     for w in (4.0, 4.4, 4.8):
         soft = tube(SHAPE, [p0, p1], w)
-        got.append(_longest(measure(soft >= 0.5, probability=soft,
-                                    disc=(100, 160, 20)))['calibre_px'])
+        got.append(
+            _longest(
+                measure(soft >= 0.5, probability=soft, disc=(100, 160, 20))
+            )['calibre_px']
+        )
     assert np.all(np.diff(got) > 0.2)
     assert np.allclose(got, [4.0, 4.4, 4.8], atol=0.25)
 
 
 # -- tortuosity of sinusoids ------------------------------------------------
+
 
 @pytest.mark.parametrize('amplitude', [6.0, 12.0, 20.0])
 def test_sinusoid_tortuosity_and_curvature(amplitude):
@@ -103,14 +112,16 @@ def test_tortuosity_orders_with_amplitude():
 
 # -- fractal dimension -------------------------------------------------------
 
+
 def test_box_counting_known_dimensions():
     d, _ = box_counting_dimension(sierpinski(512))
     assert d == pytest.approx(np.log2(3), abs=0.03)
     line = np.zeros((256, 256), bool)
     line[100, :] = True
     assert box_counting_dimension(line)[0] == pytest.approx(1.0, abs=0.02)
-    assert box_counting_dimension(np.ones((256, 256)))[0] == \
-        pytest.approx(2.0, abs=0.01)
+    assert box_counting_dimension(np.ones((256, 256)))[0] == pytest.approx(
+        2.0, abs=0.01
+    )
     assert np.isnan(box_counting_dimension(np.zeros((64, 64)))[0])
 
 
@@ -139,13 +150,17 @@ def test_branching_tree_dimension_between_line_and_plane():
 
 # -- Knudtson ----------------------------------------------------------------
 
+
 def test_knudtson_hand_computed():
     w = [10, 9, 8, 7, 6, 5]
     k = ARTERY_K
-    r1 = [k * np.sqrt(10**2 + 5**2), k * np.sqrt(9**2 + 6**2),
-          k * np.sqrt(8**2 + 7**2)]          # 9.839, 9.519, 9.355
-    r2 = [k * np.sqrt(r1[0]**2 + r1[2]**2), r1[1]]  # widest+narrowest
-    expected = k * np.sqrt(r2[0]**2 + r2[1]**2)
+    r1 = [
+        k * np.sqrt(10**2 + 5**2),
+        k * np.sqrt(9**2 + 6**2),
+        k * np.sqrt(8**2 + 7**2),
+    ]  # 9.839, 9.519, 9.355
+    r2 = [k * np.sqrt(r1[0] ** 2 + r1[2] ** 2), r1[1]]  # widest+narrowest
+    expected = k * np.sqrt(r2[0] ** 2 + r2[1] ** 2)
     assert knudtson(w, k) == pytest.approx(expected, rel=1e-9)
     assert knudtson(w, k) == pytest.approx(13.4427, abs=1e-3)
     # Only the six widest count; order does not matter.
@@ -162,8 +177,13 @@ def test_crae_crve_avr_on_a_radial_tree():
     widths = [w for pair in zip(art, vein) for w in pair]
     labels = [lab for _ in art for lab in (1, 2)]
     vessels, av, soft = radial_tree(shape, centre, r, widths, labels)
-    m = measure(vessels, artery_vein=av, probability=soft,
-                disc=(*centre, r), pixel_size_um=5.0)
+    m = measure(
+        vessels,
+        artery_vein=av,
+        probability=soft,
+        disc=(*centre, r),
+        pixel_size_um=5.0,
+    )
     row = m.image.iloc[0]
     assert row['crae_n'] == 6 and row['crve_n'] == 6
     crae, crve = knudtson(art, ARTERY_K), knudtson(vein, VEIN_K)
@@ -179,27 +199,30 @@ def test_crae_crve_avr_on_a_radial_tree():
 
 
 def test_pixel_size_from_the_disc_assumption():
-    vessels, av, _ = radial_tree((300, 300), (150, 150), 20, [4] * 6,
-                                 [1, 2] * 3)
-    row = measure(vessels, artery_vein=av,
-                  disc=(150, 150, 20)).image.iloc[0]
+    vessels, av, _ = radial_tree(
+        (300, 300), (150, 150), 20, [4] * 6, [1, 2] * 3
+    )
+    row = measure(vessels, artery_vein=av, disc=(150, 150, 20)).image.iloc[0]
     assert row['pixel_size_um'] == pytest.approx(1800 / 40)
     assert '1.8 mm' in row['pixel_size_source']
 
 
 # -- optic disc -------------------------------------------------------------
 
+
 def _fundus_with_disc(cy, cx, r, shape=(300, 320)):
     """Orange FOV, a bright disc and vessels converging on it."""
-    yy, xx = np.mgrid[:shape[0], :shape[1]]
+    yy, xx = np.mgrid[: shape[0], : shape[1]]
     img = np.zeros((*shape, 3), np.float32)
-    fov = (yy - shape[0] / 2) ** 2 + (xx - shape[1] / 2) ** 2 < \
-        (0.48 * min(shape)) ** 2
+    fov = (yy - shape[0] / 2) ** 2 + (xx - shape[1] / 2) ** 2 < (
+        0.48 * min(shape)
+    ) ** 2
     img[fov] = (0.7, 0.35, 0.12)
     d = np.hypot(yy - cy, xx - cx)
     img[fov & (d < r)] = (1.0, 0.85, 0.6)
-    vessels, _, _ = radial_tree(shape, (cy, cx), r * 0.8,
-                                [5, 4, 5, 4, 3, 4], [1, 2] * 3)
+    vessels, _, _ = radial_tree(
+        shape, (cy, cx), r * 0.8, [5, 4, 5, 4, 3, 4], [1, 2] * 3
+    )
     vessels &= fov
     img[vessels] *= 0.5
     return (img * 255).astype(np.uint8), vessels, fov
@@ -208,8 +231,11 @@ def _fundus_with_disc(cy, cx, r, shape=(300, 320)):
 @pytest.mark.parametrize('use', ['photo', 'vessels', 'both'])
 def test_find_disc_on_a_synthetic_fundus(use):
     img, vessels, fov = _fundus_with_disc(140, 100, 22)
-    disc = find_disc(img if use != 'vessels' else None,
-                     vessels if use != 'photo' else None, fov=fov)
+    disc = find_disc(
+        img if use != 'vessels' else None,
+        vessels if use != 'photo' else None,
+        fov=fov,
+    )
     assert np.hypot(disc.y - 140, disc.x - 100) < 22
     assert disc.source == 'detected' and 0 <= disc.confidence <= 1
     assert 10 < disc.radius < 40
@@ -227,6 +253,7 @@ def test_zones():
 
 # -- bad input: explained rows or one-line errors ---------------------------
 
+
 def test_empty_map_gives_an_explained_row():
     m = measure(np.zeros((64, 64), bool))
     row = m.image.iloc[0]
@@ -242,16 +269,14 @@ def test_no_vessels_in_zone_b_says_so():
     vessels = tube((300, 300), [(20, 20), (20, 280)], 4) >= 0.5
     av = vessels.astype(np.uint8)
     av[:, 150:] *= 2
-    row = measure(vessels, artery_vein=av,
-                  disc=(200, 150, 20)).image.iloc[0]
+    row = measure(vessels, artery_vein=av, disc=(200, 150, 20)).image.iloc[0]
     assert np.isnan(row['crae_px']) and np.isnan(row['avr'])
     assert 'zone B' in row['crae_reason']
     assert row['crae_n'] == 0 and row['avr_reason']
 
 
 def test_no_av_map_says_so():
-    vessels, _, _ = radial_tree((300, 300), (150, 150), 20, [4] * 6,
-                                [1] * 6)
+    vessels, _, _ = radial_tree((300, 300), (150, 150), 20, [4] * 6, [1] * 6)
     row = measure(vessels, disc=(150, 150, 20)).image.iloc[0]
     assert row['crae_reason'] == 'no artery/vein map'
     assert np.isfinite(row['fd_vessels'])
@@ -284,8 +309,9 @@ def test_size_mismatch_and_wrong_maps_are_one_line_errors():
 
 
 def test_segment_map_and_csv(tmp_path):
-    vessels, av, _ = radial_tree((300, 300), (150, 150), 20, [4] * 6,
-                                 [1, 2] * 3)
+    vessels, av, _ = radial_tree(
+        (300, 300), (150, 150), 20, [4] * 6, [1, 2] * 3
+    )
     m = measure(vessels, artery_vein=av, disc=(150, 150, 20))
     labels = m.segment_map()
     assert labels.shape == vessels.shape
@@ -294,13 +320,15 @@ def test_segment_map_and_csv(tmp_path):
     m.to_csv(tmp_path, name='tree')
     text = (tmp_path / 'measures.csv').read_text()
     assert text.startswith('name,height') and 'tree' in text
-    assert (tmp_path / 'segments.csv').read_text().count('\n') == \
-        len(m.segments) + 1
+    assert (tmp_path / 'segments.csv').read_text().count('\n') == len(
+        m.segments
+    ) + 1
 
 
 def test_integer_av_map_is_recognised():
-    vessels, av, _ = radial_tree((300, 300), (150, 150), 20, [4] * 6,
-                                 [1, 2] * 3)
+    vessels, av, _ = radial_tree(
+        (300, 300), (150, 150), 20, [4] * 6, [1, 2] * 3
+    )
     m = measure(av, disc=(150, 150, 20))
     assert set(m.segments['label']) == {'artery', 'vein'}
     m = measure(vessels.astype(np.uint8) * 255, disc=(150, 150, 20))
@@ -308,10 +336,16 @@ def test_integer_av_map_is_recognised():
 
 
 def test_importing_measures_leaves_torch_qt_and_skan_unloaded():
-    code = ('import sys, napari_retina_vessels.measures, '
-            'napari_retina_vessels as n; n.measure; '
-            "print(sorted(m for m in ('torch', 'qtpy', 'napari', 'skan', "
-            "'numba') if m in sys.modules))")
-    out = subprocess.run([sys.executable, '-c', code], capture_output=True,
-                         text=True, check=True).stdout.strip()
+    code = (
+        'import sys, napari_retina_vessels.measures, '
+        'napari_retina_vessels as n; n.measure; '
+        "print(sorted(m for m in ('torch', 'qtpy', 'napari', 'skan', "
+        "'numba') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, '-c', code],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     assert out == '[]'

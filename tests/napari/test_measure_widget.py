@@ -14,9 +14,10 @@ def _tree(shape=(300, 300), centre=(150.0, 150.0), r=20.0):
     """A/V labels of 8 vessels leaving a disc, and a photo with the disc."""
     from measures.render import radial_tree
 
-    _, av, _ = radial_tree(shape, centre, r, [5, 7, 4.5, 6.5, 4, 6, 5.5, 7.5],
-                           [1, 2] * 4)
-    yy, xx = np.mgrid[:shape[0], :shape[1]]
+    _, av, _ = radial_tree(
+        shape, centre, r, [5, 7, 4.5, 6.5, 4, 6, 5.5, 7.5], [1, 2] * 4
+    )
+    yy, xx = np.mgrid[: shape[0], : shape[1]]
     photo = np.zeros((*shape, 3), np.uint8)
     photo[...] = (170, 90, 30)
     photo[np.hypot(yy - centre[0], xx - centre[1]) < r] = (250, 220, 150)
@@ -50,8 +51,7 @@ def test_needs_a_map(widget):
     assert not w.run_button.enabled and w.run() is None
 
 
-def test_measure_draws_disc_zones_segments_and_tables(widget, qtbot,
-                                                      tmp_path):
+def test_measure_draws_disc_zones_segments_and_tables(widget, qtbot, tmp_path):
     from napari_retina_vessels._napari.widgets.measure import (
         DISC_LAYER,
         SEGMENTS_LAYER,
@@ -96,7 +96,8 @@ def test_measure_draws_disc_zones_segments_and_tables(widget, qtbot,
     m2 = _measure(qtbot, w)
     assert m2.disc.source == 'given'
     assert (m2.disc.y, m2.disc.x) == pytest.approx(
-        (old[0] + 10, old[1] - 5), abs=0.5)
+        (old[0] + 10, old[1] - 5), abs=0.5
+    )
 
     # Export.
     w.csv_folder.value = tmp_path

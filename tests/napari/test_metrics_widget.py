@@ -64,9 +64,9 @@ def test_probability_map_table_roc_and_overlay(widget):
     expected = M.vessel_metrics(truth, prob, mask=fov, threshold=0.5)
     assert result == expected
     table = _table(w)
-    assert table['ROC AUC'] == f"{expected['auc']:.4f}"
-    assert table['F1 / Dice'] == f"{expected['f1']:.4f}"
-    assert table['clDice'] == f"{expected['cldice']:.4f}"
+    assert table['ROC AUC'] == f'{expected["auc"]:.4f}'
+    assert table['F1 / Dice'] == f'{expected["f1"]:.4f}'
+    assert table['clDice'] == f'{expected["cldice"]:.4f}'
     assert table['threshold'] == '0.5000'
     assert len(table) == len(M.METRIC_KEYS)
     assert w._canvas is not None and w._canvas.isVisibleTo(w.native)
@@ -83,7 +83,11 @@ def test_probability_map_table_roc_and_overlay(widget):
     np.testing.assert_array_equal(overlay.data == 2, ~t & pred & inside)
     np.testing.assert_array_equal(overlay.data == 3, t & ~pred & inside)
     assert list(overlay.features['class']) == [
-        'background', 'true positive', 'false positive', 'false negative']
+        'background',
+        'true positive',
+        'false positive',
+        'false negative',
+    ]
     colours = {tuple(np.round(overlay.colormap.map(i), 3)) for i in (1, 2, 3)}
     assert len(colours) == 3  # distinct
     assert overlay.colormap.map(0)[3] == 0  # background transparent
@@ -107,11 +111,14 @@ def test_threshold_recomputes_and_overlay_updates_in_place(widget):
     n_layers = len(viewer.layers)
     w.threshold.value = 0.8
     assert _table(w)['threshold'] == '0.8000'
-    assert _table(w)['sensitivity'] == \
-        f"{M.sensitivity(truth, prob, threshold=0.8):.4f}"
+    assert (
+        _table(w)['sensitivity']
+        == f'{M.sensitivity(truth, prob, threshold=0.8):.4f}'
+    )
     assert len(viewer.layers) == n_layers
-    np.testing.assert_array_equal(viewer.layers['prob errors'].data == 2,
-                                  (truth == 0) & (prob >= 0.8))
+    np.testing.assert_array_equal(
+        viewer.layers['prob errors'].data == 2, (truth == 0) & (prob >= 0.8)
+    )
 
 
 def test_binary_labels_prediction_has_no_roc(widget):
@@ -123,7 +130,7 @@ def test_binary_labels_prediction_has_no_roc(widget):
     w.compute()
     table = _table(w)
     assert table['ROC AUC'] == 'n/a' and table['PR AUC (AP)'] == 'n/a'
-    assert table['F1 / Dice'] == f"{M.f1(truth, prob):.4f}"
+    assert table['F1 / Dice'] == f'{M.f1(truth, prob):.4f}'
     assert not w._canvas.isVisibleTo(w.native)
 
 
@@ -168,8 +175,7 @@ def test_artery_vein_layers(widget):
     result = w.compute()
     assert result == M.av_metrics(truth, pred)
     table = _table(w)
-    assert table['A/V accuracy, all labelled'] == \
-        f"{result['all']['acc']:.4f}"
+    assert table['A/V accuracy, all labelled'] == f'{result["all"]["acc"]:.4f}'
     assert table['sensitivity (artery), all'] == f'{80 / 110:.4f}'
     assert table['labelled pixels'] == '220'
     assert not w._canvas.isVisibleTo(w.native)

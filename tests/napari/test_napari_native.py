@@ -104,8 +104,9 @@ def test_cancel_between_frames_leaves_no_layer(widget, qtbot, notes):
     assert w.run_button.enabled and not w.save_button.enabled
 
 
-def test_failure_is_one_notification(widget, qtbot, monkeypatch, notes,
-                                     tmp_path):
+def test_failure_is_one_notification(
+    widget, qtbot, monkeypatch, notes, tmp_path
+):
     from napari.utils.notifications import notification_manager
 
     from napari_retina_vessels import _registry, weights
@@ -113,10 +114,18 @@ def test_failure_is_one_notification(widget, qtbot, monkeypatch, notes,
     # as in the napari app (tests print errors to stderr instead)
     monkeypatch.setattr(notification_manager, 'catch_error', True)
     viewer, w = widget
-    monkeypatch.setitem(_registry.REGISTRY, 'remote-only', {
-        'file': 'remote-only.pt', 'sha256': '0' * 64, 'arch': 'wnet',
-        'task': 'vessels', 'shipped': False, 'description': 'test',
-    })
+    monkeypatch.setitem(
+        _registry.REGISTRY,
+        'remote-only',
+        {
+            'file': 'remote-only.pt',
+            'sha256': '0' * 64,
+            'arch': 'wnet',
+            'task': 'vessels',
+            'shipped': False,
+            'description': 'test',
+        },
+    )
     monkeypatch.setenv('RETINA_VESSELS_BASE_URL', 'http://127.0.0.1:9/')
     monkeypatch.setenv('RETINA_VESSELS_CACHE_DIR', str(tmp_path))
     weights._cached_model.cache_clear()
@@ -183,8 +192,10 @@ def test_save_and_read_back(widget, qtbot, tmp_path, notes):
 
     # the reader opens the files back as the layers they came from
     reader = napari_get_reader(str(tmp_path / 'out'))
-    layers = {kw['name']: (data, kw, kind)
-              for data, kw, kind in reader(str(tmp_path / 'out'))}
+    layers = {
+        kw['name']: (data, kw, kind)
+        for data, kw, kind in reader(str(tmp_path / 'out'))
+    }
     res = w._result
     prob = layers['eye vessels prob']
     assert prob[2] == 'image' and prob[0].dtype == np.float32
@@ -198,13 +209,21 @@ def test_save_and_read_back(widget, qtbot, tmp_path, notes):
         assert layers['eye A/V overlay'][0].shape == photo.shape
 
     # the npe2 writer writes the same files from the selected layers
-    viewer.layers.selection = {viewer.layers[n] for n in (
-        'eye', 'eye vessels prob', 'eye vessels',
-        *(['eye A/V'] if HAS_AV else []))}
-    written = viewer.layers.save(str(tmp_path / 'by_writer'), selected=True,
-                                 plugin=PLUGIN)
-    assert sorted(p.split('/')[-1].split('\\')[-1] for p in written
-                  ) == sorted(expected)
+    viewer.layers.selection = {
+        viewer.layers[n]
+        for n in (
+            'eye',
+            'eye vessels prob',
+            'eye vessels',
+            *(['eye A/V'] if HAS_AV else []),
+        )
+    }
+    written = viewer.layers.save(
+        str(tmp_path / 'by_writer'), selected=True, plugin=PLUGIN
+    )
+    assert sorted(p.split('/')[-1].split('\\')[-1] for p in written) == sorted(
+        expected
+    )
     a = (tmp_path / 'out' / 'eye_vessels.png').read_bytes()
     b = (tmp_path / 'by_writer' / 'eye_vessels.png').read_bytes()
     assert a == b
@@ -218,8 +237,7 @@ def test_stack_results_save_per_frame(widget, qtbot, tmp_path):
     _wait(qtbot, w)
     w.save_folder.value = tmp_path
     names = {p.name for p in w.save()}
-    assert {'s-000_prob.png', 's-001_vessels.png', 's-001.done.json'
-            } <= names
+    assert {'s-000_prob.png', 's-001_vessels.png', 's-001.done.json'} <= names
 
 
 def test_folder_opened_as_stack(tmp_path, make_napari_viewer):
@@ -254,10 +272,12 @@ def test_dicom_round_trip(widget, qtbot, tmp_path):
     assert tuple(ves.scale) == pytest.approx((10.0, 12.5))
     w.save_folder.value = tmp_path / 'out'
     w.save()
-    back = viewer.open(str(tmp_path / 'out' / 'eye_vessels.png'),
-                       plugin=PLUGIN)
-    np.testing.assert_array_equal(back[0].data.astype(bool),
-                                  ves.data.astype(bool))
+    back = viewer.open(
+        str(tmp_path / 'out' / 'eye_vessels.png'), plugin=PLUGIN
+    )
+    np.testing.assert_array_equal(
+        back[0].data.astype(bool), ves.data.astype(bool)
+    )
 
 
 def test_multi_frame_dicom_is_a_stack(tmp_path, make_napari_viewer):
@@ -274,13 +294,20 @@ def test_multi_frame_dicom_is_a_stack(tmp_path, make_napari_viewer):
 def test_multiscale_uses_the_level_the_pipeline_needs():
     from napari_retina_vessels._napari.frames import layer_input
 
-    levels = [np.zeros((2400, 2400, 3), np.uint8),
-              np.zeros((1200, 1200, 3), np.uint8),
-              np.zeros((600, 600, 3), np.uint8),
-              np.zeros((300, 300, 3), np.uint8)]
-    layer = types.SimpleNamespace(data=levels, rgb=True, multiscale=True,
-                                  scale=(0.5, 0.5), translate=(3, 4),
-                                  name='big')
+    levels = [
+        np.zeros((2400, 2400, 3), np.uint8),
+        np.zeros((1200, 1200, 3), np.uint8),
+        np.zeros((600, 600, 3), np.uint8),
+        np.zeros((300, 300, 3), np.uint8),
+    ]
+    layer = types.SimpleNamespace(
+        data=levels,
+        rgb=True,
+        multiscale=True,
+        scale=(0.5, 0.5),
+        translate=(3, 4),
+        name='big',
+    )
     got = layer_input(layer)
     assert got.level == 2 and got.data is levels[2] and not got.stack
     assert got.geometry == {'scale': (2.0, 2.0), 'translate': (3.0, 4.0)}

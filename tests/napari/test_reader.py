@@ -55,22 +55,23 @@ def make_generic(folder: Path) -> Path:
 
 
 def read(path) -> list[tuple]:
-    reader = napari_get_reader(path if isinstance(path, list)
-                               else str(path))
+    reader = napari_get_reader(path if isinstance(path, list) else str(path))
     assert callable(reader), path
     return reader(path if isinstance(path, list) else str(path))
 
 
 def by_name(layers: list[tuple]) -> dict[str, tuple]:
-    return {kwargs['name']: (data, kwargs, kind)
-            for data, kwargs, kind in layers}
+    return {
+        kwargs['name']: (data, kwargs, kind) for data, kwargs, kind in layers
+    }
 
 
 # -- what the get-reader claims -------------------------------------------
 
 
-@pytest.mark.parametrize('name', ['a.txt', 'a.npy', 'a.zarr', 'a', 'a.gz',
-                                  'a.tif.bak'])
+@pytest.mark.parametrize(
+    'name', ['a.txt', 'a.npy', 'a.zarr', 'a', 'a.gz', 'a.tif.bak']
+)
 def test_refuses_other_files(tmp_path, name):
     (tmp_path / name).write_bytes(b'x')
     assert napari_get_reader(str(tmp_path / name)) is None
@@ -87,8 +88,10 @@ def test_refuses_folders_without_images(tmp_path):
 
 def test_refuses_odd_input_without_raising(tmp_path):
     assert napari_get_reader([]) is None
-    assert napari_get_reader([str(tmp_path / 'a.png'),
-                              str(tmp_path / 'b.txt')]) is None
+    assert (
+        napari_get_reader([str(tmp_path / 'a.png'), str(tmp_path / 'b.txt')])
+        is None
+    )
     assert napari_get_reader(12) is None
     # An impossible file name is claimed by its suffix; reading fails.
     reader = napari_get_reader('bad\x00name.png')
@@ -96,9 +99,22 @@ def test_refuses_odd_input_without_raising(tmp_path):
         reader('bad\x00name.png')
 
 
-@pytest.mark.parametrize('name', ['a.png', 'a.tif', 'a.TIFF', 'a.JPG',
-                                  'a.jpeg', 'a.gif', 'a.bmp', 'a.ppm',
-                                  'a.pgm', 'im0001.ppm.gz', 'a.pgm.gz'])
+@pytest.mark.parametrize(
+    'name',
+    [
+        'a.png',
+        'a.tif',
+        'a.TIFF',
+        'a.JPG',
+        'a.jpeg',
+        'a.gif',
+        'a.bmp',
+        'a.ppm',
+        'a.pgm',
+        'im0001.ppm.gz',
+        'a.pgm.gz',
+    ],
+)
 def test_claims_image_files_from_the_name(tmp_path, name):
     # The decision looks at the path only: even a missing file is claimed
     # (and reading it then fails with a clear message).
@@ -131,12 +147,15 @@ def test_gzipped_ppm_name(tmp_path):
     np.testing.assert_array_equal(data, PHOTO)
 
 
-@pytest.mark.parametrize(('array', 'rgb'), [
-    (RNG.integers(0, 65536, (H, W), dtype=np.uint16), False),
-    (RNG.integers(0, 65536, (H, W, 3), dtype=np.uint16), True),
-    (RNG.random((H, W)).astype(np.float32), False),
-    (RNG.integers(0, 256, (H, W), dtype=np.uint8), False),
-])
+@pytest.mark.parametrize(
+    ('array', 'rgb'),
+    [
+        (RNG.integers(0, 65536, (H, W), dtype=np.uint16), False),
+        (RNG.integers(0, 65536, (H, W, 3), dtype=np.uint16), True),
+        (RNG.random((H, W)).astype(np.float32), False),
+        (RNG.integers(0, 256, (H, W), dtype=np.uint8), False),
+    ],
+)
 def test_16bit_float_and_gray_are_images(tmp_path, array, rgb):
     [(data, kwargs, kind)] = read(save(tmp_path / 'photo.tif', array))
     assert kind == 'image' and kwargs['rgb'] is rgb
@@ -154,18 +173,25 @@ def test_rgba_drops_alpha(tmp_path):
 
 def test_pixel_spacing_goes_into_metadata(tmp_path):
     path = tmp_path / 'scaled.tif'
-    tifffile.imwrite(path, PHOTO, resolution=(1000, 1000),
-                     resolutionunit='CENTIMETER')
+    tifffile.imwrite(
+        path, PHOTO, resolution=(1000, 1000), resolutionunit='CENTIMETER'
+    )
     [(_, kwargs, _)] = read(path)
     assert kwargs['metadata']['pixel_spacing'] == pytest.approx((10, 10))
     assert kwargs['metadata']['pixel_spacing_unit'] == 'micrometre'
 
 
-@pytest.mark.parametrize('relpath', [
-    '1st_manual/01_manual1.gif', 'Image_01L_1stHO.png',
-    'labels-ah/im0001.ah.ppm.gz', 'vessels/a.png', 'seg.png',
-    'x/mask_like.tif',
-])
+@pytest.mark.parametrize(
+    'relpath',
+    [
+        '1st_manual/01_manual1.gif',
+        'Image_01L_1stHO.png',
+        'labels-ah/im0001.ah.ppm.gz',
+        'vessels/a.png',
+        'seg.png',
+        'x/mask_like.tif',
+    ],
+)
 def test_binary_files_become_labels(tmp_path, relpath):
     array = MASK.astype(np.uint8) * 255
     if relpath.endswith('.tif'):
@@ -177,8 +203,9 @@ def test_binary_files_become_labels(tmp_path, relpath):
     assert kwargs['colormap'][1] == 'lime'
 
 
-@pytest.mark.parametrize('relpath', ['mask/01_test_mask.gif',
-                                     'masks/Image_01L.png'])
+@pytest.mark.parametrize(
+    'relpath', ['mask/01_test_mask.gif', 'masks/Image_01L.png']
+)
 def test_fov_masks_become_labels(tmp_path, relpath):
     noisy = np.where(MASK, 250, 3).astype(np.uint8)  # 2 grey levels
     [(data, kwargs, kind)] = read(save(tmp_path / relpath, noisy))
@@ -199,8 +226,9 @@ def test_label_named_file_saved_as_rgb_or_jpeg(tmp_path):
 
 
 def test_rite_av_drawing(tmp_path):
-    [(data, kwargs, kind)] = read(save(tmp_path / 'av' / '01_test.png',
-                                       av_drawing()))
+    [(data, kwargs, kind)] = read(
+        save(tmp_path / 'av' / '01_test.png', av_drawing())
+    )
     assert kind == 'labels' and data.dtype == np.uint8
     assert kwargs['name'] == '01_test'
     assert (data[2] == 1).all() and (data[4] == 2).all()
@@ -208,10 +236,15 @@ def test_rite_av_drawing(tmp_path):
     assert not data[[0, 1, 3, 5, 7]].any()
     colormap = kwargs['colormap']
     assert {k: colormap[k] for k in range(4)} == {
-        0: 'transparent', 1: 'red', 2: 'blue', 3: 'yellow'}
+        0: 'transparent',
+        1: 'red',
+        2: 'blue',
+        3: 'yellow',
+    }
     assert kwargs['features'] == {
         'index': [0, 1, 2, 3],
-        'class': ['background', 'artery', 'vein', 'uncertain']}
+        'class': ['background', 'artery', 'vein', 'uncertain'],
+    }
 
 
 def test_av_class_index_file(tmp_path):
@@ -255,8 +288,13 @@ def _vessel_mask_as_av(folder: Path) -> Path:
     return save(folder / 'av' / 'bad.png', MASK.astype(np.uint8) * 255)
 
 
-BROKEN = {'empty': _empty, 'text': _text, 'truncated': _truncated_jpeg,
-          'missing': _missing, 'not-av-labels': _vessel_mask_as_av}
+BROKEN = {
+    'empty': _empty,
+    'text': _text,
+    'truncated': _truncated_jpeg,
+    'missing': _missing,
+    'not-av-labels': _vessel_mask_as_av,
+}
 
 
 @pytest.mark.parametrize('kind', sorted(BROKEN))
@@ -276,8 +314,11 @@ def test_generic_dataset_folder(tmp_path):
     folder = make_generic(tmp_path / 'ds')
     layers = read(folder)
     assert [k['name'] for _, k, _ in layers] == [
-        'a', 'a FOV (dataset)', 'a vessels (reference)',
-        'a A/V (reference)']
+        'a',
+        'a FOV (dataset)',
+        'a vessels (reference)',
+        'a A/V (reference)',
+    ]
     named = by_name(layers)
     data, kwargs, kind = named['a']
     assert kind == 'image' and kwargs['rgb'] is True
@@ -285,8 +326,11 @@ def test_generic_dataset_folder(tmp_path):
     assert meta['path'] == str(folder / 'images' / 'a.png')
     assert meta['samples'] == ['a', 'b', 'c']
     assert meta['layout'] == 'generic' and meta['sample'] == 'a'
-    for name in ('a FOV (dataset)', 'a vessels (reference)',
-                 'a A/V (reference)'):
+    for name in (
+        'a FOV (dataset)',
+        'a vessels (reference)',
+        'a A/V (reference)',
+    ):
         data, kwargs, kind = named[name]
         assert kind == 'labels' and data.dtype == np.uint8
         assert data.shape == (H, W)
@@ -294,19 +338,27 @@ def test_generic_dataset_folder(tmp_path):
     np.testing.assert_array_equal(named['a vessels (reference)'][0], MASK)
     assert named['a FOV (dataset)'][0].all()
     assert named['a A/V (reference)'][1]['metadata']['path'] == str(
-        folder / 'av' / 'a.png')
+        folder / 'av' / 'a.png'
+    )
 
 
 def test_drive_split_folder_names(tmp_path):
     for n in (1, 2):
         save(tmp_path / 'images' / f'{n:02d}_test.tif', PHOTO)
-        save(tmp_path / '1st_manual' / f'{n:02d}_manual1.gif',
-             MASK.astype(np.uint8) * 255)
-        save(tmp_path / 'mask' / f'{n:02d}_test_mask.gif',
-             np.full((H, W), 255, np.uint8))
+        save(
+            tmp_path / '1st_manual' / f'{n:02d}_manual1.gif',
+            MASK.astype(np.uint8) * 255,
+        )
+        save(
+            tmp_path / 'mask' / f'{n:02d}_test_mask.gif',
+            np.full((H, W), 255, np.uint8),
+        )
     names = [k['name'] for _, k, _ in read(tmp_path)]
-    assert names == ['01_test', '01_test FOV (dataset)',
-                     '01_test vessels (1st observer)']
+    assert names == [
+        '01_test',
+        '01_test FOV (dataset)',
+        '01_test vessels (1st observer)',
+    ]
 
 
 def test_dataset_with_missing_labels_opens_the_photo(tmp_path):
@@ -345,7 +397,10 @@ def test_plain_folder_opens_each_image(tmp_path):
     (tmp_path / 'readme.txt').write_text('x')
     layers = read(tmp_path)
     assert [(k['name'], t) for _, k, t in layers] == [
-        ('p1', 'image'), ('p2', 'image'), ('p3_mask', 'labels')]
+        ('p1', 'image'),
+        ('p2', 'image'),
+        ('p3_mask', 'labels'),
+    ]
 
 
 def test_plain_folder_with_too_many_images_warns(tmp_path, monkeypatch):
@@ -366,8 +421,10 @@ def test_stack_of_files(tmp_path):
 
 
 def test_stack_of_different_shapes_raises(tmp_path):
-    paths = [str(save(tmp_path / 'a.png', PHOTO)),
-             str(save(tmp_path / 'b.png', PHOTO[:10]))]
+    paths = [
+        str(save(tmp_path / 'a.png', PHOTO)),
+        str(save(tmp_path / 'b.png', PHOTO[:10])),
+    ]
     with pytest.raises(ImageReadError, match='cannot stack b.png'):
         read(paths)
 
@@ -376,18 +433,47 @@ def test_stack_of_different_shapes_raises(tmp_path):
 
 
 @pytest.mark.data
-@pytest.mark.parametrize(('folder', 'names'), [
-    ('DRIVE/test', ['01_test', '01_test FOV (dataset)',
-                    '01_test vessels (1st observer)']),
-    ('DRIVE', ['21_training', '21_training FOV (dataset)',
-               '21_training vessels (1st observer)']),
-    ('RITE/test', ['01_test', '01_test FOV (dataset)',
-                   '01_test A/V (reference)']),
-    ('CHASE_DB1', ['Image_01L', 'Image_01L FOV (dataset)',
-                   'Image_01L vessels (1st observer)']),
-    ('STARE', ['im0001', 'im0001 FOV (dataset)',
-               'im0001 vessels (1st observer)']),
-])
+@pytest.mark.parametrize(
+    ('folder', 'names'),
+    [
+        (
+            'DRIVE/test',
+            [
+                '01_test',
+                '01_test FOV (dataset)',
+                '01_test vessels (1st observer)',
+            ],
+        ),
+        (
+            'DRIVE',
+            [
+                '21_training',
+                '21_training FOV (dataset)',
+                '21_training vessels (1st observer)',
+            ],
+        ),
+        (
+            'RITE/test',
+            ['01_test', '01_test FOV (dataset)', '01_test A/V (reference)'],
+        ),
+        (
+            'CHASE_DB1',
+            [
+                'Image_01L',
+                'Image_01L FOV (dataset)',
+                'Image_01L vessels (1st observer)',
+            ],
+        ),
+        (
+            'STARE',
+            [
+                'im0001',
+                'im0001 FOV (dataset)',
+                'im0001 vessels (1st observer)',
+            ],
+        ),
+    ],
+)
 def test_real_dataset_folders(data_root, folder, names):
     path = data_root / folder
     if not path.is_dir():
@@ -423,8 +509,11 @@ def test_viewer_opens_a_dataset_folder(make_napari_viewer, tmp_path):
     folder = make_generic(tmp_path / 'ds')
     viewer.open(folder, plugin=PLUGIN)
     assert [ly.name for ly in viewer.layers] == [
-        'a', 'a FOV (dataset)', 'a vessels (reference)',
-        'a A/V (reference)']
+        'a',
+        'a FOV (dataset)',
+        'a vessels (reference)',
+        'a A/V (reference)',
+    ]
     assert viewer.layers['a'].rgb
     av = viewer.layers['a A/V (reference)']
     assert av._type_string == 'labels'
@@ -432,7 +521,11 @@ def test_viewer_opens_a_dataset_folder(make_napari_viewer, tmp_path):
     np.testing.assert_allclose(av.colormap.map(2), [0, 0, 1, 1])
     assert av.colormap.map(0)[3] == 0
     assert list(av.features['class']) == [
-        'background', 'artery', 'vein', 'uncertain']
+        'background',
+        'artery',
+        'vein',
+        'uncertain',
+    ]
     vessels = viewer.layers['a vessels (reference)']
     assert vessels._type_string == 'labels' and 0.5 <= vessels.opacity <= 0.7
 
@@ -446,7 +539,10 @@ def test_viewer_opens_drive_test(make_napari_viewer, data_root):
     viewer = make_napari_viewer()
     viewer.open(folder, plugin=PLUGIN)
     assert [ly.name for ly in viewer.layers] == [
-        '01_test', '01_test FOV (dataset)', '01_test vessels (1st observer)']
+        '01_test',
+        '01_test FOV (dataset)',
+        '01_test vessels (1st observer)',
+    ]
     photo = viewer.layers['01_test']
     assert photo.rgb and photo.data.shape == (584, 565, 3)
     assert len(photo.metadata['samples']) == 20

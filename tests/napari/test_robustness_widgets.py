@@ -13,8 +13,10 @@ CASES = {
     'one_pixel': (np.zeros((1, 1, 3), np.uint8), True),
     'all_black': (np.zeros((96, 96, 3), np.uint8), True),
     'all_white': (np.full((96, 96, 3), 255, np.uint8), True),
-    'uint16_gray': (np.random.default_rng(0).integers(
-        0, 4096, (96, 96)).astype(np.uint16), False),
+    'uint16_gray': (
+        np.random.default_rng(0).integers(0, 4096, (96, 96)).astype(np.uint16),
+        False,
+    ),
     'float_gray': (np.random.default_rng(1).random((96, 96)), False),
 }
 
@@ -46,8 +48,7 @@ def test_metrics_widget_mismatched_shapes(make_napari_viewer):
 
     viewer = make_napari_viewer()
     w = MetricsWidget(viewer)
-    viewer.add_image(np.random.default_rng(0).random((50, 60)),
-                     name='pred')
+    viewer.add_image(np.random.default_rng(0).random((50, 60)), name='pred')
     viewer.add_labels(np.zeros((40, 40), np.uint8), name='truth')
     w.reset_choices()
     w.prediction.value = viewer.layers['pred']

@@ -13,7 +13,6 @@ pytestmark = pytest.mark.gui
 HAS_AV = bool(list_models(task='av'))
 
 
-
 @pytest.fixture
 def widget(make_napari_viewer):
     from napari_retina_vessels._napari.widgets.segment import SegmentWidget
@@ -52,14 +51,22 @@ def test_segment_adds_layers_with_metadata(widget, qtbot):
     assert set(np.unique(ves.data)) <= {0, 1}
     assert tuple(ves.scale) == (2, 2)
     meta = ves.metadata
-    assert {'model', 'weights_sha256', 'device', 'threshold',
-            'seconds'} <= set(meta)
+    assert {
+        'model',
+        'weights_sha256',
+        'device',
+        'threshold',
+        'seconds',
+    } <= set(meta)
     assert len(meta['weights_sha256']) == 64
     if HAS_AV:
         av = viewer.layers['eye A/V']
         assert set(np.unique(av.data)) <= {0, 1, 2, 3}
-        assert list(av.features['class'][:3]) == ['background', 'artery',
-                                                  'vein']
+        assert list(av.features['class'][:3]) == [
+            'background',
+            'artery',
+            'vein',
+        ]
     # The widget's device is 'auto': cuda on a GPU machine, else cpu.
     from napari_retina_vessels.inference import available_devices
 
@@ -154,14 +161,23 @@ def test_second_click_does_not_start_second_job(widget, qtbot):
 
 
 def test_missing_weights_show_message_not_traceback(
-        widget, qtbot, monkeypatch, tmp_path):
+    widget, qtbot, monkeypatch, tmp_path
+):
     from napari_retina_vessels import _registry, weights
 
     viewer, w = widget
-    monkeypatch.setitem(_registry.REGISTRY, 'remote-only', {
-        'file': 'remote-only.pt', 'sha256': '0' * 64, 'arch': 'wnet',
-        'task': 'vessels', 'shipped': False, 'description': 'test',
-    })
+    monkeypatch.setitem(
+        _registry.REGISTRY,
+        'remote-only',
+        {
+            'file': 'remote-only.pt',
+            'sha256': '0' * 64,
+            'arch': 'wnet',
+            'task': 'vessels',
+            'shipped': False,
+            'description': 'test',
+        },
+    )
     monkeypatch.setenv('RETINA_VESSELS_BASE_URL', 'http://127.0.0.1:9/')
     monkeypatch.setenv('RETINA_VESSELS_CACHE_DIR', str(tmp_path))
     weights._cached_model.cache_clear()

@@ -53,7 +53,9 @@ def add_layers(viewer: napari.Viewer, tuples: list[tuple]) -> list:
 
 
 def segment_layer(
-    viewer_or_layer: Any, *, viewer: napari.Viewer | None = None,
+    viewer_or_layer: Any,
+    *,
+    viewer: napari.Viewer | None = None,
     **options: Any,
 ):
     """Segment an image layer and add vessel and A/V layers.
@@ -117,15 +119,24 @@ def segment_layer(
                 progress(rec)
     else:
         result = segment(np.asarray(source.data), **options)
-    add_layers(viewer, segmentation_layers(
-        result, layer.name, geometry=source.geometry,
-    ))
+    add_layers(
+        viewer,
+        segmentation_layers(
+            result,
+            layer.name,
+            geometry=source.geometry,
+        ),
+    )
     return result
 
 
 def threshold_layers(
-    viewer: napari.Viewer, result: Any, threshold: float, *,
-    image_name: str, suffix: str = '',
+    viewer: napari.Viewer,
+    result: Any,
+    threshold: float,
+    *,
+    image_name: str,
+    suffix: str = '',
 ):
     """Show *result* at another threshold in the layers made from it.
 
@@ -156,8 +167,8 @@ def threshold_layers(
     if new.artery_vein is not None and names['av'] in layers:
         layers[names['av']].data = new.artery_vein
         layers[names['av']].metadata['threshold'] = new.threshold
-    if (new.artery_probability is not None
-            and names['artery_prob'] in layers):
+    if new.artery_probability is not None and names['artery_prob'] in layers:
         layers[names['artery_prob']].data = artery_probability_image(
-            new.artery_probability, new.vessels)
+            new.artery_probability, new.vessels
+        )
     return new

@@ -82,8 +82,9 @@ def layer_input(layer: Any) -> LayerInput:
     shape = _photo_shape(tuple(data.shape), rgb)
     # A photo of any size goes to the pipeline (which explains what is
     # wrong with it); three axes must look like frames of photos.
-    if len(shape) not in (2, 3) or (len(shape) == 3
-                                    and min(shape[-2:]) < MIN_SIZE):
+    if len(shape) not in (2, 3) or (
+        len(shape) == 3 and min(shape[-2:]) < MIN_SIZE
+    ):
         full = tuple(levels[0].shape)
         raise InvalidImageError(
             f'layer {layer.name!r} is {full}: choose a photograph (H, W) '
@@ -97,7 +98,8 @@ def layer_input(layer: Any) -> LayerInput:
         full = _photo_shape(tuple(levels[0].shape), rgb)
         for axis in (-2, -1):
             scale[axis] *= full[axis] / shape[axis]
-    geometry = {'scale': tuple(scale),
-                'translate': tuple(float(t) for t in
-                                   tuple(layer.translate)[-ndim:])}
+    geometry = {
+        'scale': tuple(scale),
+        'translate': tuple(float(t) for t in tuple(layer.translate)[-ndim:]),
+    }
     return LayerInput(data, stack, geometry, level)

@@ -22,9 +22,12 @@ def dock_layout(viewer) -> list[tuple]:
     list of (dock widget, widget)
         In :data:`WIDGETS` order.
     """
-    docked = [viewer.window.add_plugin_dock_widget(
-        'napari-retina-vessels', name, tabify=i > 0)
-        for i, name in enumerate(WIDGETS)]
+    docked = [
+        viewer.window.add_plugin_dock_widget(
+            'napari-retina-vessels', name, tabify=i > 0
+        )
+        for i, name in enumerate(WIDGETS)
+    ]
     if docked:
         from qtpy.QtCore import QTimer
 

@@ -25,10 +25,17 @@ __all__ = [
 ]
 
 #: A/V label colours: red arteries, blue veins, yellow uncertain.
-AV_COLORS = {0: 'transparent', 1: 'red', 2: 'blue', 3: 'yellow',
-             None: 'transparent'}
-AV_FEATURES = {'index': [0, 1, 2, 3],
-               'class': ['background', 'artery', 'vein', 'uncertain']}
+AV_COLORS = {
+    0: 'transparent',
+    1: 'red',
+    2: 'blue',
+    3: 'yellow',
+    None: 'transparent',
+}
+AV_FEATURES = {
+    'index': [0, 1, 2, 3],
+    'class': ['background', 'artery', 'vein', 'uncertain'],
+}
 VESSEL_COLORS = {0: 'transparent', 1: 'lime', None: 'transparent'}
 VESSEL_FEATURES = {'index': [0, 1], 'class': ['background', 'vessel']}
 
@@ -60,21 +67,34 @@ def _geometry(source: dict[str, Any] | None) -> dict[str, Any]:
     return {k: source[k] for k in ('scale', 'translate') if k in source}
 
 
-def vessel_layer(vessels: np.ndarray, name: str, metadata: dict,
-                 geometry: dict | None = None) -> tuple:
+def vessel_layer(
+    vessels: np.ndarray,
+    name: str,
+    metadata: dict,
+    geometry: dict | None = None,
+) -> tuple:
     """The binary vessel map as a Labels layer tuple."""
     return (
         np.asarray(vessels, np.uint8),
-        {'name': name, 'colormap': VESSEL_COLORS,
-         'features': VESSEL_FEATURES, 'opacity': 0.7,
-         'metadata': dict(metadata), **(geometry or {})},
+        {
+            'name': name,
+            'colormap': VESSEL_COLORS,
+            'features': VESSEL_FEATURES,
+            'opacity': 0.7,
+            'metadata': dict(metadata),
+            **(geometry or {}),
+        },
         'labels',
     )
 
 
 def segmentation_layers(
-    result, image_name: str, *, geometry: dict | None = None,
-    show_fov: bool = False, show_artery_probability: bool = False,
+    result,
+    image_name: str,
+    *,
+    geometry: dict | None = None,
+    show_fov: bool = False,
+    show_artery_probability: bool = False,
     suffix: str = '',
 ) -> list[tuple]:
     """Layer tuples for a :class:`~.pipeline.Segmentation`.
@@ -107,66 +127,122 @@ def segmentation_layers(
     vessels = vessel_layer(result.vessels, names['vessels'], meta, geo)
     vessels[1]['visible'] = not has_av
     out = [
-        (result.probability,
-         {'name': names['probability'], 'colormap': 'magma',
-          'contrast_limits': (0.0, 1.0), 'blending': 'additive',
-          'visible': False, 'metadata': dict(meta), **geo},
-         'image'),
+        (
+            result.probability,
+            {
+                'name': names['probability'],
+                'colormap': 'magma',
+                'contrast_limits': (0.0, 1.0),
+                'blending': 'additive',
+                'visible': False,
+                'metadata': dict(meta),
+                **geo,
+            },
+            'image',
+        ),
         vessels,
     ]
     if has_av:
-        out.append((
-            result.artery_vein,
-            {'name': names['av'], 'colormap': AV_COLORS,
-             'features': AV_FEATURES, 'opacity': 0.8,
-             'metadata': dict(meta), **geo},
-            'labels',
-        ))
+        out.append(
+            (
+                result.artery_vein,
+                {
+                    'name': names['av'],
+                    'colormap': AV_COLORS,
+                    'features': AV_FEATURES,
+                    'opacity': 0.8,
+                    'metadata': dict(meta),
+                    **geo,
+                },
+                'labels',
+            )
+        )
     if show_artery_probability and result.artery_probability is not None:
-        out.append((
-            artery_probability_image(result.artery_probability,
-                                     result.vessels),
-            {'name': names['artery_prob'], 'colormap': 'bwr',
-             'contrast_limits': (0.0, 1.0), 'metadata': dict(meta), **geo},
-            'image',
-        ))
+        out.append(
+            (
+                artery_probability_image(
+                    result.artery_probability, result.vessels
+                ),
+                {
+                    'name': names['artery_prob'],
+                    'colormap': 'bwr',
+                    'contrast_limits': (0.0, 1.0),
+                    'metadata': dict(meta),
+                    **geo,
+                },
+                'image',
+            )
+        )
     if show_fov:
-        out.append((
-            result.fov.astype(np.uint8),
-            {'name': names['fov'], 'colormap': {0: 'transparent',
-                                                 1: 'cyan',
-                                                 None: 'transparent'},
-             'opacity': 0.6, 'contour': 2, 'metadata': dict(meta),
-             **geo},
-            'labels',
-        ))
+        out.append(
+            (
+                result.fov.astype(np.uint8),
+                {
+                    'name': names['fov'],
+                    'colormap': {
+                        0: 'transparent',
+                        1: 'cyan',
+                        None: 'transparent',
+                    },
+                    'opacity': 0.6,
+                    'contour': 2,
+                    'metadata': dict(meta),
+                    **geo,
+                },
+                'labels',
+            )
+        )
     return out
 
 
-def artery_probability_image(p_artery: np.ndarray,
-                             vessels: np.ndarray) -> np.ndarray:
+def artery_probability_image(
+    p_artery: np.ndarray, vessels: np.ndarray
+) -> np.ndarray:
     """Artery probability on vessel pixels, NaN (transparent) elsewhere."""
-    return np.where(np.asarray(vessels, bool), p_artery,
-                    np.float32(np.nan)).astype(np.float32)
+    return np.where(
+        np.asarray(vessels, bool), p_artery, np.float32(np.nan)
+    ).astype(np.float32)
 
 
 # ------------------------------------------------------------ error overlay
 #: Error overlay colours: 1 true positive, 2 false positive, 3 false
 #: negative (for A/V: correct, artery/vein swapped, missed).
-ERROR_COLORS = {0: 'transparent', 1: 'lime', 2: 'magenta', 3: 'cyan',
-                None: 'transparent'}
-ERROR_FEATURES = {'index': [0, 1, 2, 3],
-                  'class': ['background', 'true positive', 'false positive',
-                            'false negative']}
-AV_ERROR_FEATURES = {'index': [0, 1, 2, 3],
-                     'class': ['background', 'correct artery/vein',
-                               'artery/vein swapped', 'missed']}
+ERROR_COLORS = {
+    0: 'transparent',
+    1: 'lime',
+    2: 'magenta',
+    3: 'cyan',
+    None: 'transparent',
+}
+ERROR_FEATURES = {
+    'index': [0, 1, 2, 3],
+    'class': [
+        'background',
+        'true positive',
+        'false positive',
+        'false negative',
+    ],
+}
+AV_ERROR_FEATURES = {
+    'index': [0, 1, 2, 3],
+    'class': [
+        'background',
+        'correct artery/vein',
+        'artery/vein swapped',
+        'missed',
+    ],
+}
 
 
 def error_layer(
-    truth: np.ndarray, prediction: np.ndarray, name: str, *,
-    mask: np.ndarray | None = None, av: bool = False,
-    geometry: dict | None = None, metadata: dict | None = None,
+    truth: np.ndarray,
+    prediction: np.ndarray,
+    name: str,
+    *,
+    mask: np.ndarray | None = None,
+    av: bool = False,
+    geometry: dict | None = None,
+    metadata: dict | None = None,
 ) -> tuple:
     """An error-overlay Labels layer tuple comparing two maps.
 
@@ -208,9 +284,13 @@ def error_layer(
         out[~np.asarray(mask, bool)] = 0
     return (
         out,
-        {'name': name, 'colormap': ERROR_COLORS,
-         'features': AV_ERROR_FEATURES if av else ERROR_FEATURES,
-         'opacity': 0.8, 'metadata': dict(metadata or {}),
-         **_geometry(geometry)},
+        {
+            'name': name,
+            'colormap': ERROR_COLORS,
+            'features': AV_ERROR_FEATURES if av else ERROR_FEATURES,
+            'opacity': 0.8,
+            'metadata': dict(metadata or {}),
+            **_geometry(geometry),
+        },
         'labels',
     )

@@ -90,22 +90,39 @@ MAX_FOLDER_FILES = 20
 _VESSEL_COLORS = VESSEL_COLORS
 _VESSEL_FEATURES = VESSEL_FEATURES
 _FOV_COLORS = {0: 'transparent', 1: 'cyan', None: 'transparent'}
-_FOV_FEATURES = {'index': [0, 1],
-                 'class': ['outside field of view', 'field of view']}
+_FOV_FEATURES = {
+    'index': [0, 1],
+    'class': ['outside field of view', 'field of view'],
+}
 
 # Folders and name parts that mark a file as a mask or label image.
-_LABEL_FOLDERS = frozenset({
-    '1st_manual', '2nd_manual', 'manual', 'manual1', 'manual2', 'mask',
-    'masks', 'fov', 'labels', 'labels-ah', 'labels-vk', 'vessels',
-})
+_LABEL_FOLDERS = frozenset(
+    {
+        '1st_manual',
+        '2nd_manual',
+        'manual',
+        'manual1',
+        'manual2',
+        'mask',
+        'masks',
+        'fov',
+        'labels',
+        'labels-ah',
+        'labels-vk',
+        'vessels',
+    }
+)
 _LABEL_MARKERS = ('_manual', '_1stho', '_2ndho', '_mask', '.ah.', '.vk.')
 _AV_FOLDERS = frozenset({'av', 'artery_vein'})
 _FOV_FOLDERS = frozenset({'mask', 'masks', 'fov'})
 
 # Who drew each layout's vessel reference, for the layer name.
 _OBSERVER = {
-    'drive': '1st observer', 'chase': '1st observer',
-    'stare': '1st observer', 'hrf': 'manual', 'generic': 'reference',
+    'drive': '1st observer',
+    'chase': '1st observer',
+    'stare': '1st observer',
+    'hrf': 'manual',
+    'generic': 'reference',
 }
 
 
@@ -131,8 +148,11 @@ def napari_get_reader(path: PathOrPaths) -> ReaderFunction | None:
         if isinstance(path, (list, tuple)):
             if path and all(_is_image_file(p) for p in path):
                 return read
-            if len(path) == 1 and Path(path[0]).is_dir() and \
-                    _folder_images(Path(path[0])):
+            if (
+                len(path) == 1
+                and Path(path[0]).is_dir()
+                and _folder_images(Path(path[0]))
+            ):
                 return read  # a folder opened with stack=True
             return None
         p = Path(path)
@@ -191,9 +211,9 @@ def _is_image_file(path: str | os.PathLike) -> bool:
 
 def _folder_images(folder: Path) -> list[Path]:
     return sorted(
-        f for f in folder.iterdir()
-        if not f.name.startswith('.') and io.is_image_path(f)
-        and f.is_file()
+        f
+        for f in folder.iterdir()
+        if not f.name.startswith('.') and io.is_image_path(f) and f.is_file()
     )
 
 
@@ -212,13 +232,16 @@ def _is_av_file(path: Path) -> bool:
 
 def _named_like_label(path: Path) -> bool:
     name = path.name.lower()
-    return (path.parent.name.lower() in _LABEL_FOLDERS
-            or any(m in name for m in _LABEL_MARKERS))
+    return path.parent.name.lower() in _LABEL_FOLDERS or any(
+        m in name for m in _LABEL_MARKERS
+    )
 
 
 def _is_fov_file(path: Path) -> bool:
-    return (path.parent.name.lower() in _FOV_FOLDERS
-            or '_mask' in path.name.lower())
+    return (
+        path.parent.name.lower() in _FOV_FOLDERS
+        or '_mask' in path.name.lower()
+    )
 
 
 def _is_binary(arr: np.ndarray) -> bool:
@@ -244,15 +267,19 @@ def _gray_copy(arr: np.ndarray) -> np.ndarray | None:
 
 
 def _image_layer(arr: np.ndarray, name: str, meta: dict) -> LayerData:
-    kwargs: dict[str, Any] = {'name': name, 'rgb': arr.ndim == 3,
-                              'metadata': meta}
+    kwargs: dict[str, Any] = {
+        'name': name,
+        'rgb': arr.ndim == 3,
+        'metadata': meta,
+    }
     if arr.ndim == 2:
         kwargs['colormap'] = 'gray'
     return (arr, kwargs, 'image')
 
 
-def _mask_layer(mask: np.ndarray, name: str, meta: dict, *,
-                fov: bool = False) -> LayerData:
+def _mask_layer(
+    mask: np.ndarray, name: str, meta: dict, *, fov: bool = False
+) -> LayerData:
     kwargs = {
         'name': name,
         'colormap': _FOV_COLORS if fov else _VESSEL_COLORS,
@@ -264,8 +291,13 @@ def _mask_layer(mask: np.ndarray, name: str, meta: dict, *,
 
 
 def _av_layer(av: np.ndarray, name: str, meta: dict) -> LayerData:
-    kwargs = {'name': name, 'colormap': AV_COLORS,
-              'features': AV_FEATURES, 'opacity': 0.7, 'metadata': meta}
+    kwargs = {
+        'name': name,
+        'colormap': AV_COLORS,
+        'features': AV_FEATURES,
+        'opacity': 0.7,
+        'metadata': meta,
+    }
     return (np.asarray(av, np.uint8), kwargs, 'labels')
 
 
@@ -275,25 +307,37 @@ def _read_clinical(path: Path) -> LayerData:
 
     image = read_clinical(path)  # patient data stays out (not asked)
     arr = image.pixels
-    meta: dict[str, Any] = {'path': str(path), image.info['format']: {
-        k: v for k, v in image.info.items() if k != 'format'}}
+    meta: dict[str, Any] = {
+        'path': str(path),
+        image.info['format']: {
+            k: v for k, v in image.info.items() if k != 'format'
+        },
+    }
     rgb = arr.shape[-1] == 3 and arr.ndim in (3, 4)
     frames = arr.ndim == (4 if rgb else 3)
-    kwargs: dict[str, Any] = {'name': io.file_stem(path), 'rgb': rgb,
-                              'metadata': meta}
+    kwargs: dict[str, Any] = {
+        'name': io.file_stem(path),
+        'rgb': rgb,
+        'metadata': meta,
+    }
     if not rgb:
         kwargs['colormap'] = 'gray'
     if image.pixel_spacing is not None:
         meta['pixel_spacing'] = image.pixel_spacing
         meta['pixel_spacing_unit'] = 'micrometre'
         kwargs['scale'] = ((1.0,) if frames else ()) + tuple(
-            image.pixel_spacing)
+            image.pixel_spacing
+        )
     return (arr, kwargs, 'image')
 
 
 #: File-name endings of saved results -> layer_names() key.
-_RESULT_ENDINGS = {'_prob': 'probability', '_vessels': 'vessels',
-                   '_av_overlay': 'overlay', '_av': 'av'}
+_RESULT_ENDINGS = {
+    '_prob': 'probability',
+    '_vessels': 'vessels',
+    '_av_overlay': 'overlay',
+    '_av': 'av',
+}
 
 
 def _result_kind(stem: str) -> tuple[str, str] | None:
@@ -315,9 +359,20 @@ def _result_metadata(path: Path, base: str) -> dict[str, Any]:
     except (OSError, ValueError, AttributeError):
         return meta
     if isinstance(row, dict):
-        meta.update({k: row[k] for k in (
-            'model', 'weights_sha256', 'av_model', 'av_weights_sha256',
-            'device', 'threshold') if row.get(k) not in (None, '')})
+        meta.update(
+            {
+                k: row[k]
+                for k in (
+                    'model',
+                    'weights_sha256',
+                    'av_model',
+                    'av_weights_sha256',
+                    'device',
+                    'threshold',
+                )
+                if row.get(k) not in (None, '')
+            }
+        )
     return meta
 
 
@@ -340,9 +395,17 @@ def _read_result(path: Path, base: str, kind: str) -> LayerData:
         prob = arr.astype(np.float32) / np.float32(65535)
     else:
         prob = arr.astype(np.float32)
-    return (prob, {'name': names['probability'], 'colormap': 'magma',
-                   'contrast_limits': (0.0, 1.0), 'blending': 'additive',
-                   'metadata': meta}, 'image')
+    return (
+        prob,
+        {
+            'name': names['probability'],
+            'colormap': 'magma',
+            'contrast_limits': (0.0, 1.0),
+            'blending': 'additive',
+            'metadata': meta,
+        },
+        'image',
+    )
 
 
 def _read_file(path: Path) -> LayerData:
@@ -361,8 +424,9 @@ def _read_file(path: Path) -> LayerData:
     if _named_like_label(path):
         gray = _gray_copy(arr)
         if gray is not None:
-            return _mask_layer(io.as_mask(gray), name, meta,
-                               fov=_is_fov_file(path))
+            return _mask_layer(
+                io.as_mask(gray), name, meta, fov=_is_fov_file(path)
+            )
     if arr.ndim == 2 and _is_binary(arr):
         return _mask_layer(io.as_mask(arr), name, meta)
     return _image_layer(arr, name, meta)
@@ -387,29 +451,45 @@ def _read_dataset(folder: Path) -> list[LayerData]:
     samples = datasets.discover(folder)
     sample = samples[0]
     data = datasets.load_sample(sample)
-    common = {'dataset': str(folder), 'layout': sample.layout,
-              'sample': sample.name}
+    common = {
+        'dataset': str(folder),
+        'layout': sample.layout,
+        'sample': sample.name,
+    }
     name = sample.name
-    meta = {**_metadata(sample.image), **common,
-            'samples': [s.name for s in samples]}
+    meta = {
+        **_metadata(sample.image),
+        **common,
+        'samples': [s.name for s in samples],
+    }
     layers = [_image_layer(data['image'], name, meta)]
     if data['fov'] is not None:
-        fov = _mask_layer(data['fov'], f'{name} FOV (dataset)',
-                          {'path': str(sample.fov), **common}, fov=True)
+        fov = _mask_layer(
+            data['fov'],
+            f'{name} FOV (dataset)',
+            {'path': str(sample.fov), **common},
+            fov=True,
+        )
         # Shown, even at half opacity, it tints the whole photo.
         fov[1]['visible'] = False
         layers.append(fov)
     if data['vessels'] is not None:
         observer = _OBSERVER.get(sample.layout, 'reference')
-        layers.append(_mask_layer(
-            data['vessels'], f'{name} vessels ({observer})',
-            {'path': str(sample.vessels), **common},
-        ))
+        layers.append(
+            _mask_layer(
+                data['vessels'],
+                f'{name} vessels ({observer})',
+                {'path': str(sample.vessels), **common},
+            )
+        )
     if data['av'] is not None:
-        layers.append(_av_layer(
-            data['av'], f'{name} A/V (reference)',
-            {'path': str(sample.av), **common},
-        ))
+        layers.append(
+            _av_layer(
+                data['av'],
+                f'{name} A/V (reference)',
+                {'path': str(sample.av), **common},
+            )
+        )
     return layers
 
 

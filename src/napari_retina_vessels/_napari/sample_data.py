@@ -40,6 +40,13 @@ def retina_sample() -> list[tuple[Any, dict[str, Any], str]]:
         ),
     }
     return [
-        (image, {'name': 'retina (scikit-image)', 'rgb': True,
-                 'metadata': metadata}, 'image'),
+        (
+            image,
+            {
+                'name': 'retina (scikit-image)',
+                'rgb': True,
+                'metadata': metadata,
+            },
+            'image',
+        ),
     ]

@@ -36,17 +36,21 @@ _UNSAFE = re.compile(r'[^\w.+-]+')
 
 
 def safe_name(name: str) -> str:
-    """A layer name as a file-name stem (``01_test A/V`` -> ``01_test_A_V``).
-    """
+    """A layer name as a file-name stem (``01_test A/V`` -> ``01_test_A_V``)."""
     return _UNSAFE.sub('_', name).strip('._') or 'image'
 
 
 def _settings(result, fmt: str) -> dict[str, Any]:
-    return {'model': result.model, 'weights_sha256': result.weights_sha256,
-            'av': result.artery_vein is not None,
-            'av_model': result.av_model,
-            'av_weights_sha256': result.av_weights_sha256,
-            'threshold': result.threshold, 'fmt': fmt, 'source': 'napari'}
+    return {
+        'model': result.model,
+        'weights_sha256': result.weights_sha256,
+        'av': result.artery_vein is not None,
+        'av_model': result.av_model,
+        'av_weights_sha256': result.av_weights_sha256,
+        'threshold': result.threshold,
+        'fmt': fmt,
+        'source': 'napari',
+    }
 
 
 def _frames(result) -> list:
@@ -57,17 +61,26 @@ def _frames(result) -> list:
     def pick(value, i):
         return None if value is None else value[i]
 
-    return [dataclasses.replace(
-        result, probability=result.probability[i],
-        vessels=result.vessels[i], artery_vein=pick(result.artery_vein, i),
-        fov=result.fov[i],
-        artery_probability=pick(result.artery_probability, i))
-        for i in range(result.vessels.shape[0])]
+    return [
+        dataclasses.replace(
+            result,
+            probability=result.probability[i],
+            vessels=result.vessels[i],
+            artery_vein=pick(result.artery_vein, i),
+            fov=result.fov[i],
+            artery_probability=pick(result.artery_probability, i),
+        )
+        for i in range(result.vessels.shape[0])
+    ]
 
 
 def save_result(
-    folder: str | os.PathLike, name: str, result, *,
-    photo: Any = None, fmt: str = 'png',
+    folder: str | os.PathLike,
+    name: str,
+    result,
+    *,
+    photo: Any = None,
+    fmt: str = 'png',
 ) -> list[Path]:
     """Write a Segmentation as ``retina-vessels segment`` does.
 
@@ -98,11 +111,13 @@ def save_result(
         image = None
         if photo is not None:
             image = np.asarray(photo[i] if stacked else photo)
-        files = outputs.write_segmentation(folder, frame_name, seg,
-                                           image=image, fmt=fmt)
+        files = outputs.write_segmentation(
+            folder, frame_name, seg, image=image, fmt=fmt
+        )
         row = {'name': frame_name, **outputs.segmentation_row(seg)}
-        marker = outputs.write_marker(folder, frame_name,
-                                      _settings(seg, fmt), row, files)
+        marker = outputs.write_marker(
+            folder, frame_name, _settings(seg, fmt), row, files
+        )
         written += [*files.values(), marker]
     return written
 
@@ -125,22 +140,29 @@ class _Saved:
     artery_probability: None = None
 
     @classmethod
-    def from_layers(cls, probability, vessels, artery_vein,
-                    meta: dict) -> _Saved:
+    def from_layers(
+        cls, probability, vessels, artery_vein, meta: dict
+    ) -> _Saved:
         prob = np.asarray(probability, np.float32)
         ves = np.asarray(vessels).astype(bool)
         # The FOV is not a result layer; the probability map is zero
         # outside it, so its support stands in for the summary row.
         return cls(
-            probability=prob, vessels=ves,
-            artery_vein=(None if artery_vein is None
-                         else np.asarray(artery_vein, np.uint8)),
-            fov=(prob > 0) | ves, model=meta.get('model', ''),
+            probability=prob,
+            vessels=ves,
+            artery_vein=(
+                None
+                if artery_vein is None
+                else np.asarray(artery_vein, np.uint8)
+            ),
+            fov=(prob > 0) | ves,
+            model=meta.get('model', ''),
             weights_sha256=meta.get('weights_sha256', ''),
             device=meta.get('device', ''),
             threshold=meta.get('threshold', ''),
             av_model=meta.get('av_model'),
-            av_weights_sha256=meta.get('av_weights_sha256'))
+            av_weights_sha256=meta.get('av_weights_sha256'),
+        )
 
 
 def write_results(path: str, layer_data: list[tuple]) -> list[str]:
@@ -165,8 +187,10 @@ def write_results(path: str, layer_data: list[tuple]) -> list[str]:
     InvalidImageError
         When no probability/vessel layer pair is among the selection.
     """
-    by_name = {meta.get('name', ''): (data, meta, kind)
-               for data, meta, kind in layer_data}
+    by_name = {
+        meta.get('name', ''): (data, meta, kind)
+        for data, meta, kind in layer_data
+    }
     written: list[Path] = []
     for name, (data, meta, kind) in by_name.items():
         m = re.fullmatch(r'(?P<base>.*) vessels prob(?P<suffix>.*)', name)
@@ -178,12 +202,18 @@ def write_results(path: str, layer_data: list[tuple]) -> list[str]:
             continue
         av = by_name.get(names['av'])
         photo = by_name.get(m['base'])
-        saved = _Saved.from_layers(data, vessels[0],
-                                   None if av is None else av[0],
-                                   meta.get('metadata', {}))
+        saved = _Saved.from_layers(
+            data,
+            vessels[0],
+            None if av is None else av[0],
+            meta.get('metadata', {}),
+        )
         written += save_result(
-            path, m['base'] + m['suffix'], saved,
-            photo=None if photo is None else photo[0])
+            path,
+            m['base'] + m['suffix'],
+            saved,
+            photo=None if photo is None else photo[0],
+        )
     if not written:
         raise InvalidImageError(
             'select a result to save: the "NAME vessels prob" and "NAME '

@@ -15,7 +15,17 @@ from .fractal import box_counting_dimension
 from .knudtson import ARTERY_K, VEIN_K, knudtson
 
 __all__ = [
-    'ARTERY_K', 'DISC_DIAMETER_UM', 'IMAGE_COLUMNS', 'SEGMENT_COLUMNS',
-    'VEIN_K', 'ZONES', 'Disc', 'Measurements', 'box_counting_dimension',
-    'find_disc', 'knudtson', 'measure', 'zone_mask',
+    'ARTERY_K',
+    'DISC_DIAMETER_UM',
+    'IMAGE_COLUMNS',
+    'SEGMENT_COLUMNS',
+    'VEIN_K',
+    'ZONES',
+    'Disc',
+    'Measurements',
+    'box_counting_dimension',
+    'find_disc',
+    'knudtson',
+    'measure',
+    'zone_mask',
 ]

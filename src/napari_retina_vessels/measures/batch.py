@@ -31,8 +31,14 @@ from .core import IMAGE_COLUMNS, SEGMENT_COLUMNS
 __all__ = ['MEASURES_COLUMNS', 'find_measure_inputs', 'run_measures']
 
 #: Columns of ``measures.csv``, in order.
-MEASURES_COLUMNS = ('name', 'path', 'source', 'status', 'error',
-                    *IMAGE_COLUMNS)
+MEASURES_COLUMNS = (
+    'name',
+    'path',
+    'source',
+    'status',
+    'error',
+    *IMAGE_COLUMNS,
+)
 _MAP_ENDING = '_vessels.png'
 _VERSION = 1  # bump when the measures change their meaning
 
@@ -67,7 +73,7 @@ def _segment_outputs(folder: Path) -> list[dict]:
     """``retina-vessels segment`` outputs in *folder*, one dict a name."""
     found = []
     for vessels in sorted(folder.glob(f'*{_MAP_ENDING}')):
-        name = vessels.name[:-len(_MAP_ENDING)]
+        name = vessels.name[: -len(_MAP_ENDING)]
         item = {'name': name, 'vessels': str(vessels)}
         av = folder / f'{name}_av.png'
         if av.is_file():
@@ -78,8 +84,9 @@ def _segment_outputs(folder: Path) -> list[dict]:
                 item['prob'] = str(prob)
                 break
         try:
-            row = json.loads((folder / f'{name}.done.json').read_text(
-                encoding='utf-8'))['row']
+            row = json.loads(
+                (folder / f'{name}.done.json').read_text(encoding='utf-8')
+            )['row']
             if Path(row['path']).is_file():
                 item['photo'] = row['path']
         except (OSError, ValueError, KeyError, TypeError):
@@ -113,8 +120,11 @@ def find_measure_inputs(
         if outputs:
             items += outputs
         elif path.is_file() and path.name.endswith(_MAP_ENDING):
-            items += [o for o in _segment_outputs(path.parent)
-                      if o['vessels'] == str(path)]
+            items += [
+                o
+                for o in _segment_outputs(path.parent)
+                if o['vessels'] == str(path)
+            ]
         else:
             photos.append(text)
     paths, missing = collect_inputs(photos) if photos else ([], [])
@@ -126,7 +136,7 @@ def find_measure_inputs(
         n = seen.get(item['name'], 0)
         seen[item['name']] = n + 1
         if n:
-            item['name'] = f"{item['name']}_{n + 1}"
+            item['name'] = f'{item["name"]}_{n + 1}'
     return items, missing
 
 
@@ -139,9 +149,14 @@ def _load_maps(item: _Item):
         from ..pipeline import segment
 
         s = item.settings
-        seg = segment(photo, model=s['model'], av=True,
-                      av_model=s['av_model'], device=item.device,
-                      threshold=s['threshold'])
+        seg = segment(
+            photo,
+            model=s['model'],
+            av=True,
+            av_model=s['av_model'],
+            device=item.device,
+            threshold=s['threshold'],
+        )
         return photo, seg.vessels, seg.artery_vein, seg.probability
     vessels = read_mask(item.vessels)
     av = imread(item.av) if item.av else None
@@ -151,8 +166,11 @@ def _load_maps(item: _Item):
         av = av_from_rgb(av)
     prob = None
     if item.prob:
-        prob = (np.load(item.prob) if item.prob.endswith('.npy')
-                else imread(item.prob))
+        prob = (
+            np.load(item.prob)
+            if item.prob.endswith('.npy')
+            else imread(item.prob)
+        )
         if prob.dtype == np.uint8:
             prob = prob.astype(np.float32) / 255.0
         prob = np.asarray(prob, np.float32)
@@ -168,26 +186,40 @@ def _process(item: _Item) -> dict[str, Any]:
 
     t0 = time.perf_counter()
     row: dict[str, Any] = dict.fromkeys(MEASURES_COLUMNS, '')
-    row.update(name=item.name, path=item.photo or item.vessels or '',
-               source=item.source)
+    row.update(
+        name=item.name,
+        path=item.photo or item.vessels or '',
+        source=item.source,
+    )
     try:
         item.marker.unlink(missing_ok=True)
         photo, vessels, av, prob = _load_maps(item)
-        m = measure(vessels, photo, artery_vein=av, probability=prob,
-                    pixel_size_um=item.settings['pixel_size_um'])
+        m = measure(
+            vessels,
+            photo,
+            artery_vein=av,
+            probability=prob,
+            pixel_size_um=item.settings['pixel_size_um'],
+        )
         values = m.image.iloc[0].to_dict()
         row.update({k: _plain(v) for k, v in values.items()})
         row['seconds'] = round(time.perf_counter() - t0, 3)
         row['status'] = 'done'
         buf = _io.StringIO()
-        m.segments.assign(name=item.name)[['name', *SEGMENT_COLUMNS]] \
-            .to_csv(buf, index=False, lineterminator='\n')
+        m.segments.assign(name=item.name)[['name', *SEGMENT_COLUMNS]].to_csv(
+            buf, index=False, lineterminator='\n'
+        )
         write_text_atomic(item.segments_csv, buf.getvalue())
-        write_text_atomic(item.marker, json.dumps(
-            {'settings': item.settings, 'row': row}, indent=1))
+        write_text_atomic(
+            item.marker,
+            json.dumps({'settings': item.settings, 'row': row}, indent=1),
+        )
     except RetinaVesselsError as err:
-        row.update(status='failed', error=str(err),
-                   seconds=round(time.perf_counter() - t0, 3))
+        row.update(
+            status='failed',
+            error=str(err),
+            seconds=round(time.perf_counter() - t0, 3),
+        )
     return row
 
 
@@ -219,8 +251,12 @@ def _write_tables(out: Path, rows: list[dict], items: list[_Item]) -> None:
     from ..io import write_text_atomic
 
     buf = _io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=MEASURES_COLUMNS,
-                       extrasaction='ignore', lineterminator='\n')
+    w = csv.DictWriter(
+        buf,
+        fieldnames=MEASURES_COLUMNS,
+        extrasaction='ignore',
+        lineterminator='\n',
+    )
     w.writeheader()
     for row in rows:
         w.writerow({k: row.get(k, '') for k in MEASURES_COLUMNS})
@@ -283,7 +319,8 @@ def run_measures(
     if pixel_size_um is not None and not pixel_size_um > 0:
         raise RetinaVesselsError(
             f'the pixel size must be a positive number of micrometres, got '
-            f'{pixel_size_um}')
+            f'{pixel_size_um}'
+        )
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     say = log or (lambda msg: None)
@@ -291,16 +328,29 @@ def run_measures(
     found, missing = find_measure_inputs(inputs)
     settings = {'version': _VERSION, 'pixel_size_um': pixel_size_um}
     if any('vessels' not in f for f in found):
-        settings.update(model=model, av_model=av_model,
-                        threshold=threshold)
-    items = [_Item(f['name'], str(out.absolute()), settings,
-                   f.get('photo'), f.get('vessels'), f.get('av'),
-                   f.get('prob'), device) for f in found]
+        settings.update(model=model, av_model=av_model, threshold=threshold)
+    items = [
+        _Item(
+            f['name'],
+            str(out.absolute()),
+            settings,
+            f.get('photo'),
+            f.get('vessels'),
+            f.get('av'),
+            f.get('prob'),
+            device,
+        )
+        for f in found
+    ]
     rows: list[dict] = []
     for text in missing:
         row = dict.fromkeys(MEASURES_COLUMNS, '')
-        row.update(name=Path(text).name, path=text, status='failed',
-                   error=f'{text} matches no file or folder')
+        row.update(
+            name=Path(text).name,
+            path=text,
+            status='failed',
+            error=f'{text} matches no file or folder',
+        )
         say(f'skipped {text}: no such file, folder or matching pattern')
         rows.append(row)
     by_item: dict[int, dict] = {}
@@ -312,16 +362,24 @@ def run_measures(
         else:
             by_item[i] = {**row, 'status': 'skipped'}
     report(Progress('images', len(by_item), len(items)))
-    runs = iter_map(_process, [items[i] for i in todo], workers=workers,
-                    scheduler=scheduler, name='retina-measure')
+    runs = iter_map(
+        _process,
+        [items[i] for i in todo],
+        workers=workers,
+        scheduler=scheduler,
+        name='retina-measure',
+    )
     try:
         with closing(runs):
             for k, row, error in runs:
                 i = todo[k]
                 if error is not None:
                     row = dict.fromkeys(MEASURES_COLUMNS, '')
-                    row.update(name=items[i].name, status='failed',
-                               error=f'{type(error).__name__}: {error}')
+                    row.update(
+                        name=items[i].name,
+                        status='failed',
+                        error=f'{type(error).__name__}: {error}',
+                    )
                 if row['status'] == 'failed':
                     say(f'skipped {items[i].name}: {row["error"]}')
                 by_item[i] = row
@@ -330,8 +388,10 @@ def run_measures(
         rows += [by_item[i] for i in sorted(by_item)]
         _write_tables(out, rows, [items[i] for i in sorted(by_item)])
     statuses = [r['status'] for r in rows]
-    return {'done': statuses.count('done'),
-            'skipped': statuses.count('skipped'),
-            'failed': statuses.count('failed'),
-            'measures_csv': str(out / 'measures.csv'),
-            'segments_csv': str(out / 'segments.csv')}
+    return {
+        'done': statuses.count('done'),
+        'skipped': statuses.count('skipped'),
+        'failed': statuses.count('failed'),
+        'measures_csv': str(out / 'measures.csv'),
+        'segments_csv': str(out / 'segments.csv'),
+    }

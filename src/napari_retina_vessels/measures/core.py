@@ -15,8 +15,14 @@ from .fractal import box_counting_dimension
 from .graph import LABEL_NAMES, Segments, trace_segments
 from .knudtson import ARTERY_K, VEIN_K, knudtson
 
-__all__ = ['IMAGE_COLUMNS', 'SEGMENT_COLUMNS', 'MIN_CONFIDENCE',
-           'MIN_VESSELS', 'Measurements', 'measure']
+__all__ = [
+    'IMAGE_COLUMNS',
+    'SEGMENT_COLUMNS',
+    'MIN_CONFIDENCE',
+    'MIN_VESSELS',
+    'Measurements',
+    'measure',
+]
 
 #: A detected disc with a lower confidence is not used for zones.
 MIN_CONFIDENCE = 0.15
@@ -26,33 +32,75 @@ MIN_VESSELS = 3
 
 #: Columns of the per-image table, in order.
 IMAGE_COLUMNS = (
-    'height', 'width', 'disc_y', 'disc_x', 'disc_radius_px',
-    'disc_confidence', 'disc_source', 'disc_reason', 'pixel_size_um',
-    'pixel_size_source', 'fov_area_px', 'vessel_density', 'n_segments',
-    'fd_vessels', 'fd_vessels_reason', 'fd_arteries', 'fd_arteries_reason',
-    'fd_veins', 'fd_veins_reason',
-    'crae_px', 'crae_um', 'crae_n', 'crae_reason',
-    'crve_px', 'crve_um', 'crve_n', 'crve_reason',
-    'avr', 'avr_reason',
-    'tortuosity_arteries', 'tortuosity_arteries_n',
+    'height',
+    'width',
+    'disc_y',
+    'disc_x',
+    'disc_radius_px',
+    'disc_confidence',
+    'disc_source',
+    'disc_reason',
+    'pixel_size_um',
+    'pixel_size_source',
+    'fov_area_px',
+    'vessel_density',
+    'n_segments',
+    'fd_vessels',
+    'fd_vessels_reason',
+    'fd_arteries',
+    'fd_arteries_reason',
+    'fd_veins',
+    'fd_veins_reason',
+    'crae_px',
+    'crae_um',
+    'crae_n',
+    'crae_reason',
+    'crve_px',
+    'crve_um',
+    'crve_n',
+    'crve_reason',
+    'avr',
+    'avr_reason',
+    'tortuosity_arteries',
+    'tortuosity_arteries_n',
     'tortuosity_arteries_reason',
-    'tortuosity_veins', 'tortuosity_veins_n', 'tortuosity_veins_reason',
-    'tortuosity_vessels', 'tortuosity_vessels_n',
-    'curvature_arteries_per_mm', 'curvature_veins_per_mm',
+    'tortuosity_veins',
+    'tortuosity_veins_n',
+    'tortuosity_veins_reason',
+    'tortuosity_vessels',
+    'tortuosity_vessels_n',
+    'curvature_arteries_per_mm',
+    'curvature_veins_per_mm',
     'seconds',
 )
 
 #: Columns of the per-segment table, in order.
 SEGMENT_COLUMNS = (
-    'segment', 'label', 'kind', 'length_px', 'length_um', 'calibre_px',
-    'calibre_sd_px', 'calibre_um', 'calibre_sd_um', 'tortuosity',
-    'curvature_per_px', 'curvature_per_mm', 'orientation_deg', 'zone',
-    'zone_b_calibre_px', 'zone_b_calibre_um', 'in_crae_crve',
-    'y0', 'x0', 'y1', 'x1', 'n_pixels',
+    'segment',
+    'label',
+    'kind',
+    'length_px',
+    'length_um',
+    'calibre_px',
+    'calibre_sd_px',
+    'calibre_um',
+    'calibre_sd_um',
+    'tortuosity',
+    'curvature_per_px',
+    'curvature_per_mm',
+    'orientation_deg',
+    'zone',
+    'zone_b_calibre_px',
+    'zone_b_calibre_um',
+    'in_crae_crve',
+    'y0',
+    'x0',
+    'y1',
+    'x1',
+    'n_pixels',
 )
 
-_KINDS = {0: 'end-end', 1: 'junction-end', 2: 'junction-junction',
-          3: 'loop'}
+_KINDS = {0: 'end-end', 1: 'junction-end', 2: 'junction-junction', 3: 'loop'}
 
 
 @dataclass
@@ -92,7 +140,8 @@ class Measurements:
         if not self.paths:
             return seeds
         _, (iy, ix) = ndi.distance_transform_edt(
-            seeds == 0, return_indices=True)
+            seeds == 0, return_indices=True
+        )
         out = seeds[iy, ix]
         out[~self.vessels] = 0
         return out
@@ -104,9 +153,11 @@ class Measurements:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         self.image.assign(name=name)[['name', *IMAGE_COLUMNS]].to_csv(
-            folder / 'measures.csv', index=False)
+            folder / 'measures.csv', index=False
+        )
         self.segments.assign(name=name)[['name', *SEGMENT_COLUMNS]].to_csv(
-            folder / 'segments.csv', index=False)
+            folder / 'segments.csv', index=False
+        )
 
 
 def _maps(result_or_maps, artery_vein, probability, fov):
@@ -125,10 +176,12 @@ def _maps(result_or_maps, artery_vein, probability, fov):
         if arr.ndim == 3 and arr.shape[-1] in (3, 4):
             raise InvalidImageError(
                 'measure takes a vessel or artery/vein map, got an RGB '
-                f'image of shape {arr.shape}; segment the photo first')
+                f'image of shape {arr.shape}; segment the photo first'
+            )
         if arr.ndim != 2:
             raise InvalidImageError(
-                f'a vessel map must be (H, W), got shape {arr.shape}')
+                f'a vessel map must be (H, W), got shape {arr.shape}'
+            )
         if arr.dtype == bool:
             vessels = arr
         elif np.issubdtype(arr.dtype, np.floating):
@@ -141,13 +194,17 @@ def _maps(result_or_maps, artery_vein, probability, fov):
                 artery_vein = arr
             vessels = arr > 0
     shapes = {'vessel map': vessels.shape}
-    for name, a in (('artery/vein map', artery_vein),
-                    ('probability map', probability), ('FOV', fov)):
+    for name, a in (
+        ('artery/vein map', artery_vein),
+        ('probability map', probability),
+        ('FOV', fov),
+    ):
         if a is not None:
             shapes[name] = np.shape(a)[:2]
     if len(set(shapes.values())) > 1:
         raise ShapeMismatchError(
-            f'the maps must have the same height and width, got {shapes}')
+            f'the maps must have the same height and width, got {shapes}'
+        )
     if artery_vein is not None:
         artery_vein = np.asarray(artery_vein)
         vessels = vessels | (artery_vein > 0)
@@ -158,8 +215,12 @@ def _fd(mask, what: str) -> tuple[float, str]:
     value, n = box_counting_dimension(mask)
     if np.isfinite(value):
         return round(value, 4), ''
-    return float('nan'), f'fewer than 2 {what} pixels' if n < 2 else \
-        'the map is too small for three box sizes'
+    return (
+        float('nan'),
+        f'fewer than 2 {what} pixels'
+        if n < 2
+        else 'the map is too small for three box sizes',
+    )
 
 
 def _mean_tortuosity(tort, length, keep) -> tuple[float, int]:
@@ -218,21 +279,26 @@ def measure(
     import pandas as pd
 
     t0 = time.perf_counter()
-    vessels, av, prob, fov = _maps(result_or_maps, artery_vein,
-                                   probability, fov)
+    vessels, av, prob, fov = _maps(
+        result_or_maps, artery_vein, probability, fov
+    )
     shape = vessels.shape
     if image is not None and np.shape(image)[:2] != shape:
         raise ShapeMismatchError(
             f'the photo is {np.shape(image)[:2]} but the map is {shape}; '
-            'give the map segmented from this photo')
+            'give the map segmented from this photo'
+        )
     if min(shape) < 16:
         raise InvalidImageError(
-            f'the map must be at least 16 x 16 pixels, got {shape}')
+            f'the map must be at least 16 x 16 pixels, got {shape}'
+        )
     if pixel_size_um is not None and not (
-            np.isfinite(pixel_size_um) and pixel_size_um > 0):
+        np.isfinite(pixel_size_um) and pixel_size_um > 0
+    ):
         raise InvalidImageError(
             f'the pixel size must be a positive number of micrometres, got '
-            f'{pixel_size_um}')
+            f'{pixel_size_um}'
+        )
     if fov is None and image is not None:
         from ..fov import fov_mask
 
@@ -243,11 +309,12 @@ def measure(
     for col in IMAGE_COLUMNS:
         if col.endswith(('_reason', '_source')):
             row[col] = ''
-    row.update(height=shape[0], width=shape[1],
-               fov_area_px=int(fov.sum()))
-    row['vessel_density'] = (round(float((vessels & fov).sum())
-                                   / row['fov_area_px'], 6)
-                             if row['fov_area_px'] else float('nan'))
+    row.update(height=shape[0], width=shape[1], fov_area_px=int(fov.sum()))
+    row['vessel_density'] = (
+        round(float((vessels & fov).sum()) / row['fov_area_px'], 6)
+        if row['fov_area_px']
+        else float('nan')
+    )
 
     # The disc.
     found: Disc | None = None
@@ -261,16 +328,23 @@ def measure(
         else:
             row['disc_reason'] = (
                 f'no clear optic disc (confidence {cand.confidence:.2f} < '
-                f'{MIN_CONFIDENCE}); place it by hand')
-            row.update(disc_y=round(cand.y, 1), disc_x=round(cand.x, 1),
-                       disc_radius_px=round(cand.radius, 1))
+                f'{MIN_CONFIDENCE}); place it by hand'
+            )
+            row.update(
+                disc_y=round(cand.y, 1),
+                disc_x=round(cand.x, 1),
+                disc_radius_px=round(cand.radius, 1),
+            )
     else:
         row['disc_reason'] = 'no photo and an empty vessel map'
     if found is not None:
-        row.update(disc_y=round(found.y, 1), disc_x=round(found.x, 1),
-                   disc_radius_px=round(found.radius, 1),
-                   disc_confidence=found.confidence,
-                   disc_source=found.source)
+        row.update(
+            disc_y=round(found.y, 1),
+            disc_x=round(found.x, 1),
+            disc_radius_px=round(found.radius, 1),
+            disc_confidence=found.confidence,
+            disc_source=found.source,
+        )
         if not (0 <= found.y < shape[0] and 0 <= found.x < shape[1]):
             row['disc_reason'] = 'the disc centre is outside the image'
     if pixel_size_um is not None:
@@ -279,7 +353,8 @@ def measure(
     elif found is not None:
         um = DISC_DIAMETER_UM / (2 * found.radius)
         row['pixel_size_source'] = (
-            f'disc diameter assumed {DISC_DIAMETER_UM / 1000:g} mm')
+            f'disc diameter assumed {DISC_DIAMETER_UM / 1000:g} mm'
+        )
     else:
         um = float('nan')
         row['pixel_size_source'] = 'unknown: no pixel size and no disc'
@@ -288,10 +363,14 @@ def measure(
     # Segments.
     soft = None
     if prob is not None:
-        soft = np.where(vessels, np.maximum(prob, 0.5), np.minimum(prob,
-                                                                   0.499))
-    segs = trace_segments(vessels, soft=soft, labels=av) if vessels.any() \
+        soft = np.where(
+            vessels, np.maximum(prob, 0.5), np.minimum(prob, 0.499)
+        )
+    segs = (
+        trace_segments(vessels, soft=soft, labels=av)
+        if vessels.any()
         else trace_segments(vessels)
+    )
     seg_df = _segment_table(segs, shape, found, um)
     row['n_segments'] = len(segs)
 
@@ -301,14 +380,15 @@ def measure(
         for col in ('fd_vessels', 'fd_arteries', 'fd_veins'):
             row[f'{col}_reason'] = empty
     else:
-        row['fd_vessels'], row['fd_vessels_reason'] = _fd(vessels,
-                                                          'vessel')
+        row['fd_vessels'], row['fd_vessels_reason'] = _fd(vessels, 'vessel')
         if av is None:
-            row['fd_arteries_reason'] = row['fd_veins_reason'] = \
+            row['fd_arteries_reason'] = row['fd_veins_reason'] = (
                 'no artery/vein map'
+            )
         else:
             row['fd_arteries'], row['fd_arteries_reason'] = _fd(
-                av == 1, 'artery')
+                av == 1, 'artery'
+            )
             row['fd_veins'], row['fd_veins_reason'] = _fd(av == 2, 'vein')
 
     # CRAE, CRVE, AVR.
@@ -333,7 +413,8 @@ def measure(
                 row[f'tortuosity_{name}_reason'] = 'no artery/vein map'
             elif not n:
                 row[f'tortuosity_{name}_reason'] = (
-                    f'no {cls} segment at least {min_len:.0f} px long')
+                    f'no {cls} segment at least {min_len:.0f} px long'
+                )
             if n and np.isfinite(um):
                 c, _ = _mean_tortuosity(curv, length, keep)
                 row[f'curvature_{name}_per_mm'] = round(c * 1000 / um, 4)
@@ -345,7 +426,8 @@ def measure(
         for name in ('arteries', 'veins'):
             row[f'tortuosity_{name}_n'] = 0
             row[f'tortuosity_{name}_reason'] = (
-                empty if not vessels.any() else 'no vessel segments')
+                empty if not vessels.any() else 'no vessel segments'
+            )
     row['seconds'] = round(time.perf_counter() - t0, 3)
     image_df = pd.DataFrame([row], columns=list(IMAGE_COLUMNS))
     return Measurements(image_df, seg_df, found, segs.paths, vessels)
@@ -358,10 +440,18 @@ def _segment_table(segs: Segments, shape, disc: Disc | None, um: float):
     cols: dict[str, Any] = {'segment': np.arange(n)}
     cols['label'] = [LABEL_NAMES.get(int(v), 'vessel') for v in segs.label]
     cols['kind'] = [_KINDS.get(int(k), str(k)) for k in segs.kind]
-    mean = np.array([np.nanmean(w) if np.isfinite(w).any() else np.nan
-                     for w in segs.widths])
-    sd = np.array([np.nanstd(w) if np.isfinite(w).sum() > 1 else np.nan
-                   for w in segs.widths])
+    mean = np.array(
+        [
+            np.nanmean(w) if np.isfinite(w).any() else np.nan
+            for w in segs.widths
+        ]
+    )
+    sd = np.array(
+        [
+            np.nanstd(w) if np.isfinite(w).sum() > 1 else np.nan
+            for w in segs.widths
+        ]
+    )
     cols['length_px'] = np.round(segs.length, 2)
     cols['calibre_px'] = np.round(mean, 3)
     cols['calibre_sd_px'] = np.round(sd, 3)
@@ -376,8 +466,17 @@ def _segment_table(segs: Segments, shape, disc: Disc | None, um: float):
         for i, (p, w) in enumerate(zip(segs.paths, segs.widths)):
             d = np.hypot(p[:, 0] - disc.y, p[:, 1] - disc.x) / disc.radius
             mid = d[len(d) // 2]
-            zone[i] = ('disc' if mid < 1 else 'A' if mid < 2 else
-                       'B' if mid <= 3 else 'C' if mid <= 5 else 'outside')
+            zone[i] = (
+                'disc'
+                if mid < 1
+                else 'A'
+                if mid < 2
+                else 'B'
+                if mid <= 3
+                else 'C'
+                if mid <= 5
+                else 'outside'
+            )
             inb = (d >= 2) & (d <= 3) & np.isfinite(w)
             if inb.sum() >= 3:
                 zb[i] = float(np.mean(w[inb]))
@@ -407,14 +506,17 @@ def _calibres(row, seg_df, disc, av, um, any_vessels) -> None:
     else:
         reason = ''
     results = {}
-    for cls, key, k in (('artery', 'crae', ARTERY_K),
-                        ('vein', 'crve', VEIN_K)):
+    for cls, key, k in (
+        ('artery', 'crae', ARTERY_K),
+        ('vein', 'crve', VEIN_K),
+    ):
         row[f'{key}_n'] = 0
         if reason:
             row[f'{key}_reason'] = reason
             continue
-        sel = seg_df[(seg_df['label'] == cls)
-                     & np.isfinite(seg_df['zone_b_calibre_px'])]
+        sel = seg_df[
+            (seg_df['label'] == cls) & np.isfinite(seg_df['zone_b_calibre_px'])
+        ]
         top = sel.nlargest(6, 'zone_b_calibre_px')
         n = len(top)
         row[f'{key}_n'] = n
@@ -422,7 +524,8 @@ def _calibres(row, seg_df, disc, av, um, any_vessels) -> None:
             plural = 'arterioles' if cls == 'artery' else 'venules'
             row[f'{key}_reason'] = (
                 f'{n} {plural} measured in zone B; at least {MIN_VESSELS} '
-                'are needed')
+                'are needed'
+            )
             continue
         seg_df.loc[top.index, 'in_crae_crve'] = True
         value = knudtson(top['zone_b_calibre_px'].to_numpy(), k)

@@ -15,8 +15,14 @@ from scipy import ndimage as ndi
 
 from ..errors import InvalidImageError, ShapeMismatchError
 
-__all__ = ['DISC_DIAMETER_UM', 'Disc', 'as_disc', 'find_disc', 'zone_mask',
-           'ZONES']
+__all__ = [
+    'DISC_DIAMETER_UM',
+    'Disc',
+    'as_disc',
+    'find_disc',
+    'zone_mask',
+    'ZONES',
+]
 
 #: Disc diameter assumed when no pixel size is given (micrometres). A
 #: typical adult optic disc is 1.5-2.0 mm across; 1.8 mm is the value
@@ -85,7 +91,8 @@ def as_disc(disc, shape: tuple[int, int] | None = None) -> Disc:
         ) from None
     if not (np.isfinite([y, x, r]).all() and r > 0):
         raise InvalidImageError(
-            f'a disc needs finite y, x and a radius > 0, got {disc!r}')
+            f'a disc needs finite y, x and a radius > 0, got {disc!r}'
+        )
     return Disc(y, x, r, 1.0, 'given')
 
 
@@ -149,18 +156,27 @@ def find_disc(
     """
     if image is None and vessels is None:
         raise InvalidImageError(
-            'give a photo, a vessel map or both to find the optic disc')
-    shapes = {name: np.shape(a)[:2] for name, a in
-              (('photo', image), ('vessel map', vessels), ('FOV', fov))
-              if a is not None}
+            'give a photo, a vessel map or both to find the optic disc'
+        )
+    shapes = {
+        name: np.shape(a)[:2]
+        for name, a in (
+            ('photo', image),
+            ('vessel map', vessels),
+            ('FOV', fov),
+        )
+        if a is not None
+    }
     if len(set(shapes.values())) > 1:
         raise ShapeMismatchError(
             'the photo, vessel map and FOV must have the same height and '
-            f'width, got {shapes}')
+            f'width, got {shapes}'
+        )
     shape = next(iter(shapes.values()))
     if len(shape) != 2 or min(shape) < 16:
         raise InvalidImageError(
-            f'images must be at least 16 x 16 pixels, got {shape}')
+            f'images must be at least 16 x 16 pixels, got {shape}'
+        )
     step = max(1, int(round(shape[1] / _WORK_WIDTH)))
 
     if fov is None and image is not None:
@@ -188,9 +204,13 @@ def find_disc(
     score = np.zeros(fov_s.shape, np.float32)
     vmap = None
     if vessels is not None:
-        vmap = _shrink(np.asarray(vessels)[:fov_s.shape[0] * step,
-                                           :fov_s.shape[1] * step] > 0,
-                       step)
+        vmap = _shrink(
+            np.asarray(vessels)[
+                : fov_s.shape[0] * step, : fov_s.shape[1] * step
+            ]
+            > 0,
+            step,
+        )
         if not vmap.any():
             vmap = None
     bright = None
@@ -207,7 +227,7 @@ def find_disc(
             g = 0.5 * (img[..., 0] + img[..., 1])
         else:
             g = img.astype(np.float32)
-        g = g[:fov_s.shape[0], :fov_s.shape[1]]
+        g = g[: fov_s.shape[0], : fov_s.shape[1]]
         # Fill vessels (dark lines) with a grey closing so that the dark
         # trunks on the disc do not lower its brightness.
         g = ndi.grey_closing(g, size=(3, 3))
@@ -216,12 +236,14 @@ def find_disc(
         # The illumination background: a wide blur (4 r0 is most of the
         # frame), done on a copy 4x smaller and scaled back.
         small = _masked_blur(g[::4, ::4], w[::4, ::4], r0)
-        background = ndi.zoom(small, 4, order=1, grid_mode=True,
-                              mode='nearest')
+        background = ndi.zoom(
+            small, 4, order=1, grid_mode=True, mode='nearest'
+        )
         background = np.pad(
-            background, [(0, max(0, n - m)) for n, m in
-                         zip(g.shape, background.shape)], mode='edge',
-        )[:g.shape[0], :g.shape[1]]
+            background,
+            [(0, max(0, n - m)) for n, m in zip(g.shape, background.shape)],
+            mode='edge',
+        )[: g.shape[0], : g.shape[1]]
         bright = local - background
         score += _zscore(bright, inside)
     if vmap is not None:
@@ -235,7 +257,7 @@ def find_disc(
 
     # Confidence: the margin of the best place over the best one at
     # least three disc radii away, on the z-score scale.
-    yy, xx = np.ogrid[:score.shape[0], :score.shape[1]]
+    yy, xx = np.ogrid[: score.shape[0], : score.shape[1]]
     far = (yy - iy) ** 2 + (xx - ix) ** 2 > (3 * r0) ** 2
     rest = score[far & inside]
     second = float(rest.max()) if rest.size else -np.inf
@@ -252,21 +274,26 @@ def find_disc(
         lab, _ = ndi.label(blob)
         if lab[iy, ix]:
             area = float((lab == lab[iy, ix]).sum())
-            radius = float(np.clip(np.sqrt(area / np.pi), 0.7 * r0,
-                                   1.4 * r0))
+            radius = float(np.clip(np.sqrt(area / np.pi), 0.7 * r0, 1.4 * r0))
     half = (step - 1) / 2
-    return Disc(y=iy * step + half, x=ix * step + half,
-                radius=radius * step, confidence=round(confidence, 3),
-                source='detected')
+    return Disc(
+        y=iy * step + half,
+        x=ix * step + half,
+        radius=radius * step,
+        confidence=round(confidence, 3),
+        source='detected',
+    )
 
 
-def zone_mask(shape: tuple[int, int], disc: Disc,
-              zone: str = 'B') -> npt.NDArray[np.bool_]:
+def zone_mask(
+    shape: tuple[int, int], disc: Disc, zone: str = 'B'
+) -> npt.NDArray[np.bool_]:
     """(H, W) bool mask of measurement zone *zone* ('B' or 'C')."""
     try:
         inner, outer = ZONES[zone.upper()]
     except KeyError:
         raise InvalidImageError(
-            f'unknown zone {zone!r}; choose B or C') from None
+            f'unknown zone {zone!r}; choose B or C'
+        ) from None
     d = disc.distance(shape)
     return (d >= inner) & (d <= outer)

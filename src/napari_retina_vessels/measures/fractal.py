@@ -9,7 +9,10 @@ __all__ = ['box_counting_dimension']
 
 
 def box_counting_dimension(
-    mask: npt.ArrayLike, *, min_box: int = 2, max_box: int | None = None,
+    mask: npt.ArrayLike,
+    *,
+    min_box: int = 2,
+    max_box: int | None = None,
 ) -> tuple[float, int]:
     """Box-counting dimension of the foreground of *mask*.
 
@@ -44,7 +47,7 @@ def box_counting_dimension(
         h = -(-m.shape[0] // s) * s
         w = -(-m.shape[1] // s) * s
         padded = np.zeros((h, w), bool)
-        padded[:m.shape[0], :m.shape[1]] = m
+        padded[: m.shape[0], : m.shape[1]] = m
         boxes = padded.reshape(h // s, s, w // s, s).any(axis=(1, 3))
         sizes.append(s)
         counts.append(int(boxes.sum()))

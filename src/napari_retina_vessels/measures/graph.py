@@ -80,8 +80,9 @@ def _smooth(path: np.ndarray) -> np.ndarray:
     return ndi.gaussian_filter1d(p, sigma, axis=0, mode='nearest')
 
 
-def _profile_widths(soft: np.ndarray, centres: np.ndarray,
-                    normals: np.ndarray, half: float) -> np.ndarray:
+def _profile_widths(
+    soft: np.ndarray, centres: np.ndarray, normals: np.ndarray, half: float
+) -> np.ndarray:
     """Width at each centre: the distance between the 0.5 crossings.
 
     ``soft`` is sampled with bilinear interpolation along the normal, so
@@ -92,8 +93,9 @@ def _profile_widths(soft: np.ndarray, centres: np.ndarray,
     # Chunks keep the sample arrays to some tens of megabytes.
     chunk = max(1, 2_000_000 // int(half / _STEP + 1))
     for a in range(0, len(centres), chunk):
-        out[a:a + chunk] = _chunk_widths(
-            soft, centres[a:a + chunk], normals[a:a + chunk], half)
+        out[a : a + chunk] = _chunk_widths(
+            soft, centres[a : a + chunk], normals[a : a + chunk], half
+        )
     return out
 
 
@@ -102,11 +104,17 @@ def _chunk_widths(soft, centres, normals, half) -> np.ndarray:
     k = len(offsets)
     sides = []
     for sign in (1.0, -1.0):
-        pts = (centres[:, None, :] + sign * offsets[None, :, None]
-               * normals[:, None, :])
+        pts = (
+            centres[:, None, :]
+            + sign * offsets[None, :, None] * normals[:, None, :]
+        )
         vals = ndi.map_coordinates(
-            soft, [pts[..., 0].ravel(), pts[..., 1].ravel()], order=1,
-            mode='constant', cval=0.0).reshape(len(centres), k)
+            soft,
+            [pts[..., 0].ravel(), pts[..., 1].ravel()],
+            order=1,
+            mode='constant',
+            cval=0.0,
+        ).reshape(len(centres), k)
         below = vals < 0.5
         has = below.any(axis=1) & (vals[:, 0] >= 0.5)
         idx = np.argmax(below, axis=1)
@@ -184,8 +192,10 @@ def trace_segments(
 
     smooth = [_smooth(p) for p in paths]
     # Tangents and normals of every skeleton pixel, all segments at once.
-    tangents = [np.gradient(s, axis=0) if len(s) > 1 else
-                np.array([[0.0, 1.0]]) for s in smooth]
+    tangents = [
+        np.gradient(s, axis=0) if len(s) > 1 else np.array([[0.0, 1.0]])
+        for s in smooth
+    ]
     t = np.concatenate(tangents)
     norm = np.hypot(t[:, 0], t[:, 1])
     norm[norm == 0] = 1.0
@@ -207,8 +217,9 @@ def trace_segments(
                 continue
             own = (label_map == c) | (label_map == 3)
             soft_c = np.where(own, soft_map, np.minimum(soft_map, 0.49))
-            width[sel] = _profile_widths(soft_c.astype(np.float32),
-                                         centres[sel], normals[sel], half)
+            width[sel] = _profile_widths(
+                soft_c.astype(np.float32), centres[sel], normals[sel], half
+            )
     # A profile at a slant reads wider than the vessel; one that runs
     # into a neighbour reads much wider: keep widths within 3x the
     # distance-transform estimate (2 r - 1 for a binary map).
@@ -219,7 +230,7 @@ def trace_segments(
     start = 0
     for p, s in zip(paths, smooth):
         n = len(p)
-        w = width[start:start + n].copy()
+        w = width[start : start + n].copy()
         start += n
         step = np.hypot(*np.diff(s, axis=0).T) if n > 1 else np.zeros(0)
         arc = np.concatenate([[0.0], np.cumsum(step)])
@@ -233,8 +244,11 @@ def trace_segments(
         widths.append(w)
         # A free end of the skeleton stops about one radius short of the
         # vessel's end: add it back to the length.
-        extra = sum(float(radius[tuple(p[e])]) for e in (0, n - 1)
-                    if degree[tuple(p[e])] == 1)
+        extra = sum(
+            float(radius[tuple(p[e])])
+            for e in (0, n - 1)
+            if degree[tuple(p[e])] == 1
+        )
         length.append(total + extra)
         arcs.append(total)
         d = s[-1] - s[0]
@@ -249,12 +263,23 @@ def trace_segments(
             # excluded.
             m = max(1, int(_SMOOTH))
             core = slice(m, n - m) if n > 2 * m + 2 else slice(None)
-            curv.append(float(np.sum(k[core] * speed[core])
-                              / max(np.sum(speed[core]), 1e-9)))
+            curv.append(
+                float(
+                    np.sum(k[core] * speed[core])
+                    / max(np.sum(speed[core]), 1e-9)
+                )
+            )
         else:
             curv.append(0.0)
         lab.append(int(seg_label[len(lab)]))
-    return Segments(paths, widths, np.array(length), np.array(arcs),
-                    np.array(chord),
-                    np.array(curv), np.array(orient), np.array(lab, int),
-                    np.array(kinds, int))
+    return Segments(
+        paths,
+        widths,
+        np.array(length),
+        np.array(arcs),
+        np.array(chord),
+        np.array(curv),
+        np.array(orient),
+        np.array(lab, int),
+        np.array(kinds, int),
+    )

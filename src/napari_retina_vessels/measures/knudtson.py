@@ -38,8 +38,7 @@ def knudtson(widths: Sequence[float], k: float, *, n: int = 6) -> float:
     float
         The equivalent; NaN for no widths. One width is returned as is.
     """
-    w = sorted((float(x) for x in widths if np.isfinite(x)),
-               reverse=True)[:n]
+    w = sorted((float(x) for x in widths if np.isfinite(x)), reverse=True)[:n]
     if not w:
         return float('nan')
     while len(w) > 1:

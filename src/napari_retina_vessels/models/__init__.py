@@ -14,31 +14,37 @@ __all__ = ['ARCHITECTURES', 'build_model', 'count_parameters']
 
 def _wnet(**kw: Any):
     from .wnet import WNet
+
     return WNet(**kw)
 
 
 def _unet(**kw: Any):
     from .unet import VesselUNet
+
     return VesselUNet(**kw)
 
 
 def _iternet(**kw: Any):
     from .iternet import IterNet
+
     return IterNet(**kw)
 
 
 def _serr(**kw: Any):
     from .serr_unet import SERRUNet
+
     return SERRUNet(**kw)
 
 
 def _seqnet_av(**kw: Any):
     from .seqnet import SeqNetAV
+
     return SeqNetAV(**kw)
 
 
 def _ensemble(**kw: Any):
     from .ensemble import Ensemble
+
     return Ensemble(**kw)
 
 
@@ -46,15 +52,19 @@ def _ensemble(**kw: Any):
 ARCHITECTURES: dict[str, tuple[Callable[..., Any], str, str]] = {
     'wnet': (_wnet, 'vessels', 'tiny two-stage W-Net (default, fast)'),
     'unet': (_unet, 'vessels', 'four-level U-Net'),
-    'iternet': (_iternet, 'vessels',
-                'U-Net + weight-shared mini U-Net iterations'),
-    'serr-unet': (_serr, 'vessels',
-                  'U-Net with SE residual recurrent blocks'),
-    'seqnet-av': (_seqnet_av, 'av',
-                  'artery/vein stage on image + vessel map'),
-    'ensemble': (_ensemble, 'vessels',
-                 'mean of independently trained networks (not trained '
-                 'directly: see scripts/make_ensemble.py)'),
+    'iternet': (
+        _iternet,
+        'vessels',
+        'U-Net + weight-shared mini U-Net iterations',
+    ),
+    'serr-unet': (_serr, 'vessels', 'U-Net with SE residual recurrent blocks'),
+    'seqnet-av': (_seqnet_av, 'av', 'artery/vein stage on image + vessel map'),
+    'ensemble': (
+        _ensemble,
+        'vessels',
+        'mean of independently trained networks (not trained '
+        'directly: see scripts/make_ensemble.py)',
+    ),
 }
 
 

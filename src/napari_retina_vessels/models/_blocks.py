@@ -19,8 +19,9 @@ class ConvBlock(nn.Module):
         layers: list[nn.Module] = []
         for i in range(n):
             layers += [
-                nn.Conv2d(cin if i == 0 else cout, cout, 3, padding=1,
-                          bias=False),
+                nn.Conv2d(
+                    cin if i == 0 else cout, cout, 3, padding=1, bias=False
+                ),
                 nn.BatchNorm2d(cout),
                 nn.ReLU(inplace=True),
             ]
@@ -118,8 +119,9 @@ class UNet(nn.Module):
         skips.pop()
         for dec in self.decoders:
             skip = skips.pop()
-            x = F.interpolate(x, size=skip.shape[-2:], mode='bilinear',
-                              align_corners=False)
+            x = F.interpolate(
+                x, size=skip.shape[-2:], mode='bilinear', align_corners=False
+            )
             x = dec(torch.cat([x, skip], dim=1))
         return x
 
@@ -149,8 +151,11 @@ def fuse_batchnorm(model: nn.Module) -> nn.Module:
         names = list(seq._modules)
         for a, b in zip(names, names[1:]):
             conv, bn = seq._modules[a], seq._modules[b]
-            if (isinstance(conv, nn.Conv2d) and type(bn) is nn.BatchNorm2d
-                    and bn.track_running_stats):
+            if (
+                isinstance(conv, nn.Conv2d)
+                and type(bn) is nn.BatchNorm2d
+                and bn.track_running_stats
+            ):
                 seq._modules[a] = fuse_conv_bn_eval(conv, bn)
                 seq._modules[b] = nn.Identity()
     return model

@@ -17,8 +17,9 @@ class Ensemble(nn.Module):
     """*n* networks of architecture *member*; the output is the mean of
     their last outputs' logits."""
 
-    def __init__(self, member: str = 'wnet', n: int = 2,
-                 **member_kwargs: Any) -> None:
+    def __init__(
+        self, member: str = 'wnet', n: int = 2, **member_kwargs: Any
+    ) -> None:
         from . import ARCHITECTURES, build_model
 
         super().__init__()
@@ -27,7 +28,8 @@ class Ensemble(nn.Module):
         if n < 1:
             raise ValueError('an ensemble needs at least one member')
         self.members = nn.ModuleList(
-            build_model(member, **member_kwargs) for _ in range(n))
+            build_model(member, **member_kwargs) for _ in range(n)
+        )
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         outs = [m(x)[-1] for m in self.members]

@@ -15,11 +15,17 @@ from ._blocks import ConvBlock, UNet
 
 
 class IterNet(nn.Module):
-    def __init__(self, in_channels: int = 3, out_channels: int = 1,
-                 base: int = 16, iterations: int = 3) -> None:
+    def __init__(
+        self,
+        in_channels: int = 3,
+        out_channels: int = 1,
+        base: int = 16,
+        iterations: int = 3,
+    ) -> None:
         super().__init__()
-        self.first = UNet(in_channels, out_channels,
-                          [base, 2 * base, 4 * base, 8 * base])
+        self.first = UNet(
+            in_channels, out_channels, [base, 2 * base, 4 * base, 8 * base]
+        )
         self.iterations = iterations
         # Input of each iteration: previous features + first features.
         self.fuse = ConvBlock(2 * base, base, n=1)

@@ -17,12 +17,17 @@ from ._blocks import UNet
 
 
 class SeqNetAV(nn.Module):
-    def __init__(self, in_channels: int = 4, out_channels: int = 2,
-                 channels: Sequence[int] = (16, 32, 64, 64)) -> None:
+    def __init__(
+        self,
+        in_channels: int = 4,
+        out_channels: int = 2,
+        channels: Sequence[int] = (16, 32, 64, 64),
+    ) -> None:
         super().__init__()
         self.stage1 = UNet(in_channels, out_channels, channels)
-        self.stage2 = UNet(in_channels + out_channels, out_channels,
-                           channels[:3])
+        self.stage2 = UNet(
+            in_channels + out_channels, out_channels, channels[:3]
+        )
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         first = self.stage1(x)

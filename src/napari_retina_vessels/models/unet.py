@@ -11,11 +11,13 @@ from ._blocks import UNet
 class VesselUNet(nn.Module):
     """Four-level U-Net returning ``[logits]``."""
 
-    def __init__(self, in_channels: int = 3, out_channels: int = 1,
-                 base: int = 16) -> None:
+    def __init__(
+        self, in_channels: int = 3, out_channels: int = 1, base: int = 16
+    ) -> None:
         super().__init__()
-        self.net = UNet(in_channels, out_channels,
-                        [base, 2 * base, 4 * base, 8 * base])
+        self.net = UNet(
+            in_channels, out_channels, [base, 2 * base, 4 * base, 8 * base]
+        )
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         return [self.net(x)]

@@ -15,12 +15,15 @@ from ._blocks import UNet
 
 
 class WNet(nn.Module):
-    def __init__(self, in_channels: int = 3, out_channels: int = 1,
-                 channels: Sequence[int] = (8, 16, 32)) -> None:
+    def __init__(
+        self,
+        in_channels: int = 3,
+        out_channels: int = 1,
+        channels: Sequence[int] = (8, 16, 32),
+    ) -> None:
         super().__init__()
         self.stage1 = UNet(in_channels, out_channels, channels)
-        self.stage2 = UNet(in_channels + out_channels, out_channels,
-                           channels)
+        self.stage2 = UNet(in_channels + out_channels, out_channels, channels)
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         first = self.stage1(x)

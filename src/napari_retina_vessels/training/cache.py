@@ -56,10 +56,15 @@ def _q(channel: torch.Tensor) -> np.ndarray:
     return (channel.clamp(0, 1).numpy() * 255 + 0.5).astype(np.uint8)
 
 
-def save(folder: str | Path, entry: str, preps: list[D.Prepared],
-         groups: list[str], *, task: str) -> Path:
-    """Write prepared photos (and the source folder of each) as *entry*.
-    """
+def save(
+    folder: str | Path,
+    entry: str,
+    preps: list[D.Prepared],
+    groups: list[str],
+    *,
+    task: str,
+) -> Path:
+    """Write prepared photos (and the source folder of each) as *entry*."""
     from .. import __version__
     from ..io import imwrite, write_text_atomic
 
@@ -70,17 +75,25 @@ def save(folder: str | Path, entry: str, preps: list[D.Prepared],
         imwrite(out / f'{p.name}.png', np.moveaxis(_q(t[D.RGB]), 0, -1))
         for c in range(3, t.shape[0]):
             imwrite(out / f'{p.name}_c{c}.png', _q(t[c]))
-    index = {'task': task, 'channels': int(preps[0].tensor.shape[0])
-             if preps else 0, 'names': [p.name for p in preps],
-             'groups': list(groups), 'version': __version__}
+    index = {
+        'task': task,
+        'channels': int(preps[0].tensor.shape[0]) if preps else 0,
+        'names': [p.name for p in preps],
+        'groups': list(groups),
+        'version': __version__,
+    }
     # The index goes last: an entry without one is incomplete.
     write_text_atomic(out / 'index.json', json.dumps(index, indent=1))
     return out
 
 
-def load(folder: str | Path, entry: str, *, task: str,
-         rng: np.random.Generator | None = None,
-         ) -> tuple[list[D.Prepared], list[str]] | None:
+def load(
+    folder: str | Path,
+    entry: str,
+    *,
+    task: str,
+    rng: np.random.Generator | None = None,
+) -> tuple[list[D.Prepared], list[str]] | None:
     """Read *entry*: its prepared photos and their source folders, or
     None when the cache does not hold it (complete, for this task)."""
     from PIL import Image
@@ -97,9 +110,11 @@ def load(folder: str | Path, entry: str, *, task: str,
         rgb = np.asarray(Image.open(src / f'{name}.png').convert('RGB'))
         chans = [np.moveaxis(rgb, -1, 0)]
         for c in range(3, index['channels']):
-            chans.append(np.asarray(Image.open(src / f'{name}_c{c}.png'))
-                         [None])
+            chans.append(
+                np.asarray(Image.open(src / f'{name}_c{c}.png'))[None]
+            )
         stack = np.concatenate(chans).astype(np.float32) / 255
-        preps.append(D.from_tensor(name, torch.from_numpy(stack),
-                                   task=task, rng=rng))
+        preps.append(
+            D.from_tensor(name, torch.from_numpy(stack), task=task, rng=rng)
+        )
     return preps, list(index['groups'])

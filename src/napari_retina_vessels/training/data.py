@@ -30,14 +30,18 @@ ARTERY, VEIN, LABELLED, VPROB = 5, 6, 7, 8
 @dataclass
 class Prepared:
     name: str
-    tensor: torch.Tensor          # (C, H, W) float32, channels as above
-    pixels: torch.Tensor          # (K, 3) RGB of random FOV pixels
-    centres: np.ndarray           # (M, 2) candidate crop centres (y, x)
+    tensor: torch.Tensor  # (C, H, W) float32, channels as above
+    pixels: torch.Tensor  # (K, 3) RGB of random FOV pixels
+    centres: np.ndarray  # (M, 2) candidate crop centres (y, x)
 
 
-def prepare(sample: Sample, *, task: str = 'vessels',
-            vessel_prob: np.ndarray | None = None,
-            rng: np.random.Generator | None = None) -> Prepared:
+def prepare(
+    sample: Sample,
+    *,
+    task: str = 'vessels',
+    vessel_prob: np.ndarray | None = None,
+    rng: np.random.Generator | None = None,
+) -> Prepared:
     """Load *sample* and bring it to the canonical scale."""
     from skimage.segmentation import expand_labels
 
@@ -51,14 +55,16 @@ def prepare(sample: Sample, *, task: str = 'vessels',
         if data['vessels'] is None:
             raise DatasetError(
                 f'{sample.name} has no vessel labels ({sample.image.parent}'
-                '): training needs a vessel map for every photo')
+                '): training needs a vessel map for every photo'
+            )
         chans.append(resize(data['vessels'].astype(np.float32), shape))
     else:
         if data['av'] is None:
             raise DatasetError(
                 f'{sample.name} has no artery/vein labels '
                 f'({sample.image.parent}): the av task needs them for '
-                'every photo')
+                'every photo'
+            )
         av = data['av']
         # Widen the labels by a pixel so that vessel borders a vessel
         # model calls "vessel" are taught too; crossings stay unlabelled.
@@ -78,8 +84,13 @@ def prepare(sample: Sample, *, task: str = 'vessels',
     return from_tensor(sample.name, tensor, task=task, rng=rng)
 
 
-def from_tensor(name: str, tensor: torch.Tensor, *, task: str = 'vessels',
-                rng: np.random.Generator | None = None) -> Prepared:
+def from_tensor(
+    name: str,
+    tensor: torch.Tensor,
+    *,
+    task: str = 'vessels',
+    rng: np.random.Generator | None = None,
+) -> Prepared:
     """A :class:`Prepared` photo from its (C, H, W) channel tensor.
 
     The pixel sample and the crop centres are drawn here, so that a
@@ -93,22 +104,25 @@ def from_tensor(name: str, tensor: torch.Tensor, *, task: str = 'vessels',
     if task == 'av':
         # Centre half the crops on labelled vessels: A/V loss lives there.
         ly, lx = np.nonzero((tensor[LABELLED] > 0.5).numpy())
-        centres = np.stack([np.concatenate([ys, ly]),
-                            np.concatenate([xs, lx])], 1)
+        centres = np.stack(
+            [np.concatenate([ys, ly]), np.concatenate([xs, lx])], 1
+        )
     else:
         centres = np.stack([ys, xs], 1)
     return Prepared(name, tensor, pixels, centres)
 
 
-def standardised_input(prep: Prepared, task: str,
-                       mode: str = 'global') -> torch.Tensor:
+def standardised_input(
+    prep: Prepared, task: str, mode: str = 'global'
+) -> torch.Tensor:
     """The whole prepared image as the network sees it at inference."""
     t = prep.tensor
     fov = (t[FOV] > 0.5).numpy()
     x = torch.from_numpy(
-        normalise_input(t[RGB].permute(1, 2, 0).numpy(), fov, mode))
+        normalise_input(t[RGB].permute(1, 2, 0).numpy(), fov, mode)
+    )
     if task == 'av':
-        x = torch.cat([x, t[VPROB:VPROB + 1] * torch.from_numpy(fov)], 0)
+        x = torch.cat([x, t[VPROB : VPROB + 1] * torch.from_numpy(fov)], 0)
     return x
 
 
@@ -128,9 +142,15 @@ def _affine_grid(cy, cx, h, w, size, angle, scale, flip):
 class PatchSampler:
     """Random augmented crops from prepared images."""
 
-    def __init__(self, images: list[Prepared], *, task: str,
-                 size: int = 256, seed: int = 0,
-                 input_mode: str = 'global') -> None:
+    def __init__(
+        self,
+        images: list[Prepared],
+        *,
+        task: str,
+        size: int = 256,
+        seed: int = 0,
+        input_mode: str = 'global',
+    ) -> None:
         self.images = images
         self.task = task
         self.size = size
@@ -171,11 +191,23 @@ class PatchSampler:
         cy, cx = prep.centres[rng.integers(len(prep.centres))]
         scale = math.exp(rng.uniform(math.log(0.7), math.log(1.4)))
         size = self.size + 2 * self.margin
-        grid = _affine_grid(float(cy), float(cx), h, w, size,
-                            rng.uniform(0, 2 * math.pi), scale,
-                            bool(rng.integers(2)))
-        crop = F.grid_sample(prep.tensor[None], grid[None], mode='bilinear',
-                             padding_mode='zeros', align_corners=False)[0]
+        grid = _affine_grid(
+            float(cy),
+            float(cx),
+            h,
+            w,
+            size,
+            rng.uniform(0, 2 * math.pi),
+            scale,
+            bool(rng.integers(2)),
+        )
+        crop = F.grid_sample(
+            prep.tensor[None],
+            grid[None],
+            mode='bilinear',
+            padding_mode='zeros',
+            align_corners=False,
+        )[0]
         fov = (crop[FOV] > 0.5).float()
         rgb = crop[RGB].clamp(0, 1)
         # Only the global normalisation needs the pixel sample's statistics.
@@ -186,8 +218,9 @@ class PatchSampler:
         gain = np.exp(rng.normal(0, 0.2, 3))
         gam_t = torch.tensor(gam, dtype=torch.float32)
         gain_t = torch.tensor(gain, dtype=torch.float32)
-        rgb = rgb.clamp_min(1e-6) ** gam_t[:, None, None] * gain_t[:, None,
-                                                                  None]
+        rgb = (
+            rgb.clamp_min(1e-6) ** gam_t[:, None, None] * gain_t[:, None, None]
+        )
         if use_pix:
             pix = prep.pixels.clamp_min(1e-6) ** gam_t * gain_t
         if self.camera_aug:
@@ -225,10 +258,11 @@ class PatchSampler:
             x = x + torch.randn_like(x) * rng.uniform(0.02, 0.15)
         x = x.clamp(-8, 8) * fov
         if self.task == 'av':
-            vp = crop[VPROB:VPROB + 1].clamp(0, 1)
+            vp = crop[VPROB : VPROB + 1].clamp(0, 1)
             x = torch.cat([x, vp * fov], 0)
-            tgt = torch.stack([fov, crop[VESSEL], crop[ARTERY], crop[VEIN],
-                               crop[LABELLED]])
+            tgt = torch.stack(
+                [fov, crop[VESSEL], crop[ARTERY], crop[VEIN], crop[LABELLED]]
+            )
         else:
             tgt = torch.stack([fov, crop[VESSEL]])
         return x, tgt
@@ -250,11 +284,14 @@ def _optics(rgb: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
     _, h, w = rgb.shape
     if rng.random() < 0.3:
         f = rng.uniform(1.3, 2.5)
-        small = F.interpolate(rgb[None], size=(max(8, int(h / f)),
-                                               max(8, int(w / f))),
-                              mode='area')
-        rgb = F.interpolate(small, size=(h, w), mode='bilinear',
-                            align_corners=False)[0]
+        small = F.interpolate(
+            rgb[None],
+            size=(max(8, int(h / f)), max(8, int(w / f))),
+            mode='area',
+        )
+        rgb = F.interpolate(
+            small, size=(h, w), mode='bilinear', align_corners=False
+        )[0]
     if rng.random() < 0.3:
         rgb = _jpeg(rgb, int(rng.integers(30, 91)))
     return rgb
@@ -266,7 +303,7 @@ def _jpeg(rgb: torch.Tensor, quality: int) -> torch.Tensor:
 
     from PIL import Image
 
-    arr = (rgb.clamp(0, 1).permute(1, 2, 0).numpy() * 255 + 0.5)
+    arr = rgb.clamp(0, 1).permute(1, 2, 0).numpy() * 255 + 0.5
     buf = _io.BytesIO()
     Image.fromarray(arr.astype(np.uint8)).save(buf, 'JPEG', quality=quality)
     buf.seek(0)

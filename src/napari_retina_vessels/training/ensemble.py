@@ -30,12 +30,21 @@ def _check_members(files: list[dict[str, Any]]) -> dict[str, Any]:
         raise ValueError('no members given')
     first = files[0]
     for f in files[1:]:
-        if (f['arch'], f.get('arch_kwargs'), f.get('task'),
-                f.get('input', 'global')) != (
-                first['arch'], first.get('arch_kwargs'), first.get('task'),
-                first.get('input', 'global')):
-            raise ValueError('ensemble members must share architecture, '
-                             'widths, task and input normalisation')
+        if (
+            f['arch'],
+            f.get('arch_kwargs'),
+            f.get('task'),
+            f.get('input', 'global'),
+        ) != (
+            first['arch'],
+            first.get('arch_kwargs'),
+            first.get('task'),
+            first.get('input', 'global'),
+        ):
+            raise ValueError(
+                'ensemble members must share architecture, '
+                'widths, task and input normalisation'
+            )
     return first
 
 
@@ -46,12 +55,18 @@ def combine(files: list[dict[str, Any]]) -> dict[str, Any]:
     normalisation.
     """
     first = _check_members(files)
-    state = {f'members.{i}.{k}': v for i, f in enumerate(files)
-             for k, v in f['state_dict'].items()}
+    state = {
+        f'members.{i}.{k}': v
+        for i, f in enumerate(files)
+        for k, v in f['state_dict'].items()
+    }
     return {
         'arch': 'ensemble',
-        'arch_kwargs': {'member': first['arch'], 'n': len(files),
-                        **dict(first.get('arch_kwargs') or {})},
+        'arch_kwargs': {
+            'member': first['arch'],
+            'n': len(files),
+            **dict(first.get('arch_kwargs') or {}),
+        },
         'task': first.get('task', 'vessels'),
         'input': first.get('input', 'global'),
         'state_dict': state,
@@ -77,8 +92,9 @@ def average(files: list[dict[str, Any]]) -> dict[str, Any]:
     for k in keys:
         ts = [f['state_dict'][k] for f in files]
         if ts[0].is_floating_point():
-            state[k] = torch.stack([t.float() for t in ts]).mean(0).to(
-                ts[0].dtype)
+            state[k] = (
+                torch.stack([t.float() for t in ts]).mean(0).to(ts[0].dtype)
+            )
         else:
             state[k] = ts[0].clone()
     return {

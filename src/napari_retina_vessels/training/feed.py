@@ -21,8 +21,7 @@ __all__ = ['Feed']
 class _Stream(torch.utils.data.IterableDataset):
     """An endless stream of batches from one sampler per worker."""
 
-    def __init__(self, images, *, task, size, input_mode, batch,
-                 seed) -> None:
+    def __init__(self, images, *, task, size, input_mode, batch, seed) -> None:
         super().__init__()
         self.images, self.task, self.size = images, task, size
         self.input_mode, self.batch, self.seed = input_mode, batch, seed
@@ -36,11 +35,16 @@ class _Stream(torch.utils.data.IterableDataset):
         seed = [*self.seed, worker]
         # The sampler's noise comes from torch's generator, which the
         # DataLoader seeds at random in each worker: seed it from ours.
-        torch.manual_seed(int(np.random.SeedSequence(seed)
-                              .generate_state(1)[0]))
-        sampler = D.PatchSampler(self.images, task=self.task,
-                                 size=self.size, input_mode=self.input_mode,
-                                 seed=seed)
+        torch.manual_seed(
+            int(np.random.SeedSequence(seed).generate_state(1)[0])
+        )
+        sampler = D.PatchSampler(
+            self.images,
+            task=self.task,
+            size=self.size,
+            input_mode=self.input_mode,
+            seed=seed,
+        )
         while True:
             yield sampler.batch(self.batch)
 
@@ -67,15 +71,29 @@ class Feed:
         to a GPU).
     """
 
-    def __init__(self, images: list[D.Prepared], *, task: str, size: int,
-                 input_mode: str, batch: int, seed: int, workers: int = 0,
-                 pin: bool = False) -> None:
+    def __init__(
+        self,
+        images: list[D.Prepared],
+        *,
+        task: str,
+        size: int,
+        input_mode: str,
+        batch: int,
+        seed: int,
+        workers: int = 0,
+        pin: bool = False,
+    ) -> None:
         self.batch, self.workers = batch, workers
-        self._kw = {'images': images, 'task': task, 'size': size,
-                    'input_mode': input_mode}
+        self._kw = {
+            'images': images,
+            'task': task,
+            'size': size,
+            'input_mode': input_mode,
+        }
         self.seed, self.pin = seed, pin
-        self._sampler = (D.PatchSampler(**self._kw, seed=seed)
-                         if workers == 0 else None)
+        self._sampler = (
+            D.PatchSampler(**self._kw, seed=seed) if workers == 0 else None
+        )
         self._it = None
 
     def state(self) -> dict | None:
@@ -89,11 +107,16 @@ class Feed:
     def start(self, step: int = 0) -> Feed:
         """Start the workers (if any) for a run that is at *step*."""
         if self.workers and self._it is None:
-            stream = _Stream(**self._kw, batch=self.batch,
-                             seed=[int(self.seed), int(step)])
+            stream = _Stream(
+                **self._kw, batch=self.batch, seed=[int(self.seed), int(step)]
+            )
             loader = torch.utils.data.DataLoader(
-                stream, batch_size=None, num_workers=self.workers,
-                pin_memory=self.pin, prefetch_factor=4)
+                stream,
+                batch_size=None,
+                num_workers=self.workers,
+                pin_memory=self.pin,
+                prefetch_factor=4,
+            )
             self._it = iter(loader)
         return self
 
@@ -112,4 +135,3 @@ class Feed:
         it, self._it = self._it, None
         if it is not None and hasattr(it, '_shutdown_workers'):
             it._shutdown_workers()
-

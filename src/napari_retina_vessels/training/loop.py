@@ -61,6 +61,7 @@ class TrainConfig:
     #: Folder of prepared photos (training.cache), read and written.
     cache: str | None = None
 
+
 #: Settings of how a run is executed, not of what it learns: a resumed
 #: run takes them from the command, not from its config.json.
 RUNTIME = ('threads', 'device', 'workers', 'cache')
@@ -74,17 +75,25 @@ def prepare_datasets(cfg: TrainConfig, task: str, log=print):
     groups: list[str] = []
     for spec in cfg.datasets:
         entry = C.key(spec, task, cfg.vessel_weights)
-        hit = (C.load(cfg.cache, entry, task=task, rng=rng)
-               if cfg.cache else None)
+        hit = (
+            C.load(cfg.cache, entry, task=task, rng=rng) if cfg.cache else None
+        )
         if hit is None:
             # "PATH" or "PATH:SPLIT" (default split: train).
             path, _, split = spec.partition(':')
             samples = discover(path, split=split or 'train')
-            probs = (_vessel_probs(samples, cfg.vessel_weights)
-                     if task == 'av' else [None] * len(samples))
-            hit = ([D.prepare(s, task=task, vessel_prob=p, rng=rng)
-                    for s, p in zip(samples, probs)],
-                   [str(s.image.parent) for s in samples])
+            probs = (
+                _vessel_probs(samples, cfg.vessel_weights)
+                if task == 'av'
+                else [None] * len(samples)
+            )
+            hit = (
+                [
+                    D.prepare(s, task=task, vessel_prob=p, rng=rng)
+                    for s, p in zip(samples, probs)
+                ],
+                [str(s.image.parent) for s in samples],
+            )
             if cfg.cache and hit[0]:
                 C.save(cfg.cache, entry, *hit, task=task)
         else:
@@ -103,7 +112,7 @@ def _split_val(items: list, groups: list[str], per_dataset: int):
     for g in by.values():
         k = min(per_dataset, max(0, len(g) - 1))
         train += g[: len(g) - k]
-        val += g[len(g) - k:]
+        val += g[len(g) - k :]
     return train, val
 
 
@@ -115,8 +124,10 @@ def _vessel_probs(samples: list[Sample], weights: str) -> list[np.ndarray]:
     from ..io import imread
     from ..pipeline import segment
 
-    return [segment(imread(s.image), model=weights, av=False).probability
-            for s in samples]
+    return [
+        segment(imread(s.image), model=weights, av=False).probability
+        for s in samples
+    ]
 
 
 def _lr(cfg: TrainConfig, step: int, seconds: float = 0.0) -> float:
@@ -136,9 +147,15 @@ def _lr(cfg: TrainConfig, step: int, seconds: float = 0.0) -> float:
 
 
 @torch.inference_mode()
-def _validate(model, val: list[D.Prepared], task: str, device,
-              mode: str = 'global', amp: bool = False,
-              inputs: dict | None = None) -> float:
+def _validate(
+    model,
+    val: list[D.Prepared],
+    task: str,
+    device,
+    mode: str = 'global',
+    amp: bool = False,
+    inputs: dict | None = None,
+) -> float:
     """Mean AUC (A/V accuracy) over the validation photos. *inputs*
     keeps their network inputs from one call to the next: the 'local'
     normalisation of a whole photo costs more CPU time than a GPU takes
@@ -153,15 +170,15 @@ def _validate(model, val: list[D.Prepared], task: str, device,
     for i, prep in enumerate(val):
         if i not in inputs:
             inputs[i] = D.standardised_input(prep, task, mode)[None]
-        x = inputs[i].to(device).contiguous(
-            memory_format=torch.channels_last)
+        x = inputs[i].to(device).contiguous(memory_format=torch.channels_last)
         with _autocast(device, amp):
             out = model(x)[-1].float().cpu()[0]
         fov = (prep.tensor[D.FOV] > 0.5).numpy()
         if task == 'vessels':
             truth = prep.tensor[D.VESSEL].numpy() > 0.5
-            scores.append(roc_auc(truth, torch.sigmoid(out[0]).numpy(),
-                                  mask=fov))
+            scores.append(
+                roc_auc(truth, torch.sigmoid(out[0]).numpy(), mask=fov)
+            )
         else:
             lab = (prep.tensor[D.LABELLED] > 0.5).numpy()
             y = (prep.tensor[D.VEIN] > prep.tensor[D.ARTERY]).numpy()
@@ -180,22 +197,27 @@ def _check(cfg: TrainConfig) -> str:
     if cfg.arch == 'ensemble':
         raise TrainingConfigError(
             'an ensemble is not trained: train its members, then combine '
-            'them with scripts/make_ensemble.py')
+            'them with scripts/make_ensemble.py'
+        )
     task = ARCHITECTURES[cfg.arch][1]
     if task != cfg.task:
         raise TrainingConfigError(f'{cfg.arch} is a {task} architecture')
     if cfg.loss not in LOSSES:
-        raise TrainingConfigError(f'unknown loss {cfg.loss!r}; '
-                                  f'choose from {", ".join(LOSSES)}')
+        raise TrainingConfigError(
+            f'unknown loss {cfg.loss!r}; choose from {", ".join(LOSSES)}'
+        )
     if cfg.input not in INPUT_MODES:
-        raise TrainingConfigError(f'unknown input normalisation '
-                                  f'{cfg.input!r}; choose from '
-                                  f'{", ".join(INPUT_MODES)}')
+        raise TrainingConfigError(
+            f'unknown input normalisation '
+            f'{cfg.input!r}; choose from '
+            f'{", ".join(INPUT_MODES)}'
+        )
     return task
 
 
-def train(cfg: TrainConfig, *, resume: bool = False, log=print,
-          on_step=None) -> Path:
+def train(
+    cfg: TrainConfig, *, resume: bool = False, log=print, on_step=None
+) -> Path:
     """Train a network; returns the path of the best weights file.
 
     *log* receives one line per event (data prepared, validation...);
@@ -212,12 +234,10 @@ def train(cfg: TrainConfig, *, resume: bool = False, log=print,
     if resume and (out / 'config.json').exists():
         saved = json.loads((out / 'config.json').read_text())
         # The schedule and data come from the run being resumed.
-        cfg = TrainConfig(**{**saved, **{k: getattr(cfg, k)
-                                         for k in RUNTIME}})
+        cfg = TrainConfig(**{**saved, **{k: getattr(cfg, k) for k in RUNTIME}})
     # Refuse a run it cannot do before any work or config.json is written.
     task = _check(cfg)
-    ck = load_checkpoint(ckpt_path) if resume and ckpt_path.exists() \
-        else None
+    ck = load_checkpoint(ckpt_path) if resume and ckpt_path.exists() else None
     (out / 'config.json').write_text(json.dumps(asdict(cfg), indent=2))
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
@@ -228,8 +248,9 @@ def train(cfg: TrainConfig, *, resume: bool = False, log=print,
         torch.backends.cudnn.benchmark = True
 
     t0 = time.perf_counter()
-    prep_train, prep_val = _split_val(*prepare_datasets(cfg, task, log),
-                                      cfg.val_per_dataset)
+    prep_train, prep_val = _split_val(
+        *prepare_datasets(cfg, task, log), cfg.val_per_dataset
+    )
     log(f'{len(prep_train)} training and {len(prep_val)} validation photos')
     log(f'prepared data in {time.perf_counter() - t0:.1f}s')
 
@@ -240,11 +261,19 @@ def train(cfg: TrainConfig, *, resume: bool = False, log=print,
         log(f'initialised from {cfg.init}')
     model = model.to(device).to(memory_format=torch.channels_last)
     log(f'{cfg.arch}: {count_parameters(model)} parameters on {device}')
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr,
-                            weight_decay=cfg.weight_decay)
-    feed = Feed(prep_train, task=task, size=cfg.patch, seed=cfg.seed,
-                input_mode=cfg.input, batch=cfg.batch, workers=cfg.workers,
-                pin=device.type == 'cuda')
+    opt = torch.optim.AdamW(
+        model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay
+    )
+    feed = Feed(
+        prep_train,
+        task=task,
+        size=cfg.patch,
+        seed=cfg.seed,
+        input_mode=cfg.input,
+        batch=cfg.batch,
+        workers=cfg.workers,
+        pin=device.type == 'cuda',
+    )
     step, best, elapsed = 0, -1.0, 0.0
     if resuming:
         model.load_state_dict(ck['model'])
@@ -253,8 +282,11 @@ def train(cfg: TrainConfig, *, resume: bool = False, log=print,
         torch.set_rng_state(ck['torch_rng'])
         step, best, elapsed = ck['step'], ck['best'], ck['elapsed']
         log(f'resumed at step {step} (best {best:.4f})')
-    loss_fn = (functools.partial(vessel_loss, dice=cfg.loss == 'bce+dice')
-               if task == 'vessels' else av_loss)
+    loss_fn = (
+        functools.partial(vessel_loss, dice=cfg.loss == 'bce+dice')
+        if task == 'vessels'
+        else av_loss
+    )
     log_path = out / 'log.csv'
     new_log = not log_path.exists() or not resume
     # Kept open for the whole run; closed after the loop.
@@ -278,7 +310,8 @@ def train(cfg: TrainConfig, *, resume: bool = False, log=print,
             g['lr'] = lr
         x, tgt = next(feed)
         x = x.to(device, non_blocking=True).contiguous(
-            memory_format=torch.channels_last)
+            memory_format=torch.channels_last
+        )
         tgt = {k: v.to(device, non_blocking=True) for k, v in tgt.items()}
         with _autocast(device, cfg.amp):
             outs = model(x)
@@ -296,29 +329,44 @@ def train(cfg: TrainConfig, *, resume: bool = False, log=print,
         if on_step is not None:
             on_step(step, total, mean)
         if step % cfg.val_every == 0 or last:
-            val = _validate(model, prep_val, task, device, cfg.input,
-                            cfg.amp, val_inputs)
+            val = _validate(
+                model, prep_val, task, device, cfg.input, cfg.amp, val_inputs
+            )
             secs = time.perf_counter() - t_start
-            writer.writerow([step, f'{mean:.5f}', f'{val:.5f}',
-                             f'{lr:.6f}', f'{secs:.0f}'])
+            writer.writerow(
+                [step, f'{mean:.5f}', f'{val:.5f}', f'{lr:.6f}', f'{secs:.0f}']
+            )
             logf.flush()
-            log(f'step {step}/{total or "-"} loss {mean:.4f} '
-                f'val {val:.4f} {secs:.0f}s')
+            log(
+                f'step {step}/{total or "-"} loss {mean:.4f} '
+                f'val {val:.4f} {secs:.0f}s'
+            )
             run_sum.zero_()
             n_run = 0
             # Without validation photos the best weights are the last.
             if val > best or not prep_val:
                 best = val
-                export_weights(model, cfg, out / 'best.pt',
-                               extra={'step': step, 'val': val})
-            export_weights(model, cfg, out / 'last.pt',
-                           extra={'step': step, 'val': val})
-            _atomic_save({
-                'model': model.state_dict(), 'optimizer': opt.state_dict(),
-                'sampler': feed.state(),
-                'torch_rng': torch.get_rng_state(), 'step': step,
-                'best': best, 'elapsed': secs,
-            }, ckpt_path)
+                export_weights(
+                    model,
+                    cfg,
+                    out / 'best.pt',
+                    extra={'step': step, 'val': val},
+                )
+            export_weights(
+                model, cfg, out / 'last.pt', extra={'step': step, 'val': val}
+            )
+            _atomic_save(
+                {
+                    'model': model.state_dict(),
+                    'optimizer': opt.state_dict(),
+                    'sampler': feed.state(),
+                    'torch_rng': torch.get_rng_state(),
+                    'step': step,
+                    'best': best,
+                    'elapsed': secs,
+                },
+                ckpt_path,
+            )
             _plot(log_path, out / 'curve.png')
     feed.close()
     logf.close()
@@ -336,8 +384,15 @@ def load_checkpoint(path: Path) -> dict:
     TrainingConfigError
         When the file is not a checkpoint that ``train`` wrote.
     """
-    keys = {'model', 'optimizer', 'sampler', 'torch_rng', 'step', 'best',
-            'elapsed'}
+    keys = {
+        'model',
+        'optimizer',
+        'sampler',
+        'torch_rng',
+        'step',
+        'best',
+        'elapsed',
+    }
     try:
         ck = torch.load(path, map_location='cpu', weights_only=True)
     except Exception as err:  # unpickling raises many unrelated types
@@ -348,7 +403,8 @@ def load_checkpoint(path: Path) -> dict:
     if not isinstance(ck, dict) or not keys <= set(ck):
         raise TrainingConfigError(
             f'{path} lacks the entries of a training checkpoint; delete it '
-            'or start a new run folder')
+            'or start a new run folder'
+        )
     return ck
 
 
@@ -360,36 +416,50 @@ def _load_init(model: torch.nn.Module, cfg: TrainConfig) -> None:
     if info['arch'] != cfg.arch:
         raise TrainingConfigError(
             f'cannot start from {cfg.init}: it is a {info["arch"]} network; '
-            'give the --arch and widths it was trained with')
+            'give the --arch and widths it was trained with'
+        )
     try:
         model.load_state_dict(src.state_dict())
     except RuntimeError as err:
         raise TrainingConfigError(
             f'cannot start from {cfg.init}: {str(err).splitlines()[0]}; '
-            'give the --arch and widths it was trained with') from None
+            'give the --arch and widths it was trained with'
+        ) from None
 
 
-def export_weights(model, cfg: TrainConfig, path: Path, *,
-                   extra: dict | None = None) -> None:
-    """Save a weights file loadable with ``torch.load(weights_only=True)``.
-    """
-    state = {k: v.detach().cpu().contiguous()
-             for k, v in model.state_dict().items()}
-    _atomic_save({
-        'arch': cfg.arch, 'arch_kwargs': cfg.arch_kwargs, 'task': cfg.task,
-        'input': cfg.input, 'state_dict': state,
-        'meta': {'datasets': list(cfg.datasets), 'steps': cfg.steps,
-                 'batch': cfg.batch, 'patch': cfg.patch,
-                 **({'minutes': cfg.minutes} if cfg.minutes else {}),
-                 **({'amp': 'bf16'} if cfg.amp else {}),
-                 **({'init': cfg.init} if cfg.init else {}),
-                 **(extra or {})},
-    }, path)
+def export_weights(
+    model, cfg: TrainConfig, path: Path, *, extra: dict | None = None
+) -> None:
+    """Save a weights file loadable with ``torch.load(weights_only=True)``."""
+    state = {
+        k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()
+    }
+    _atomic_save(
+        {
+            'arch': cfg.arch,
+            'arch_kwargs': cfg.arch_kwargs,
+            'task': cfg.task,
+            'input': cfg.input,
+            'state_dict': state,
+            'meta': {
+                'datasets': list(cfg.datasets),
+                'steps': cfg.steps,
+                'batch': cfg.batch,
+                'patch': cfg.patch,
+                **({'minutes': cfg.minutes} if cfg.minutes else {}),
+                **({'amp': 'bf16'} if cfg.amp else {}),
+                **({'init': cfg.init} if cfg.init else {}),
+                **(extra or {}),
+            },
+        },
+        path,
+    )
 
 
 def _plot(log_path: Path, png: Path) -> None:
     try:
         import matplotlib
+
         matplotlib.use('Agg')
         import matplotlib.pyplot as plt
     except ImportError:

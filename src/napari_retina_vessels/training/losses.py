@@ -6,8 +6,9 @@ import torch
 import torch.nn.functional as F
 
 
-def vessel_loss(logits: list[torch.Tensor], target: dict, *,
-                dice: bool = True) -> torch.Tensor:
+def vessel_loss(
+    logits: list[torch.Tensor], target: dict, *, dice: bool = True
+) -> torch.Tensor:
     """Mean over deep-supervision outputs of masked BCE (+ soft Dice).
 
     BCE alone ranks uncertain pixels better (ROC AUC); the Dice term
@@ -18,13 +19,17 @@ def vessel_loss(logits: list[torch.Tensor], target: dict, *,
     n = fov.sum().clamp_min(1.0)
     total = logits[0].new_zeros(())
     for lg in logits:
-        bce = (F.binary_cross_entropy_with_logits(lg, y, reduction='none')
-               * fov).sum() / n
+        bce = (
+            F.binary_cross_entropy_with_logits(lg, y, reduction='none') * fov
+        ).sum() / n
         total = total + bce
         if dice:
             p = torch.sigmoid(lg) * fov
-            total = total + 1 - ((2 * (p * y).sum() + 1)
-                                 / (p.sum() + (y * fov).sum() + 1))
+            total = (
+                total
+                + 1
+                - ((2 * (p * y).sum() + 1) / (p.sum() + (y * fov).sum() + 1))
+            )
     return total / len(logits)
 
 

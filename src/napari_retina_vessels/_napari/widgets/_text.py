@@ -1,26 +1,37 @@
 """User-facing strings of the widgets: labels, tooltips, messages."""
 
 IMAGE_TIP = 'Fundus photograph to segment (RGB or single channel).'
-MODEL_TIP = ('Vessel model. "shipped" models work offline; others are '
-             'downloaded once and cached.')
+MODEL_TIP = (
+    'Vessel model. "shipped" models work offline; others are '
+    'downloaded once and cached.'
+)
 DEVICE_TIP = 'Where the network runs; auto picks a GPU when there is one.'
 AV_TIP = 'Also classify vessel pixels as artery (red) or vein (blue).'
-VIEWS_TIP = ('Flip views both stages average: 1 is fastest, 2 the photo '
-             'and its mirror image (default), 4 adds the up-down mirrors '
-             '(about 2x slower, slightly more accurate).')
-THRESHOLD_TIP = ('Vessel probability cut-off. Moving it re-thresholds the '
-                 'last result at once; the model is not run again.')
-ARTERY_PROB_TIP = ('Also add the probability that each vessel pixel is an '
-                   'artery (red) rather than a vein (blue); white is '
-                   'undecided.')
-FOV_TIP = ('Also add the automatic field-of-view mask as a layer (an '
-           'outline).')
-KEEP_TIP = ('Keep the layers of earlier runs: new layers are named with '
-            'the model and threshold instead of replacing the old ones.')
+VIEWS_TIP = (
+    'Flip views both stages average: 1 is fastest, 2 the photo '
+    'and its mirror image (default), 4 adds the up-down mirrors '
+    '(about 2x slower, slightly more accurate).'
+)
+THRESHOLD_TIP = (
+    'Vessel probability cut-off. Moving it re-thresholds the '
+    'last result at once; the model is not run again.'
+)
+ARTERY_PROB_TIP = (
+    'Also add the probability that each vessel pixel is an '
+    'artery (red) rather than a vein (blue); white is '
+    'undecided.'
+)
+FOV_TIP = 'Also add the automatic field-of-view mask as a layer (an outline).'
+KEEP_TIP = (
+    'Keep the layers of earlier runs: new layers are named with '
+    'the model and threshold instead of replacing the old ones.'
+)
 SAVE_FOLDER_TIP = 'Folder Save results writes into.'
-SAVE_TIP = ('Write the last result as retina-vessels segment does: '
-            'NAME_prob.png, NAME_vessels.png, NAME_av.png, '
-            'NAME_av_overlay.png and NAME.done.json.')
+SAVE_TIP = (
+    'Write the last result as retina-vessels segment does: '
+    'NAME_prob.png, NAME_vessels.png, NAME_av.png, '
+    'NAME_av_overlay.png and NAME.done.json.'
+)
 RUN_TIP = 'Segment the selected image (runs in the background).'
 CANCEL_TIP = 'Stop the running segmentation; no layer is added.'
 
@@ -29,12 +40,16 @@ BAD_LAYER = 'Cannot segment this layer: {reason}.'
 READY = 'Ready.'
 RUNNING = 'Segmenting {name}...'
 CANCELLED = 'Cancelled; no layers were changed.'
-DONE = ('{name}{frames}: {seconds:.2f} s on {device} with {model}; vessel '
-        'density {density:.1%} of the FOV.')
+DONE = (
+    '{name}{frames}: {seconds:.2f} s on {device} with {model}; vessel '
+    'density {density:.1%} of the FOV.'
+)
 FRAMES = ' ({n} frames)'
-UNGRADABLE = ('{name} is ungradable ({reasons}): its vessel map is not a '
-              'result, so no layers were added. Check that it is a colour '
-              'fundus photograph in focus and well exposed.')
+UNGRADABLE = (
+    '{name} is ungradable ({reasons}): its vessel map is not a '
+    'result, so no layers were added. Check that it is a colour '
+    'fundus photograph in focus and well exposed.'
+)
 USABLE = ' Quality: usable, but {reasons}.'
 FRAME_STAGE = 'frame {i}/{n}: {stage}'
 NOTHING_TO_SAVE = 'Nothing to save yet: press Segment first.'
@@ -44,31 +59,40 @@ SAVE_FAILED = 'Could not save into {folder}: {reason}.'
 RETHRESHOLDED = 'Threshold {thr:.2f}: vessel density {density:.1%}.'
 
 # ---------------------------------------------------------- metrics widget
-PRED_TIP = ('Prediction to score: a probability map (image layer, values '
-            'in [0, 1] or 8/16-bit) or a binary / artery-vein labels '
-            'layer.')
-TRUTH_TIP = ('Ground truth: vessel labels (non-zero = vessel) or '
-             'artery/vein labels (1 artery, 2 vein, 3 uncertain).')
+PRED_TIP = (
+    'Prediction to score: a probability map (image layer, values '
+    'in [0, 1] or 8/16-bit) or a binary / artery-vein labels '
+    'layer.'
+)
+TRUTH_TIP = (
+    'Ground truth: vessel labels (non-zero = vessel) or '
+    'artery/vein labels (1 artery, 2 vein, 3 uncertain).'
+)
 MASK_TIP = 'Optional field-of-view mask; pixels outside are ignored.'
-METRIC_THRESHOLD_TIP = ('Probability cut-off for the binary metrics and '
-                        'the error overlay (>= threshold is vessel).')
-COMPUTE_TIP = ('Score the prediction and add the error overlay layer '
-               '(TP, FP, FN).')
+METRIC_THRESHOLD_TIP = (
+    'Probability cut-off for the binary metrics and '
+    'the error overlay (>= threshold is vessel).'
+)
+COMPUTE_TIP = (
+    'Score the prediction and add the error overlay layer (TP, FP, FN).'
+)
 COPY_TIP = 'Copy the table to the clipboard (tab-separated).'
 CSV_TIP = 'Where Export CSV writes the table.'
 EXPORT_TIP = 'Write the table to the CSV file chosen above.'
 
 NEED_LAYERS = 'Choose a prediction layer and a ground-truth layer.'
 SAME_LAYER = 'The prediction and the ground truth are the same layer.'
-NOT_2D = ('Layer {name!r} has shape {shape}: choose a 2-D single-channel '
-          'layer.')
-SHAPE_MISMATCH = ('{what} {name!r} is {w} x {h} but the prediction {pred!r} '
-                  'is {pw} x {ph}: choose layers of the same size.')
+NOT_2D = 'Layer {name!r} has shape {shape}: choose a 2-D single-channel layer.'
+SHAPE_MISMATCH = (
+    '{what} {name!r} is {w} x {h} but the prediction {pred!r} '
+    'is {pw} x {ph}: choose layers of the same size.'
+)
 READY_METRICS = 'Ready: press Compute.'
-COMPUTED = ('{name}: {n:,} pixels scored in {ms:.0f} ms; overlay '
-            '{overlay!r}.')
-COMPUTED_AV = ('{name}: artery/vein on {n:,} labelled pixels in {ms:.0f} '
-               'ms; overlay {overlay!r}.')
+COMPUTED = '{name}: {n:,} pixels scored in {ms:.0f} ms; overlay {overlay!r}.'
+COMPUTED_AV = (
+    '{name}: artery/vein on {n:,} labelled pixels in {ms:.0f} '
+    'ms; overlay {overlay!r}.'
+)
 NOTHING_TO_EXPORT = 'Nothing to export yet: press Compute first.'
 CHOOSE_CSV = 'Choose a CSV file name first.'
 COPIED = 'Copied {n} rows to the clipboard.'
@@ -76,30 +100,45 @@ EXPORTED = 'Wrote {path}.'
 EXPORT_FAILED = 'Could not write {path}: {reason}.'
 
 # -- Measure widget ----------------------------------------------------------
-MEASURE_MAP_TIP = ('Vessel map to measure: binary vessels, artery/vein '
-                   'labels (CRAE, CRVE and AVR need these) or a '
-                   'probability map (vessels where >= 0.5).')
-MEASURE_PHOTO_TIP = ('The photo, if open: it helps find the optic disc and '
-                     'the field of view.')
-PIXEL_SIZE_TIP = ('Micrometres per pixel; 0 takes it from the optic disc, '
-                  'assumed 1.8 mm across.')
-USE_DISC_TIP = ('Measure around the disc in the "optic disc" layer: move or '
-                'resize it, then Measure again. Untick (or delete the '
-                'layer) to find the disc automatically.')
+MEASURE_MAP_TIP = (
+    'Vessel map to measure: binary vessels, artery/vein '
+    'labels (CRAE, CRVE and AVR need these) or a '
+    'probability map (vessels where >= 0.5).'
+)
+MEASURE_PHOTO_TIP = (
+    'The photo, if open: it helps find the optic disc and the field of view.'
+)
+PIXEL_SIZE_TIP = (
+    'Micrometres per pixel; 0 takes it from the optic disc, '
+    'assumed 1.8 mm across.'
+)
+USE_DISC_TIP = (
+    'Measure around the disc in the "optic disc" layer: move or '
+    'resize it, then Measure again. Untick (or delete the '
+    'layer) to find the disc automatically.'
+)
 COLOUR_BY_TIP = 'Colour the segments by calibre, tortuosity or class.'
 MEASURE_TIP = 'Measure the selected map (runs in the background).'
 MEASURE_CSV_TIP = 'Folder that Export CSV writes measures.csv into.'
-MEASURE_EXPORT_TIP = ('Write measures.csv (one row) and segments.csv (one '
-                      'row per segment) into the CSV folder.')
+MEASURE_EXPORT_TIP = (
+    'Write measures.csv (one row) and segments.csv (one '
+    'row per segment) into the CSV folder.'
+)
 MEASURE_READY = 'Ready to measure.'
-MEASURE_NEED_MAP = ('Open or select a vessel or artery/vein map (a Labels '
-                    'or single-channel Image layer) first.')
-MEASURE_PHOTO_SIZE = ('The photo {photo!r} is {pw} x {ph} but the map '
-                      '{map!r} is {w} x {h}; choose the photo this map was '
-                      'made from.')
+MEASURE_NEED_MAP = (
+    'Open or select a vessel or artery/vein map (a Labels '
+    'or single-channel Image layer) first.'
+)
+MEASURE_PHOTO_SIZE = (
+    'The photo {photo!r} is {pw} x {ph} but the map '
+    '{map!r} is {w} x {h}; choose the photo this map was '
+    'made from.'
+)
 MEASURING = 'Measuring {name}...'
-MEASURED = ('{name}: {n} segments measured in {s:.2f} s; AVR {avr}. Move '
-            'the optic disc and Measure again to change zone B.')
+MEASURED = (
+    '{name}: {n} segments measured in {s:.2f} s; AVR {avr}. Move '
+    'the optic disc and Measure again to change zone B.'
+)
 MEASURE_NOTHING = 'Measure first; there is nothing to export yet.'
 MEASURE_NO_FOLDER = 'Choose a CSV folder first.'
 MEASURE_WRITE_FAILED = 'Cannot write into {folder} ({err}); choose another.'

@@ -35,27 +35,42 @@ DISC_LAYER = 'optic disc'
 ZONES_LAYER = 'zones B, C'
 SEGMENTS_LAYER = 'vessel segments'
 COLOUR_BY = ('calibre', 'tortuosity', 'class')
-_CLASS_COLOURS = {'artery': (1.0, 0.2, 0.2, 1.0), 'vein': (0.2, 0.4, 1.0, 1.0),
-                  'uncertain': (1.0, 1.0, 0.0, 1.0),
-                  'vessel': (1.0, 1.0, 1.0, 1.0)}
+_CLASS_COLOURS = {
+    'artery': (1.0, 0.2, 0.2, 1.0),
+    'vein': (0.2, 0.4, 1.0, 1.0),
+    'uncertain': (1.0, 1.0, 0.0, 1.0),
+    'vessel': (1.0, 1.0, 1.0, 1.0),
+}
 #: Rows of the per-image table: (column, row label).
 IMAGE_ROWS = (
-    ('crae_um', 'CRAE (µm)'), ('crve_um', 'CRVE (µm)'), ('avr', 'AVR'),
-    ('crae_px', 'CRAE (px)'), ('crve_px', 'CRVE (px)'),
+    ('crae_um', 'CRAE (µm)'),
+    ('crve_um', 'CRVE (µm)'),
+    ('avr', 'AVR'),
+    ('crae_px', 'CRAE (px)'),
+    ('crve_px', 'CRVE (px)'),
     ('fd_vessels', 'fractal dimension, all'),
     ('fd_arteries', 'fractal dimension, arteries'),
     ('fd_veins', 'fractal dimension, veins'),
     ('vessel_density', 'vessel density'),
     ('tortuosity_arteries', 'tortuosity, arteries'),
     ('tortuosity_veins', 'tortuosity, veins'),
-    ('n_segments', 'segments'), ('disc_radius_px', 'disc radius (px)'),
+    ('n_segments', 'segments'),
+    ('disc_radius_px', 'disc radius (px)'),
     ('disc_confidence', 'disc confidence'),
     ('pixel_size_um', 'pixel size (µm)'),
 )
 #: Columns of the per-segment table shown (all are exported).
-SEGMENT_VIEW = ('segment', 'label', 'zone', 'length_px', 'calibre_px',
-                'calibre_um', 'tortuosity', 'curvature_per_mm',
-                'orientation_deg')
+SEGMENT_VIEW = (
+    'segment',
+    'label',
+    'zone',
+    'length_px',
+    'calibre_px',
+    'calibre_um',
+    'tortuosity',
+    'curvature_per_mm',
+    'orientation_deg',
+)
 
 
 def disc_shapes(disc) -> list[np.ndarray]:
@@ -69,8 +84,9 @@ def zone_shapes(disc) -> list[np.ndarray]:
 
 
 def _circle(y: float, x: float, r: float) -> np.ndarray:
-    return np.array([[y - r, x - r], [y - r, x + r], [y + r, x + r],
-                     [y + r, x - r]], float)
+    return np.array(
+        [[y - r, x - r], [y - r, x + r], [y + r, x + r], [y + r, x - r]], float
+    )
 
 
 def disc_from_shape(corners: np.ndarray) -> tuple[float, float, float]:
@@ -102,7 +118,8 @@ def segment_colours(segments, by: str) -> dict[int, Any]:
     else:
         scaled = np.zeros(n)
     rgba = ensure_colormap('viridis' if by == 'calibre' else 'plasma').map(
-        np.where(finite, scaled, 0.0))
+        np.where(finite, scaled, 0.0)
+    )
     for i in range(n):
         out[i + 1] = tuple(rgba[i]) if finite[i] else (0.5, 0.5, 0.5, 1.0)
     return out
@@ -123,47 +140,80 @@ class MeasureWidget(Container):
         self._worker = None
         self.result = None
         self._source = None
-        self.maps = ComboBox(label='vessel or A/V map',
-                             tooltip=T.MEASURE_MAP_TIP,
-                             choices=self._map_choices)
-        self.photo = ComboBox(label='photo', tooltip=T.MEASURE_PHOTO_TIP,
-                              choices=self._photo_choices, nullable=True,
-                              value=None)
-        self.pixel_size = FloatSpinBox(label='pixel size (µm)', min=0.0,
-                                       max=1000.0, step=0.1, value=0.0,
-                                       tooltip=T.PIXEL_SIZE_TIP)
-        self.use_disc = CheckBox(text='use the optic disc layer',
-                                 value=True, tooltip=T.USE_DISC_TIP)
-        self.colour_by = ComboBox(label='colour by', choices=COLOUR_BY,
-                                  value='calibre', tooltip=T.COLOUR_BY_TIP)
+        self.maps = ComboBox(
+            label='vessel or A/V map',
+            tooltip=T.MEASURE_MAP_TIP,
+            choices=self._map_choices,
+        )
+        self.photo = ComboBox(
+            label='photo',
+            tooltip=T.MEASURE_PHOTO_TIP,
+            choices=self._photo_choices,
+            nullable=True,
+            value=None,
+        )
+        self.pixel_size = FloatSpinBox(
+            label='pixel size (µm)',
+            min=0.0,
+            max=1000.0,
+            step=0.1,
+            value=0.0,
+            tooltip=T.PIXEL_SIZE_TIP,
+        )
+        self.use_disc = CheckBox(
+            text='use the optic disc layer', value=True, tooltip=T.USE_DISC_TIP
+        )
+        self.colour_by = ComboBox(
+            label='colour by',
+            choices=COLOUR_BY,
+            value='calibre',
+            tooltip=T.COLOUR_BY_TIP,
+        )
         self.run_button = PushButton(text='Measure', tooltip=T.MEASURE_TIP)
         self.status = Label(value=T.MEASURE_READY)
         self.status.native.setWordWrap(True)
-        self.image_table = Table(value={'data': [], 'index': [],
-                                        'columns': ['value', 'note']})
+        self.image_table = Table(
+            value={'data': [], 'index': [], 'columns': ['value', 'note']}
+        )
         self.image_table.read_only = True
-        self.segment_table = Table(value={'data': [], 'index': [],
-                                          'columns': list(SEGMENT_VIEW)})
+        self.segment_table = Table(
+            value={'data': [], 'index': [], 'columns': list(SEGMENT_VIEW)}
+        )
         self.segment_table.read_only = True
-        self.csv_folder = FileEdit(label='CSV folder', mode='d',
-                                   tooltip=T.MEASURE_CSV_TIP)
-        self.export_button = PushButton(text='Export CSV',
-                                        tooltip=T.MEASURE_EXPORT_TIP)
-        self.extend([
-            Container(labels=True, widgets=[
-                self.maps, self.photo, self.pixel_size, self.colour_by]),
-            self.use_disc, self.run_button, self.status, self.image_table,
-            self.segment_table,
-            Container(labels=True, widgets=[self.csv_folder]),
-            self.export_button,
-        ])
+        self.csv_folder = FileEdit(
+            label='CSV folder', mode='d', tooltip=T.MEASURE_CSV_TIP
+        )
+        self.export_button = PushButton(
+            text='Export CSV', tooltip=T.MEASURE_EXPORT_TIP
+        )
+        self.extend(
+            [
+                Container(
+                    labels=True,
+                    widgets=[
+                        self.maps,
+                        self.photo,
+                        self.pixel_size,
+                        self.colour_by,
+                    ],
+                ),
+                self.use_disc,
+                self.run_button,
+                self.status,
+                self.image_table,
+                self.segment_table,
+                Container(labels=True, widgets=[self.csv_folder]),
+                self.export_button,
+            ]
+        )
         self.run_button.changed.connect(self.run)
         self.export_button.changed.connect(self.export_csv)
         self.colour_by.changed.connect(self._recolour)
         self.maps.changed.connect(self._validate)
         self.photo.changed.connect(self._validate)
         self.segment_table.native.currentCellChanged.connect(
-            self._on_segment_row)
+            self._on_segment_row
+        )
         events = viewer.layers.events
         events.inserted.connect(self._refresh)
         events.removed.connect(self._refresh)
@@ -176,15 +226,22 @@ class MeasureWidget(Container):
     def _map_choices(self, _widget=None) -> list[tuple[str, Any]]:
         from napari.layers import Image, Labels
 
-        return [(ly.name, ly) for ly in self._viewer.layers
-                if isinstance(ly, Image | Labels)
-                and not getattr(ly, 'rgb', False) and not self._ours(ly)]
+        return [
+            (ly.name, ly)
+            for ly in self._viewer.layers
+            if isinstance(ly, Image | Labels)
+            and not getattr(ly, 'rgb', False)
+            and not self._ours(ly)
+        ]
 
     def _photo_choices(self, _widget=None) -> list[tuple[str, Any]]:
         from napari.layers import Image
 
-        return [(ly.name, ly) for ly in self._viewer.layers
-                if isinstance(ly, Image) and not self._ours(ly)]
+        return [
+            (ly.name, ly)
+            for ly in self._viewer.layers
+            if isinstance(ly, Image) and not self._ours(ly)
+        ]
 
     def _refresh(self, _event=None) -> None:
         self.maps.reset_choices()
@@ -193,11 +250,17 @@ class MeasureWidget(Container):
 
     @staticmethod
     def _array(layer) -> np.ndarray:
-        data = layer.data[0] if getattr(layer, 'multiscale', False) \
+        data = (
+            layer.data[0]
+            if getattr(layer, 'multiscale', False)
             else layer.data
+        )
         arr = np.asarray(data)
-        while arr.ndim > 2 and arr.shape[0] == 1 and not (
-                arr.ndim == 3 and arr.shape[-1] in (3, 4)):
+        while (
+            arr.ndim > 2
+            and arr.shape[0] == 1
+            and not (arr.ndim == 3 and arr.shape[-1] in (3, 4))
+        ):
             arr = arr[0]
         return arr
 
@@ -207,25 +270,35 @@ class MeasureWidget(Container):
             raise ValueError(T.MEASURE_NEED_MAP)
         maps = self._array(layer)
         if maps.ndim != 2:
-            raise ValueError(T.NOT_2D.format(name=layer.name,
-                                             shape=maps.shape))
+            raise ValueError(
+                T.NOT_2D.format(name=layer.name, shape=maps.shape)
+            )
         photo = None
         if self.photo.value is not None:
             photo = self._array(self.photo.value)
             if photo.shape[:2] != maps.shape:
-                raise ValueError(T.MEASURE_PHOTO_SIZE.format(
-                    photo=self.photo.value.name, map=layer.name,
-                    ph=photo.shape[0], pw=photo.shape[1], h=maps.shape[0],
-                    w=maps.shape[1]))
+                raise ValueError(
+                    T.MEASURE_PHOTO_SIZE.format(
+                        photo=self.photo.value.name,
+                        map=layer.name,
+                        ph=photo.shape[0],
+                        pw=photo.shape[1],
+                        h=maps.shape[0],
+                        w=maps.shape[1],
+                    )
+                )
         disc = None
         if self.use_disc.value and DISC_LAYER in self._viewer.layers:
             shapes = self._viewer.layers[DISC_LAYER]
-            if len(shapes.data) and shapes.metadata.get(
-                    'shape') == maps.shape:
+            if len(shapes.data) and shapes.metadata.get('shape') == maps.shape:
                 disc = disc_from_shape(shapes.data[0])
         size = float(self.pixel_size.value) or None
-        return {'maps': maps, 'photo': photo, 'disc': disc,
-                'pixel_size_um': size}
+        return {
+            'maps': maps,
+            'photo': photo,
+            'disc': disc,
+            'pixel_size_um': size,
+        }
 
     def _validate(self, _value=None) -> bool:
         try:
@@ -252,8 +325,7 @@ class MeasureWidget(Container):
         layer = self.maps.value
 
         def job(maps, photo, disc, pixel_size_um):
-            return measure(maps, photo, disc=disc,
-                           pixel_size_um=pixel_size_um)
+            return measure(maps, photo, disc=disc, pixel_size_um=pixel_size_um)
 
         worker = thread_worker(job, ignore_errors=True)(**inputs)
         relay = getattr(worker, '_relay_error', None)
@@ -261,11 +333,14 @@ class MeasureWidget(Container):
             with contextlib.suppress(TypeError, RuntimeError):
                 worker.errored.disconnect(relay)
         self._worker = worker
-        geometry = {'scale': tuple(layer.scale)[-2:],
-                    'translate': tuple(layer.translate)[-2:]}
+        geometry = {
+            'scale': tuple(layer.scale)[-2:],
+            'translate': tuple(layer.translate)[-2:],
+        }
         shape = inputs['maps'].shape
         worker.returned.connect(
-            lambda m: self._on_result(m, layer.name, geometry, shape))
+            lambda m: self._on_result(m, layer.name, geometry, shape)
+        )
         worker.errored.connect(self._on_error)
         worker.finished.connect(self._set_idle)
         self.run_button.enabled = False
@@ -288,19 +363,36 @@ class MeasureWidget(Container):
         self.result = m
         self._source = name
         meta = {'measure_layer': True, 'shape': shape, 'source': name}
-        self._put_shapes(ZONES_LAYER, zone_shapes(m.disc) if m.disc else [],
-                         {'edge_color': ['#00ffff', '#00ffff', '#ffff00'],
-                          'face_color': 'transparent', 'edge_width': 2,
-                          'opacity': 0.6, 'shape_type': 'ellipse'},
-                         meta, geometry)
-        self._put_shapes(DISC_LAYER, disc_shapes(m.disc) if m.disc else [],
-                         {'edge_color': '#ffffff',
-                          'face_color': 'transparent', 'edge_width': 3,
-                          'shape_type': 'ellipse'}, meta, geometry)
+        self._put_shapes(
+            ZONES_LAYER,
+            zone_shapes(m.disc) if m.disc else [],
+            {
+                'edge_color': ['#00ffff', '#00ffff', '#ffff00'],
+                'face_color': 'transparent',
+                'edge_width': 2,
+                'opacity': 0.6,
+                'shape_type': 'ellipse',
+            },
+            meta,
+            geometry,
+        )
+        self._put_shapes(
+            DISC_LAYER,
+            disc_shapes(m.disc) if m.disc else [],
+            {
+                'edge_color': '#ffffff',
+                'face_color': 'transparent',
+                'edge_width': 3,
+                'shape_type': 'ellipse',
+            },
+            meta,
+            geometry,
+        )
         labels = m.segment_map()
         colours = segment_colours(m.segments, self.colour_by.value)
-        feats = m.segments[['segment', 'label', 'calibre_px', 'tortuosity',
-                            'length_px']].copy()
+        feats = m.segments[
+            ['segment', 'label', 'calibre_px', 'tortuosity', 'length_px']
+        ].copy()
         feats.insert(0, 'index', feats['segment'] + 1)
         if SEGMENTS_LAYER in self._viewer.layers:
             ly = self._viewer.layers[SEGMENTS_LAYER]
@@ -311,26 +403,41 @@ class MeasureWidget(Container):
             for k, v in geometry.items():
                 setattr(ly, k, v)
         else:
-            self._viewer.add_labels(labels, name=SEGMENTS_LAYER,
-                                    colormap=colours, features=feats,
-                                    opacity=0.9, metadata=dict(meta),
-                                    **geometry)
+            self._viewer.add_labels(
+                labels,
+                name=SEGMENTS_LAYER,
+                colormap=colours,
+                features=feats,
+                opacity=0.9,
+                metadata=dict(meta),
+                **geometry,
+            )
         with contextlib.suppress(KeyError, ValueError):
-            self._viewer.layers.selection.active = \
-                self._viewer.layers[DISC_LAYER]
+            self._viewer.layers.selection.active = self._viewer.layers[
+                DISC_LAYER
+            ]
         self._show_tables(m)
         row = m.image.iloc[0]
         self.status.value = T.MEASURED.format(
-            name=name, n=int(row['n_segments']), s=row['seconds'],
-            avr=_fmt(row['avr']))
+            name=name,
+            n=int(row['n_segments']),
+            s=row['seconds'],
+            avr=_fmt(row['avr']),
+        )
 
     def _put_shapes(self, layer_name, shapes, style, meta, geometry):
         style = dict(style)
         stype = style.pop('shape_type')
         if layer_name in self._viewer.layers:
             self._viewer.layers.remove(layer_name)
-        self._viewer.add_shapes(shapes, shape_type=stype, name=layer_name,
-                                metadata=dict(meta), **style, **geometry)
+        self._viewer.add_shapes(
+            shapes,
+            shape_type=stype,
+            name=layer_name,
+            metadata=dict(meta),
+            **style,
+            **geometry,
+        )
 
     def _show_tables(self, m) -> None:
         row = m.image.iloc[0]
@@ -354,35 +461,47 @@ class MeasureWidget(Container):
                 note = row['disc_reason'] or row['disc_source']
             data.append([_fmt(row[col]), note])
             index.append(label)
-        self.image_table.value = {'data': data, 'index': index,
-                                  'columns': ['value', 'note']}
+        self.image_table.value = {
+            'data': data,
+            'index': index,
+            'columns': ['value', 'note'],
+        }
         seg = m.segments
         self.segment_table.value = {
-            'data': [[_fmt(v) for v in r] for r in
-                     seg[list(SEGMENT_VIEW)].itertuples(index=False)],
+            'data': [
+                [_fmt(v) for v in r]
+                for r in seg[list(SEGMENT_VIEW)].itertuples(index=False)
+            ],
             'index': [str(i) for i in seg['segment']],
-            'columns': list(SEGMENT_VIEW)}
+            'columns': list(SEGMENT_VIEW),
+        }
 
     def _recolour(self, _value=None) -> None:
         if self.result is None or SEGMENTS_LAYER not in self._viewer.layers:
             return
         self._viewer.layers[SEGMENTS_LAYER].colormap = segment_colours(
-            self.result.segments, self.colour_by.value)
+            self.result.segments, self.colour_by.value
+        )
 
     def _on_segment_row(self, row: int, *_args) -> None:
         self.highlight(row)
 
     def highlight(self, segment: int) -> None:
         """Show only segment *segment* (its table row) in the layer."""
-        if (self.result is None or SEGMENTS_LAYER not in self._viewer.layers
-                or not 0 <= segment < len(self.result.segments)):
+        if (
+            self.result is None
+            or SEGMENTS_LAYER not in self._viewer.layers
+            or not 0 <= segment < len(self.result.segments)
+        ):
             return
         ly = self._viewer.layers[SEGMENTS_LAYER]
         ly.selected_label = segment + 1
         ly.show_selected_label = True
         p = self.result.paths[segment]
-        centre = p[len(p) // 2] * np.asarray(ly.scale)[-2:] + \
-            np.asarray(ly.translate)[-2:]
+        centre = (
+            p[len(p) // 2] * np.asarray(ly.scale)[-2:]
+            + np.asarray(ly.translate)[-2:]
+        )
         self._viewer.camera.center = tuple(float(c) for c in centre)
 
     # ------------------------------------------------------------ export
@@ -399,7 +518,8 @@ class MeasureWidget(Container):
             self.result.to_csv(folder, name=self._source or 'image')
         except OSError as err:
             self.status.value = T.MEASURE_WRITE_FAILED.format(
-                folder=folder, err=err.strerror or err)
+                folder=folder, err=err.strerror or err
+            )
             return None
         self.status.value = T.MEASURE_EXPORTED.format(folder=folder)
         return folder

@@ -34,10 +34,17 @@ if TYPE_CHECKING:  # pragma: no cover
 
 #: Table rows for vessel maps: (metrics key, row label).
 VESSEL_ROWS = (
-    ('auc', 'ROC AUC'), ('ap', 'PR AUC (AP)'), ('acc', 'accuracy'),
-    ('se', 'sensitivity'), ('sp', 'specificity'),
-    ('precision', 'precision'), ('f1', 'F1 / Dice'), ('iou', 'IoU'),
-    ('mcc', 'MCC'), ('cldice', 'clDice'), ('threshold', 'threshold'),
+    ('auc', 'ROC AUC'),
+    ('ap', 'PR AUC (AP)'),
+    ('acc', 'accuracy'),
+    ('se', 'sensitivity'),
+    ('sp', 'specificity'),
+    ('precision', 'precision'),
+    ('f1', 'F1 / Dice'),
+    ('iou', 'IoU'),
+    ('mcc', 'MCC'),
+    ('cldice', 'clDice'),
+    ('threshold', 'threshold'),
 )
 #: Table rows for artery/vein labels: (part, key, row label).
 AV_ROWS = (
@@ -59,9 +66,13 @@ class _Problem(Exception):
 
 def _looks_av(arr: np.ndarray) -> bool:
     """Artery/vein labels: integers within 0..3 that contain a vein."""
-    return (np.issubdtype(arr.dtype, np.integer) and arr.size > 0
-            and int(arr.min()) >= 0 and int(arr.max()) <= 3
-            and bool((arr == 2).any()))
+    return (
+        np.issubdtype(arr.dtype, np.integer)
+        and arr.size > 0
+        and int(arr.min()) >= 0
+        and int(arr.max()) <= 3
+        and bool((arr == 2).any())
+    )
 
 
 def _fmt(value: Any) -> str:
@@ -83,37 +94,64 @@ class MetricsWidget(Container):
         self.rows: list[tuple[str, Any]] = []
         self._computed_for: tuple | None = None
 
-        self.prediction = ComboBox(label='prediction', tooltip=T.PRED_TIP,
-                                   choices=self._layer_choices)
-        self.truth = ComboBox(label='ground truth', tooltip=T.TRUTH_TIP,
-                              choices=self._layer_choices)
-        self.mask = ComboBox(label='FOV mask', tooltip=T.MASK_TIP,
-                             choices=self._layer_choices, nullable=True,
-                             value=None)
-        self.threshold = FloatSpinBox(label='threshold', min=0.01, max=0.99,
-                                      step=0.01, value=0.5,
-                                      tooltip=T.METRIC_THRESHOLD_TIP)
-        self.compute_button = PushButton(text='Compute',
-                                         tooltip=T.COMPUTE_TIP)
+        self.prediction = ComboBox(
+            label='prediction', tooltip=T.PRED_TIP, choices=self._layer_choices
+        )
+        self.truth = ComboBox(
+            label='ground truth',
+            tooltip=T.TRUTH_TIP,
+            choices=self._layer_choices,
+        )
+        self.mask = ComboBox(
+            label='FOV mask',
+            tooltip=T.MASK_TIP,
+            choices=self._layer_choices,
+            nullable=True,
+            value=None,
+        )
+        self.threshold = FloatSpinBox(
+            label='threshold',
+            min=0.01,
+            max=0.99,
+            step=0.01,
+            value=0.5,
+            tooltip=T.METRIC_THRESHOLD_TIP,
+        )
+        self.compute_button = PushButton(text='Compute', tooltip=T.COMPUTE_TIP)
         self.status = Label(value=T.READY_METRICS)
         self.status.native.setWordWrap(True)
-        self.table = Table(value={'data': [], 'index': [],
-                                  'columns': ['value']})
+        self.table = Table(
+            value={'data': [], 'index': [], 'columns': ['value']}
+        )
         self.table.read_only = True
         self.table.native.horizontalHeader().setStretchLastSection(True)
         self.copy_button = PushButton(text='Copy', tooltip=T.COPY_TIP)
-        self.csv_path = FileEdit(label='CSV file', mode='w',
-                                 filter='*.csv', tooltip=T.CSV_TIP)
-        self.export_button = PushButton(text='Export CSV',
-                                        tooltip=T.EXPORT_TIP)
+        self.csv_path = FileEdit(
+            label='CSV file', mode='w', filter='*.csv', tooltip=T.CSV_TIP
+        )
+        self.export_button = PushButton(
+            text='Export CSV', tooltip=T.EXPORT_TIP
+        )
         # Labelled pickers on top; the table and buttons use full width.
-        self.extend([
-            Container(labels=True, widgets=[
-                self.prediction, self.truth, self.mask, self.threshold]),
-            self.compute_button, self.status, self.table, self.copy_button,
-            Container(labels=True, widgets=[self.csv_path]),
-            self.export_button,
-        ])
+        self.extend(
+            [
+                Container(
+                    labels=True,
+                    widgets=[
+                        self.prediction,
+                        self.truth,
+                        self.mask,
+                        self.threshold,
+                    ],
+                ),
+                self.compute_button,
+                self.status,
+                self.table,
+                self.copy_button,
+                Container(labels=True, widgets=[self.csv_path]),
+                self.export_button,
+            ]
+        )
         self._figure, self._canvas = self._make_roc_canvas()
 
         self.compute_button.changed.connect(self.compute)
@@ -133,9 +171,12 @@ class MetricsWidget(Container):
     def _layer_choices(self, _widget=None) -> list[tuple[str, Any]]:
         from napari.layers import Image, Labels
 
-        return [(ly.name, ly) for ly in self._viewer.layers
-                if isinstance(ly, Image | Labels)
-                and not ly.metadata.get('error_overlay')]
+        return [
+            (ly.name, ly)
+            for ly in self._viewer.layers
+            if isinstance(ly, Image | Labels)
+            and not ly.metadata.get('error_overlay')
+        ]
 
     def _refresh(self, _event=None) -> None:
         for picker in (self.prediction, self.truth, self.mask):
@@ -160,14 +201,18 @@ class MetricsWidget(Container):
     # -------------------------------------------------------- validation
     @staticmethod
     def _array(layer) -> np.ndarray:
-        data = layer.data[0] if getattr(layer, 'multiscale', False) \
+        data = (
+            layer.data[0]
+            if getattr(layer, 'multiscale', False)
             else layer.data
+        )
         arr = np.asarray(data)
         while arr.ndim > 2 and arr.shape[0] == 1:
             arr = arr[0]
         if arr.ndim != 2 or getattr(layer, 'rgb', False):
-            raise _Problem(T.NOT_2D.format(name=layer.name,
-                                           shape=tuple(np.shape(data))))
+            raise _Problem(
+                T.NOT_2D.format(name=layer.name, shape=tuple(np.shape(data)))
+            )
         return arr
 
     def _inputs(self) -> dict[str, Any]:
@@ -176,18 +221,31 @@ class MetricsWidget(Container):
             raise _Problem(T.NEED_LAYERS)
         if pred is truth:
             raise _Problem(T.SAME_LAYER)
-        out = {'pred': self._array(pred), 'truth': self._array(truth),
-               'mask': None}
+        out = {
+            'pred': self._array(pred),
+            'truth': self._array(truth),
+            'mask': None,
+        }
         if mask is not None:
             out['mask'] = self._array(mask) != 0
         ph, pw = out['pred'].shape
-        for what, layer, key in (('ground truth', truth, 'truth'),
-                                 ('mask', mask, 'mask')):
+        for what, layer, key in (
+            ('ground truth', truth, 'truth'),
+            ('mask', mask, 'mask'),
+        ):
             arr = out[key]
             if arr is not None and arr.shape != (ph, pw):
-                raise _Problem(T.SHAPE_MISMATCH.format(
-                    what=what.capitalize(), name=layer.name, w=arr.shape[1],
-                    h=arr.shape[0], pred=pred.name, pw=pw, ph=ph))
+                raise _Problem(
+                    T.SHAPE_MISMATCH.format(
+                        what=what.capitalize(),
+                        name=layer.name,
+                        w=arr.shape[1],
+                        h=arr.shape[0],
+                        pred=pred.name,
+                        pw=pw,
+                        ph=ph,
+                    )
+                )
         return out
 
     def _validate(self, _value=None) -> bool:
@@ -240,11 +298,15 @@ class MetricsWidget(Container):
             self._plot_roc(fpr, tpr, m['auc'])
         else:
             self._hide_roc()
-        overlay = self._overlay(truth, binarise(pred, threshold=thr), mask,
-                                av=False)
+        overlay = self._overlay(
+            truth, binarise(pred, threshold=thr), mask, av=False
+        )
         n = int(mask.sum()) if mask is not None else pred.size
-        return m, T.COMPUTED, {'name': pred_layer.name, 'n': n,
-                               'overlay': overlay, 'ms': ms}
+        return (
+            m,
+            T.COMPUTED,
+            {'name': pred_layer.name, 'n': n, 'overlay': overlay, 'ms': ms},
+        )
 
     def _compute_av(self, inputs: dict) -> tuple[dict, str, dict]:
         from ...metrics import av_metrics
@@ -252,15 +314,25 @@ class MetricsWidget(Container):
         t0 = time.perf_counter()
         m = av_metrics(inputs['truth'], inputs['pred'], mask=inputs['mask'])
         ms = 1000 * (time.perf_counter() - t0)
-        self.rows = [(label, m[key] if part is None else m[part][key])
-                     for part, key, label in AV_ROWS]
+        self.rows = [
+            (label, m[key] if part is None else m[part][key])
+            for part, key, label in AV_ROWS
+        ]
         self._show_rows()
         self._hide_roc()
-        overlay = self._overlay(inputs['truth'], inputs['pred'],
-                                inputs['mask'], av=True)
-        return m, T.COMPUTED_AV, {'name': self.prediction.value.name,
-                                  'n': m['all']['n'], 'overlay': overlay,
-                                  'ms': ms}
+        overlay = self._overlay(
+            inputs['truth'], inputs['pred'], inputs['mask'], av=True
+        )
+        return (
+            m,
+            T.COMPUTED_AV,
+            {
+                'name': self.prediction.value.name,
+                'n': m['all']['n'],
+                'overlay': overlay,
+                'ms': ms,
+            },
+        )
 
     @staticmethod
     def _is_labels(layer) -> bool:
@@ -288,19 +360,29 @@ class MetricsWidget(Container):
 
         layer = self.prediction.value
         name = f'{layer.name} errors'
-        meta = {'error_overlay': True, 'prediction': layer.name,
-                'ground_truth': self.truth.value.name,
-                'threshold': float(self.threshold.value)}
+        meta = {
+            'error_overlay': True,
+            'prediction': layer.name,
+            'ground_truth': self.truth.value.name,
+            'threshold': float(self.threshold.value),
+        }
         data, kwargs, _ = error_layer(
-            truth, pred, name, mask=mask, av=av, metadata=meta,
-            geometry={'scale': tuple(layer.scale)[-2:],
-                      'translate': tuple(layer.translate)[-2:]})
-        kwargs['colormap'] = DirectLabelColormap(
-            color_dict=kwargs['colormap'])
-        existing = next((ly for ly in self._viewer.layers
-                         if ly.name == name), None)
-        if isinstance(existing, Labels) and existing.data.shape == \
-                data.shape:
+            truth,
+            pred,
+            name,
+            mask=mask,
+            av=av,
+            metadata=meta,
+            geometry={
+                'scale': tuple(layer.scale)[-2:],
+                'translate': tuple(layer.translate)[-2:],
+            },
+        )
+        kwargs['colormap'] = DirectLabelColormap(color_dict=kwargs['colormap'])
+        existing = next(
+            (ly for ly in self._viewer.layers if ly.name == name), None
+        )
+        if isinstance(existing, Labels) and existing.data.shape == data.shape:
             existing.data = data
             existing.features = kwargs['features']
             existing.colormap = kwargs['colormap']
@@ -316,13 +398,17 @@ class MetricsWidget(Container):
         per metric, full precision."""
         buf = io.StringIO()
         writer = csv.writer(buf, delimiter=sep, lineterminator='\n')
-        writer.writerow(['metric', 'value', 'prediction', 'ground_truth',
-                         'mask'])
-        names = [getattr(w.value, 'name', '') for w in
-                 (self.prediction, self.truth, self.mask)]
+        writer.writerow(
+            ['metric', 'value', 'prediction', 'ground_truth', 'mask']
+        )
+        names = [
+            getattr(w.value, 'name', '')
+            for w in (self.prediction, self.truth, self.mask)
+        ]
         for label, value in self.rows:
-            if value is None or (isinstance(value, float)
-                                 and math.isnan(value)):
+            if value is None or (
+                isinstance(value, float) and math.isnan(value)
+            ):
                 value = ''
             writer.writerow([label, value, *names])
         return buf.getvalue()
@@ -352,7 +438,8 @@ class MetricsWidget(Container):
             write_text_atomic(path, self.as_text(','))
         except OSError as err:
             self.status.value = T.EXPORT_FAILED.format(
-                path=path, reason=err.strerror or err)
+                path=path, reason=err.strerror or err
+            )
             return None
         self.status.value = T.EXPORTED.format(path=path)
         return path
@@ -376,16 +463,19 @@ class MetricsWidget(Container):
 
         name = self._viewer.theme
         theme = get_theme(name if name in available_themes() else 'dark')
-        return (theme.background.as_hex(), theme.text.as_hex(),
-                theme.current.as_hex())
+        return (
+            theme.background.as_hex(),
+            theme.text.as_hex(),
+            theme.current.as_hex(),
+        )
 
-    def _plot_roc(self, fpr: np.ndarray, tpr: np.ndarray,
-                  auc: float) -> None:
+    def _plot_roc(self, fpr: np.ndarray, tpr: np.ndarray, auc: float) -> None:
         if self._canvas is None:
             return
         back, text, accent = self._theme_colours()
-        idx = np.unique(np.linspace(0, fpr.size - 1,
-                                    _MAX_CURVE_POINTS).astype(int))
+        idx = np.unique(
+            np.linspace(0, fpr.size - 1, _MAX_CURVE_POINTS).astype(int)
+        )
         fig = self._figure
         fig.clear()
         fig.set_facecolor(back)

@@ -51,53 +51,96 @@ class SegmentWidget(Container):
         # The last result/cancel/error sentence: kept when layers change.
         self._message: str | None = None
 
-        self.image = ComboBox(label='image', choices=self._image_choices,
-                              tooltip=T.IMAGE_TIP)
+        self.image = ComboBox(
+            label='image', choices=self._image_choices, tooltip=T.IMAGE_TIP
+        )
         models = list_models(task='vessels')
         self.model = ComboBox(
-            label='model', tooltip=T.MODEL_TIP,
+            label='model',
+            tooltip=T.MODEL_TIP,
             choices=[(self._model_label(m), m['name']) for m in models],
-            value=next((m['name'] for m in models if m['default']),
-                       models[0]['name'] if models else None),
+            value=next(
+                (m['name'] for m in models if m['default']),
+                models[0]['name'] if models else None,
+            ),
         )
-        self.device = ComboBox(label='device', tooltip=T.DEVICE_TIP,
-                               choices=['auto', *available_devices()],
-                               value='auto')
+        self.device = ComboBox(
+            label='device',
+            tooltip=T.DEVICE_TIP,
+            choices=['auto', *available_devices()],
+            value='auto',
+        )
         has_av = bool(list_models(task='av'))
-        self.av = CheckBox(text='artery / vein', value=has_av,
-                           enabled=has_av, tooltip=T.AV_TIP)
-        self.views = ComboBox(label='flip views', tooltip=T.VIEWS_TIP,
-                              choices=[1, 2, 4], value=VESSEL_VIEWS)
+        self.av = CheckBox(
+            text='artery / vein',
+            value=has_av,
+            enabled=has_av,
+            tooltip=T.AV_TIP,
+        )
+        self.views = ComboBox(
+            label='flip views',
+            tooltip=T.VIEWS_TIP,
+            choices=[1, 2, 4],
+            value=VESSEL_VIEWS,
+        )
         self.show_artery_prob = CheckBox(
-            text='add artery probability layer', value=False,
-            enabled=has_av, tooltip=T.ARTERY_PROB_TIP)
+            text='add artery probability layer',
+            value=False,
+            enabled=has_av,
+            tooltip=T.ARTERY_PROB_TIP,
+        )
         self.av.changed.connect(
-            lambda on: setattr(self.show_artery_prob, 'enabled', bool(on)))
-        self.show_fov = CheckBox(text='add FOV mask layer', value=False,
-                                 tooltip=T.FOV_TIP)
-        self.keep = CheckBox(text='keep earlier results', value=False,
-                             tooltip=T.KEEP_TIP)
-        self.threshold = FloatSlider(label='threshold', min=0.01, max=0.99,
-                                     step=0.01, value=0.5,
-                                     tooltip=T.THRESHOLD_TIP)
+            lambda on: setattr(self.show_artery_prob, 'enabled', bool(on))
+        )
+        self.show_fov = CheckBox(
+            text='add FOV mask layer', value=False, tooltip=T.FOV_TIP
+        )
+        self.keep = CheckBox(
+            text='keep earlier results', value=False, tooltip=T.KEEP_TIP
+        )
+        self.threshold = FloatSlider(
+            label='threshold',
+            min=0.01,
+            max=0.99,
+            step=0.01,
+            value=0.5,
+            tooltip=T.THRESHOLD_TIP,
+        )
         self.run_button = PushButton(text='Segment', tooltip=T.RUN_TIP)
-        self.cancel_button = PushButton(text='Cancel', tooltip=T.CANCEL_TIP,
-                                        enabled=False)
-        self.progress = ProgressBar(label='progress', value=0, max=1,
-                                    visible=False)
+        self.cancel_button = PushButton(
+            text='Cancel', tooltip=T.CANCEL_TIP, enabled=False
+        )
+        self.progress = ProgressBar(
+            label='progress', value=0, max=1, visible=False
+        )
         self.status = Label(label='', value=T.READY)
         # Messages are whole sentences: wrap them instead of cutting.
         self.status.native.setWordWrap(True)
-        self.save_folder = FileEdit(label='save to', mode='d',
-                                    tooltip=T.SAVE_FOLDER_TIP)
-        self.save_button = PushButton(text='Save results', enabled=False,
-                                      tooltip=T.SAVE_TIP)
-        self.extend([
-            self.image, self.model, self.device, self.av, self.views,
-            self.show_artery_prob, self.show_fov, self.keep,
-            self.threshold, self.run_button, self.cancel_button,
-            self.progress, self.status, self.save_folder, self.save_button,
-        ])
+        self.save_folder = FileEdit(
+            label='save to', mode='d', tooltip=T.SAVE_FOLDER_TIP
+        )
+        self.save_button = PushButton(
+            text='Save results', enabled=False, tooltip=T.SAVE_TIP
+        )
+        self.extend(
+            [
+                self.image,
+                self.model,
+                self.device,
+                self.av,
+                self.views,
+                self.show_artery_prob,
+                self.show_fov,
+                self.keep,
+                self.threshold,
+                self.run_button,
+                self.cancel_button,
+                self.progress,
+                self.status,
+                self.save_folder,
+                self.save_button,
+            ]
+        )
         self._set_model_threshold()
         self.model.changed.connect(self._set_model_threshold)
         self.run_button.changed.connect(self.run)
@@ -114,15 +157,21 @@ class SegmentWidget(Container):
     # ----------------------------------------------------------- choices
     @staticmethod
     def _model_label(m: dict) -> str:
-        where = 'shipped' if m.get('shipped') else (
-            'downloaded' if m['available'] else 'download on first use')
-        return f"{m['name']} ({where})"
+        where = (
+            'shipped'
+            if m.get('shipped')
+            else ('downloaded' if m['available'] else 'download on first use')
+        )
+        return f'{m["name"]} ({where})'
 
     def _image_choices(self, _widget=None) -> list[tuple[str, Any]]:
         from napari.layers import Image
 
-        return [(ly.name, ly) for ly in self._viewer.layers
-                if isinstance(ly, Image)]
+        return [
+            (ly.name, ly)
+            for ly in self._viewer.layers
+            if isinstance(ly, Image)
+        ]
 
     def _refresh(self, _event=None) -> None:
         self.image.reset_choices()
@@ -181,8 +230,10 @@ class SegmentWidget(Container):
         layer = self.image.value
         source = layer_input(layer)
         options = {
-            'model': self.model.value, 'av': bool(self.av.value),
-            'device': self.device.value, 'views': int(self.views.value),
+            'model': self.model.value,
+            'av': bool(self.av.value),
+            'device': self.device.value,
+            'views': int(self.views.value),
             'threshold': float(self.threshold.value),
         }
         if source.stack:
@@ -207,7 +258,8 @@ class SegmentWidget(Container):
         self._pbar = progress(total=0, desc=T.RUNNING.format(name=name))
         worker.yielded.connect(self._on_progress)
         worker.returned.connect(
-            lambda result: self._on_result(result, name, source.geometry))
+            lambda result: self._on_result(result, name, source.geometry)
+        )
         worker.errored.connect(self._on_error)
         worker.finished.connect(self._set_idle)
         self.run_button.enabled = False
@@ -253,8 +305,9 @@ class SegmentWidget(Container):
         if isinstance(exc, RetinaVesselsError):
             show_error(self._message)  # one sentence: what to do
         else:  # a bug: keep the traceback in the notification
-            notification_manager.receive_error(type(exc), exc,
-                                               exc.__traceback__)
+            notification_manager.receive_error(
+                type(exc), exc, exc.__traceback__
+            )
 
     def _set_idle(self) -> None:
         self._worker = None
@@ -274,32 +327,52 @@ class SegmentWidget(Container):
         if quality is not None and quality.grade == 'ungradable':
             # Never present the vessel map of a blank, uniform or
             # non-fundus image as a result: no layers, one warning.
-            self._say(T.UNGRADABLE.format(name=name,
-                                          reasons=quality.reason),
-                      'warning')
+            self._say(
+                T.UNGRADABLE.format(name=name, reasons=quality.reason),
+                'warning',
+            )
             return
         self._result = result
         self._result_layer = name
-        self._result_suffix = (result_suffix(result.model, result.threshold)
-                               if self.keep.value else '')
-        add_layers(self._viewer, segmentation_layers(
-            result, name, geometry=geometry,
-            show_fov=bool(self.show_fov.value),
-            show_artery_probability=bool(self.show_artery_prob.value
-                                         and self.av.value),
-            suffix=self._result_suffix))
+        self._result_suffix = (
+            result_suffix(result.model, result.threshold)
+            if self.keep.value
+            else ''
+        )
+        add_layers(
+            self._viewer,
+            segmentation_layers(
+                result,
+                name,
+                geometry=geometry,
+                show_fov=bool(self.show_fov.value),
+                show_artery_probability=bool(
+                    self.show_artery_prob.value and self.av.value
+                ),
+                suffix=self._result_suffix,
+            ),
+        )
         with self.threshold.changed.blocked():
             self.threshold.value = round(result.threshold, 2)
         density = result.vessels.sum() / max(1, result.fov.sum())
-        frames = (T.FRAMES.format(n=result.vessels.shape[0])
-                  if result.vessels.ndim == 3 else '')
+        frames = (
+            T.FRAMES.format(n=result.vessels.shape[0])
+            if result.vessels.ndim == 3
+            else ''
+        )
         self.save_button.enabled = True
         message = T.DONE.format(
-            name=name, seconds=result.seconds, device=result.device,
-            model=result.model, density=density, frames=frames)
+            name=name,
+            seconds=result.seconds,
+            device=result.device,
+            model=result.model,
+            density=density,
+            frames=frames,
+        )
         if quality is not None and quality.grade == 'usable':
-            self._say(message + T.USABLE.format(reasons=quality.reason),
-                      'warning')
+            self._say(
+                message + T.USABLE.format(reasons=quality.reason), 'warning'
+            )
         else:
             self._say(message)
 
@@ -318,11 +391,13 @@ class SegmentWidget(Container):
             self._say(T.CHOOSE_FOLDER, 'warning')
             return []
         try:
-            paths = save_result(folder, self._result_layer, self._result,
-                                photo=self._photo)
+            paths = save_result(
+                folder, self._result_layer, self._result, photo=self._photo
+            )
         except (OSError, RetinaVesselsError) as err:
-            self._say(T.SAVE_FAILED.format(folder=folder, reason=err),
-                      'warning')
+            self._say(
+                T.SAVE_FAILED.format(folder=folder, reason=err), 'warning'
+            )
             return []
         self._say(T.SAVED.format(n=len(paths), folder=folder))
         return paths
@@ -336,9 +411,13 @@ class SegmentWidget(Container):
         res = self._result
         if res is None or self._result_layer is None:
             return
-        res = threshold_layers(self._viewer, res, float(value),
-                               image_name=self._result_layer,
-                               suffix=self._result_suffix)
+        res = threshold_layers(
+            self._viewer,
+            res,
+            float(value),
+            image_name=self._result_layer,
+            suffix=self._result_suffix,
+        )
         self._result = res
         density = res.vessels.sum() / max(1, res.fov.sum())
         self._message = T.RETHRESHOLDED.format(thr=value, density=density)
