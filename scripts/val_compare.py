@@ -5,9 +5,10 @@ Usage: python scripts/val_compare.py MODEL[@VIEWS] [MODEL[@VIEWS] ...]
 The validation photos are those the training runs hold out: the last 2
 of the training split of DRIVE, CHASE_DB1 and STARE. Each model (registry
 name or weights file; ``@1``, ``@2`` or ``@4`` sets the number of flip
-views, by default the pipeline's 2) runs through the full pipeline at the photos' own resolution; the script
-prints each photo's ROC AUC inside the dataset's FOV mask, their mean,
-and the AUC of the two DRIVE photos pooled. This is how the experiments
+views, by default the pipeline's 2) runs through the full pipeline at the
+photos' own resolution; the script prints each photo's ROC AUC inside the
+dataset's FOV mask, their mean, and the AUC of the two DRIVE photos
+pooled. This is how the experiments
 in docs/results.md ("What did not help") were compared.
 
 ``DIAMETER=660 python scripts/val_compare.py default`` runs the models at

@@ -36,7 +36,10 @@ _UNSAFE = re.compile(r'[^\w.+-]+')
 
 
 def safe_name(name: str) -> str:
-    """A layer name as a file-name stem (``01_test A/V`` -> ``01_test_A_V``)."""
+    """A layer name as a file-name stem.
+
+    ``01_test A/V`` becomes ``01_test_A_V``.
+    """
     return _UNSAFE.sub('_', name).strip('._') or 'image'
 
 
