@@ -24,5 +24,6 @@ ev "$DATA/RITE/test" --av --av-views 1 --json "$OUT/rite_av_1view.json"
 for m in unet iternet serr-unet; do
   ev "$DATA/DRIVE/test" --model "weights/$m-drive.pt" --json "$OUT/${m}_drive.json"
 done
+bash scripts/av_generalisation.sh
 python scripts/make_figures.py
 python scripts/results_table.py > "$OUT/tables.md"

@@ -286,6 +286,7 @@ def test_registered_downloadable_model_from_local_mirror(
     monkeypatch.setenv('RETINA_VESSELS_CACHE_DIR', str(tmp_path / 'c'))
     weights._cached_model.cache_clear()
     for name in remote:
-        model, info = weights.load_model(name, device='cpu')
+        task = _registry.REGISTRY[name]['task']
+        model, info = weights.load_model(name, task=task, device='cpu')
         assert info['sha256'] == _registry.REGISTRY[name]['sha256']
         assert Path(info['path']).parent == tmp_path / 'c'

@@ -18,7 +18,7 @@ BASE_URL = (
 )
 
 #: Model name used when none is given, per task.
-DEFAULTS = {'vessels': 'wnet-universal-local', 'av': 'seqnet-av-rite'}
+DEFAULTS = {'vessels': 'wnet-universal-local', 'av': 'seqnet-av-universal'}
 
 #: name -> description of one weight file.
 #: ``shipped`` files are inside the installed package; others download.
@@ -48,6 +48,17 @@ REGISTRY: dict[str, dict] = {
         'description': 'tiny W-Net, global standardisation, same data: '
         'the previous default, start of the current one',
     },
+    'seqnet-av-universal': {
+        'file': 'seqnet-av-universal.pt',
+        'sha256': (
+            'c4f6b484d38a2d4730b36624b7b00ba217b1083ec96a37fe3916f7109f20e055'
+        ),
+        'arch': 'seqnet-av',
+        'task': 'av',
+        'shipped': True,
+        'description': 'SeqNet-style A/V stage, local contrast input, RITE '
+        '+ HRF-AV training labels, camera augmentation (default)',
+    },
     'seqnet-av-rite': {
         'file': 'seqnet-av-rite.pt',
         'sha256': (
@@ -55,9 +66,9 @@ REGISTRY: dict[str, dict] = {
         ),
         'arch': 'seqnet-av',
         'task': 'av',
-        'shipped': True,
+        'shipped': False,
         'description': 'SeqNet-style A/V stage on image + vessel map, '
-        'RITE training labels (default)',
+        'RITE training labels, global input: the previous default',
     },
     'seqnet-av-hrf': {
         'file': 'seqnet-av-hrf.pt',

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Train the artery/vein models of #21 (re-running resumes each run):
+#   runs/seqnet-av-universal  the shipped A/V model: RITE training + HRF-AV
+#       training, local input normalisation, camera augmentation (colour
+#       response, resolution, JPEG); fine-tuned from seqnet-av-rite;
+#       88 minutes of wall clock (the learning-rate schedule follows it);
+#   runs/seqnet-av-hrf        HRF-AV training only, from scratch, 75
+#       minutes: the leave-one-camera-out model scored on RITE test.
+# The last 2 photos of each folder are held out for validation (RITE 39,
+# 40; HRF-AV 08_g, 08_h). The vessel input is, as for seqnet-av-rite, the
+# maps of the early checkpoint wnet-universal-step750. Both runs ran side
+# by side on 1 thread each of a 2-core CPU shared with other work.
+# Usage: scripts/train_av_universal.sh [RUNS_DIR]
+set -euo pipefail
+DATA=${RETINA_VESSELS_DATA:-../shared/datasets}
+OUT=${1:-runs}
+V=weights/wnet-universal-step750.pt
+COMMON=(--input local --batch 8 --patch 256 --val-every 250 --threads 1
+        --vessel-model "$V" --cache "$OUT/cache" --resume)
+retina-vessels train "$DATA/RITE/training:all" "$DATA/HRF-AV/training" \
+  --init weights/seqnet-av-rite.pt --minutes 88 --lr 2e-3 --seed 2 \
+  "${COMMON[@]}" --out "$OUT/seqnet-av-universal"
+retina-vessels train "$DATA/HRF-AV/training" --arch seqnet-av \
+  --channels 8,16,32,64 --minutes 75 --lr 5e-3 --seed 3 \
+  "${COMMON[@]}" --out "$OUT/seqnet-av-hrf"
