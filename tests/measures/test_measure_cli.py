@@ -136,3 +136,27 @@ def test_segment_then_measure_in_one_command(tmp_path, capsys):
     assert [r['name'] for r in rows] == ['eye']
     assert rows[0]['status'] == 'done'
     assert (out / 'eye_av.png').is_file()
+
+
+def test_measure_refuses_a_npy_map_declaring_a_huge_array(tmp_path):
+    seg = tmp_path / 'seg'
+    seg.mkdir()
+    _write_outputs(seg, 'a')
+    (seg / 'a_prob.png').unlink()
+    # A tiny .npy whose header declares 2e6 x 2e6 float32 values: read
+    # through io.read_npy it is refused before anything is allocated.
+    header = (
+        "{'descr': '<f4', 'fortran_order': False, "
+        "'shape': (2000000, 2000000), }"
+    )
+    header = header.ljust(117) + '\n'
+    (seg / 'a_prob.npy').write_bytes(
+        b'\x93NUMPY\x01\x00'
+        + len(header).to_bytes(2, 'little')
+        + header.encode('latin1')
+    )
+    out = tmp_path / 'out'
+    main(['measure', str(seg), '--out', str(out)])
+    rows = _rows(out / 'measures.csv')
+    assert [r['status'] for r in rows] == ['failed']
+    assert 'declares an array of shape (2000000, 2000000)' in rows[0]['error']

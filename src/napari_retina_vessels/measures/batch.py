@@ -166,8 +166,12 @@ def _load_maps(item: _Item):
         av = av_from_rgb(av)
     prob = None
     if item.prob:
+        from ..io import read_npy
+
+        # read_npy checks the declared size before allocating (a tiny
+        # .npy can declare terabytes); pickled object arrays are refused.
         prob = (
-            np.load(item.prob)
+            read_npy(item.prob)
             if item.prob.endswith('.npy')
             else imread(item.prob)
         )
