@@ -222,8 +222,11 @@ def test_missing_file(tmp_path):
 
 
 def test_folder_is_not_a_file(tmp_path):
-    with pytest.raises(ImageReadError, match='not a file'):
+    with pytest.raises(
+        ImageReadError, match='is a folder, not an image file'
+    ) as err:
         io.imread(tmp_path)
+    _assert_one_line(err, tmp_path)
 
 
 @pytest.mark.parametrize('name', ['empty.tif', 'empty.png', 'e.ppm.gz'])
