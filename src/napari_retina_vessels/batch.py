@@ -523,6 +523,26 @@ def _check_summary(path: Path) -> None:
         )
 
 
+def missing_rows(missing, columns, say) -> list[dict]:
+    """A failed table row for every input that matched nothing.
+
+    Shared by the segment and measure commands so both report an input
+    pattern that finds no file the same way.
+    """
+    rows = []
+    for text in missing:
+        row = dict.fromkeys(columns, '')
+        row.update(
+            name=Path(text).name,
+            path=text,
+            status='failed',
+            error=f'{text} matches no file or folder',
+        )
+        say(f'skipped {text}: no such file, folder or matching pattern')
+        rows.append(row)
+    return rows
+
+
 def _check_out(out: Path) -> None:
     """The output folder exists (created) and is writable, or a
     one-line error before any work."""
@@ -679,17 +699,7 @@ def run_batch(
     report = progress or (lambda rec: None)
 
     paths, missing = collect_inputs(inputs)
-    rows: list[dict] = []
-    for text in missing:
-        row = dict.fromkeys(SUMMARY_COLUMNS, '')
-        row.update(
-            name=Path(text).name,
-            path=text,
-            status='failed',
-            error=f'{text} matches no file or folder',
-        )
-        say(f'skipped {text}: no such file, folder or matching pattern')
-        rows.append(row)
+    rows = missing_rows(missing, SUMMARY_COLUMNS, say)
     jobs = [
         _Job(str(p.absolute()), name, str(out.absolute()), settings, device)
         for p, name in zip(paths, _names(paths))

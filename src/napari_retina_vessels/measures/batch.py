@@ -346,17 +346,9 @@ def run_measures(
         )
         for f in found
     ]
-    rows: list[dict] = []
-    for text in missing:
-        row = dict.fromkeys(MEASURES_COLUMNS, '')
-        row.update(
-            name=Path(text).name,
-            path=text,
-            status='failed',
-            error=f'{text} matches no file or folder',
-        )
-        say(f'skipped {text}: no such file, folder or matching pattern')
-        rows.append(row)
+    from ..batch import missing_rows
+
+    rows = missing_rows(missing, MEASURES_COLUMNS, say)
     by_item: dict[int, dict] = {}
     todo = []
     for i, item in enumerate(items):
