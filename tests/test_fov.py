@@ -188,3 +188,34 @@ def test_other_fov_masks_match_the_dataset(data_root, name, count, least):
     assert scores.size == count
     assert scores.mean() >= 0.98
     assert scores.min() >= least, np.argmin(scores)
+
+
+@pytest.mark.parametrize('r', [1, 2, 3, 5, 7])
+def test_disc_morphology_equals_scipy(r):
+    # The mask's outline is smoothed by opening and closing with a disc,
+    # built from horizontal runs for speed: it must give exactly what
+    # scipy gives with the disc as structuring element (outside False).
+    from scipy import ndimage as ndi
+
+    from napari_retina_vessels.fov import _dilate, _erode
+
+    yy, xx = np.mgrid[-r : r + 1, -r : r + 1]
+    disk = xx**2 + yy**2 <= r * r
+    rng = np.random.default_rng(r)
+    for _ in range(20):
+        h, w = rng.integers(3, 60, 2)
+        field = ndi.gaussian_filter(rng.random((h, w)), rng.uniform(0.5, 3))
+        m = field > rng.uniform(0.35, 0.65)
+        np.testing.assert_array_equal(
+            _erode(m, r), ndi.binary_erosion(m, disk, border_value=0)
+        )
+        np.testing.assert_array_equal(
+            _dilate(m, r), ndi.binary_dilation(m, disk, border_value=0)
+        )
+    for m in (np.ones((9, 7), bool), np.zeros((9, 7), bool)):
+        np.testing.assert_array_equal(
+            _erode(m, r), ndi.binary_erosion(m, disk, border_value=0)
+        )
+        np.testing.assert_array_equal(
+            _dilate(m, r), ndi.binary_dilation(m, disk, border_value=0)
+        )
