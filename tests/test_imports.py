@@ -183,6 +183,8 @@ def test_core_modules_are_found():
     names = {p.name for p in _core_modules()}
     assert {
         'io.py',
+        '_formats.py',
+        '_writing.py',
         'fov.py',
         'preprocessing.py',
         'datasets.py',

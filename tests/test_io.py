@@ -15,7 +15,7 @@ import pytest
 import tifffile
 from PIL import Image
 
-from napari_retina_vessels import io
+from napari_retina_vessels import _formats, io
 from napari_retina_vessels.errors import ImageReadError, InvalidImageError
 
 RNG = np.random.default_rng(7)
@@ -288,7 +288,7 @@ def test_truncated_file(tmp_path, name, keep):
 
 def test_too_many_pixels_is_refused_before_decoding(tmp_path, monkeypatch):
     Image.fromarray(RGB8).save(tmp_path / 'big.png')
-    monkeypatch.setattr(io, 'MAX_PIXELS', 100)
+    monkeypatch.setattr(_formats, 'MAX_PIXELS', 100)
     with pytest.raises(ImageReadError, match='declares'):
         io.imread(tmp_path / 'big.png')
 
@@ -296,7 +296,7 @@ def test_too_many_pixels_is_refused_before_decoding(tmp_path, monkeypatch):
 def test_gzip_bomb_is_refused(tmp_path, monkeypatch):
     path = tmp_path / 'bomb.ppm.gz'
     path.write_bytes(gzip.compress(_pil_bytes(RGB8, 'PPM')))
-    monkeypatch.setattr(io, '_MAX_GZ_BYTES', 1000)
+    monkeypatch.setattr(_formats, '_MAX_GZ_BYTES', 1000)
     with pytest.raises(ImageReadError, match='decompresses'):
         io.imread(path)
 

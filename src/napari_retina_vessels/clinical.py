@@ -196,7 +196,7 @@ def read_dicom(
         When pydicom is missing, or the file is not DICOM, has no pixel
         data, is too large or cannot be decoded.
     """
-    from .io import MAX_PIXELS
+    from ._formats import MAX_PIXELS
 
     pydicom = _import_pydicom()
     path = Path(path)
@@ -375,7 +375,7 @@ def read_vendor(path: str | os.PathLike) -> ClinicalImage:
         When the file holds no fundus image or cannot be parsed, or
         oct-converter is missing for an ``.e2e`` file.
     """
-    from .io import MAX_PIXELS
+    from ._formats import MAX_PIXELS
 
     path = Path(path)
     suffix = _suffix(path)

@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .._writing import write_atomic
 from ..datasets import Sample, discover
 from ..errors import TrainingConfigError
-from ..io import _atomic
 from ..models import ARCHITECTURES, build_model, count_parameters
 from ..preprocessing import INPUT_MODES
 from . import cache as C
@@ -117,7 +117,7 @@ def _split_val(items: list, groups: list[str], per_dataset: int):
 
 
 def _atomic_save(obj, path: Path) -> None:
-    _atomic(path, lambda tmp: torch.save(obj, tmp))
+    write_atomic(path, lambda tmp: torch.save(obj, tmp))
 
 
 def _vessel_probs(samples: list[Sample], weights: str) -> list[np.ndarray]:
