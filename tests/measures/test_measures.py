@@ -241,6 +241,21 @@ def test_find_disc_on_a_synthetic_fundus(use):
     assert 10 < disc.radius < 40
 
 
+def test_disc_radius_ignores_a_bright_patch_beside_the_disc():
+    # A bright patch touching the disc on one side (peripapillary
+    # atrophy, a bright field border) joined the disc's connected blob
+    # and pushed the radius to the 1.4 r0 limit (RITE 03_test): zone B
+    # then lay 40 % too far out.
+    img, vessels, fov = _fundus_with_disc(150, 150, 22)
+    yy, xx = np.mgrid[: img.shape[0], : img.shape[1]]
+    patch = fov & (np.abs(yy - 150) < 14) & (xx > 150) & (xx < 216)
+    img[patch] = (255, 216, 153)
+    disc = find_disc(img, vessels, fov=fov)
+    assert np.hypot(disc.y - 150, disc.x - 150) < 11
+    # The blob gave 27.8 px (+26 %); the ring profile 23.4 px.
+    assert disc.radius == pytest.approx(22, rel=0.12)
+
+
 def test_zones():
     disc = Disc(50, 50, 10)
     b, c = zone_mask((121, 121), disc, 'B'), zone_mask((121, 121), disc, 'c')

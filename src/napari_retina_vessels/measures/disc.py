@@ -116,6 +116,45 @@ def _zscore(a: np.ndarray, inside: np.ndarray) -> np.ndarray:
     return (a - float(v.mean())) / sd if sd > 0 else np.zeros_like(a)
 
 
+def _profile_radius(
+    bright: np.ndarray, fov: np.ndarray, iy: int, ix: int, r0: float
+) -> float:
+    """Radius of the bright disc at (iy, ix) from its radial profile.
+
+    The brightness is averaged over rings around the centre (inside the
+    FOV) and the radius is where that mean first falls below half way
+    between the centre and the surround (the ring at 2-3 r0, zone B's
+    distance). Averaging over all directions keeps a bright patch that
+    touches the disc on one side (peripapillary atrophy, a bright
+    border of the field) from enlarging it, as a connected blob does.
+    Kept within 0.7-1.4 *r0*.
+    """
+    yy, xx = np.nonzero(fov)
+    d = np.hypot(yy - iy, xx - ix)
+    near = d <= 3 * r0
+    d, v = d[near], bright[yy[near], xx[near]]
+    width = 0.5  # ring width, working pixels
+    bins = (d / width).astype(int)
+    total = np.bincount(bins, weights=v)
+    count = np.bincount(bins)
+    ring = total / np.maximum(count, 1)
+    centre = float(v[d <= max(1.0, 0.25 * r0)].mean())
+    out = (d >= 2 * r0) & (d <= 3 * r0)
+    surround = float(np.median(v[out])) if out.any() else float(v.min())
+    level = 0.5 * (centre + surround)
+    first = int(np.ceil(0.5 * r0 / width))  # past the centre's noise
+    below = np.flatnonzero((ring[first:] < level) & (count[first:] > 0))
+    if not below.size:
+        return 1.4 * r0
+    # Linear interpolation between the ring centres either side of the
+    # crossing: the radius falls between rings.
+    j = first + int(below[0])
+    radius = (j + 0.5) * width
+    if j > 0 and count[j - 1] and ring[j - 1] > ring[j]:
+        radius -= width * (level - ring[j]) / (ring[j - 1] - ring[j])
+    return float(np.clip(radius, 0.7 * r0, 1.4 * r0))
+
+
 def find_disc(
     image: npt.ArrayLike | None = None,
     vessels: npt.ArrayLike | None = None,
@@ -128,8 +167,9 @@ def find_disc(
     background illumination removed) plus the density of thick vessels
     around it, both blurred at the disc's expected size, which is taken
     from the field of view (a disc is about 1/6.5 of its diameter). The
-    radius is then the size of the bright blob at the best place, kept
-    within 0.7-1.4 times that prior.
+    radius is then where the brightness, averaged over rings around the
+    best place, falls half way to that of the surround, kept within
+    0.7-1.4 times that prior.
 
     Parameters
     ----------
@@ -266,15 +306,7 @@ def find_disc(
 
     radius = r0
     if bright is not None:
-        # The bright blob at the centre: pixels above half the peak
-        # contrast, connected to it; radius from its area.
-        peak = bright[iy, ix]
-        base = float(np.median(bright[inside]))
-        blob = (bright > base + 0.5 * (peak - base)) & fov_s
-        lab, _ = ndi.label(blob)
-        if lab[iy, ix]:
-            area = float((lab == lab[iy, ix]).sum())
-            radius = float(np.clip(np.sqrt(area / np.pi), 0.7 * r0, 1.4 * r0))
+        radius = _profile_radius(bright, fov_s, iy, ix, r0)
     half = (step - 1) / 2
     return Disc(
         y=iy * step + half,
