@@ -11,7 +11,12 @@ share of AVRs in 0.5-1.0, and the mean absolute difference model - truth.
 Usage::
 
     python scripts/measures_agreement.py RITE/test HRF-AV --out table.csv
-        [--limit N] [--views 1] [--device cpu]
+        [--limit N] [--views 1] [--device cpu] [--cache DIR]
+
+Rows are written as each photo finishes, so an interrupted run keeps
+what it measured. ``--cache DIR`` keeps each photo's model maps
+(``.npz``) so that a re-run after a change to the measures does not
+segment again.
 
 Dataset folders are relative to $RETINA_VESSELS_DATA when not found.
 """
@@ -32,10 +37,39 @@ from napari_retina_vessels.measures import find_disc, measure
 KEYS = ('crae_um', 'crve_um', 'avr', 'crae_n', 'crve_n')
 
 
-def run(folders, limit, views, device) -> list[dict]:
+def _segment(img, views, device, cache: Path | None, key: str):
+    """The model's maps for *img*, from *cache* when it has them."""
+    from types import SimpleNamespace
+
+    f = cache / f'{key}_views{views}.npz' if cache else None
+    if f is not None and f.exists():
+        z = np.load(f)
+        return SimpleNamespace(
+            vessels=z['vessels'],
+            artery_vein=z['artery_vein'],
+            probability=z['probability'],
+            fov=z['fov'],
+        )
     from napari_retina_vessels.pipeline import segment
 
+    seg = segment(
+        img, av=True, device=device, vessel_views=views, av_views=views
+    )
+    if f is not None:
+        cache.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(
+            f,
+            vessels=seg.vessels,
+            artery_vein=seg.artery_vein,
+            probability=seg.probability,
+            fov=seg.fov,
+        )
+    return seg
+
+
+def run(folders, limit, views, device, out, cache=None) -> list[dict]:
     rows = []
+    writer = None
     for folder in folders:
         path = Path(folder)
         if not path.is_dir():
@@ -53,9 +87,8 @@ def run(folders, limit, views, device) -> list[dict]:
                 'disc_confidence': disc.confidence,
             }
             truth = measure(av, img, fov=fov, disc=disc).image.iloc[0]
-            seg = segment(
-                img, av=True, device=device, vessel_views=views, av_views=views
-            )
+            key = f'{folder}_{s.name}'.replace('/', '_')
+            seg = _segment(img, views, device, cache, key)
             model = measure(seg, img, disc=disc).image.iloc[0]
             for k in KEYS:
                 row[f'truth_{k}'] = truth[k]
@@ -65,6 +98,11 @@ def run(folders, limit, views, device) -> list[dict]:
             row['pixel_size_um'] = truth['pixel_size_um']
             row['seconds'] = round(time.perf_counter() - t0, 1)
             rows.append(row)
+            if writer is None:
+                writer = csv.DictWriter(out, list(row))
+                writer.writeheader()
+            writer.writerow(row)
+            out.flush()
             print(
                 f'{folder} {s.name}: AVR truth {truth["avr"]:.3f} model '
                 f'{model["avr"]:.3f} ({row["seconds"]} s)',
@@ -117,15 +155,15 @@ def main(argv=None) -> int:
     ap.add_argument('--limit', type=int, default=None)
     ap.add_argument('--views', type=int, default=1, choices=[1, 2, 4])
     ap.add_argument('--device', default='auto')
+    ap.add_argument('--cache', type=Path, default=None)
     args = ap.parse_args(argv)
-    rows = run(args.datasets, args.limit, args.views, args.device)
+    with open(args.out, 'w', newline='') as f:
+        rows = run(
+            args.datasets, args.limit, args.views, args.device, f, args.cache
+        )
     if not rows:
         print('no photos with A/V labels found', file=sys.stderr)
         return 1
-    with open(args.out, 'w', newline='') as f:
-        w = csv.DictWriter(f, list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
     print(summary(rows))
     return 0
 
