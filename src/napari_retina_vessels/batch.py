@@ -15,9 +15,7 @@ With ``workers`` or ``scheduler`` the images become one Dask task each
 from __future__ import annotations
 
 import contextlib
-import csv
 import glob
-import io as _io
 import json
 import os
 import time
@@ -28,6 +26,13 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from ._resume import (
+    count_statuses,
+    drain,
+    recorded_row,
+    split_finished,
+    table_text,
+)
 from .cluster import iter_map, map_images, wants_cluster
 from .errors import DeviceError, RetinaVesselsError, WeightsError
 from .io import (
@@ -228,16 +233,7 @@ class _Job:
 
 def _done_row(job: _Job) -> dict | None:
     """The recorded row when *job* is complete with the same options."""
-    try:
-        data = json.loads(job.marker.read_text(encoding='utf-8'))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(data, dict) or data.get('settings') != job.settings:
-        return None
-    if not all(p.is_file() for p in job.outputs().values()):
-        return None
-    row = data.get('row')
-    return row if isinstance(row, dict) else None
+    return recorded_row(job.marker, job.settings, job.outputs().values())
 
 
 def _claim_outputs(job: _Job) -> None:
@@ -491,17 +487,7 @@ def _settings(
 
 
 def _write_summary(path: Path, rows: list[dict]) -> None:
-    buf = _io.StringIO()
-    writer = csv.DictWriter(
-        buf,
-        fieldnames=SUMMARY_COLUMNS,
-        extrasaction='ignore',
-        lineterminator='\n',
-    )
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: csv_cell(row.get(k)) for k in SUMMARY_COLUMNS})
-    write_text_atomic(path, buf.getvalue())
+    write_text_atomic(path, table_text(rows, SUMMARY_COLUMNS, csv_cell))
 
 
 def _check_summary(path: Path) -> None:
@@ -704,19 +690,16 @@ def run_batch(
         _Job(str(p.absolute()), name, str(out.absolute()), settings, device)
         for p, name in zip(paths, _names(paths))
     ]
-    by_job: dict[int, dict] = {}
-    todo = []
-    for i, job in enumerate(jobs):
-        row = None if overwrite else _done_row(job)
-        if row is None:
-            todo.append(i)
-        else:
-            by_job[i] = {**row, 'path': job.path, 'status': 'skipped'}
+    by_job, todo = split_finished(
+        jobs,
+        _done_row,
+        overwrite=overwrite,
+        skipped=lambda job: {'path': job.path},
+    )
     total = len(jobs)
     report(Progress('images', len(by_job), total))
     if todo:
         _check_models(settings, device, local)
-    fatal: Exception | None = None
     if local:
         runs = _iter_batched([jobs[i] for i in todo], batch_size, say)
     else:
@@ -728,28 +711,19 @@ def run_batch(
             name='retina-segment',
         )
     try:
-        with closing(runs):
-            for k, row, error in runs:
-                i = todo[k]
-                if isinstance(error, (WeightsError, DeviceError)):
-                    # Not this photo's fault: every other would fail too.
-                    fatal = error
-                    break
-                if error is not None:  # not a bad photo: a bug, a crash
-                    row = _blank_row(jobs[i])
-                    row.update(
-                        status='failed',
-                        error=f'{type(error).__name__}: {error}',
-                    )
-                if row['status'] == 'failed':
-                    say(f'skipped {Path(jobs[i].path).name}: {row["error"]}')
-                elif row['status'] == 'ungradable':
-                    say(
-                        f'ungradable {Path(jobs[i].path).name}: '
-                        f'{row["quality_reasons"]}'
-                    )
-                by_job[i] = row
-                report(Progress('images', len(by_job), total))
+        # A model or device error is not this photo's fault: every
+        # other would fail too, so the batch stops.
+        fatal = drain(
+            runs,
+            todo,
+            by_job,
+            total=total,
+            blank_row=lambda i: _blank_row(jobs[i]),
+            label=lambda i: Path(jobs[i].path).name,
+            report=report,
+            say=say,
+            stop=(WeightsError, DeviceError),
+        )
     finally:
         _remove_leftovers(out, jobs)
         rows += [by_job[i] for i in sorted(by_job)]
@@ -757,11 +731,7 @@ def run_batch(
         _write_summary(summary, rows)
     if fatal is not None:
         raise fatal
-    statuses = [r['status'] for r in rows]
     return {
-        'done': statuses.count('done'),
-        'skipped': statuses.count('skipped'),
-        'failed': statuses.count('failed'),
-        'ungradable': statuses.count('ungradable'),
+        **count_statuses(rows, ('done', 'skipped', 'failed', 'ungradable')),
         'summary_csv': str(summary),
     }

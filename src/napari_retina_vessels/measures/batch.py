@@ -17,13 +17,19 @@ import json
 import os
 import time
 from collections.abc import Callable, Sequence
-from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .._resume import (
+    count_statuses,
+    drain,
+    recorded_row,
+    split_finished,
+    table_text,
+)
 from ..errors import RetinaVesselsError
 from ..progress import Progress
 from .core import IMAGE_COLUMNS, SEGMENT_COLUMNS
@@ -237,34 +243,14 @@ def _plain(v):
 
 
 def _done_row(item: _Item) -> dict | None:
-    try:
-        data = json.loads(item.marker.read_text(encoding='utf-8'))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(data, dict) or data.get('settings') != item.settings:
-        return None
-    if not item.segments_csv.is_file():
-        return None
-    row = data.get('row')
-    return row if isinstance(row, dict) else None
+    return recorded_row(item.marker, item.settings, [item.segments_csv])
 
 
 def _write_tables(out: Path, rows: list[dict], items: list[_Item]) -> None:
-    import csv
-
     from ..io import write_text_atomic
 
-    buf = _io.StringIO()
-    w = csv.DictWriter(
-        buf,
-        fieldnames=MEASURES_COLUMNS,
-        extrasaction='ignore',
-        lineterminator='\n',
-    )
-    w.writeheader()
-    for row in rows:
-        w.writerow({k: row.get(k, '') for k in MEASURES_COLUMNS})
-    write_text_atomic(out / 'measures.csv', buf.getvalue())
+    text = table_text(rows, MEASURES_COLUMNS)
+    write_text_atomic(out / 'measures.csv', text)
     parts = [','.join(['name', *SEGMENT_COLUMNS]) + '\n']
     for item in items:
         try:
@@ -349,14 +335,7 @@ def run_measures(
     from ..batch import missing_rows
 
     rows = missing_rows(missing, MEASURES_COLUMNS, say)
-    by_item: dict[int, dict] = {}
-    todo = []
-    for i, item in enumerate(items):
-        row = None if overwrite else _done_row(item)
-        if row is None:
-            todo.append(i)
-        else:
-            by_item[i] = {**row, 'status': 'skipped'}
+    by_item, todo = split_finished(items, _done_row, overwrite=overwrite)
     report(Progress('images', len(by_item), len(items)))
     runs = iter_map(
         _process,
@@ -366,28 +345,24 @@ def run_measures(
         name='retina-measure',
     )
     try:
-        with closing(runs):
-            for k, row, error in runs:
-                i = todo[k]
-                if error is not None:
-                    row = dict.fromkeys(MEASURES_COLUMNS, '')
-                    row.update(
-                        name=items[i].name,
-                        status='failed',
-                        error=f'{type(error).__name__}: {error}',
-                    )
-                if row['status'] == 'failed':
-                    say(f'skipped {items[i].name}: {row["error"]}')
-                by_item[i] = row
-                report(Progress('images', len(by_item), len(items)))
+        drain(
+            runs,
+            todo,
+            by_item,
+            total=len(items),
+            blank_row=lambda i: {
+                **dict.fromkeys(MEASURES_COLUMNS, ''),
+                'name': items[i].name,
+            },
+            label=lambda i: items[i].name,
+            report=report,
+            say=say,
+        )
     finally:
         rows += [by_item[i] for i in sorted(by_item)]
         _write_tables(out, rows, [items[i] for i in sorted(by_item)])
-    statuses = [r['status'] for r in rows]
     return {
-        'done': statuses.count('done'),
-        'skipped': statuses.count('skipped'),
-        'failed': statuses.count('failed'),
+        **count_statuses(rows, ('done', 'skipped', 'failed')),
         'measures_csv': str(out / 'measures.csv'),
         'segments_csv': str(out / 'segments.csv'),
     }
