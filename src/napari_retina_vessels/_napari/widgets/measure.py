@@ -21,12 +21,18 @@ from magicgui.widgets import (
     Container,
     FileEdit,
     FloatSpinBox,
-    Label,
     PushButton,
-    Table,
 )
 
 from . import _text as T
+from ._common import (
+    form,
+    layer_array,
+    layer_picker,
+    results_table,
+    status_label,
+    watch_layers,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     import napari
@@ -140,17 +146,11 @@ class MeasureWidget(Container):
         self._worker = None
         self.result = None
         self._source = None
-        self.maps = ComboBox(
-            label='vessel or A/V map',
-            tooltip=T.MEASURE_MAP_TIP,
-            choices=self._map_choices,
+        self.maps = layer_picker(
+            'vessel or A/V map', T.MEASURE_MAP_TIP, self._map_choices
         )
-        self.photo = ComboBox(
-            label='photo',
-            tooltip=T.MEASURE_PHOTO_TIP,
-            choices=self._photo_choices,
-            nullable=True,
-            value=None,
+        self.photo = layer_picker(
+            'photo', T.MEASURE_PHOTO_TIP, self._photo_choices, optional=True
         )
         self.pixel_size = FloatSpinBox(
             label='pixel size (µm)',
@@ -170,16 +170,9 @@ class MeasureWidget(Container):
             tooltip=T.COLOUR_BY_TIP,
         )
         self.run_button = PushButton(text='Measure', tooltip=T.MEASURE_TIP)
-        self.status = Label(value=T.MEASURE_READY)
-        self.status.native.setWordWrap(True)
-        self.image_table = Table(
-            value={'data': [], 'index': [], 'columns': ['value', 'note']}
-        )
-        self.image_table.read_only = True
-        self.segment_table = Table(
-            value={'data': [], 'index': [], 'columns': list(SEGMENT_VIEW)}
-        )
-        self.segment_table.read_only = True
+        self.status = status_label(T.MEASURE_READY)
+        self.image_table = results_table(['value', 'note'])
+        self.segment_table = results_table(SEGMENT_VIEW)
         self.csv_folder = FileEdit(
             label='CSV folder', mode='d', tooltip=T.MEASURE_CSV_TIP
         )
@@ -188,21 +181,13 @@ class MeasureWidget(Container):
         )
         self.extend(
             [
-                Container(
-                    labels=True,
-                    widgets=[
-                        self.maps,
-                        self.photo,
-                        self.pixel_size,
-                        self.colour_by,
-                    ],
-                ),
+                form(self.maps, self.photo, self.pixel_size, self.colour_by),
                 self.use_disc,
                 self.run_button,
                 self.status,
                 self.image_table,
                 self.segment_table,
-                Container(labels=True, widgets=[self.csv_folder]),
+                form(self.csv_folder),
                 self.export_button,
             ]
         )
@@ -214,9 +199,7 @@ class MeasureWidget(Container):
         self.segment_table.native.currentCellChanged.connect(
             self._on_segment_row
         )
-        events = viewer.layers.events
-        events.inserted.connect(self._refresh)
-        events.removed.connect(self._refresh)
+        watch_layers(viewer, self._refresh)
         self._validate()
 
     # ----------------------------------------------------------- choices
@@ -250,19 +233,7 @@ class MeasureWidget(Container):
 
     @staticmethod
     def _array(layer) -> np.ndarray:
-        data = (
-            layer.data[0]
-            if getattr(layer, 'multiscale', False)
-            else layer.data
-        )
-        arr = np.asarray(data)
-        while (
-            arr.ndim > 2
-            and arr.shape[0] == 1
-            and not (arr.ndim == 3 and arr.shape[-1] in (3, 4))
-        ):
-            arr = arr[0]
-        return arr
+        return layer_array(layer, keep_channels=True)
 
     def _inputs(self) -> dict[str, Any]:
         layer = self.maps.value

@@ -18,16 +18,21 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from magicgui.widgets import (
-    ComboBox,
     Container,
     FileEdit,
     FloatSpinBox,
-    Label,
     PushButton,
-    Table,
 )
 
 from . import _text as T
+from ._common import (
+    form,
+    layer_array,
+    layer_picker,
+    results_table,
+    status_label,
+    watch_layers,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     import napari
@@ -94,20 +99,14 @@ class MetricsWidget(Container):
         self.rows: list[tuple[str, Any]] = []
         self._computed_for: tuple | None = None
 
-        self.prediction = ComboBox(
-            label='prediction', tooltip=T.PRED_TIP, choices=self._layer_choices
+        self.prediction = layer_picker(
+            'prediction', T.PRED_TIP, self._layer_choices
         )
-        self.truth = ComboBox(
-            label='ground truth',
-            tooltip=T.TRUTH_TIP,
-            choices=self._layer_choices,
+        self.truth = layer_picker(
+            'ground truth', T.TRUTH_TIP, self._layer_choices
         )
-        self.mask = ComboBox(
-            label='FOV mask',
-            tooltip=T.MASK_TIP,
-            choices=self._layer_choices,
-            nullable=True,
-            value=None,
+        self.mask = layer_picker(
+            'FOV mask', T.MASK_TIP, self._layer_choices, optional=True
         )
         self.threshold = FloatSpinBox(
             label='threshold',
@@ -118,12 +117,8 @@ class MetricsWidget(Container):
             tooltip=T.METRIC_THRESHOLD_TIP,
         )
         self.compute_button = PushButton(text='Compute', tooltip=T.COMPUTE_TIP)
-        self.status = Label(value=T.READY_METRICS)
-        self.status.native.setWordWrap(True)
-        self.table = Table(
-            value={'data': [], 'index': [], 'columns': ['value']}
-        )
-        self.table.read_only = True
+        self.status = status_label(T.READY_METRICS)
+        self.table = results_table(['value'])
         self.table.native.horizontalHeader().setStretchLastSection(True)
         self.copy_button = PushButton(text='Copy', tooltip=T.COPY_TIP)
         self.csv_path = FileEdit(
@@ -135,20 +130,12 @@ class MetricsWidget(Container):
         # Labelled pickers on top; the table and buttons use full width.
         self.extend(
             [
-                Container(
-                    labels=True,
-                    widgets=[
-                        self.prediction,
-                        self.truth,
-                        self.mask,
-                        self.threshold,
-                    ],
-                ),
+                form(self.prediction, self.truth, self.mask, self.threshold),
                 self.compute_button,
                 self.status,
                 self.table,
                 self.copy_button,
-                Container(labels=True, widgets=[self.csv_path]),
+                form(self.csv_path),
                 self.export_button,
             ]
         )
@@ -161,10 +148,7 @@ class MetricsWidget(Container):
         self.prediction.changed.connect(self._on_prediction)
         for picker in (self.truth, self.mask):
             picker.changed.connect(self._validate)
-        events = viewer.layers.events
-        events.inserted.connect(self._refresh)
-        events.removed.connect(self._refresh)
-        events.reordered.connect(self._refresh)
+        watch_layers(viewer, self._refresh, reordered=True)
         self._on_prediction()
 
     # ----------------------------------------------------------- choices
@@ -201,15 +185,10 @@ class MetricsWidget(Container):
     # -------------------------------------------------------- validation
     @staticmethod
     def _array(layer) -> np.ndarray:
-        data = (
-            layer.data[0]
-            if getattr(layer, 'multiscale', False)
-            else layer.data
-        )
-        arr = np.asarray(data)
-        while arr.ndim > 2 and arr.shape[0] == 1:
-            arr = arr[0]
+        arr = layer_array(layer)
         if arr.ndim != 2 or getattr(layer, 'rgb', False):
+            multiscale = getattr(layer, 'multiscale', False)
+            data = layer.data[0] if multiscale else layer.data
             raise _Problem(
                 T.NOT_2D.format(name=layer.name, shape=tuple(np.shape(data)))
             )
