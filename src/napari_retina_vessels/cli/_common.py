@@ -1,0 +1,67 @@
+"""What several subcommands share: model options and progress bars."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def add_model_options(p: argparse.ArgumentParser) -> None:
+    """Add --model, --device, --views/--tta and --threshold to *p*."""
+    p.add_argument(
+        '--model',
+        default='default',
+        help='registry name or weights file (default: %(default)s)',
+    )
+    p.add_argument(
+        '--device',
+        default='auto',
+        help='auto, cpu, cuda, cuda:N or mps (default: auto)',
+    )
+    p.add_argument(
+        '--views',
+        type=int,
+        choices=[1, 2, 4],
+        default=None,
+        help='flip views both stages average: 1 is fastest, 2 '
+        'the photo and its mirror image (default), 4 adds '
+        'the up-down mirrors (2x slower, slightly better)',
+    )
+    p.add_argument(
+        '--tta',
+        dest='views',
+        action='store_const',
+        const=4,
+        help='the same as --views 4',
+    )
+    p.add_argument(
+        '--threshold',
+        type=float,
+        default=None,
+        help="vessel probability cut-off (default: the model's)",
+    )
+
+
+def tqdm_progress(stages: set[str] | None = None):
+    """A Progress callback drawing one tqdm bar per stage.
+
+    With *stages*, only those stages get a bar (the per-image model
+    stages would otherwise open a bar per photo).
+    """
+    from tqdm import tqdm
+
+    bars: dict[str, tqdm] = {}
+
+    def update(rec) -> None:
+        if stages is not None and rec.stage not in stages:
+            return
+        bar = bars.get(rec.stage)
+        if bar is None:
+            bar = bars[rec.stage] = tqdm(
+                total=rec.total, desc=rec.stage, leave=False, file=sys.stderr
+            )
+        bar.total = rec.total
+        bar.n = rec.done
+        bar.refresh()
+
+    return update
