@@ -292,7 +292,7 @@ def hostile_server(tmp_path, monkeypatch):
     import threading
     import time
 
-    from napari_retina_vessels import _registry, weights
+    from napari_retina_vessels import _registry, _weight_files, weights
 
     stop = threading.Event()
 
@@ -334,7 +334,7 @@ def hostile_server(tmp_path, monkeypatch):
         'RETINA_VESSELS_BASE_URL', f'http://127.0.0.1:{httpd.server_port}/'
     )
     monkeypatch.setenv('RETINA_VESSELS_CACHE_DIR', str(tmp_path / 'cache'))
-    monkeypatch.setattr(weights, 'MAX_DOWNLOAD_BYTES', 4 << 20)
+    monkeypatch.setattr(_weight_files, 'MAX_DOWNLOAD_BYTES', 4 << 20)
     yield weights
     stop.set()
     httpd.shutdown()
@@ -573,7 +573,7 @@ def test_out_that_is_a_file_is_one_line_before_work(case, tmp_path, capsys):
 
 
 def test_broken_model_fails_the_batch_once(tmp_path, monkeypatch):
-    from napari_retina_vessels import weights
+    from napari_retina_vessels import _weight_files, weights
     from napari_retina_vessels.batch import run_batch
     from napari_retina_vessels.errors import WeightsError
 
@@ -598,7 +598,7 @@ def test_broken_model_fails_the_batch_once(tmp_path, monkeypatch):
         tries.append(a)
         raise WeightsError('cannot download x (test)')
 
-    monkeypatch.setattr(weights, '_download', dead)
+    monkeypatch.setattr(_weight_files, 'download', dead)
     monkeypatch.setenv('RETINA_VESSELS_CACHE_DIR', str(tmp_path / 'cache'))
     with pytest.raises(WeightsError):
         run_batch(

@@ -185,6 +185,8 @@ def test_core_modules_are_found():
         'io.py',
         '_formats.py',
         '_writing.py',
+        'weights.py',
+        '_weight_files.py',
         'fov.py',
         'preprocessing.py',
         'datasets.py',
