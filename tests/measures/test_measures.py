@@ -306,6 +306,22 @@ def test_disc_at_the_border_measures_what_is_inside():
     assert m.image.iloc[0]['disc_source'] == 'given'
 
 
+@pytest.mark.parametrize('disc', [None, (150, 2, 22), (150, -10, 22)])
+def test_disc_at_the_border_says_zone_b_is_cut_off(disc):
+    img, _, fov = _fundus_with_disc(150, 12, 22)
+    _, av, _ = radial_tree(
+        fov.shape, (150, 12), 22 * 0.8, [5, 4, 5, 4, 3, 4], [1, 2] * 3
+    )
+    row = measure(av * fov, img, fov=fov, disc=disc).image.iloc[0]
+    for key in ('crae', 'crve'):
+        assert np.isnan(row[f'{key}_px'])
+        assert 'near the edge' in row[f'{key}_reason']
+        assert '\n' not in row[f'{key}_reason']
+    assert row['avr_reason']
+    if disc is not None and disc[1] < 0:
+        assert row['disc_reason'] == 'the disc centre is outside the image'
+
+
 def test_size_mismatch_and_wrong_maps_are_one_line_errors():
     vessels = np.zeros((64, 64), bool)
     with pytest.raises(ShapeMismatchError, match='photo') as err:

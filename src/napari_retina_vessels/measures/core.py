@@ -392,7 +392,7 @@ def measure(
             row['fd_veins'], row['fd_veins_reason'] = _fd(av == 2, 'vein')
 
     # CRAE, CRVE, AVR.
-    _calibres(row, seg_df, found, av, um, bool(vessels.any()))
+    _calibres(row, seg_df, found, av, um, bool(vessels.any()), fov)
 
     # Tortuosity by class: length-weighted mean over segments at least a
     # quarter of a disc radius long (10 px without a disc); shorter ones
@@ -495,7 +495,24 @@ def _segment_table(segs: Segments, shape, disc: Disc | None, um: float):
     return pd.DataFrame(cols, columns=list(SEGMENT_COLUMNS))
 
 
-def _calibres(row, seg_df, disc, av, um, any_vessels) -> None:
+#: Below this share of zone B inside the field of view, a CRAE or CRVE
+#: that lacks vessels says that the disc is near the edge.
+_ZONE_B_INSIDE = 0.75
+
+
+def _zone_b_inside(disc: Disc, fov: np.ndarray) -> float:
+    """Share of zone B (2 to 3 disc radii) inside the image and *fov*."""
+    r = disc.radius * np.linspace(2, 3, 6)[:, None]
+    a = np.linspace(0, 2 * np.pi, 180, endpoint=False)[None, :]
+    y = np.rint(disc.y + r * np.sin(a)).astype(int).ravel()
+    x = np.rint(disc.x + r * np.cos(a)).astype(int).ravel()
+    h, w = fov.shape
+    inside = (y >= 0) & (y < h) & (x >= 0) & (x < w)
+    inside[inside] = fov[y[inside], x[inside]]
+    return float(inside.mean())
+
+
+def _calibres(row, seg_df, disc, av, um, any_vessels, fov) -> None:
     """Fill CRAE, CRVE and AVR (with counts and reasons) into *row*."""
     if not any_vessels:
         reason = 'the vessel map is empty'
@@ -526,6 +543,12 @@ def _calibres(row, seg_df, disc, av, um, any_vessels) -> None:
                 f'{n} {plural} measured in zone B; at least {MIN_VESSELS} '
                 'are needed'
             )
+            inside = _zone_b_inside(disc, fov)
+            if inside < _ZONE_B_INSIDE:
+                row[f'{key}_reason'] += (
+                    f' ({1 - inside:.0%} of zone B is outside the image '
+                    'or its field of view: the disc is near the edge)'
+                )
             continue
         seg_df.loc[top.index, 'in_crae_crve'] = True
         value = knudtson(top['zone_b_calibre_px'].to_numpy(), k)
