@@ -160,3 +160,160 @@ def test_measure_refuses_a_npy_map_declaring_a_huge_array(tmp_path):
     rows = _rows(out / 'measures.csv')
     assert [r['status'] for r in rows] == ['failed']
     assert 'declares an array of shape (2000000, 2000000)' in rows[0]['error']
+
+
+# -- ungradable photos and bad inputs ---------------------------------------
+
+
+def _photo(folder, name, *, shape=(300, 300), centre=(150, 150), r=20):
+    """A photo with a bright disc at *centre* (for the disc finder)."""
+    yy, xx = np.mgrid[: shape[0], : shape[1]]
+    photo = np.zeros((*shape, 3), np.uint8)
+    photo[...] = (170, 90, 30)
+    photo[np.hypot(yy - centre[0], xx - centre[1]) < r] = (250, 220, 150)
+    path = folder / f'{name}.png'
+    imwrite(path, photo)
+    return path
+
+
+def _done(folder, name, photo, grade=None, reasons=''):
+    """The marker ``retina-vessels segment`` leaves (the row part)."""
+    row = {'name': name, 'path': str(photo), 'status': 'done'}
+    if grade:
+        row.update(
+            quality_grade=grade,
+            quality_score=0.1 if grade == 'ungradable' else 0.9,
+            quality_reasons=reasons,
+        )
+    (folder / f'{name}.done.json').write_text(
+        json.dumps({'settings': {}, 'row': row})
+    )
+
+
+def test_ungradable_recorded_by_segment_is_not_measured(tmp_path, capsys):
+    from napari_retina_vessels.measures.batch import UNGRADABLE_REASON
+
+    seg = tmp_path / 'seg'
+    seg.mkdir()
+    for name in ('good', 'blank'):
+        _write_outputs(seg, name)
+    _done(seg, 'good', _photo(tmp_path, 'good'), 'good')
+    _done(seg, 'blank', _photo(tmp_path, 'blank'), 'ungradable', 'blank')
+    out = tmp_path / 'out'
+    assert main(['measure', str(seg), '--out', str(out)]) == 0
+    captured = capsys.readouterr()
+    assert '1 measured' in captured.out and '1 ungradable' in captured.out
+    assert 'ungradable blank: blank' in captured.err
+    assert 'Traceback' not in captured.err
+    rows = {r['name']: r for r in _rows(out / 'measures.csv')}
+    assert rows['good']['status'] == 'done'
+    assert rows['good']['quality_grade'] == 'good'
+    blank = rows['blank']
+    assert blank['status'] == 'ungradable'
+    assert blank['quality_grade'] == 'ungradable'
+    assert blank['quality_reasons'] == 'blank'
+    assert blank['crae_reason'] == UNGRADABLE_REASON
+    assert blank['crae_px'] == blank['n_segments'] == blank['avr'] == ''
+    assert '--measure-ungradable' in blank['note']
+    assert {s['name'] for s in _rows(out / 'segments.csv')} == {'good'}
+
+    # Resumed: the ungradable row is kept, not redone.
+    assert main(['measure', str(seg), '--out', str(out)]) == 0
+    assert '2 already done' in capsys.readouterr().out
+
+    # Asked to: measured, still marked ungradable.
+    args = ['measure', str(seg), '--out', str(out), '--measure-ungradable']
+    assert main(args) == 0
+    assert '1 ungradable' in capsys.readouterr().out
+    blank = {r['name']: r for r in _rows(out / 'measures.csv')}['blank']
+    assert blank['status'] == 'ungradable' and blank['n_segments'] == '6'
+    assert blank['quality_reasons'] == 'blank' and blank['crae_reason'] == ''
+
+
+def test_photo_without_a_recorded_grade_is_graded(tmp_path, capsys):
+    seg = tmp_path / 'seg'
+    seg.mkdir()
+    _write_outputs(seg, 'black')
+    black = tmp_path / 'black.png'
+    imwrite(black, np.zeros((300, 300, 3), np.uint8))
+    _done(seg, 'black', black)  # an older segment run: no grade
+    _write_outputs(seg, 'mine')  # maps from elsewhere: no photo, no grade
+    out = tmp_path / 'out'
+    assert main(['measure', str(seg), '--out', str(out)]) == 0
+    rows = {r['name']: r for r in _rows(out / 'measures.csv')}
+    assert rows['black']['status'] == 'ungradable'
+    assert rows['black']['quality_reasons']
+    assert rows['black']['crae_px'] == ''
+    assert rows['mine']['status'] == 'done'
+    assert rows['mine']['quality_grade'] == ''
+
+
+def test_cli_no_vessels_in_zone_b_border_disc_and_other_size_photo(
+    tmp_path, capsys
+):
+    from .render import radial_tree
+
+    seg = tmp_path / 'seg'
+    seg.mkdir()
+    # Vessels only beyond zone B (more than 3 disc radii from the disc).
+    vessels, av, _ = radial_tree(
+        (300, 300), (150, 150), 20, [6, 8, 5, 7, 4.5, 6.5], [1, 2] * 3
+    )
+    yy, xx = np.mgrid[:300, :300]
+    av[np.hypot(yy - 150, xx - 150) < 3.3 * 20] = 0
+    imwrite(seg / 'far_vessels.png', av > 0)
+    imwrite(seg / 'far_av.png', av)
+    _done(seg, 'far', _photo(tmp_path, 'far'), 'good')
+    # The disc at the left edge of the image.
+    vessels, av, _ = radial_tree(
+        (300, 300), (150, 6), 20, [6, 8, 5, 7, 4.5, 6.5], [1, 2] * 3
+    )
+    imwrite(seg / 'edge_vessels.png', vessels)
+    imwrite(seg / 'edge_av.png', av)
+    _done(seg, 'edge', _photo(tmp_path, 'edge', centre=(150, 6)), 'good')
+    # The recorded photo is not the one the maps were made from.
+    _write_outputs(seg, 'other')
+    _done(seg, 'other', _photo(tmp_path, 'other', shape=(200, 260)), 'good')
+    out = tmp_path / 'out'
+    assert main(['measure', str(seg), '--out', str(out)]) == 0
+    assert 'Traceback' not in capsys.readouterr().err
+    rows = {r['name']: r for r in _rows(out / 'measures.csv')}
+    far = rows['far']
+    assert far['status'] == 'done' and far['disc_source'] == 'detected'
+    assert far['crae_px'] == far['avr'] == ''
+    assert 'zone B' in far['crae_reason'] and 'zone B' in far['crve_reason']
+    assert far['avr_reason']
+    edge = rows['edge']
+    assert edge['status'] == 'done' and edge['crae_px'] == ''
+    assert 'near the edge' in edge['crae_reason']
+    other = rows['other']
+    assert other['status'] == 'done' and other['n_segments'] == '6'
+    assert 'measured without the photo other.png' in other['note']
+    assert '260 x 200' in other['note']
+
+
+def test_blank_photos_are_graded_by_measure_and_by_segment_measure(
+    tmp_path, capsys
+):
+    photos = tmp_path / 'photos'
+    imwrite(photos / 'blank.png', np.zeros((96, 96, 3), np.uint8))
+    fast = ['--device', 'cpu']
+    # A photo: segmented here, and graded on the way.
+    out = tmp_path / 'measured'
+    assert main(['measure', str(photos), '--out', str(out), *fast]) == 0
+    assert '1 ungradable (not measured' in capsys.readouterr().out
+    (row,) = _rows(out / 'measures.csv')
+    assert row['status'] == 'ungradable' and row['source'] == 'photo'
+    assert row['quality_reasons'] and row['n_segments'] == ''
+    # segment --measure: the grade segment recorded is used.
+    out = tmp_path / 'segmented'
+    args = ['segment', str(photos), '--out', str(out), '--measure', *fast]
+    assert main([*args, '--views', '1']) == 0
+    captured = capsys.readouterr()
+    assert 'Traceback' not in captured.err
+    assert '1 ungradable (not measured' in captured.out
+    (row,) = _rows(out / 'measures.csv')
+    assert row['status'] == 'ungradable'
+    assert row['source'] == 'segment outputs'
+    summary = _rows(out / 'summary.csv')[0]
+    assert row['quality_reasons'] == summary['quality_reasons']

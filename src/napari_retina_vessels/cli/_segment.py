@@ -6,6 +6,7 @@ import sys
 from typing import Any
 
 from ._common import add_model_options, tqdm_progress
+from ._measure import add_ungradable_option
 
 
 def add_parser(sub: Any) -> None:

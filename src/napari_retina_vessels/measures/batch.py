@@ -8,6 +8,12 @@ gets ``NAME.measures.json`` (the marker: settings and the per-image
 row) and ``NAME_segments.csv``; a re-run skips images whose marker has
 the same settings. ``measures.csv`` (one row per image) and
 ``segments.csv`` (all segments) are rebuilt from them at the end.
+
+A photo that the quality gate (``quality.py``) grades ``ungradable`` is
+not measured unless asked: its row has status ``ungradable``, the
+gate's reasons and no numbers. The grade is the one ``segment``
+recorded in ``NAME.done.json`` when there is one; photos are graded
+when they are segmented here.
 """
 
 from __future__ import annotations
@@ -43,10 +49,19 @@ MEASURES_COLUMNS = (
     'source',
     'status',
     'error',
+    'quality_grade',
+    'quality_score',
+    'quality_reasons',
+    'note',
     *IMAGE_COLUMNS,
 )
 _MAP_ENDING = '_vessels.png'
-_VERSION = 1  # bump when the measures change their meaning
+# Bump when the measures change their meaning. 2: ungradable photos are
+# not measured by default; rows carry the quality grade and a note.
+_VERSION = 2
+#: The ``*_reason`` of every measure of an ungradable photo not measured.
+UNGRADABLE_REASON = 'not measured: the photo is ungradable'
+_QUALITY_KEYS = ('quality_grade', 'quality_score', 'quality_reasons')
 
 
 @dataclass(frozen=True)
@@ -61,6 +76,8 @@ class _Item:
     av: str | None = None
     prob: str | None = None
     device: str = 'auto'
+    #: The grade ``segment`` recorded (``quality_grade``, ...), if any.
+    quality: dict | None = field(default=None, hash=False)
 
     @property
     def marker(self) -> Path:
@@ -93,9 +110,11 @@ def _segment_outputs(folder: Path) -> list[dict]:
             row = json.loads(
                 (folder / f'{name}.done.json').read_text(encoding='utf-8')
             )['row']
+            if row.get('quality_grade'):
+                item['quality'] = {k: row.get(k, '') for k in _QUALITY_KEYS}
             if Path(row['path']).is_file():
                 item['photo'] = row['path']
-        except (OSError, ValueError, KeyError, TypeError):
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
             pass
         found.append(item)
     return found
@@ -146,8 +165,21 @@ def find_measure_inputs(
     return items, missing
 
 
-def _load_maps(item: _Item):
-    """(photo or None, vessels, av or None, prob or None) for *item*."""
+@dataclass
+class _Maps:
+    """What one image is measured from."""
+
+    vessels: np.ndarray
+    photo: np.ndarray | None = None
+    av: np.ndarray | None = None
+    prob: np.ndarray | None = None
+    #: The quality gate's row (``quality_grade``, ...), when known.
+    quality: dict | None = None
+    note: str = ''
+
+
+def _load_maps(item: _Item) -> _Maps:
+    """The maps of *item* (a photo is segmented first) and its grade."""
     from ..io import imread, read_mask
 
     photo = imread(item.photo) if item.photo else None
@@ -163,7 +195,13 @@ def _load_maps(item: _Item):
             device=item.device,
             threshold=s['threshold'],
         )
-        return photo, seg.vessels, seg.artery_vein, seg.probability
+        return _Maps(
+            seg.vessels,
+            photo,
+            seg.artery_vein,
+            seg.probability,
+            quality=seg.quality.row() if seg.quality is not None else None,
+        )
     vessels = read_mask(item.vessels)
     av = imread(item.av) if item.av else None
     if av is not None and av.ndim == 3:
@@ -184,9 +222,44 @@ def _load_maps(item: _Item):
         if prob.dtype == np.uint8:
             prob = prob.astype(np.float32) / 255.0
         prob = np.asarray(prob, np.float32)
+    note = ''
     if photo is not None and photo.shape[:2] != vessels.shape:
-        photo = None  # a different photo: measure without it
-    return photo, vessels, av, prob
+        # A different photo (replaced since segment ran): measure
+        # without it, and say so.
+        note = (
+            f'measured without the photo {Path(item.photo).name}: it is '
+            f'{photo.shape[1]} x {photo.shape[0]} pixels, the map '
+            f'{vessels.shape[1]} x {vessels.shape[0]}'
+        )
+        photo = None
+    quality = item.quality
+    if quality is None and photo is not None:
+        # Segment recorded no grade (an older run): grade the photo.
+        from ..quality import assess
+
+        try:
+            quality = assess(photo, probability=prob).row()
+        except RetinaVesselsError:
+            quality = None  # not gradable as a photo: measured as before
+    return _Maps(vessels, photo, av, prob, quality=quality, note=note)
+
+
+def _ungradable(quality: dict | None) -> bool:
+    return bool(quality) and quality.get('quality_grade') == 'ungradable'
+
+
+def _skip_ungradable(row: dict, quality: dict) -> None:
+    """Fill *row* for an ungradable photo that is not measured."""
+    row.update(quality)
+    row['status'] = 'ungradable'
+    for col in IMAGE_COLUMNS:
+        if col.endswith('_reason'):
+            row[col] = UNGRADABLE_REASON
+    row['note'] = (
+        'the quality gate graded the photo ungradable (see '
+        'quality_reasons); it is measured only when asked '
+        '(--measure-ungradable)'
+    )
 
 
 def _process(item: _Item) -> dict[str, Any]:
@@ -201,25 +274,40 @@ def _process(item: _Item) -> dict[str, Any]:
         path=item.photo or item.vessels or '',
         source=item.source,
     )
+    measure_all = item.settings.get('measure_ungradable', False)
     try:
         item.marker.unlink(missing_ok=True)
-        photo, vessels, av, prob = _load_maps(item)
-        m = measure(
-            vessels,
-            photo,
-            artery_vein=av,
-            probability=prob,
-            pixel_size_um=item.settings['pixel_size_um'],
-        )
-        values = m.image.iloc[0].to_dict()
-        row.update({k: _plain(v) for k, v in values.items()})
+        if _ungradable(item.quality) and not measure_all:
+            # Recorded by segment: the maps need not even be read.
+            maps = None
+            _skip_ungradable(row, item.quality)
+        else:
+            maps = _load_maps(item)
+            row.update(maps.quality or {}, note=maps.note)
+            if _ungradable(maps.quality) and not measure_all:
+                _skip_ungradable(row, maps.quality)
+                maps = None
+        segments = ','.join(['name', *SEGMENT_COLUMNS]) + '\n'
+        if maps is not None:
+            m = measure(
+                maps.vessels,
+                maps.photo,
+                artery_vein=maps.av,
+                probability=maps.prob,
+                pixel_size_um=item.settings['pixel_size_um'],
+            )
+            values = m.image.iloc[0].to_dict()
+            row.update({k: _plain(v) for k, v in values.items()})
+            row['status'] = (
+                'ungradable' if _ungradable(maps.quality) else 'done'
+            )
+            buf = _io.StringIO()
+            m.segments.assign(name=item.name)[
+                ['name', *SEGMENT_COLUMNS]
+            ].to_csv(buf, index=False, lineterminator='\n')
+            segments = buf.getvalue()
         row['seconds'] = round(time.perf_counter() - t0, 3)
-        row['status'] = 'done'
-        buf = _io.StringIO()
-        m.segments.assign(name=item.name)[['name', *SEGMENT_COLUMNS]].to_csv(
-            buf, index=False, lineterminator='\n'
-        )
-        write_text_atomic(item.segments_csv, buf.getvalue())
+        write_text_atomic(item.segments_csv, segments)
         write_text_atomic(
             item.marker,
             json.dumps({'settings': item.settings, 'row': row}, indent=1),
@@ -271,6 +359,7 @@ def run_measures(
     device: str = 'auto',
     threshold: float | None = None,
     overwrite: bool = False,
+    measure_ungradable: bool = False,
     workers: int = 0,
     scheduler: str | None = None,
     progress: Callable[[Progress], Any] | None = None,
@@ -292,17 +381,21 @@ def run_measures(
         For photos, which are segmented first (with artery/vein).
     overwrite : bool
         Redo images that an earlier run finished.
+    measure_ungradable : bool
+        Also measure photos the quality gate grades ``ungradable``
+        (their rows keep status ``ungradable``). By default they get a
+        row with that status, the gate's reasons and no numbers.
     workers, scheduler
         Run on Dask, as ``retina-vessels segment`` does.
     progress, log : callable, optional
         ``Progress('images', done, total)`` records; one line per
-        failed image.
+        failed or ungradable image.
 
     Returns
     -------
     dict
-        ``done``, ``skipped``, ``failed`` counts and the paths
-        ``measures_csv`` and ``segments_csv``.
+        ``done``, ``skipped``, ``failed``, ``ungradable`` counts and the
+        paths ``measures_csv`` and ``segments_csv``.
     """
     from ..cluster import iter_map
 
@@ -316,7 +409,11 @@ def run_measures(
     say = log or (lambda msg: None)
     report = progress or (lambda rec: None)
     found, missing = find_measure_inputs(inputs)
-    settings = {'version': _VERSION, 'pixel_size_um': pixel_size_um}
+    settings = {
+        'version': _VERSION,
+        'pixel_size_um': pixel_size_um,
+        'measure_ungradable': bool(measure_ungradable),
+    }
     if any('vessels' not in f for f in found):
         settings.update(model=model, av_model=av_model, threshold=threshold)
     items = [
@@ -329,6 +426,7 @@ def run_measures(
             f.get('av'),
             f.get('prob'),
             device,
+            f.get('quality'),
         )
         for f in found
     ]
@@ -362,7 +460,7 @@ def run_measures(
         rows += [by_item[i] for i in sorted(by_item)]
         _write_tables(out, rows, [items[i] for i in sorted(by_item)])
     return {
-        **count_statuses(rows, ('done', 'skipped', 'failed')),
+        **count_statuses(rows, ('done', 'skipped', 'failed', 'ungradable')),
         'measures_csv': str(out / 'measures.csv'),
         'segments_csv': str(out / 'segments.csv'),
     }
