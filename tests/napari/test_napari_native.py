@@ -78,6 +78,8 @@ def test_stack_is_segmented_frame_by_frame(widget, qtbot, notes):
     assert any('vessel density' in m for m in infos)
     # re-thresholding works on the whole stack, no rerun
     w.threshold.value = 0.2
+    qtbot.waitUntil(lambda: not w._threshold_timer.isActive(), timeout=10_000)
+    assert ves.metadata['threshold'] == pytest.approx(0.2)
     assert ves.data.sum() > 0
 
 

@@ -30,6 +30,13 @@ def _run(qtbot, w, timeout=60_000):
     return worker
 
 
+def _set_threshold(qtbot, w, value):
+    """Move the slider and wait until the layers show its value (the
+    widget re-thresholds once the slider rests)."""
+    w.threshold.value = value
+    qtbot.waitUntil(lambda: not w._threshold_timer.isActive(), timeout=10_000)
+
+
 def test_no_image_disables_run(widget):
     viewer, w = widget
     assert not w.run_button.enabled
@@ -94,7 +101,7 @@ def test_artery_probability_layer(widget, qtbot):
     # The labels are the probability cut at 0.5.
     assert ((p[ves] >= 0.5) == (av[ves] == 1)).all()
     # Re-thresholding keeps the probability layer on the vessel map.
-    w.threshold.value = 0.2
+    _set_threshold(qtbot, w, 0.2)
     ves2 = viewer.layers['eye vessels'].data.astype(bool)
     assert ves2.sum() > ves.sum()
     assert np.isfinite(layer.data[ves2]).all()
@@ -125,9 +132,9 @@ def test_threshold_rethresholds_without_rerun(widget, qtbot, monkeypatch):
         raise AssertionError('the model must not run again')
 
     monkeypatch.setattr(pipeline, 'iter_segment', boom)
-    w.threshold.value = 0.2
+    _set_threshold(qtbot, w, 0.2)
     low = viewer.layers['eye vessels'].data.astype(bool)
-    w.threshold.value = 0.8
+    _set_threshold(qtbot, w, 0.8)
     high = viewer.layers['eye vessels'].data.astype(bool)
     fov = w._result.fov
     assert np.array_equal(high, (prob >= 0.8) & fov)
@@ -135,6 +142,56 @@ def test_threshold_rethresholds_without_rerun(widget, qtbot, monkeypatch):
     assert viewer.layers['eye vessels'].metadata['threshold'] == 0.8
     if HAS_AV:
         assert np.array_equal(viewer.layers['eye A/V'].data > 0, high)
+
+
+def test_threshold_drag_applies_only_its_last_value(
+    widget, qtbot, monkeypatch
+):
+    # Re-thresholding takes up to a second on the GUI thread: a drag
+    # must not run it once per slider step, only where the slider stops.
+    viewer, w = widget
+    viewer.add_image(fake_fundus(), name='eye', rgb=True)
+    w.av.value = HAS_AV
+    _run(qtbot, w)
+    first = w._result
+    cls = type(first)
+    real = cls.with_threshold
+    calls = []
+
+    def counted(self, threshold):
+        calls.append(threshold)
+        return real(self, threshold)
+
+    monkeypatch.setattr(cls, 'with_threshold', counted)
+    drag = [0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.72]
+    for value in drag:
+        w.threshold.value = value
+        qtbot.wait(10)  # events flow between steps, as in a real drag
+    final = w.threshold.value
+    qtbot.waitUntil(lambda: not w._threshold_timer.isActive(), timeout=10_000)
+    assert 0 < len(calls) < len(drag)
+    assert calls[-1] == pytest.approx(final)
+    want = real(first, final)
+    ves = viewer.layers['eye vessels']
+    assert np.array_equal(ves.data.astype(bool), want.vessels)
+    assert ves.metadata['threshold'] == pytest.approx(final)
+    if HAS_AV:
+        assert np.array_equal(viewer.layers['eye A/V'].data, want.artery_vein)
+    assert w._result.threshold == pytest.approx(final)
+
+
+def test_save_right_after_a_slider_move_saves_the_slider_threshold(
+    widget, qtbot, tmp_path
+):
+    viewer, w = widget
+    viewer.add_image(fake_fundus(), name='eye', rgb=True)
+    w.av.value = False
+    _run(qtbot, w)
+    w.threshold.value = 0.3
+    w.save_folder.value = tmp_path
+    assert w.save()  # before the slider's wait is over
+    assert not w._threshold_timer.isActive()
+    assert w._result.threshold == pytest.approx(0.3)
 
 
 def test_cancel_leaves_no_layer(widget, qtbot):

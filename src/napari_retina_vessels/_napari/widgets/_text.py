@@ -14,7 +14,7 @@ VIEWS_TIP = (
 )
 THRESHOLD_TIP = (
     'Vessel probability cut-off. Moving it re-thresholds the '
-    'last result at once; the model is not run again.'
+    'last result where the slider stops; the model is not run again.'
 )
 ARTERY_PROB_TIP = (
     'Also add the probability that each vessel pixel is an '

@@ -29,11 +29,18 @@ from . import _text as T
 if TYPE_CHECKING:  # pragma: no cover
     import napari
 
+#: Milliseconds the threshold slider must rest before the result is
+#: re-thresholded: re-thresholding runs on the GUI thread and takes up to
+#: a second on a large photo, so a drag applies only its last value.
+RETHRESHOLD_DELAY_MS = 150
+
 
 class SegmentWidget(Container):
     """Segment the vessels (and arteries/veins) of an image layer."""
 
     def __init__(self, viewer: napari.viewer.Viewer) -> None:
+        from qtpy.QtCore import QTimer
+
         from ...inference import available_devices
         from ...pipeline import VESSEL_VIEWS
         from ...weights import list_models
@@ -146,7 +153,13 @@ class SegmentWidget(Container):
         self.run_button.changed.connect(self.run)
         self.cancel_button.changed.connect(self.cancel)
         self.save_button.changed.connect(self.save)
-        self.threshold.changed.connect(self._rethreshold)
+        # One single-shot timer, restarted by every slider move: a drag
+        # re-thresholds once, at the value the slider comes to rest on.
+        self._threshold_timer = QTimer(self.native)
+        self._threshold_timer.setSingleShot(True)
+        self._threshold_timer.setInterval(RETHRESHOLD_DELAY_MS)
+        self._threshold_timer.timeout.connect(self._apply_threshold)
+        self.threshold.changed.connect(self._threshold_moved)
         self.image.changed.connect(self._validate)
         events = viewer.layers.events
         events.inserted.connect(self._refresh)
@@ -227,6 +240,7 @@ class SegmentWidget(Container):
 
         if self._worker is not None or not self._validate():
             return None
+        self._apply_pending_threshold()
         layer = self.image.value
         source = layer_input(layer)
         options = {
@@ -332,6 +346,8 @@ class SegmentWidget(Container):
                 'warning',
             )
             return
+        # A slider move still waiting is for the result shown until now.
+        self._apply_pending_threshold()
         self._result = result
         self._result_layer = name
         self._result_suffix = (
@@ -384,6 +400,7 @@ class SegmentWidget(Container):
         from ..writer import save_result
 
         folder = str(self.save_folder.value or '')
+        self._apply_pending_threshold()  # save what the slider shows
         if self._result is None:
             self._say(T.NOTHING_TO_SAVE, 'warning')
             return []
@@ -403,6 +420,22 @@ class SegmentWidget(Container):
         return paths
 
     # ------------------------------------------------------- threshold
+    def _threshold_moved(self, _value=None) -> None:
+        """(Re)start the wait before re-thresholding: while the slider
+        moves, nothing runs; once it rests, its value is applied."""
+        if self._result is not None:
+            self._threshold_timer.start()
+
+    def _apply_threshold(self) -> None:
+        self._threshold_timer.stop()
+        self._rethreshold(float(self.threshold.value))
+
+    def _apply_pending_threshold(self) -> None:
+        """Re-threshold now if a slider move is still waiting, so the
+        result read next matches the slider."""
+        if self._threshold_timer.isActive():
+            self._apply_threshold()
+
     def _rethreshold(self, value: float) -> None:
         """Show the cached result at the slider's threshold; the vessel
         map and the artery/vein vote are redone, no model runs."""
