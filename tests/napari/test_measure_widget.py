@@ -125,3 +125,52 @@ def test_empty_map_measures_with_reasons(widget, qtbot):
     assert m is not None and len(m.segments) == 0
     table = dict(zip(w.image_table.row_headers, w.image_table['note']))
     assert 'empty' in table['CRAE (µm)']
+
+
+def _place_disc(viewer, shape, y, x, r):
+    """An 'optic disc' layer as the user leaves it after moving it."""
+    from napari_retina_vessels._napari.widgets.measure import (
+        DISC_LAYER,
+        disc_shapes,
+    )
+    from napari_retina_vessels.measures import Disc
+
+    viewer.add_shapes(
+        disc_shapes(Disc(y, x, r)),
+        shape_type='ellipse',
+        name=DISC_LAYER,
+        metadata={'measure_layer': True, 'shape': shape},
+    )
+
+
+def test_no_vessels_in_zone_b_is_explained(widget, qtbot):
+    from measures.render import tube
+
+    viewer, w = widget
+    vessels = tube((300, 300), [(20, 20), (20, 280)], 4) >= 0.5
+    av = vessels.astype(np.uint8)
+    av[:, 150:] *= 2
+    viewer.add_labels(av, name='far vessels')
+    w.maps.value = viewer.layers['far vessels']
+    _place_disc(viewer, av.shape, 200, 150, 20)
+    m = _measure(qtbot, w)
+    assert m is not None and m.disc.source == 'given'
+    notes = dict(zip(w.image_table.row_headers, w.image_table['note']))
+    assert 'zone B' in notes['CRAE (µm)'] and 'zone B' in notes['CRVE (µm)']
+    values = dict(zip(w.image_table.row_headers, w.image_table['value']))
+    assert values['AVR'] == 'n/a' and notes['AVR']
+
+
+def test_disc_at_the_border_is_explained(widget, qtbot):
+    viewer, w = widget
+    av, photo = _tree(centre=(150.0, 6.0))
+    viewer.add_image(photo, name='photo')
+    viewer.add_labels(av, name='av')
+    w.maps.value = viewer.layers['av']
+    w.photo.value = viewer.layers['photo']
+    _place_disc(viewer, av.shape, 150, 6, 20)
+    m = _measure(qtbot, w)
+    assert m is not None and m.disc.source == 'given'
+    notes = dict(zip(w.image_table.row_headers, w.image_table['note']))
+    assert 'outside the image' in notes['CRAE (µm)']
+    assert 'segments measured' in w.status.value
