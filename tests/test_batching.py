@@ -96,13 +96,13 @@ def _oom_above(monkeypatch, limit):
     real = inference._forward
     sizes = []
 
-    def forward(model, x, device, views):
+    def forward(model, x, device, views, dtype=None):
         sizes.append(x.shape[0])
         if x.shape[0] > limit:
             raise torch.OutOfMemoryError(
                 'CUDA out of memory. Tried to allocate 2.00 GiB'
             )
-        return real(model, x, device, views)
+        return real(model, x, device, views, dtype)
 
     monkeypatch.setattr(inference, '_forward', forward)
     return sizes
@@ -142,7 +142,7 @@ def test_other_runtime_errors_are_not_retried(monkeypatch):
     from napari_retina_vessels import inference
     from napari_retina_vessels.batching import segment_many
 
-    def forward(model, x, device, views):
+    def forward(model, x, device, views, dtype=None):
         raise RuntimeError('shape mismatch')
 
     monkeypatch.setattr(inference, '_forward', forward)

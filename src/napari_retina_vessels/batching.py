@@ -93,6 +93,7 @@ def iter_segment_many(
     batch_size: int | None = None,
     workers: int | None = None,
     log: Callable[[str], Any] | None = None,
+    precision: str = 'auto',
 ) -> Iterator[tuple[int, Segmentation | None, Exception | None]]:
     """Yield ``(index, segmentation, error)`` for every item as it is done.
 
@@ -114,7 +115,13 @@ def iter_segment_many(
         For options no photo could succeed with, before any photo.
     """
     from ._allocator import tune_allocator
-    from .inference import choose_device, default_batch_size, predict_many
+    from .inference import (
+        autocast_dtype,
+        choose_device,
+        default_batch_size,
+        precision_name,
+        predict_many,
+    )
     from .weights import load_model, resolve
 
     if threshold is not None:
@@ -125,6 +132,7 @@ def iter_segment_many(
     )
     tune_allocator(default=False)
     dev = choose_device(device)
+    precision = precision_name(autocast_dtype(precision, dev))
     net, info = load_model(
         resolve(model, 'vessels'), task='vessels', device=dev
     )
@@ -168,6 +176,7 @@ def iter_segment_many(
             av_weights_sha256=av_info['sha256'] if av_info else None,
             artery_probability=p_art,
             quality=grade,
+            precision=precision,
             _canonical=canonical,
         )
 
@@ -180,6 +189,7 @@ def iter_segment_many(
             tile=tile,
             batch_size=size[0],
             log=log,
+            precision=precision,
         )
         for p, lg in zip(batch, logits):
             p.prob_s, p.prob, p.vessels = _vessel_maps(lg, p.fov_s, p.fov, thr)
@@ -197,6 +207,7 @@ def iter_segment_many(
             tile=tile,
             batch_size=size[0],
             log=log,
+            precision=precision,
         )
         return list(zip(batch, av_logits))
 

@@ -56,6 +56,7 @@ class _Options:
     consistency: bool
     av_views: int | None = None
     vessel_views: int | None = None
+    precision: str = 'auto'
 
 
 # ------------------------------------------------------------ predictions
@@ -207,6 +208,7 @@ def _score_sample(
             consistency=opts.consistency,
             av_views=opts.av_views,
             vessel_views=opts.vessel_views,
+            precision=opts.precision,
             progress=progress,
         )
         pred, threshold, binary = seg.probability, seg.threshold, False
@@ -222,6 +224,7 @@ def _score_sample(
                 'av_model',
                 'av_weights_sha256',
                 'device',
+                'arithmetic',
             )
         }
     stats = None
@@ -325,6 +328,7 @@ def evaluate_dataset(
     scheduler: str | None = None,
     progress: Callable[[Any], Any] | None = None,
     tta: bool = False,
+    precision: str = 'auto',
 ) -> dict[str, Any]:
     """Score a model (or saved maps) on a dataset folder.
 
@@ -342,7 +346,7 @@ def evaluate_dataset(
         [0, 1]) scored instead of running a model; with *av*, A/V labels
         are read from ``<image stem>_av.*``.
     split : {'all', 'train', 'test'}
-    device, views, av_model, consistency, av_views, vessel_views
+    device, views, av_model, consistency, av_views, vessel_views, precision
         Passed to :func:`.pipeline.segment` (``tta=True``, the old
         option, is ``views=4``).
     threshold : float, optional
@@ -386,6 +390,9 @@ def evaluate_dataset(
         vessel_views, av_views = flip_views(
             views, tta=tta, vessel_views=vessel_views, av_views=av_views
         )
+        from .inference import check_precision
+
+        precision = check_precision(precision)
     samples = discover(folder, split=split)
     if av and not any(s.av is not None for s in samples):
         raise DatasetError(
@@ -408,6 +415,7 @@ def evaluate_dataset(
         consistency=consistency,
         av_views=av_views,
         vessel_views=vessel_views,
+        precision=precision,
     )
     emit = None
     if workers or scheduler:
@@ -452,6 +460,7 @@ def evaluate_dataset(
         'av_model': info.get('av_model'),
         'av_weights_sha256': info.get('av_weights_sha256'),
         'device': info.get('device'),
+        'arithmetic': info.get('arithmetic'),
         'predictions': str(pred_dir) if pred_dir else None,
         'dataset': str(folder),
         'layout': samples[0].layout,

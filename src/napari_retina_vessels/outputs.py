@@ -92,6 +92,7 @@ def segmentation_row(seg) -> dict[str, Any]:
         'model': seg.model,
         'weights_sha256': seg.weights_sha256,
         'device': seg.device,
+        'arithmetic': seg.precision,
         'threshold': seg.threshold,
     }
     if seg.artery_vein is not None:

@@ -111,6 +111,9 @@ class Segmentation:
         Image-quality grade (``quality.grade`` is ``'good'``,
         ``'usable'`` or ``'ungradable'``, with ``score`` and
         ``reasons``); an ungradable photo's maps are not a result.
+    precision : str
+        The arithmetic the networks ran in: ``'fp32'``, ``'bf16'`` or
+        ``'fp16'`` (the resolved value of the ``precision`` option).
 
     Use :meth:`with_threshold` for another threshold: it redoes the
     vessel map and the artery/vein vote without running a model.
@@ -131,6 +134,7 @@ class Segmentation:
     #: The quality gate's grade (:class:`~.quality.Quality`): whether
     #: this vessel map is a result; None for stacks.
     quality: Quality | None = None
+    precision: str = 'fp32'
     # What with_threshold needs to redo the A/V vote as a fresh run
     # would: one _Canonical per photo (several for a stack).
     _canonical: tuple[_Canonical, ...] | None = dataclasses.field(
@@ -181,6 +185,7 @@ class Segmentation:
             'av_model': self.av_model,
             'av_weights_sha256': self.av_weights_sha256,
             'device': self.device,
+            'arithmetic': self.precision,
             'threshold': self.threshold,
             'seconds': round(self.seconds, 3),
             **(self.quality.row() if self.quality is not None else {}),
@@ -331,6 +336,7 @@ def iter_segment(
     vessel_views: int | None = None,
     tile: int = 768,
     tta: bool | int | None = None,
+    precision: str = 'auto',
 ) -> Generator[Any, None, Segmentation]:
     """Segment vessels (and arteries/veins) of one fundus photograph.
 
@@ -338,7 +344,12 @@ def iter_segment(
     :class:`Segmentation`. Parameters are those of :func:`segment`.
     """
     from ._allocator import tune_allocator
-    from .inference import choose_device, predict
+    from .inference import (
+        autocast_dtype,
+        choose_device,
+        precision_name,
+        predict,
+    )
     from .progress import Progress
     from .weights import iter_fetch, load_model, resolve
 
@@ -374,6 +385,7 @@ def iter_segment(
     # a user's process; the CLI and Dask workers tune by default.
     tune_allocator(default=False)
     dev = choose_device(device)
+    dtype = autocast_dtype(precision, dev)
     yield Progress('fov', 0, 1)
     fov_full = (
         _check_fov(fov, rgb.shape[:2]) if fov is not None else fov_mask(rgb)
@@ -390,7 +402,13 @@ def iter_segment(
 
     rgb_s, fov_s, x = _canonical_input(rgb, fov_full, info['input'])
     logits = yield from predict(
-        net, x, device=dev, views=vessel_views, tile=tile, stage='vessels'
+        net,
+        x,
+        device=dev,
+        views=vessel_views,
+        tile=tile,
+        stage='vessels',
+        precision=precision,
     )
     thr = float(info['threshold'] if threshold is None else threshold)
     prob_s, prob, vessels = _vessel_maps(logits, fov_s, fov_full, thr)
@@ -409,6 +427,7 @@ def iter_segment(
             views=av_views,
             tile=tile,
             stage='artery/vein',
+            precision=precision,
         )
         if consistency:
             yield Progress('consistency', 0, 1)
@@ -431,6 +450,7 @@ def iter_segment(
         av_weights_sha256=av_info['sha256'] if av_info else None,
         artery_probability=p_art,
         quality=grade,
+        precision=precision_name(dtype),
         _canonical=canonical,
     )
 
@@ -472,8 +492,12 @@ def segment(
         ``av_model``, ``fov`` (a precomputed (H, W) mask),
         ``consistency`` (per-segment A/V vote, default True),
         ``av_views`` and ``vessel_views`` (one stage's flip views,
-        overriding *views*), ``tile``, and ``tta``, the old name of the
-        views (True: 4 in both stages; an int: the vessel stage's).
+        overriding *views*), ``tile``, ``precision`` (the networks'
+        arithmetic: ``'auto'``, the default, is bfloat16 on CUDA and on
+        CPUs that compute it natively, float32 elsewhere; ``'fp32'``
+        forces float32, see :data:`~.inference.PRECISIONS`), and
+        ``tta``, the old name of the views (True: 4 in both stages; an
+        int: the vessel stage's).
 
     Returns
     -------
@@ -569,6 +593,7 @@ def stack_segmentations(results: list[Segmentation]) -> Segmentation:
         av_model=first.av_model,
         av_weights_sha256=first.av_weights_sha256,
         artery_probability=stack('artery_probability'),
+        precision=first.precision,
         _canonical=(
             sum((r._canonical for r in results), ())
             if all(r._canonical for r in results)

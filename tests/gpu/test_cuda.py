@@ -45,7 +45,7 @@ def test_cuda_matches_cpu(drive_photos):
     from napari_retina_vessels.pipeline import segment
 
     for image in drive_photos:
-        cpu = segment(image, device='cpu')
+        cpu = segment(image, device='cpu', precision='fp32')
         gpu = segment(image, device='cuda')
         assert gpu.device.startswith('cuda')
         _compare(cpu, gpu)
@@ -59,7 +59,7 @@ def test_batched_cuda_matches_cpu(drive_photos):
     many = list(segment_many(drive_photos, device='cuda', batch_size=3))
     assert len(many) == len(drive_photos)
     for image, gpu in zip(drive_photos, many):
-        _compare(segment(image, device='cpu'), gpu)
+        _compare(segment(image, device='cpu', precision='fp32'), gpu)
 
 
 @pytest.mark.data
@@ -75,7 +75,10 @@ def test_autocast_dtypes(drive_photos, monkeypatch, dtype):
     if dtype == 'fp16':
         monkeypatch.setattr(torch.cuda, 'is_bf16_supported', lambda: False)
     image = drive_photos[0]
-    _compare(segment(image, device='cpu'), segment(image, device='cuda'))
+    _compare(
+        segment(image, device='cpu', precision='fp32'),
+        segment(image, device='cuda'),
+    )
 
 
 def test_cuda_device_strings():

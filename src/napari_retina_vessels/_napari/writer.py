@@ -137,6 +137,7 @@ class _Saved:
     model: str = ''
     weights_sha256: str = ''
     device: str = ''
+    precision: str = 'fp32'
     threshold: Any = ''
     av_model: str | None = None
     av_weights_sha256: str | None = None
@@ -162,6 +163,7 @@ class _Saved:
             model=meta.get('model', ''),
             weights_sha256=meta.get('weights_sha256', ''),
             device=meta.get('device', ''),
+            precision=meta.get('arithmetic', 'fp32'),
             threshold=meta.get('threshold', ''),
             av_model=meta.get('av_model'),
             av_weights_sha256=meta.get('av_weights_sha256'),
