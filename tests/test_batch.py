@@ -184,6 +184,22 @@ def test_overwrite_redoes_and_changed_options_redo(tmp_path):
     assert (res['done'], res['skipped']) == (1, 0)
 
 
+def test_precision_is_recorded_and_a_new_one_redoes(tmp_path, capsys):
+    photos = write_photos(tmp_path / 'in', 1)
+    out = tmp_path / 'out'
+    args = ['segment', str(tmp_path / 'in'), '--out', str(out)]
+    assert main([*args, '--device', 'cpu', '--precision', 'fp32']) == 0
+    assert read_summary(out)[0]['arithmetic'] == 'fp32'
+    marker = json.loads((out / 'photo0.done.json').read_text())
+    assert marker['settings']['precision'] == 'fp32'
+    res = run_batch(photos, out, device='cpu', precision='bf16')
+    assert (res['done'], res['skipped']) == (1, 0)
+    assert read_summary(out)[0]['arithmetic'] == 'bf16'
+    with pytest.raises(SystemExit):
+        main([*args, '--precision', 'int4'])
+    assert 'invalid choice' in capsys.readouterr().err
+
+
 def test_half_finished_image_is_redone(tmp_path):
     photos = write_photos(tmp_path / 'in', 2)
     out = tmp_path / 'out'

@@ -71,6 +71,7 @@ SUMMARY_COLUMNS = (
     'av_weights_sha256',
     'threshold',
     'device',
+    'arithmetic',
     'seconds',
     'quality_grade',
     'quality_score',
@@ -345,6 +346,7 @@ def _process(job: _Job) -> dict[str, Any]:
             vessel_views=s['vessel_views'],
             av_views=s['av_views'],
             threshold=s['threshold'],
+            precision=s['precision'],
         )
         _record(job, seg, image, row, t0)
     except (WeightsError, DeviceError):
@@ -395,6 +397,7 @@ def _iter_batched(
         vessel_views=s['vessel_views'],
         av_views=s['av_views'],
         threshold=s['threshold'],
+        precision=s['precision'],
         batch_size=batch_size,
         log=log,
     )
@@ -441,6 +444,7 @@ def _settings(
     fmt: str,
     *,
     views: int | None = None,
+    precision: str = 'auto',
 ) -> dict[str, Any]:
     """Options that decide the outputs, with the weights' sha256.
 
@@ -460,6 +464,7 @@ def _settings(
         )
     if threshold is not None:
         threshold = check_threshold(threshold)
+    from .inference import check_precision
     from .pipeline import flip_views
 
     model, sha = identity(str(model), 'vessels')
@@ -478,6 +483,9 @@ def _settings(
         'av_views': av_views if av else None,
         'threshold': threshold,
         'fmt': fmt,
+        # As asked ('auto' is bfloat16 on some machines): a release that
+        # changes what it means redoes the images, as for the views.
+        'precision': check_precision(precision),
     }
     if av:
         out['av_model'], out['av_weights_sha256'] = identity(
@@ -626,6 +634,7 @@ def run_batch(
     log: Callable[[str], Any] | None = None,
     tta: bool = False,
     batch_size: int | None = None,
+    precision: str = 'auto',
 ) -> dict[str, Any]:
     """Segment photos into *out*, resuming earlier runs; write summary.csv.
 
@@ -635,7 +644,7 @@ def run_batch(
         Files, folders and glob patterns (see :func:`collect_inputs`).
     out : str or os.PathLike
         Output folder (created).
-    model, av, av_model, device, views, threshold
+    model, av, av_model, device, views, threshold, precision
         As for :func:`~.pipeline.segment`; ``tta=True``, the old
         option, is ``views=4``.
     fmt : {'png', 'tif', 'npy'}
@@ -673,7 +682,16 @@ def run_batch(
         For options that no image could succeed with (unknown model,
         unavailable device, bad format, unreachable scheduler).
     """
-    settings = _settings(model, av, av_model, tta, threshold, fmt, views=views)
+    settings = _settings(
+        model,
+        av,
+        av_model,
+        tta,
+        threshold,
+        fmt,
+        views=views,
+        precision=precision,
+    )
     local = not wants_cluster(workers, scheduler)
     if local:
         from .inference import choose_device

@@ -83,6 +83,20 @@ def test_segment_adds_layers_with_metadata(widget, qtbot):
     assert w.run_button.enabled and not w.cancel_button.enabled
 
 
+def test_arithmetic_choice_reaches_the_result(widget, qtbot):
+    # 'auto' may be bf16 on this CPU; fp32 asks for exact float32, and
+    # the layers say which arithmetic ran.
+    viewer, w = widget
+    viewer.add_image(fake_fundus(96, 112), name='eye', rgb=True)
+    w.av.value = False
+    w.precision.value = 'fp32'
+    _run(qtbot, w)
+    assert viewer.layers['eye vessels'].metadata['arithmetic'] == 'fp32'
+    w.precision.value = 'bf16'
+    _run(qtbot, w)
+    assert viewer.layers['eye vessels'].metadata['arithmetic'] == 'bf16'
+
+
 def test_artery_probability_layer(widget, qtbot):
     viewer, w = widget
     viewer.add_image(fake_fundus(), name='eye', rgb=True)

@@ -7,7 +7,8 @@ import sys
 
 
 def add_model_options(p: argparse.ArgumentParser) -> None:
-    """Add --model, --device, --views/--tta and --threshold to *p*."""
+    """Add --model, --device, --precision, --views/--tta and
+    --threshold to *p*."""
     p.add_argument(
         '--model',
         default='default',
@@ -18,6 +19,7 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
         default='auto',
         help='auto, cpu, cuda, cuda:N or mps (default: auto)',
     )
+    add_precision_option(p)
     p.add_argument(
         '--views',
         type=int,
@@ -39,6 +41,18 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
         type=float,
         default=None,
         help="vessel probability cut-off (default: the model's)",
+    )
+
+
+def add_precision_option(p: argparse.ArgumentParser) -> None:
+    """Add --precision (the networks' arithmetic) to *p*."""
+    p.add_argument(
+        '--precision',
+        choices=['auto', 'fp32', 'bf16', 'fp16'],
+        default='auto',
+        help='arithmetic of the networks: auto (default) is bf16 on '
+        'CUDA and on CPUs that compute it natively (1.7x faster there, '
+        'same accuracy figures), fp32 elsewhere; fp32 forces float32',
     )
 
 

@@ -89,6 +89,7 @@ def run(args: Any) -> int:
         split=args.split,
         device=args.device,
         views=args.views,
+        precision=args.precision,
         threshold=args.threshold,
         av=args.av,
         av_model=args.av_model,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from ._common import tqdm_progress
+from ._common import add_precision_option, tqdm_progress
 
 
 def add_parser(sub: Any) -> None:
@@ -34,6 +34,7 @@ def add_parser(sub: Any) -> None:
     )
     me.add_argument('--av-model', default='default')
     me.add_argument('--device', default='auto')
+    add_precision_option(me)
     me.add_argument('--threshold', type=float, default=None)
     me.add_argument(
         '--overwrite',
@@ -79,6 +80,7 @@ def run(args: Any, inputs: list | None = None) -> int:
         model=args.model,
         av_model=args.av_model,
         device=args.device,
+        precision=getattr(args, 'precision', 'auto'),
         threshold=args.threshold,
         overwrite=args.overwrite,
         measure_ungradable=args.measure_ungradable,

@@ -86,6 +86,7 @@ def run(args: Any) -> int:
         device=args.device,
         views=args.views,
         threshold=args.threshold,
+        precision=args.precision,
         fmt=args.format,
         overwrite=args.overwrite,
         workers=args.workers,

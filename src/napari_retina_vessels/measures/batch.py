@@ -194,6 +194,7 @@ def _load_maps(item: _Item) -> _Maps:
             av_model=s['av_model'],
             device=item.device,
             threshold=s['threshold'],
+            precision=s.get('precision', 'auto'),
         )
         return _Maps(
             seg.vessels,
@@ -364,6 +365,7 @@ def run_measures(
     scheduler: str | None = None,
     progress: Callable[[Progress], Any] | None = None,
     log: Callable[[str], Any] | None = None,
+    precision: str = 'auto',
 ) -> dict[str, Any]:
     """Measure images into *out*, resuming earlier runs.
 
@@ -377,7 +379,7 @@ def run_measures(
     pixel_size_um : float, optional
         Micrometres per pixel for every image; otherwise from each disc
         (1.8 mm assumed).
-    model, av_model, device, threshold
+    model, av_model, device, threshold, precision
         For photos, which are segmented first (with artery/vein).
     overwrite : bool
         Redo images that an earlier run finished.
@@ -415,7 +417,12 @@ def run_measures(
         'measure_ungradable': bool(measure_ungradable),
     }
     if any('vessels' not in f for f in found):
-        settings.update(model=model, av_model=av_model, threshold=threshold)
+        settings.update(
+            model=model,
+            av_model=av_model,
+            threshold=threshold,
+            precision=precision,
+        )
     items = [
         _Item(
             f['name'],

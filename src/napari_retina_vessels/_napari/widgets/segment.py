@@ -90,6 +90,12 @@ class SegmentWidget(Container):
             choices=[1, 2, 4],
             value=VESSEL_VIEWS,
         )
+        self.precision = ComboBox(
+            label='arithmetic',
+            tooltip=T.PRECISION_TIP,
+            choices=['auto', 'fp32', 'bf16'],
+            value='auto',
+        )
         self.show_artery_prob = CheckBox(
             text='add artery probability layer',
             value=False,
@@ -136,6 +142,7 @@ class SegmentWidget(Container):
                 self.device,
                 self.av,
                 self.views,
+                self.precision,
                 self.show_artery_prob,
                 self.show_fov,
                 self.keep,
@@ -248,6 +255,7 @@ class SegmentWidget(Container):
             'av': bool(self.av.value),
             'device': self.device.value,
             'views': int(self.views.value),
+            'precision': self.precision.value,
             'threshold': float(self.threshold.value),
         }
         if source.stack:
