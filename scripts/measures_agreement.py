@@ -11,12 +11,14 @@ share of AVRs in 0.5-1.0, and the mean absolute difference model - truth.
 Usage::
 
     python scripts/measures_agreement.py RITE/test HRF-AV --out table.csv
-        [--limit N] [--views 1] [--device cpu] [--cache DIR]
+        [--limit N] [--views 1] [--device cpu] [--precision auto]
+        [--cache DIR]
 
 Rows are written as each photo finishes, so an interrupted run keeps
 what it measured. ``--cache DIR`` keeps each photo's model maps
-(``.npz``) so that a re-run after a change to the measures does not
-segment again.
+(``.npz``, named with the views and the arithmetic that ran, so maps
+made in float32 and in bfloat16 never mix in one table) so that a
+re-run after a change to the measures does not segment again.
 
 Dataset folders are relative to $RETINA_VESSELS_DATA when not found.
 """
@@ -37,11 +39,25 @@ from napari_retina_vessels.measures import find_disc, measure
 KEYS = ('crae_um', 'crve_um', 'avr', 'crae_n', 'crve_n')
 
 
-def _segment(img, views, device, cache: Path | None, key: str):
+def _arithmetic(precision: str, device: str) -> str:
+    """The arithmetic *precision* resolves to on *device* ('fp32', ...)."""
+    from napari_retina_vessels.inference import (
+        autocast_dtype,
+        choose_device,
+        precision_name,
+    )
+
+    return precision_name(autocast_dtype(precision, choose_device(device)))
+
+
+def _segment(img, views, device, precision, cache: Path | None, key: str):
     """The model's maps for *img*, from *cache* when it has them."""
     from types import SimpleNamespace
 
-    f = cache / f'{key}_views{views}.npz' if cache else None
+    f = None
+    if cache:
+        arith = _arithmetic(precision, device)
+        f = cache / f'{key}_views{views}_{arith}.npz'
     if f is not None and f.exists():
         z = np.load(f)
         return SimpleNamespace(
@@ -53,7 +69,12 @@ def _segment(img, views, device, cache: Path | None, key: str):
     from napari_retina_vessels.pipeline import segment
 
     seg = segment(
-        img, av=True, device=device, vessel_views=views, av_views=views
+        img,
+        av=True,
+        device=device,
+        vessel_views=views,
+        av_views=views,
+        precision=precision,
     )
     if f is not None:
         cache.mkdir(parents=True, exist_ok=True)
@@ -67,7 +88,9 @@ def _segment(img, views, device, cache: Path | None, key: str):
     return seg
 
 
-def run(folders, limit, views, device, out, cache=None) -> list[dict]:
+def run(
+    folders, limit, views, device, out, cache=None, precision='auto'
+) -> list[dict]:
     rows = []
     writer = None
     for folder in folders:
@@ -88,7 +111,7 @@ def run(folders, limit, views, device, out, cache=None) -> list[dict]:
             }
             truth = measure(av, img, fov=fov, disc=disc).image.iloc[0]
             key = f'{folder}_{s.name}'.replace('/', '_')
-            seg = _segment(img, views, device, cache, key)
+            seg = _segment(img, views, device, precision, cache, key)
             model = measure(seg, img, disc=disc).image.iloc[0]
             for k in KEYS:
                 row[f'truth_{k}'] = truth[k]
@@ -155,11 +178,18 @@ def main(argv=None) -> int:
     ap.add_argument('--limit', type=int, default=None)
     ap.add_argument('--views', type=int, default=1, choices=[1, 2, 4])
     ap.add_argument('--device', default='auto')
+    ap.add_argument('--precision', default='auto')
     ap.add_argument('--cache', type=Path, default=None)
     args = ap.parse_args(argv)
     with open(args.out, 'w', newline='') as f:
         rows = run(
-            args.datasets, args.limit, args.views, args.device, f, args.cache
+            args.datasets,
+            args.limit,
+            args.views,
+            args.device,
+            f,
+            args.cache,
+            args.precision,
         )
     if not rows:
         print('no photos with A/V labels found', file=sys.stderr)
