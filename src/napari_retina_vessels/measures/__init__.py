@@ -7,6 +7,7 @@ vessel graph is built. See ``docs/measures.md`` for every definition.
 from .core import (
     IMAGE_COLUMNS,
     SEGMENT_COLUMNS,
+    UNGRADABLE_REASON,
     Measurements,
     measure,
 )
@@ -19,6 +20,7 @@ __all__ = [
     'DISC_DIAMETER_UM',
     'IMAGE_COLUMNS',
     'SEGMENT_COLUMNS',
+    'UNGRADABLE_REASON',
     'VEIN_K',
     'ZONES',
     'Disc',

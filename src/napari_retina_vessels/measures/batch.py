@@ -38,7 +38,7 @@ from .._resume import (
 )
 from ..errors import RetinaVesselsError
 from ..progress import Progress
-from .core import IMAGE_COLUMNS, SEGMENT_COLUMNS
+from .core import IMAGE_COLUMNS, SEGMENT_COLUMNS, UNGRADABLE_REASON
 
 __all__ = ['MEASURES_COLUMNS', 'find_measure_inputs', 'run_measures']
 
@@ -59,8 +59,6 @@ _MAP_ENDING = '_vessels.png'
 # Bump when the measures change their meaning. 2: ungradable photos are
 # not measured by default; rows carry the quality grade and a note.
 _VERSION = 2
-#: The ``*_reason`` of every measure of an ungradable photo not measured.
-UNGRADABLE_REASON = 'not measured: the photo is ungradable'
 _QUALITY_KEYS = ('quality_grade', 'quality_score', 'quality_reasons')
 
 

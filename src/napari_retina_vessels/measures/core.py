@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,6 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import InvalidImageError, ShapeMismatchError
+from ..quality import Quality
 from .disc import DISC_DIAMETER_UM, Disc, as_disc, find_disc
 from .fractal import box_counting_dimension
 from .graph import LABEL_NAMES, Segments, trace_segments
@@ -21,6 +23,7 @@ __all__ = [
     'MIN_CONFIDENCE',
     'MIN_VESSELS',
     'Measurements',
+    'UNGRADABLE_REASON',
     'measure',
 ]
 
@@ -29,6 +32,9 @@ MIN_CONFIDENCE = 0.15
 #: Fewest arterioles (venules) in zone B for a CRAE (CRVE); the revised
 #: Knudtson formulas use six, fewer make the value less comparable.
 MIN_VESSELS = 3
+#: The ``*_reason`` of every measure of a map whose photo the quality
+#: gate graded ``ungradable``, when it is not measured (the default).
+UNGRADABLE_REASON = 'not measured: the photo is ungradable'
 
 #: Columns of the per-image table, in order.
 IMAGE_COLUMNS = (
@@ -122,6 +128,13 @@ class Measurements:
         Skeleton pixels of each segment (row ``i`` of ``segments``).
     vessels : (H, W) bool
         The vessel map measured.
+    quality : Quality or None
+        The quality gate's grade of the photo the maps came from, when
+        known (a Segmentation's ``quality``, or the ``quality`` given).
+    measured : bool
+        False for an ungradable photo that was not measured: every
+        per-image value is NaN, every ``*_reason`` is
+        :data:`UNGRADABLE_REASON` and there are no segments.
     """
 
     image: Any
@@ -129,6 +142,8 @@ class Measurements:
     disc: Disc | None
     paths: list[np.ndarray] = field(repr=False)
     vessels: np.ndarray = field(repr=False)
+    quality: Quality | None = None
+    measured: bool = True
 
     def segment_map(self) -> npt.NDArray[np.int32]:
         """(H, W) int32: each vessel pixel's nearest segment + 1, else 0."""
@@ -158,6 +173,56 @@ class Measurements:
         self.segments.assign(name=name)[['name', *SEGMENT_COLUMNS]].to_csv(
             folder / 'segments.csv', index=False
         )
+
+
+def _quality(result_or_maps, quality) -> Quality | None:
+    """The grade given, else the Segmentation's, as a :class:`Quality`."""
+    if quality is None:
+        quality = getattr(result_or_maps, 'quality', None)
+    if quality is None or isinstance(quality, Quality):
+        return quality
+    if isinstance(quality, Mapping):
+        # A row as Quality.row() writes it: layer metadata, done.json.
+        grade = quality.get('quality_grade')
+        if not grade:
+            return None
+        reasons = quality.get('quality_reasons') or ''
+        try:
+            score = float(quality.get('quality_score', float('nan')))
+        except (TypeError, ValueError):
+            score = float('nan')
+        return Quality(
+            str(grade),
+            score,
+            tuple(r for r in str(reasons).split('; ') if r),
+        )
+    raise InvalidImageError(
+        'quality must be a Quality, a row with quality_grade (as in '
+        f'layer metadata) or None, got {type(quality).__name__}'
+    )
+
+
+def _not_measured(shape, vessels, quality, t0) -> Measurements:
+    """The result for an ungradable photo: reasons, no numbers."""
+    import pandas as pd
+
+    row: dict[str, Any] = dict.fromkeys(IMAGE_COLUMNS, float('nan'))
+    for col in IMAGE_COLUMNS:
+        if col.endswith('_reason'):
+            row[col] = UNGRADABLE_REASON
+        elif col.endswith('_source'):
+            row[col] = ''
+    row.update(height=shape[0], width=shape[1])
+    row['seconds'] = round(time.perf_counter() - t0, 3)
+    return Measurements(
+        pd.DataFrame([row], columns=list(IMAGE_COLUMNS)),
+        pd.DataFrame(columns=list(SEGMENT_COLUMNS)),
+        None,
+        [],
+        vessels,
+        quality=quality,
+        measured=False,
+    )
 
 
 def _maps(result_or_maps, artery_vein, probability, fov):
@@ -239,8 +304,17 @@ def measure(
     fov: npt.ArrayLike | None = None,
     disc: Disc | tuple[float, float, float] | None = None,
     pixel_size_um: float | None = None,
+    quality: Quality | Mapping[str, Any] | None = None,
+    measure_ungradable: bool = False,
 ) -> Measurements:
     """Measure the vessel tree: disc, zones, segments, CRAE/CRVE/AVR, FD.
+
+    A map whose photo the quality gate graded ``ungradable`` (a blank
+    frame, a lens-cap shot, not a fundus photo) is not measured unless
+    *measure_ungradable* is set: its values would look like data. The
+    result then has every per-image value NaN, every ``*_reason``
+    :data:`UNGRADABLE_REASON`, no segments and ``measured`` False; the
+    gate's reasons are in ``quality.reasons``.
 
     Parameters
     ----------
@@ -263,6 +337,15 @@ def measure(
     pixel_size_um : float, optional
         Micrometres per pixel. When omitted it comes from the disc,
         assumed :data:`~.disc.DISC_DIAMETER_UM` (1.8 mm) across.
+    quality : Quality or mapping, optional
+        The quality gate's grade of the photo the maps came from: a
+        :class:`~napari_retina_vessels.quality.Quality`, or a row with
+        ``quality_grade`` (and ``quality_score``, ``quality_reasons``)
+        such as a result layer's metadata. Default: a Segmentation's
+        ``quality``; plain maps have no grade and are measured.
+    measure_ungradable : bool
+        Measure an ungradable photo's maps anyway (``quality`` still
+        says it is ungradable).
 
     Returns
     -------
@@ -272,13 +355,14 @@ def measure(
     ------
     InvalidImageError
         For a map that is not 2-D, an RGB array given as the map, a bad
-        disc or pixel size.
+        disc, pixel size or quality.
     ShapeMismatchError
         When the maps or the photo differ in height and width.
     """
     import pandas as pd
 
     t0 = time.perf_counter()
+    grade = _quality(result_or_maps, quality)
     vessels, av, prob, fov = _maps(
         result_or_maps, artery_vein, probability, fov
     )
@@ -299,6 +383,14 @@ def measure(
             f'the pixel size must be a positive number of micrometres, got '
             f'{pixel_size_um}'
         )
+    if disc is not None:
+        as_disc(disc)  # a bad disc is refused either way
+    if (
+        grade is not None
+        and grade.grade == 'ungradable'
+        and not measure_ungradable
+    ):
+        return _not_measured(shape, vessels, grade, t0)
     if fov is None and image is not None:
         from ..fov import fov_mask
 
@@ -430,7 +522,9 @@ def measure(
             )
     row['seconds'] = round(time.perf_counter() - t0, 3)
     image_df = pd.DataFrame([row], columns=list(IMAGE_COLUMNS))
-    return Measurements(image_df, seg_df, found, segs.paths, vessels)
+    return Measurements(
+        image_df, seg_df, found, segs.paths, vessels, quality=grade
+    )
 
 
 def _segment_table(segs: Segments, shape, disc: Disc | None, um: float):
