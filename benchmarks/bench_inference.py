@@ -6,7 +6,8 @@ the photos in the same run and each time's ratio to it:
 
 - seconds per DRIVE test photo, whole pipeline from array to probability
   map (vessels only; default 2 flip views, and one view), and with
-  artery/vein;
+  artery/vein; in the default arithmetic (``precision='auto'``: bfloat16
+  on CPUs that compute it natively) and in float32;
 - batch throughput over the 20 DRIVE test photos (images/s);
 - time and peak RSS (in a fresh subprocess) for a 3504 x 2336 photo and
   an 8000 x 8000 photo (tiled).
@@ -125,10 +126,24 @@ def main() -> None:
             return ''
         return f' = {seconds / statistics.median(refs):.2f}x the reference'
 
-    print(f'torch threads: {args.threads}, device: {args.device}')
+    from napari_retina_vessels.inference import (
+        autocast_dtype,
+        choose_device,
+        precision_name,
+    )
+
+    auto = precision_name(autocast_dtype('auto', choose_device(args.device)))
+    print(
+        f'torch threads: {args.threads}, device: {args.device}, '
+        f'default arithmetic: {auto}'
+    )
     v = per_image(False)
     v1 = per_image(False, vessel_views=1)
     a = per_image(True) if has_av else None
+    v32 = a32 = None
+    if auto != 'fp32':
+        v32 = per_image(False, precision='fp32')
+        a32 = per_image(True, precision='fp32') if has_av else None
     if refs:
         print(
             f'reference job (cpu_reference.py): '
@@ -142,6 +157,14 @@ def main() -> None:
     print(f'DRIVE photo, vessels, one view:    {v1:.3f} s/image{ratio(v1)}')
     if a is not None:
         print(f'DRIVE photo, vessels + A/V:        {a:.3f} s/image{ratio(a)}')
+    if v32 is not None:
+        print(
+            f'the same in fp32, vessels only:    {v32:.3f} s/image{ratio(v32)}'
+        )
+    if a32 is not None:
+        print(
+            f'the same in fp32, vessels + A/V:   {a32:.3f} s/image{ratio(a32)}'
+        )
     t = time.perf_counter()
     for img in images:
         nrv.segment(img, av=has_av, device=args.device)
@@ -174,9 +197,9 @@ def main() -> None:
             continue
         r = json.loads(out.stdout.strip().splitlines()[-1])
         print(
-            f'{w} x {h} photo (A/V={has_av}): {r["seconds"]:.2f} s, '
-            f'peak RSS {r["peak_rss_mb"]:.0f} MB (input alone '
-            f'{r["input_rss_mb"]:.0f} MB)'
+            f'{w} x {h} photo (A/V={has_av}): {r["seconds"]:.2f} s'
+            f'{ratio(r["seconds"])}, peak RSS {r["peak_rss_mb"]:.0f} MB '
+            f'(input alone {r["input_rss_mb"]:.0f} MB)'
         )
 
 
