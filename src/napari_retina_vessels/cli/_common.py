@@ -44,6 +44,21 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+def add_cluster_options(p: argparse.ArgumentParser) -> None:
+    """Add --workers and --scheduler (Dask) to *p*."""
+    p.add_argument(
+        '--workers',
+        type=int,
+        default=0,
+        help='run on a local Dask cluster with N workers',
+    )
+    p.add_argument(
+        '--scheduler',
+        default=None,
+        help='address of an existing Dask scheduler',
+    )
+
+
 def add_precision_option(p: argparse.ArgumentParser) -> None:
     """Add --precision (the networks' arithmetic) to *p*."""
     p.add_argument(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ._common import add_model_options, tqdm_progress
+from ._common import add_cluster_options, add_model_options, tqdm_progress
 
 
 def add_parser(sub: Any) -> None:
@@ -58,17 +58,7 @@ def add_parser(sub: Any) -> None:
     )
     ev.add_argument('--json', default=None, help='write the report here')
     ev.add_argument('--csv', default=None, help='write per-image rows here')
-    ev.add_argument(
-        '--workers',
-        type=int,
-        default=0,
-        help='run on a local Dask cluster with N workers',
-    )
-    ev.add_argument(
-        '--scheduler',
-        default=None,
-        help='address of an existing Dask scheduler',
-    )
+    add_cluster_options(ev)
 
 
 def run(args: Any) -> int:

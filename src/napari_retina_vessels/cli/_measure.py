@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from ._common import add_precision_option, tqdm_progress
+from ._common import add_cluster_options, add_precision_option, tqdm_progress
 
 
 def add_parser(sub: Any) -> None:
@@ -42,17 +42,7 @@ def add_parser(sub: Any) -> None:
         help='redo images measured before (default: skip)',
     )
     add_ungradable_option(me)
-    me.add_argument(
-        '--workers',
-        type=int,
-        default=0,
-        help='run on a local Dask cluster with N workers',
-    )
-    me.add_argument(
-        '--scheduler',
-        default=None,
-        help='address of an existing Dask scheduler',
-    )
+    add_cluster_options(me)
 
 
 def add_ungradable_option(parser: Any) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from ._common import add_model_options, tqdm_progress
+from ._common import add_cluster_options, add_model_options, tqdm_progress
 from ._measure import add_ungradable_option
 
 
@@ -36,17 +36,7 @@ def add_parser(sub: Any) -> None:
         action='store_true',
         help='redo images whose outputs exist (default: skip)',
     )
-    seg.add_argument(
-        '--workers',
-        type=int,
-        default=0,
-        help='run on a local Dask cluster with N workers',
-    )
-    seg.add_argument(
-        '--scheduler',
-        default=None,
-        help='address of an existing Dask scheduler',
-    )
+    add_cluster_options(seg)
     seg.add_argument(
         '--batch-size',
         type=int,
