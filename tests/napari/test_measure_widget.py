@@ -174,3 +174,56 @@ def test_disc_at_the_border_is_explained(widget, qtbot):
     notes = dict(zip(w.image_table.row_headers, w.image_table['note']))
     assert 'outside the image' in notes['CRAE (µm)']
     assert 'segments measured' in w.status.value
+
+
+def _blank_row():
+    from napari_retina_vessels.quality import Quality
+
+    return Quality('ungradable', 0.1, ('blank frame',)).row()
+
+
+def test_ungradable_map_is_not_measured_unless_asked(widget, qtbot):
+    viewer, w = widget
+    av, photo = _tree()
+    viewer.add_image(photo, name='photo')
+    # A result layer of an ungradable photo (the console helper's, or a
+    # segment output opened with the reader) records its grade.
+    viewer.add_labels(av, name='av', metadata=_blank_row())
+    w.maps.value = viewer.layers['av']
+    w.photo.value = viewer.layers['photo']
+    assert not w.run_button.enabled and w.run() is None
+    assert 'graded ungradable (blank frame)' in w.status.value
+    assert 'measure ungradable photos' in w.status.value
+
+    w.measure_ungradable.value = True
+    assert w.run_button.enabled
+    m = _measure(qtbot, w)
+    assert m.measured and m.quality.grade == 'ungradable'
+    assert len(m.segments) >= 8
+    assert 'segments measured' in w.status.value
+    assert 'graded ungradable (blank frame)' in w.status.value
+
+    # Another map without a grade is measured as always.
+    w.measure_ungradable.value = False
+    viewer.add_labels(av, name='av, no grade')
+    w.maps.value = viewer.layers['av, no grade']
+    assert w.run_button.enabled
+
+
+def test_reader_carries_the_grade_to_the_widget(widget, tmp_path):
+    import json
+
+    from PIL import Image
+
+    viewer, w = widget
+    # As `retina-vessels segment` writes it: class indices 0-3.
+    Image.fromarray(_tree()[0]).save(tmp_path / 'eye_av.png')
+    row = {'name': 'eye', 'model': 'default', **_blank_row()}
+    (tmp_path / 'eye.done.json').write_text(json.dumps({'row': row}))
+    viewer.open(str(tmp_path / 'eye_av.png'), plugin='napari-retina-vessels')
+    layer = viewer.layers[-1]
+    assert layer.metadata['quality_grade'] == 'ungradable'
+    assert layer.metadata['quality_reasons'] == 'blank frame'
+    w.maps.value = layer
+    assert not w.run_button.enabled
+    assert 'graded ungradable' in w.status.value

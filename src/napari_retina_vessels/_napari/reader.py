@@ -38,8 +38,8 @@ What it opens
   ``NAME_av.png``, ``NAME_av_overlay.png``, as ``retina-vessels segment``
   and the *Save results* button write them): the layers they were saved
   from, ``NAME vessels prob`` (float probability), ``NAME vessels``,
-  ``NAME A/V`` and ``NAME A/V overlay``, with the provenance recorded in
-  ``NAME.done.json`` as metadata.
+  ``NAME A/V`` and ``NAME A/V overlay``, with the provenance and the
+  quality grade recorded in ``NAME.done.json`` as metadata.
 
 Every layer's metadata holds the file ``path``, and ``pixel_spacing``
 (micrometres, rows then columns) when the file records a metric one.
@@ -369,6 +369,11 @@ def _result_metadata(path: Path, base: str) -> dict[str, Any]:
                     'av_weights_sha256',
                     'device',
                     'threshold',
+                    # The quality gate's grade: the Measure widget does
+                    # not measure an ungradable photo's maps by default.
+                    'quality_grade',
+                    'quality_score',
+                    'quality_reasons',
                 )
                 if row.get(k) not in (None, '')
             }

@@ -133,7 +133,7 @@ class Measurements:
         known (a Segmentation's ``quality``, or the ``quality`` given).
     measured : bool
         False for an ungradable photo that was not measured: every
-        per-image value is NaN, every ``*_reason`` is
+        measure is NaN, every ``*_reason`` is
         :data:`UNGRADABLE_REASON` and there are no segments.
     """
 
@@ -312,9 +312,10 @@ def measure(
     A map whose photo the quality gate graded ``ungradable`` (a blank
     frame, a lens-cap shot, not a fundus photo) is not measured unless
     *measure_ungradable* is set: its values would look like data. The
-    result then has every per-image value NaN, every ``*_reason``
-    :data:`UNGRADABLE_REASON`, no segments and ``measured`` False; the
-    gate's reasons are in ``quality.reasons``.
+    result then has every measure NaN (``height``, ``width`` and
+    ``seconds`` aside), every ``*_reason`` :data:`UNGRADABLE_REASON`, no
+    segments and ``measured`` False; the gate's reasons are in
+    ``quality.reasons``.
 
     Parameters
     ----------

@@ -124,6 +124,11 @@ USE_DISC_TIP = (
     'layer) to find the disc automatically.'
 )
 COLOUR_BY_TIP = 'Colour the segments by calibre, tortuosity or class.'
+MEASURE_UNGRADABLE_TIP = (
+    'Also measure a map whose photo the quality gate graded '
+    'ungradable (blank, badly exposed, not a fundus photo): its '
+    'numbers may look like data without being data.'
+)
 MEASURE_TIP = 'Measure the selected map (runs in the background).'
 MEASURE_CSV_TIP = 'Folder that Export CSV writes measures.csv into.'
 MEASURE_EXPORT_TIP = (
@@ -140,6 +145,12 @@ MEASURE_PHOTO_SIZE = (
     '{map!r} is {w} x {h}; choose the photo this map was '
     'made from.'
 )
+MEASURE_UNGRADABLE = (
+    '{name} comes from a photo graded ungradable ({reasons}), so it '
+    'is not measured: its numbers would not be data. Tick "measure '
+    'ungradable photos" to measure it anyway.'
+)
+MEASURED_UNGRADABLE = ' The photo is graded ungradable ({reasons}).'
 MEASURING = 'Measuring {name}...'
 MEASURED = (
     '{name}: {n} segments measured in {s:.2f} s; AVR {avr}. Move '

@@ -131,6 +131,26 @@ def segment_colours(segments, by: str) -> dict[int, Any]:
     return out
 
 
+def _quality_row(layer) -> dict[str, Any] | None:
+    """The quality gate's row recorded in *layer*'s metadata, if any.
+
+    Result layers (the console helper's, or ``segment`` outputs opened
+    with the reader) carry ``quality_grade``, ``quality_score`` and
+    ``quality_reasons``; a map without them has no grade.
+    """
+    meta = getattr(layer, 'metadata', None) or {}
+    if not meta.get('quality_grade'):
+        return None
+    return {
+        k: meta.get(k, '')
+        for k in ('quality_grade', 'quality_score', 'quality_reasons')
+    }
+
+
+def _ungradable(quality: dict[str, Any] | None) -> bool:
+    return bool(quality) and quality['quality_grade'] == 'ungradable'
+
+
 def _fmt(v: Any) -> str:
     if isinstance(v, float | np.floating):
         return 'n/a' if not np.isfinite(v) else f'{v:.4g}'
@@ -163,6 +183,11 @@ class MeasureWidget(Container):
         self.use_disc = CheckBox(
             text='use the optic disc layer', value=True, tooltip=T.USE_DISC_TIP
         )
+        self.measure_ungradable = CheckBox(
+            text='measure ungradable photos',
+            value=False,
+            tooltip=T.MEASURE_UNGRADABLE_TIP,
+        )
         self.colour_by = ComboBox(
             label='colour by',
             choices=COLOUR_BY,
@@ -183,6 +208,7 @@ class MeasureWidget(Container):
             [
                 form(self.maps, self.photo, self.pixel_size, self.colour_by),
                 self.use_disc,
+                self.measure_ungradable,
                 self.run_button,
                 self.status,
                 self.image_table,
@@ -196,6 +222,7 @@ class MeasureWidget(Container):
         self.colour_by.changed.connect(self._recolour)
         self.maps.changed.connect(self._validate)
         self.photo.changed.connect(self._validate)
+        self.measure_ungradable.changed.connect(self._validate)
         self.segment_table.native.currentCellChanged.connect(
             self._on_segment_row
         )
@@ -264,11 +291,20 @@ class MeasureWidget(Container):
             if len(shapes.data) and shapes.metadata.get('shape') == maps.shape:
                 disc = disc_from_shape(shapes.data[0])
         size = float(self.pixel_size.value) or None
+        quality = _quality_row(layer)
+        if _ungradable(quality) and not self.measure_ungradable.value:
+            raise ValueError(
+                T.MEASURE_UNGRADABLE.format(
+                    name=layer.name, reasons=quality['quality_reasons']
+                )
+            )
         return {
             'maps': maps,
             'photo': photo,
             'disc': disc,
             'pixel_size_um': size,
+            'quality': quality,
+            'measure_ungradable': bool(self.measure_ungradable.value),
         }
 
     def _validate(self, _value=None) -> bool:
@@ -295,8 +331,8 @@ class MeasureWidget(Container):
         inputs = self._inputs()
         layer = self.maps.value
 
-        def job(maps, photo, disc, pixel_size_um):
-            return measure(maps, photo, disc=disc, pixel_size_um=pixel_size_um)
+        def job(maps, photo, **options):
+            return measure(maps, photo, **options)
 
         worker = thread_worker(job, ignore_errors=True)(**inputs)
         relay = getattr(worker, '_relay_error', None)
@@ -395,6 +431,10 @@ class MeasureWidget(Container):
             s=row['seconds'],
             avr=_fmt(row['avr']),
         )
+        if m.quality is not None and m.quality.grade == 'ungradable':
+            self.status.value += T.MEASURED_UNGRADABLE.format(
+                reasons=m.quality.reason
+            )
 
     def _put_shapes(self, layer_name, shapes, style, meta, geometry):
         style = dict(style)
