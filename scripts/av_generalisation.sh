@@ -14,7 +14,9 @@ set -euo pipefail
 DATA=${RETINA_VESSELS_DATA:-../shared/datasets}
 OUT=docs/results
 mkdir -p "$OUT"
-ev() { retina-vessels evaluate "$@" --device cpu; }
+# float32 on every machine: the figures do not depend on whether this
+# CPU has native bfloat16 (what --precision auto would use there).
+ev() { retina-vessels evaluate "$@" --device cpu --precision fp32; }
 ev "$DATA/RITE/test" --av --json "$OUT/rite_av.json"
 # The held-out HRF-AV photos as a folder of their own (links).
 VAL=$(mktemp -d)
