@@ -321,6 +321,20 @@ def _av_maps(
     return canonical, p_art, label_av(vessels, p_art)
 
 
+_HELPER = None
+
+
+def _helper():
+    """One thread, shared by all calls, for work that can overlap the
+    networks."""
+    global _HELPER
+    if _HELPER is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _HELPER = ThreadPoolExecutor(1, thread_name_prefix='retina-gate')
+    return _HELPER
+
+
 def iter_segment(
     image: npt.ArrayLike,
     *,
@@ -401,6 +415,10 @@ def iter_segment(
     yield Progress('weights', 1, 1)
 
     rgb_s, fov_s, x = _canonical_input(rgb, fov_full, info['input'])
+    # The gate's image measures need only the photo: they run in a
+    # helper thread (NumPy and SciPy release the GIL) while the vessel
+    # network runs, instead of after it on one core.
+    image_grade = _helper().submit(assess_image, rgb_s, fov_s)
     logits = yield from predict(
         net,
         x,
@@ -412,8 +430,7 @@ def iter_segment(
     )
     thr = float(info['threshold'] if threshold is None else threshold)
     prob_s, prob, vessels = _vessel_maps(logits, fov_s, fov_full, thr)
-    # The gate on the canonical copy: a few milliseconds.
-    grade = assess_prediction(assess_image(rgb_s, fov_s), prob_s, fov_s, thr)
+    grade = assess_prediction(image_grade.result(), prob_s, fov_s, thr)
 
     labels = p_art = canonical = None
     if av:
