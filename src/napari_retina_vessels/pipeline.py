@@ -202,15 +202,19 @@ class _Canonical:
     consistency: bool
 
     def artery_probability(
-        self, threshold: float, fov: np.ndarray
+        self, threshold: float, fov: np.ndarray, index=None
     ) -> np.ndarray:
         """Full-size artery probability at *threshold* (voted per
-        segment when ``consistency``), 0 outside *fov*."""
+        segment when ``consistency``; *index*, when given, is
+        ``av.segment_index`` of the map at *threshold*), 0 outside
+        *fov*."""
         p_s = self.artery
         if self.consistency:
             from .av import segment_consistency
 
-            p_s = segment_consistency(self.probability >= threshold, p_s)
+            p_s = segment_consistency(
+                self.probability >= threshold, p_s, index=index
+            )
         p_art = np.clip(resize(p_s, fov.shape), 0, 1).astype(np.float32)
         p_art *= fov
         return p_art
@@ -310,14 +314,16 @@ def _av_maps(
     thr: float,
     fov_full: np.ndarray,
     consistency: bool,
+    index=None,
 ):
-    """``(canonical, p_art, labels)`` from the A/V network's logits."""
+    """``(canonical, p_art, labels)`` from the A/V network's logits
+    (*index*: the vessel map's ``av.segment_index``, if made)."""
     from .av import label_av
 
     diff = np.clip(av_logits[0] - av_logits[1], -30, 30)
     p_s = (1.0 / (1.0 + np.exp(-diff))).astype(np.float32)
     canonical = _Canonical(prob_s, p_s, bool(consistency))
-    p_art = canonical.artery_probability(thr, fov_full)
+    p_art = canonical.artery_probability(thr, fov_full, index)
     return canonical, p_art, label_av(vessels, p_art)
 
 
@@ -437,6 +443,13 @@ def iter_segment(
         x_av = _av_input(
             x, rgb_s, fov_s, prob_s, info['input'], av_info['input']
         )
+        # The vote's segments depend only on the vessel map: cut them in
+        # the helper thread while the A/V network runs.
+        index = None
+        if consistency:
+            from .av import segment_index
+
+            index = _helper().submit(segment_index, prob_s >= thr)
         av_logits = yield from predict(
             av_net,
             x_av,
@@ -449,7 +462,13 @@ def iter_segment(
         if consistency:
             yield Progress('consistency', 0, 1)
         canonical, p_art, labels = _av_maps(
-            av_logits, prob_s, vessels, thr, fov_full, consistency
+            av_logits,
+            prob_s,
+            vessels,
+            thr,
+            fov_full,
+            consistency,
+            index.result() if index is not None else None,
         )
         canonical = (canonical,)
     yield Progress('done', 1, 1)
