@@ -12,13 +12,14 @@ Usage::
 
     python scripts/measures_agreement.py RITE/test HRF-AV --out table.csv
         [--limit N] [--views 1] [--device cpu] [--precision auto]
-        [--cache DIR]
+        [--cache DIR] [--av-model NAME]
 
 Rows are written as each photo finishes, so an interrupted run keeps
 what it measured. ``--cache DIR`` keeps each photo's model maps
-(``.npz``, named with the views and the arithmetic that ran, so maps
-made in float32 and in bfloat16 never mix in one table) so that a
-re-run after a change to the measures does not segment again.
+(``.npz``, named with the views, the arithmetic that ran and the A/V
+model, so maps made in float32 and in bfloat16, or by two models, never
+mix in one table) so that a re-run after a change to the measures does
+not segment again.
 
 Dataset folders are relative to $RETINA_VESSELS_DATA when not found.
 """
@@ -50,14 +51,19 @@ def _arithmetic(precision: str, device: str) -> str:
     return precision_name(autocast_dtype(precision, choose_device(device)))
 
 
-def _segment(img, views, device, precision, cache: Path | None, key: str):
+def _segment(
+    img, views, device, precision, cache: Path | None, key: str, av_model
+):
     """The model's maps for *img*, from *cache* when it has them."""
     from types import SimpleNamespace
+
+    from napari_retina_vessels.weights import resolve
 
     f = None
     if cache:
         arith = _arithmetic(precision, device)
-        f = cache / f'{key}_views{views}_{arith}.npz'
+        model = resolve(av_model, 'av').name
+        f = cache / f'{key}_views{views}_{arith}_{model}.npz'
     if f is not None and f.exists():
         z = np.load(f)
         return SimpleNamespace(
@@ -71,6 +77,7 @@ def _segment(img, views, device, precision, cache: Path | None, key: str):
     seg = segment(
         img,
         av=True,
+        av_model=av_model,
         device=device,
         vessel_views=views,
         av_views=views,
@@ -89,7 +96,14 @@ def _segment(img, views, device, precision, cache: Path | None, key: str):
 
 
 def run(
-    folders, limit, views, device, out, cache=None, precision='auto'
+    folders,
+    limit,
+    views,
+    device,
+    out,
+    cache=None,
+    precision='auto',
+    av_model='default',
 ) -> list[dict]:
     rows = []
     writer = None
@@ -111,7 +125,7 @@ def run(
             }
             truth = measure(av, img, fov=fov, disc=disc).image.iloc[0]
             key = f'{folder}_{s.name}'.replace('/', '_')
-            seg = _segment(img, views, device, precision, cache, key)
+            seg = _segment(img, views, device, precision, cache, key, av_model)
             model = measure(seg, img, disc=disc).image.iloc[0]
             for k in KEYS:
                 row[f'truth_{k}'] = truth[k]
@@ -180,6 +194,7 @@ def main(argv=None) -> int:
     ap.add_argument('--device', default='auto')
     ap.add_argument('--precision', default='auto')
     ap.add_argument('--cache', type=Path, default=None)
+    ap.add_argument('--av-model', default='default')
     args = ap.parse_args(argv)
     with open(args.out, 'w', newline='') as f:
         rows = run(
@@ -190,6 +205,7 @@ def main(argv=None) -> int:
             f,
             args.cache,
             args.precision,
+            args.av_model,
         )
     if not rows:
         print('no photos with A/V labels found', file=sys.stderr)

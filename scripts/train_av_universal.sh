@@ -10,6 +10,11 @@
 # 40; HRF-AV 08_g, 08_h). The vessel input is, as for seqnet-av-rite, the
 # maps of the early checkpoint wnet-universal-step750. Both runs ran side
 # by side on 1 thread each of a 2-core CPU shared with other work.
+#   runs/seqnet-av-universal2  the shipped default since, seqnet-av-universal-v2:
+#       the same data and options, fine-tuned further from
+#       seqnet-av-universal's best checkpoint with a new cosine schedule
+#       (lr 1e-3, 115 minutes planned; stopped at 107 minutes, step 3340,
+#       the learning rate at 3e-5; best validation step 2500).
 # Usage: scripts/train_av_universal.sh [RUNS_DIR]
 set -euo pipefail
 DATA=${RETINA_VESSELS_DATA:-../shared/datasets}
@@ -23,3 +28,6 @@ retina-vessels train "$DATA/RITE/training:all" "$DATA/HRF-AV/training" \
 retina-vessels train "$DATA/HRF-AV/training" --arch seqnet-av \
   --channels 8,16,32,64 --minutes 75 --lr 5e-3 --seed 3 \
   "${COMMON[@]}" --out "$OUT/seqnet-av-hrf"
+retina-vessels train "$DATA/RITE/training:all" "$DATA/HRF-AV/training" \
+  --init "$OUT/seqnet-av-universal/best.pt" --minutes 115 --lr 1e-3 --seed 4 \
+  "${COMMON[@]}" --out "$OUT/seqnet-av-universal2"

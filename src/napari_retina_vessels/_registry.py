@@ -18,7 +18,7 @@ BASE_URL = (
 )
 
 #: Model name used when none is given, per task.
-DEFAULTS = {'vessels': 'wnet-universal-local', 'av': 'seqnet-av-universal'}
+DEFAULTS = {'vessels': 'wnet-universal-local', 'av': 'seqnet-av-universal-v2'}
 
 #: name -> description of one weight file.
 #: ``shipped`` files are inside the installed package; others download.
@@ -48,6 +48,18 @@ REGISTRY: dict[str, dict] = {
         'description': 'tiny W-Net, global standardisation, same data: '
         'the previous default, start of the current one',
     },
+    'seqnet-av-universal-v2': {
+        'file': 'seqnet-av-universal-v2.pt',
+        'sha256': (
+            'e29af0370caec3703630f5e6fd61e1fbe218fde4277879b48125dc4139753165'
+        ),
+        'arch': 'seqnet-av',
+        'task': 'av',
+        'shipped': True,
+        'description': 'SeqNet-style A/V stage, local contrast input, RITE '
+        '+ HRF-AV training labels, camera augmentation, trained 107 '
+        'minutes longer (default)',
+    },
     'seqnet-av-universal': {
         'file': 'seqnet-av-universal.pt',
         'sha256': (
@@ -55,9 +67,10 @@ REGISTRY: dict[str, dict] = {
         ),
         'arch': 'seqnet-av',
         'task': 'av',
-        'shipped': True,
+        'shipped': False,
         'description': 'SeqNet-style A/V stage, local contrast input, RITE '
-        '+ HRF-AV training labels, camera augmentation (default)',
+        '+ HRF-AV training labels, camera augmentation: the previous '
+        'default, start of the current one',
     },
     'seqnet-av-rite': {
         'file': 'seqnet-av-rite.pt',
