@@ -127,12 +127,11 @@ def main() -> None:
         return f' = {seconds / statistics.median(refs):.2f}x the reference'
 
     from napari_retina_vessels.inference import (
-        autocast_dtype,
         choose_device,
-        precision_name,
+        resolve_precision,
     )
 
-    auto = precision_name(autocast_dtype('auto', choose_device(args.device)))
+    auto = resolve_precision('auto', choose_device(args.device))
     print(
         f'torch threads: {args.threads}, device: {args.device}, '
         f'default arithmetic: {auto}'

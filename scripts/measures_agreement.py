@@ -43,12 +43,11 @@ KEYS = ('crae_um', 'crve_um', 'avr', 'crae_n', 'crve_n')
 def _arithmetic(precision: str, device: str) -> str:
     """The arithmetic *precision* resolves to on *device* ('fp32', ...)."""
     from napari_retina_vessels.inference import (
-        autocast_dtype,
         choose_device,
-        precision_name,
+        resolve_precision,
     )
 
-    return precision_name(autocast_dtype(precision, choose_device(device)))
+    return resolve_precision(precision, choose_device(device))
 
 
 def _segment(

@@ -116,11 +116,10 @@ def iter_segment_many(
     """
     from ._allocator import tune_allocator
     from .inference import (
-        autocast_dtype,
         choose_device,
         default_batch_size,
-        precision_name,
         predict_many,
+        resolve_precision,
     )
     from .weights import load_model, resolve
 
@@ -132,7 +131,7 @@ def iter_segment_many(
     )
     tune_allocator(default=False)
     dev = choose_device(device)
-    precision = precision_name(autocast_dtype(precision, dev))
+    precision = resolve_precision(precision, dev)
     net, info = load_model(
         resolve(model, 'vessels'), task='vessels', device=dev
     )

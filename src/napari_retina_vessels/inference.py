@@ -27,6 +27,7 @@ __all__ = [
     'cpu_has_native_bf16',
     'precision_name',
     'predict',
+    'resolve_precision',
     'tta_views',
 ]
 
@@ -201,6 +202,13 @@ def autocast_dtype(
 def precision_name(dtype: torch.dtype | None) -> str:
     """``'fp32'``, ``'bf16'`` or ``'fp16'`` for an autocast dtype."""
     return {torch.bfloat16: 'bf16', torch.float16: 'fp16'}.get(dtype, 'fp32')
+
+
+def resolve_precision(precision: str, device: torch.device | str) -> str:
+    """The arithmetic *precision* means on *device*: ``'fp32'``,
+    ``'bf16'`` or ``'fp16'`` (``'auto'`` resolved; checked as by
+    :func:`autocast_dtype`)."""
+    return precision_name(autocast_dtype(precision, device))
 
 
 def _forward(

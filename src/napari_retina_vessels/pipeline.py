@@ -365,10 +365,9 @@ def iter_segment(
     """
     from ._allocator import tune_allocator
     from .inference import (
-        autocast_dtype,
         choose_device,
-        precision_name,
         predict,
+        resolve_precision,
     )
     from .progress import Progress
     from .weights import iter_fetch, load_model, resolve
@@ -405,7 +404,9 @@ def iter_segment(
     # a user's process; the CLI and Dask workers tune by default.
     tune_allocator(default=False)
     dev = choose_device(device)
-    dtype = autocast_dtype(precision, dev)
+    # 'auto' resolved once: both stages run, and the result records,
+    # the same arithmetic.
+    precision = resolve_precision(precision, dev)
     yield Progress('fov', 0, 1)
     fov_full = (
         _check_fov(fov, rgb.shape[:2]) if fov is not None else fov_mask(rgb)
@@ -486,7 +487,7 @@ def iter_segment(
         av_weights_sha256=av_info['sha256'] if av_info else None,
         artery_probability=p_art,
         quality=grade,
-        precision=precision_name(dtype),
+        precision=precision,
         _canonical=canonical,
     )
 
