@@ -16,6 +16,7 @@ from .disc import DISC_DIAMETER_UM, Disc, as_disc, find_disc
 from .fractal import box_counting_dimension
 from .graph import LABEL_NAMES, Segments, trace_segments
 from .knudtson import ARTERY_K, VEIN_K, knudtson
+from .zone_b import zone_b_vessels
 
 __all__ = [
     'IMAGE_COLUMNS',
@@ -98,6 +99,8 @@ SEGMENT_COLUMNS = (
     'zone',
     'zone_b_calibre_px',
     'zone_b_calibre_um',
+    'zone_b_vessel',
+    'zone_b_trunk',
     'in_crae_crve',
     'y0',
     'x0',
@@ -577,6 +580,13 @@ def _segment_table(segs: Segments, shape, disc: Disc | None, um: float):
                 zb[i] = float(np.mean(w[inb]))
     cols['zone'] = zone
     cols['zone_b_calibre_px'] = np.round(zb, 3)
+    if disc is not None:
+        cols['zone_b_vessel'], cols['zone_b_trunk'] = zone_b_vessels(
+            segs, disc, zb
+        )
+    else:
+        cols['zone_b_vessel'] = np.full(n, -1)
+        cols['zone_b_trunk'] = np.zeros(n, bool)
     cols['in_crae_crve'] = np.zeros(n, bool)
     s = um if np.isfinite(um) else np.nan
     cols['length_um'] = np.round(segs.length * s, 1)
@@ -626,8 +636,11 @@ def _calibres(row, seg_df, disc, av, um, any_vessels, fov) -> None:
         if reason:
             row[f'{key}_reason'] = reason
             continue
+        # One calibre per vessel: its trunk's (zone_b.py).
         sel = seg_df[
-            (seg_df['label'] == cls) & np.isfinite(seg_df['zone_b_calibre_px'])
+            (seg_df['label'] == cls)
+            & seg_df['zone_b_trunk']
+            & np.isfinite(seg_df['zone_b_calibre_px'])
         ]
         top = sel.nlargest(6, 'zone_b_calibre_px')
         n = len(top)

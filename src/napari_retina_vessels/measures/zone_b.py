@@ -1,0 +1,150 @@
+"""Zone-B vessels: each vessel counted once for CRAE and CRVE.
+
+The vessel graph cuts a vessel into segments wherever its skeleton has a
+node: where a branch leaves it, where it forks, and where another vessel
+crosses it. Inside zone B (2 to 3 disc radii from the disc centre) the
+pieces of one vessel must not count as several vessels: the revised
+Knudtson formulas take the six widest *vessels*, and a trunk that counts
+twice pushes a genuine vessel out of the six and weighs twice in the
+result. Graders measure a vessel that branches inside zone B on its
+trunk (Knudtson et al. 2003; Hubbard et al. 1999).
+
+:func:`zone_b_vessels` therefore joins the segments of one A/V class
+that meet at a node inside zone B (a fork, a side branch, or both sides
+of a crossing) into one vessel, and measures the vessel on its trunk:
+its widest member with a zone-B calibre (a trunk is wider than the
+branches it gives off; the two sides of a crossing are equally wide),
+connectors left out: across a crossing's bridge the profile runs
+through both vessels and reads wide. Taking the member nearest the disc
+instead picks a thin side branch whenever one leaves the trunk towards
+the disc.
+Nodes a few pixels apart (a junction spread over neighbouring pixels)
+and nodes joined by a short connecting segment of any class are one
+node: the skeleton of a crossing is two three-way nodes joined by a
+bridge along one of the vessels, up to about twice the wider vessel's
+width long when they cross obliquely. A connector counts as short below
+2.5 times the widest calibre (mean width) of the segments at its ends.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .disc import Disc
+from .graph import Segments
+
+__all__ = ['zone_b_vessels']
+
+#: Segment ends closer than this (pixels) meet at one node.
+_NODE_TOLERANCE = 3.0
+#: A segment between two zone-B nodes shorter than this many times the
+#: widest calibre at its ends is a connector (the bridge of a crossing).
+_BRIDGE = 2.5
+
+
+class _Union:
+    def __init__(self, n: int) -> None:
+        self.parent = np.arange(n)
+
+    def find(self, i: int) -> int:
+        p = self.parent
+        while p[i] != i:
+            p[i] = p[p[i]]
+            i = int(p[i])
+        return i
+
+    def join(self, a: int, b: int) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)
+
+
+def zone_b_vessels(
+    segs: Segments, disc: Disc, zone_b_calibre: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Group the zone-B segments into vessels and pick each one's trunk.
+
+    Parameters
+    ----------
+    segs : Segments
+        The vessel graph.
+    disc : Disc
+        Optic disc (zone B is 2-3 radii from its centre).
+    zone_b_calibre : (N,) float
+        Each segment's mean width in zone B (NaN where it has none).
+
+    Returns
+    -------
+    vessel : (N,) int
+        Zone-B vessel id of each segment, -1 for segments with no pixel
+        in zone B. Ids are the smallest member segment's index.
+    trunk : (N,) bool
+        The one segment per vessel whose zone-B calibre stands for the
+        vessel (only vessels with a finite calibre have one).
+    """
+    n = len(segs)
+    vessel = np.full(n, -1)
+    trunk = np.zeros(n, bool)
+    if n == 0:
+        return vessel, trunk
+    r = disc.radius
+    dist = [
+        np.hypot(p[:, 0] - disc.y, p[:, 1] - disc.x) / r for p in segs.paths
+    ]
+    in_b = np.array([bool(((d >= 2) & (d <= 3)).any()) for d in dist])
+
+    # Nodes: both ends of every segment; ends within the tolerance are one.
+    ends = np.array([[p[0], p[-1]] for p in segs.paths], float).reshape(-1, 2)
+    end_d = np.hypot(ends[:, 0] - disc.y, ends[:, 1] - disc.x) / r
+    nodes = _Union(len(ends))
+    from scipy.spatial import cKDTree
+
+    for a, b in cKDTree(ends).query_pairs(_NODE_TOLERANCE):
+        nodes.join(a, b)
+    # Short connectors between two nodes in zone B (a crossing's bridge).
+    node_in_b = (end_d >= 2) & (end_d <= 3)
+    calibre = [
+        np.nanmean(w) if np.isfinite(w).any() else np.nan for w in segs.widths
+    ]
+    widest: dict[int, float] = {}
+    for e in np.flatnonzero(node_in_b):
+        w = calibre[e // 2]
+        if np.isfinite(w):
+            k = nodes.find(int(e))
+            widest[k] = max(widest.get(k, 0.0), float(w))
+    connector = np.zeros(n, bool)
+    for i in range(n):
+        a, b = 2 * i, 2 * i + 1
+        if not (node_in_b[a] and node_in_b[b]):
+            continue
+        w = max(widest.get(nodes.find(a), 0.0), widest.get(nodes.find(b), 0.0))
+        if segs.length[i] < _BRIDGE * w:
+            connector[i] = True
+    for i in np.flatnonzero(connector):
+        nodes.join(2 * i, 2 * i + 1)
+
+    # Same-class zone-B segments that share a node inside zone B.
+    vessels = _Union(n)
+    at_node: dict[tuple[int, int], int] = {}
+    for i in np.flatnonzero(in_b):
+        for e in (2 * i, 2 * i + 1):
+            if not node_in_b[e]:
+                continue
+            key = (nodes.find(e), int(segs.label[i]))
+            if key in at_node:
+                vessels.join(at_node[key], int(i))
+            else:
+                at_node[key] = int(i)
+    for i in np.flatnonzero(in_b):
+        vessel[i] = vessels.find(int(i))
+
+    # The trunk: the widest member with a zone-B calibre, not a
+    # connector unless the vessel has nothing else.
+    ok = np.isfinite(zone_b_calibre)
+    for v in np.unique(vessel[vessel >= 0]):
+        members = np.flatnonzero((vessel == v) & ok & ~connector)
+        if not members.size:
+            members = np.flatnonzero((vessel == v) & ok)
+        if members.size:
+            trunk[members[np.argmax(zone_b_calibre[members])]] = True
+    return vessel, trunk
