@@ -228,3 +228,74 @@ def test_make_ensemble_script_averages(tmp_path):
     torch.testing.assert_close(
         got[k], (da['state_dict'][k] + db['state_dict'][k]) / 2
     )
+
+
+# -- the CPU inference path's pooling and upsampling -------------------------
+
+
+@pytest.mark.parametrize('size', [(48, 40), (47, 41), (2, 2), (9, 3)])
+@pytest.mark.parametrize('dtype', [torch.float32, torch.bfloat16])
+def test_max_pool2_equals_pytorch(size, dtype):
+    import torch.nn.functional as F
+
+    from napari_retina_vessels.models._blocks import max_pool2
+
+    torch.manual_seed(1)
+    x = torch.randn(2, 5, *size).to(dtype)
+    for xx in (x, x.contiguous(memory_format=torch.channels_last)):
+        assert torch.equal(max_pool2(xx), F.max_pool2d(xx, 2))
+
+
+@pytest.mark.parametrize('size', [(24, 20), (1, 1), (1, 6), (7, 3)])
+def test_upsample2_cat_equals_interpolate_then_cat(size):
+    import torch.nn.functional as F
+
+    from napari_retina_vessels.models._blocks import upsample2_cat
+
+    torch.manual_seed(2)
+    h, w = size
+    x = torch.randn(2, 6, h, w).contiguous(memory_format=torch.channels_last)
+    skip = torch.randn(2, 3, 2 * h, 2 * w)
+    want = torch.cat(
+        [F.interpolate(x, size=(2 * h, 2 * w), mode='bilinear'), skip], 1
+    )
+    got = upsample2_cat(x, skip)
+    assert got.is_contiguous(memory_format=torch.channels_last)
+    torch.testing.assert_close(got, want, rtol=0, atol=1e-6)
+    # bfloat16: the row pass is rounded once more than PyTorch's kernel.
+    xb, sb = x.bfloat16(), skip.bfloat16()
+    want_b = torch.cat(
+        [F.interpolate(xb, size=(2 * h, 2 * w), mode='bilinear'), sb], 1
+    )
+    got_b = upsample2_cat(xb, sb)
+    assert got_b.dtype == torch.bfloat16
+    torch.testing.assert_close(
+        got_b.float(), want_b.float(), rtol=2**-7, atol=2**-7
+    )
+
+
+@pytest.mark.parametrize('arch', sorted(SMALL))
+def test_inference_path_matches_the_training_path(arch, monkeypatch):
+    """Without gradients on a CPU the U-Nets pool and upsample with
+    max_pool2 / upsample2_cat; with gradients (training) with PyTorch's
+    own functions. Both give the same outputs, padded and odd sizes."""
+    from napari_retina_vessels.models import _blocks
+
+    calls = []
+    real = _blocks.upsample2_cat
+    monkeypatch.setattr(
+        _blocks, 'upsample2_cat', lambda *a: calls.append(1) or real(*a)
+    )
+    kwargs, cin, _, _ = SMALL[arch]
+    torch.manual_seed(0)
+    model = build_model(arch, **kwargs).eval()
+    for size in ((48, 40), (44, 38)):
+        x = torch.randn(1, cin, *size)
+        with torch.no_grad():
+            fast = model(x)
+        assert calls, 'the inference path was not taken'
+        n = len(calls)
+        slow = model(x)  # gradients on: the reference functions
+        assert len(calls) == n
+        for f, s in zip(fast, slow, strict=True):
+            torch.testing.assert_close(f, s.detach(), rtol=1e-5, atol=1e-5)

@@ -81,6 +81,71 @@ class ResidualRecurrentSE(nn.Module):
         return x + self.se(self.body(x))
 
 
+def _fast_path(x: torch.Tensor) -> bool:
+    """Whether :class:`UNet` may use :func:`max_pool2` and
+    :func:`upsample2_cat`: inference (no gradients: they write into
+    preallocated buffers) on a CPU (on a GPU PyTorch's own kernels are
+    fast)."""
+    return (
+        not torch.is_grad_enabled() and x.device.type == 'cpu' and x.dim() == 4
+    )
+
+
+def max_pool2(x: torch.Tensor) -> torch.Tensor:
+    """2x2 max pooling, stride 2, odd last row/column dropped.
+
+    The same values as ``F.max_pool2d(x, 2)``, without the argmax indices
+    that PyTorch's CPU kernel computes and discards: 3-4x faster on a
+    channels-last bfloat16 map (benchmarks in docs/results.md).
+    """
+    h, w = x.shape[-2] // 2 * 2, x.shape[-1] // 2 * 2
+    x = x[..., :h, :w]
+    return torch.maximum(
+        torch.maximum(x[..., 0::2, 0::2], x[..., 0::2, 1::2]),
+        torch.maximum(x[..., 1::2, 0::2], x[..., 1::2, 1::2]),
+    )
+
+
+def upsample2_cat(x: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
+    """``cat([interpolate(x, 2x, bilinear), skip], 1)`` in one buffer.
+
+    For a skip exactly twice the size of *x*, PyTorch's bilinear
+    interpolation (``align_corners=False``) puts each output pixel a
+    quarter of a pixel from its nearest input pixel: output row ``2i`` is
+    ``0.75 x[i] + 0.25 x[i-1]`` and row ``2i+1`` is ``0.75 x[i] +
+    0.25 x[i+1]``, with the edge rows copied; the same along columns.
+    Written straight into the channel-slice of a channels-last buffer
+    that holds the skip beside it, this saves the interpolation's own
+    output and the copy ``torch.cat`` makes of it. Equal to the two
+    PyTorch calls up to rounding (float32: ~1e-7; bfloat16: the row pass
+    is rounded to bfloat16 before the column pass, one unit in the last
+    place at most).
+    """
+    n, c, h, w = x.shape
+    buf = torch.empty(
+        (n, c + skip.shape[1], 2 * h, 2 * w),
+        dtype=x.dtype,
+        memory_format=torch.channels_last,
+    )
+    buf[:, c:] = skip
+    src = x.permute(0, 2, 3, 1)  # (n, h, w, c)
+    # (n, h, 2, w, 2, c): [:, i, dy, j, dx] is output pixel (2i+dy, 2j+dx)
+    out = buf.permute(0, 2, 3, 1)[..., :c].unflatten(1, (h, 2))
+    out = out.unflatten(3, (w, 2))
+    rows = torch.empty((2, n, h, w, c), dtype=x.dtype)
+    even, odd = rows[0], rows[1]
+    even[:, 0] = src[:, 0]
+    torch.lerp(src[:, 1:], src[:, :-1], 0.25, out=even[:, 1:])
+    odd[:, -1] = src[:, -1]
+    torch.lerp(src[:, :-1], src[:, 1:], 0.25, out=odd[:, :-1])
+    for dy, r in ((0, even), (1, odd)):
+        out[:, :, dy, 0, 0] = r[:, :, 0]
+        torch.lerp(r[:, :, 1:], r[:, :, :-1], 0.25, out=out[:, :, dy, 1:, 0])
+        out[:, :, dy, -1, 1] = r[:, :, -1]
+        torch.lerp(r[:, :, :-1], r[:, :, 1:], 0.25, out=out[:, :, dy, :-1, 1])
+    return buf
+
+
 class UNet(nn.Module):
     """Encoder-decoder with skip connections, any depth and block type.
 
@@ -110,15 +175,19 @@ class UNet(nn.Module):
         self.head = nn.Conv2d(cin, out_channels, 1)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
+        fast = _fast_path(x)
         skips = []
         for i, enc in enumerate(self.encoders):
             if i:
-                x = F.max_pool2d(x, 2)
+                x = max_pool2(x) if fast else F.max_pool2d(x, 2)
             x = enc(x)
             skips.append(x)
         skips.pop()
         for dec in self.decoders:
             skip = skips.pop()
+            if fast and skip.shape[-2:] == (2 * x.shape[-2], 2 * x.shape[-1]):
+                x = dec(upsample2_cat(x, skip))
+                continue
             x = F.interpolate(
                 x, size=skip.shape[-2:], mode='bilinear', align_corners=False
             )
