@@ -4,7 +4,10 @@ Prints, for the DRIVE test photos (vessels only):
 
 - images/s of ``run_batch`` in this process (no Dask), model loaded,
   with the device's default batch size and with each of --batch-sizes
-  photos per forward pass;
+  photos per forward pass, each also as seconds per photo in units of
+  the reference job of ``../shared/tools/cpu_reference.py`` (2 threads),
+  timed between these runs: machines and their loads differ, the ratio
+  carries over;
 - images/s on a LocalCluster of 1 and of 2 worker processes, warm (the
   cluster is up and every worker has loaded the model) and cold (what
   ``retina-vessels segment --workers N`` costs, cluster start included);
@@ -24,10 +27,14 @@ import argparse
 import csv
 import json
 import os
+import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_inference import REFERENCE, _reference  # noqa: E402
 
 
 def _noop(item: int) -> int:
@@ -96,7 +103,23 @@ def main() -> None:
         'process (comma-separated)',
     )
     parser.add_argument('--json', default=None, help='write results here')
+    parser.add_argument(
+        '--reference',
+        default=str(REFERENCE),
+        help='cpu_reference.py, timed in the same run',
+    )
     args = parser.parse_args()
+    reference = _reference(args.reference)
+    refs: list[float] = []
+
+    def time_reference() -> None:
+        if reference is not None:
+            refs.append(reference(2, 3))
+
+    def ratio(wall: float) -> str:
+        if not refs:
+            return ''
+        return f' = {wall / n / statistics.median(refs):.2f}x the reference'
 
     from distributed import Client, LocalCluster
 
@@ -122,17 +145,38 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
         _timed_batch(photos[:1], out / 'warm', device=args.device)
-        wall, res = _timed_batch(photos, out / 'single', device=args.device)
-        results['single_images_per_s'] = n / wall
-        print(f'single process      : {n / wall:6.2f} images/s ({wall:.1f} s)')
+        walls = {}
+        time_reference()
+        walls['single'], _ = _timed_batch(
+            photos, out / 'single', device=args.device
+        )
         for b in [int(b) for b in args.batch_sizes.split(',') if b]:
-            wall, _ = _timed_batch(
+            time_reference()
+            walls[b], _ = _timed_batch(
                 photos, out / f'batch{b}', device=args.device, batch_size=b
             )
-            results[f'batch_{b}_images_per_s'] = n / wall
+        time_reference()
+        if refs:
+            results['reference_s'] = statistics.median(refs)
             print(
-                f'  --batch-size {b:<4d} : {n / wall:6.2f} images/s '
-                f'({wall:.1f} s)'
+                f'reference job (cpu_reference.py, 2 threads): '
+                f'{statistics.median(refs):.3f} s (median of {len(refs)} '
+                'timings between the runs below)'
+            )
+        for key, wall in walls.items():
+            if key == 'single':
+                results['single_images_per_s'] = n / wall
+                label = 'single process      '
+            else:
+                results[f'batch_{key}_images_per_s'] = n / wall
+                label = f'  --batch-size {key:<4d} '
+            if refs:
+                results[f'{key}_per_image_vs_reference'] = (
+                    wall / n / statistics.median(refs)
+                )
+            print(
+                f'{label}: {n / wall:6.2f} images/s ({wall:.1f} s; per '
+                f'photo{ratio(wall)})'
             )
 
         for w in sizes:
