@@ -187,20 +187,7 @@ def _one_line(err: BaseException) -> str:
     return msg
 
 
-def _expected(name):
-    if name == 'stack.tif':
-        return pytest.param(
-            name,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason='the napari reader refuses multi-page TIFFs '
-                'that io.read_stack reads',
-            ),
-        )
-    return name
-
-
-@pytest.mark.parametrize('name', [_expected(n) for n in sorted(FILES)])
+@pytest.mark.parametrize('name', sorted(FILES))
 def test_reader_and_segment_end_cleanly(name, tmp_path):
     expected = EXPECTED[name]
     path = _write_corpus(tmp_path)[name]

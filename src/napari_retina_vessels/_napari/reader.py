@@ -266,13 +266,33 @@ def _gray_copy(arr: np.ndarray) -> np.ndarray | None:
     return None
 
 
-def _image_layer(arr: np.ndarray, name: str, meta: dict) -> LayerData:
+def _read_photo(path: Path) -> tuple[np.ndarray, bool]:
+    """``(image, False)`` from :func:`io.imread`, or ``(stack, True)``
+    with every frame of a multi-page TIFF, which ``imread`` refuses:
+    (N, H, W[, 3]) for a stacked layer."""
+    try:
+        return io.imread(path), False
+    except ImageReadError as err:
+        first = err
+    try:
+        stack = io.read_stack(path)
+    except ImageReadError:
+        stack = None
+    if stack is None or stack.ndim < 3 or len(stack) < 2:
+        raise first
+    return stack, True
+
+
+def _image_layer(
+    arr: np.ndarray, name: str, meta: dict, *, frames: bool = False
+) -> LayerData:
+    """An Image layer; *frames*: the first axis is a stack of photos."""
     kwargs: dict[str, Any] = {
         'name': name,
-        'rgb': arr.ndim == 3,
+        'rgb': arr.ndim == (4 if frames else 3),
         'metadata': meta,
     }
-    if arr.ndim == 2:
+    if arr.ndim == (3 if frames else 2):
         kwargs['colormap'] = 'gray'
     return (arr, kwargs, 'image')
 
@@ -424,8 +444,10 @@ def _read_file(path: Path) -> LayerData:
         return _read_result(path, *result)
     if _is_av_file(path):
         return _av_layer(io.read_av(path), name, _metadata(path))
-    arr = io.imread(path)
+    arr, frames = _read_photo(path)
     meta = _metadata(path)
+    if frames:  # a multi-page TIFF: one layer with a frame slider
+        return _image_layer(arr, name, meta, frames=True)
     if _named_like_label(path):
         gray = _gray_copy(arr)
         if gray is not None:
