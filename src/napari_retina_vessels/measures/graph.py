@@ -81,21 +81,31 @@ def _smooth(path: np.ndarray) -> np.ndarray:
 
 
 def _profile_widths(
-    soft: np.ndarray, centres: np.ndarray, normals: np.ndarray, half: float
+    soft: np.ndarray,
+    centres: np.ndarray,
+    normals: np.ndarray,
+    half: float | np.ndarray,
 ) -> np.ndarray:
     """Width at each centre: the distance between the 0.5 crossings.
 
     ``soft`` is sampled with bilinear interpolation along the normal, so
     the crossings fall between pixel centres: sub-pixel widths. A binary
     map gives its edge halfway between a vessel and a background pixel.
+    *half* is how far to look on each side: one distance, or one per
+    centre (centres are then measured in groups of similar reach, so a
+    thin vessel is not sampled as far out as the widest one).
     """
     out = np.full(len(centres), np.nan)
-    # Chunks keep the sample arrays to some tens of megabytes.
-    chunk = max(1, 2_000_000 // int(half / _STEP + 1))
-    for a in range(0, len(centres), chunk):
-        out[a : a + chunk] = _chunk_widths(
-            soft, centres[a : a + chunk], normals[a : a + chunk], half
-        )
+    halves = np.broadcast_to(np.asarray(half, np.float64), (len(centres),))
+    # Reach rounded up to whole pixels: a few groups, each sampled once.
+    reach = np.ceil(halves)
+    for r in np.unique(reach):
+        idx = np.flatnonzero(reach == r)
+        # Chunks keep the sample arrays to some tens of megabytes.
+        chunk = max(1, 2_000_000 // int(r / _STEP + 1))
+        for a in range(0, len(idx), chunk):
+            sel = idx[a : a + chunk]
+            out[sel] = _chunk_widths(soft, centres[sel], normals[sel], r)
     return out
 
 
@@ -202,15 +212,29 @@ def trace_segments(
     normals = np.stack([t[:, 1], -t[:, 0]], axis=1) / norm[:, None]
     centres = np.concatenate(paths).astype(np.float64)
     r = radius[centres[:, 0].astype(int), centres[:, 1].astype(int)]
-    half = float(max(3.0, 2.5 * r.max() + 2))
+    # A profile at a slant reads wider than the vessel; one that runs
+    # into a neighbour reads much wider: widths above 2.5x the
+    # distance-transform estimate (2 r - 1 for a binary map), + 2 px,
+    # are dropped below. Neither side of a width that is kept reaches
+    # further than that limit, so each profile looks that far (and no
+    # further than 2.5x the widest vessel's radius + 2 px): the same
+    # widths as looking as far as the widest vessel everywhere.
+    rough = np.maximum(2 * r - 1, 1.0)
+    limit = 2.5 * rough + 2
+    half = np.minimum(limit + _STEP, max(3.0, 2.5 * r.max() + 2))
     label_map = None if labels is None else np.asarray(labels)
     seg_label = np.array([_majority(label_map, p) for p in paths], int)
     point_label = np.repeat(seg_label, [len(p) for p in paths])
-    width = _profile_widths(soft_map, centres, normals, half)
-    if label_map is not None:
-        # An artery beside a vein is one blob in the vessel map: measure
-        # each class on its own pixels (plus crossings, label 3), so the
-        # profile stops where the other class begins.
+    width = np.full(len(centres), np.nan)
+    by_class = label_map is not None
+    # An artery beside a vein is one blob in the vessel map: measure
+    # each class on its own pixels (plus crossings, label 3), so the
+    # profile stops where the other class begins; the rest on the map.
+    rest = ~np.isin(point_label, (1, 2)) if by_class else slice(None)
+    width[rest] = _profile_widths(
+        soft_map, centres[rest], normals[rest], half[rest]
+    )
+    if by_class:
         for c in (1, 2):
             sel = point_label == c
             if not sel.any():
@@ -218,13 +242,12 @@ def trace_segments(
             own = (label_map == c) | (label_map == 3)
             soft_c = np.where(own, soft_map, np.minimum(soft_map, 0.49))
             width[sel] = _profile_widths(
-                soft_c.astype(np.float32), centres[sel], normals[sel], half
+                soft_c.astype(np.float32),
+                centres[sel],
+                normals[sel],
+                half[sel],
             )
-    # A profile at a slant reads wider than the vessel; one that runs
-    # into a neighbour reads much wider: keep widths within 3x the
-    # distance-transform estimate (2 r - 1 for a binary map).
-    rough = np.maximum(2 * r - 1, 1.0)
-    width[(width > 2.5 * rough + 2) | (width <= 0)] = np.nan
+    width[(width > limit) | (width <= 0)] = np.nan
 
     widths, length, arcs, chord, curv, orient, lab = ([] for _ in range(7))
     start = 0
