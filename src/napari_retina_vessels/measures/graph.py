@@ -137,6 +137,30 @@ def _chunk_widths(soft, centres, normals, half) -> np.ndarray:
     return sides[0] + sides[1]
 
 
+def _radius_on(vessels: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """``distance_transform_edt(vessels)``, computed at *points* only.
+
+    (H, W) float array holding, at each of the (n, 2) *points*, the
+    distance to the nearest background pixel (0 elsewhere). That pixel
+    always touches the vessels (a background pixel whose neighbours are
+    all background has one nearer to any vessel pixel), so a k-d tree of
+    those pixels gives the same distances as the full transform in a
+    fraction of its time on a large photo.
+    """
+    from scipy.spatial import cKDTree
+
+    out = np.zeros(vessels.shape, np.float64)
+    if not len(points):
+        return out
+    edge = ndi.binary_dilation(vessels, np.ones((3, 3), bool)) & ~vessels
+    background = np.argwhere(edge)
+    if not len(background):  # all vessel: the transform's convention
+        return ndi.distance_transform_edt(vessels)
+    dist, _ = cKDTree(background).query(points)
+    out[points[:, 0], points[:, 1]] = dist
+    return out
+
+
 def _majority(label_map, path) -> int:
     """The most common nonzero A/V value on *path* (0 if none)."""
     if label_map is None:
@@ -182,13 +206,13 @@ def trace_segments(
 
     skel = skan.Skeleton(skeleton)
     types = skan.summarize(skel, separator='_')['branch_type'].to_numpy()
-    radius = ndi.distance_transform_edt(vessels)
+    coords = np.asarray(skel.coordinates, np.intp)
+    radius = _radius_on(vessels, coords)
     if soft is None:
         soft_map = vessels.astype(np.float32)
     else:
         soft_map = np.asarray(soft, np.float32)
     degree = np.zeros(vessels.shape, np.int32)
-    coords = np.asarray(skel.coordinates, np.intp)
     degree[coords[:, 0], coords[:, 1]] = skel.degrees
 
     paths, kinds = [], []
