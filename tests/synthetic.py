@@ -112,3 +112,51 @@ def write_topcon_fda(path, rgb: np.ndarray) -> None:
         fh.write(bytes([len(name)]) + name + struct.pack('<I', len(fundus)))
         fh.write(fundus)
         fh.write(b'\x00')
+
+
+def write_training_set(folder, n: int = 3, av: bool = False) -> str:
+    """*n* small synthetic photos with vessel (and A/V) labels in the
+    ``images`` / ``vessels`` / ``av`` layout; returns ``'folder:all'``,
+    a dataset spec for ``train``. Arteries are the left half's vessels."""
+    from napari_retina_vessels.io import imwrite
+
+    for i in range(n):
+        img = fake_fundus(120, 128, seed=i)
+        vessels = (img[..., 1] < 60) & (img.sum(-1) > 30)
+        imwrite(folder / 'images' / f'p{i}.png', img)
+        imwrite(folder / 'vessels' / f'p{i}.png', vessels)
+        if av:
+            rgb = np.zeros(img.shape, np.uint8)
+            half = np.arange(img.shape[1]) < img.shape[1] // 2
+            rgb[vessels & half[None, :]] = (255, 0, 0)
+            rgb[vessels & ~half[None, :]] = (0, 0, 255)
+            imwrite(folder / 'av' / f'p{i}.png', rgb)
+    return f'{folder}:all'
+
+
+def tiny_config(tmp_path, data, name: str = 'run', **kw):
+    """A TrainConfig of a few steps of a 4-8 channel W-Net on *data*."""
+    from napari_retina_vessels.training.loop import TrainConfig
+
+    settings = {
+        'datasets': [data],
+        'out': str(tmp_path / name),
+        'arch': 'wnet',
+        'arch_kwargs': {'channels': [4, 8]},
+        'steps': 4,
+        'batch': 2,
+        'patch': 48,
+        'lr': 1e-3,
+        'val_every': 2,
+        'val_per_dataset': 1,
+        'seed': 0,
+        'threads': 1,
+    }
+    return TrainConfig(**{**settings, **kw})
+
+
+#: ``retina-vessels train`` options for a two-step run of 48 px crops.
+TINY_TRAIN_ARGS = [
+    '--steps', '2', '--batch', '2', '--patch', '48',
+    '--val-every', '2', '--threads', '1',
+]  # fmt: skip

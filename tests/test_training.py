@@ -12,51 +12,19 @@ import json
 import numpy as np
 import pytest
 import torch
-from synthetic import fake_fundus
+from synthetic import (
+    TINY_TRAIN_ARGS,
+    fake_fundus,
+    tiny_config,
+    write_training_set,
+)
 
 from napari_retina_vessels import segment
 from napari_retina_vessels.cli import main
 from napari_retina_vessels.io import imwrite
 from napari_retina_vessels.training import loop, losses
-from napari_retina_vessels.training.loop import TrainConfig, train
+from napari_retina_vessels.training.loop import train
 from napari_retina_vessels.weights import load_model
-
-
-def _dataset(folder, n=3, av=False):
-    for i in range(n):
-        img = fake_fundus(120, 128, seed=i)
-        dark = img[..., 1] < 60
-        inside = img.sum(-1) > 30
-        vessels = dark & inside
-        imwrite(folder / 'images' / f'p{i}.png', img)
-        imwrite(folder / 'vessels' / f'p{i}.png', vessels)
-        if av:
-            rgb = np.zeros(img.shape, np.uint8)
-            half = np.arange(img.shape[1]) < img.shape[1] // 2
-            rgb[vessels & half[None, :]] = (255, 0, 0)
-            rgb[vessels & ~half[None, :]] = (0, 0, 255)
-            imwrite(folder / 'av' / f'p{i}.png', rgb)
-    return f'{folder}:all'
-
-
-def _cfg(tmp_path, data, name='run', **kw):
-    kw.setdefault('arch_kwargs', {'channels': [4, 8]})
-    return TrainConfig(
-        datasets=[data],
-        out=str(tmp_path / name),
-        **{
-            'arch': 'wnet',
-            'steps': 4,
-            'batch': 2,
-            'patch': 48,
-            'lr': 1e-3,
-            'val_every': 2,
-            'val_per_dataset': 1,
-            'seed': 0,
-            'threads': 1,
-            **kw,
-        },
-    )
 
 
 def _rows(path):
@@ -77,12 +45,12 @@ def _state(path, params_only=False):
 
 @pytest.fixture(scope='module')
 def data(tmp_path_factory):
-    return _dataset(tmp_path_factory.mktemp('synthetic'))
+    return write_training_set(tmp_path_factory.mktemp('synthetic'))
 
 
 def test_run_folder_files_and_weights_usable(tmp_path, data):
     lines = []
-    best = train(_cfg(tmp_path, data), log=lines.append)
+    best = train(tiny_config(tmp_path, data), log=lines.append)
     run = tmp_path / 'run'
     assert best == run / 'best.pt'
     for f in ('best.pt', 'last.pt', 'checkpoint.pt', 'config.json', 'log.csv'):
@@ -100,7 +68,7 @@ def test_run_folder_files_and_weights_usable(tmp_path, data):
 
 
 def test_resume_continues_exactly(tmp_path, data, monkeypatch):
-    straight = _cfg(tmp_path, data, name='straight')
+    straight = tiny_config(tmp_path, data, name='straight')
     train(straight, log=lambda s: None)
 
     # The same run killed right after its step-2 checkpoint...
@@ -109,12 +77,12 @@ def test_resume_continues_exactly(tmp_path, data, monkeypatch):
 
     monkeypatch.setattr(loop, '_plot', killed)
     with pytest.raises(KeyboardInterrupt):
-        train(_cfg(tmp_path, data, name='part'), log=lambda s: None)
+        train(tiny_config(tmp_path, data, name='part'), log=lambda s: None)
     monkeypatch.undo()
     # ...then resumed: the schedule comes from config.json, not from here.
     lines = []
     train(
-        _cfg(tmp_path, data, name='part', steps=999),
+        tiny_config(tmp_path, data, name='part', steps=999),
         resume=True,
         log=lines.append,
     )
@@ -129,11 +97,13 @@ def test_resume_continues_exactly(tmp_path, data, monkeypatch):
 
 
 def test_init_starts_from_given_weights(tmp_path, data):
-    first = train(_cfg(tmp_path, data, name='first'), log=lambda s: None)
+    first = train(
+        tiny_config(tmp_path, data, name='first'), log=lambda s: None
+    )
     lines = []
     # lr ~0 (the schedule's floor is 1e-5): the weights barely move.
     train(
-        _cfg(tmp_path, data, name='tuned', init=str(first), lr=0.0),
+        tiny_config(tmp_path, data, name='tuned', init=str(first), lr=0.0),
         log=lines.append,
     )
     assert f'initialised from {first}' in lines
@@ -143,15 +113,17 @@ def test_init_starts_from_given_weights(tmp_path, data):
     b = _state(tmp_path / 'tuned' / 'last.pt', params_only=True)
     assert all(torch.allclose(a[k], b[k], atol=1e-3) for k in a)
     fresh = train(
-        _cfg(tmp_path, data, name='fresh', lr=0.0), log=lambda s: None
+        tiny_config(tmp_path, data, name='fresh', lr=0.0), log=lambda s: None
     )
     c = _state(fresh, params_only=True)
     assert not all(torch.allclose(a[k], c[k], atol=1e-3) for k in a)
 
 
 def test_init_with_other_widths_is_a_clear_error(tmp_path, data):
-    first = train(_cfg(tmp_path, data, name='first'), log=lambda s: None)
-    cfg = _cfg(
+    first = train(
+        tiny_config(tmp_path, data, name='first'), log=lambda s: None
+    )
+    cfg = tiny_config(
         tmp_path,
         data,
         name='wide',
@@ -165,7 +137,7 @@ def test_init_with_other_widths_is_a_clear_error(tmp_path, data):
 def test_ensembles_are_assembled_not_trained(tmp_path, data):
     with pytest.raises(ValueError, match='make_ensemble'):
         train(
-            _cfg(
+            tiny_config(
                 tmp_path, data, arch='ensemble', arch_kwargs={'member': 'wnet'}
             ),
             log=lambda s: None,
@@ -198,7 +170,7 @@ def test_cli_errors_are_one_line(tmp_path, data, capsys):
 
 def test_unknown_loss_is_refused(tmp_path, data):
     with pytest.raises(ValueError, match="unknown loss 'focal'"):
-        train(_cfg(tmp_path, data, loss='focal'), log=lambda s: None)
+        train(tiny_config(tmp_path, data, loss='focal'), log=lambda s: None)
 
 
 def test_bce_loss_is_masked_bce_without_dice():
@@ -223,10 +195,12 @@ def test_bce_loss_is_masked_bce_without_dice():
 
 
 def test_av_task_trains_on_image_and_vessel_map(tmp_path):
-    data = _dataset(tmp_path / 'av', av=True)
-    vessels = train(_cfg(tmp_path, data, name='vessels'), log=lambda s: None)
+    data = write_training_set(tmp_path / 'av', av=True)
+    vessels = train(
+        tiny_config(tmp_path, data, name='vessels'), log=lambda s: None
+    )
     best = train(
-        _cfg(
+        tiny_config(
             tmp_path,
             data,
             name='av',
@@ -245,7 +219,9 @@ def test_av_task_trains_on_image_and_vessel_map(tmp_path):
 
 
 def test_cli_train_passes_init_and_loss(tmp_path, data, capsys):
-    first = train(_cfg(tmp_path, data, name='first'), log=lambda s: None)
+    first = train(
+        tiny_config(tmp_path, data, name='first'), log=lambda s: None
+    )
     out = tmp_path / 'cli'
     rc = main(
         [
@@ -255,16 +231,7 @@ def test_cli_train_passes_init_and_loss(tmp_path, data, capsys):
             'wnet',
             '--channels',
             '4,8',
-            '--steps',
-            '2',
-            '--batch',
-            '2',
-            '--patch',
-            '48',
-            '--val-every',
-            '2',
-            '--threads',
-            '1',
+            *TINY_TRAIN_ARGS,
             '--init',
             str(first),
             '--loss',
@@ -285,12 +252,13 @@ def test_cli_train_passes_init_and_loss(tmp_path, data, capsys):
 
 
 def test_cli_init_alone_takes_architecture_from_the_weights(tmp_path):
-    data = _dataset(tmp_path / 'av', av=True, n=2)
+    data = write_training_set(tmp_path / 'av', av=True, n=2)
     vessels = train(
-        _cfg(tmp_path, data, name='v', val_per_dataset=0), log=lambda s: None
+        tiny_config(tmp_path, data, name='v', val_per_dataset=0),
+        log=lambda s: None,
     )
     av = train(
-        _cfg(
+        tiny_config(
             tmp_path,
             data,
             name='a',
@@ -339,7 +307,7 @@ def test_local_input_is_recorded_and_used_at_inference(tmp_path, data):
         standardise,
     )
 
-    best = train(_cfg(tmp_path, data, input='local'))
+    best = train(tiny_config(tmp_path, data, input='local'))
     saved = torch.load(best, weights_only=True)
     assert saved['input'] == 'local'
     model, info = load_model(best)
@@ -405,12 +373,12 @@ def test_camera_augmentation_only_for_the_av_stage():
 
 def test_unknown_input_normalisation_is_refused(tmp_path, data):
     with pytest.raises(ValueError, match='input normalisation'):
-        train(_cfg(tmp_path, data, input='clahe'))
+        train(tiny_config(tmp_path, data, input='clahe'))
     assert not (tmp_path / 'run' / 'config.json').exists()
 
 
 def test_cli_init_takes_input_normalisation_from_the_weights(tmp_path, data):
-    first = train(_cfg(tmp_path, data, name='a', input='local'))
+    first = train(tiny_config(tmp_path, data, name='a', input='local'))
     out = tmp_path / 'b'
     assert (
         main(
@@ -421,16 +389,7 @@ def test_cli_init_takes_input_normalisation_from_the_weights(tmp_path, data):
                 str(first),
                 '--out',
                 str(out),
-                '--steps',
-                '2',
-                '--batch',
-                '2',
-                '--patch',
-                '48',
-                '--val-every',
-                '2',
-                '--threads',
-                '1',
+                *TINY_TRAIN_ARGS,
             ]
         )
         == 0
@@ -439,7 +398,7 @@ def test_cli_init_takes_input_normalisation_from_the_weights(tmp_path, data):
 
 
 def test_cli_init_with_its_own_arch_name_keeps_its_widths(tmp_path, data):
-    first = train(_cfg(tmp_path, data, name='a'))
+    first = train(tiny_config(tmp_path, data, name='a'))
     widths = json.loads((tmp_path / 'a' / 'config.json').read_text())
     out = tmp_path / 'b'
     # Naming the architecture of --init without widths means its widths,
@@ -457,16 +416,7 @@ def test_cli_init_with_its_own_arch_name_keeps_its_widths(tmp_path, data):
                 'local',
                 '--out',
                 str(out),
-                '--steps',
-                '2',
-                '--batch',
-                '2',
-                '--patch',
-                '48',
-                '--val-every',
-                '2',
-                '--threads',
-                '1',
+                *TINY_TRAIN_ARGS,
             ]
         )
         == 0

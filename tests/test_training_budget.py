@@ -13,9 +13,11 @@ import math
 import numpy as np
 import pytest
 import torch
-from synthetic import fake_fundus
+from synthetic import (
+    tiny_config,
+    write_training_set,
+)
 
-from napari_retina_vessels.io import imwrite
 from napari_retina_vessels.training import cache as C
 from napari_retina_vessels.training import data as D
 from napari_retina_vessels.training import loop
@@ -23,40 +25,9 @@ from napari_retina_vessels.training.feed import Feed
 from napari_retina_vessels.training.loop import TrainConfig, train
 
 
-def _dataset(folder, n=3):
-    for i in range(n):
-        img = fake_fundus(120, 128, seed=i)
-        imwrite(folder / 'images' / f'p{i}.png', img)
-        imwrite(
-            folder / 'vessels' / f'p{i}.png',
-            (img[..., 1] < 60) & (img.sum(-1) > 30),
-        )
-    return f'{folder}:all'
-
-
 @pytest.fixture(scope='module')
 def data(tmp_path_factory):
-    return _dataset(tmp_path_factory.mktemp('budget') / 'SYN')
-
-
-def _cfg(tmp_path, data, name='run', **kw):
-    return TrainConfig(
-        **{
-            'datasets': [data],
-            'out': str(tmp_path / name),
-            'arch': 'wnet',
-            'arch_kwargs': {'channels': [4, 8]},
-            'steps': 4,
-            'batch': 2,
-            'patch': 48,
-            'lr': 1e-3,
-            'val_every': 2,
-            'val_per_dataset': 1,
-            'seed': 0,
-            'threads': 1,
-            **kw,
-        }
-    )
+    return write_training_set(tmp_path_factory.mktemp('budget') / 'SYN')
 
 
 def _rows(path):
@@ -80,7 +51,9 @@ def test_time_schedule_warms_up_then_decays_to_the_floor():
 def test_minutes_end_the_run_with_a_validation(tmp_path, data):
     lines = []
     best = train(
-        _cfg(tmp_path, data, steps=10**9, val_every=10**6, minutes=0.002),
+        tiny_config(
+            tmp_path, data, steps=10**9, val_every=10**6, minutes=0.002
+        ),
         log=lines.append,
     )
     rows = _rows(tmp_path / 'run' / 'log.csv')
@@ -91,7 +64,7 @@ def test_minutes_end_the_run_with_a_validation(tmp_path, data):
 
 
 def test_bf16_autocast_trains_finite_float32_weights(tmp_path, data):
-    best = train(_cfg(tmp_path, data, amp=True), log=lambda s: None)
+    best = train(tiny_config(tmp_path, data, amp=True), log=lambda s: None)
     saved = torch.load(best, weights_only=True)
     assert saved['meta']['amp'] == 'bf16'
     assert all(v.dtype != torch.bfloat16 for v in saved['state_dict'].values())
@@ -135,11 +108,13 @@ def test_run_with_workers_resumes_and_finishes(tmp_path, data, monkeypatch):
 
     monkeypatch.setattr(loop, '_plot', killed)
     with pytest.raises(KeyboardInterrupt):
-        train(_cfg(tmp_path, data, workers=1), log=lambda s: None)
+        train(tiny_config(tmp_path, data, workers=1), log=lambda s: None)
     monkeypatch.undo()
     lines = []
     # workers is how a run executes: the command's value is taken.
-    train(_cfg(tmp_path, data, workers=0), resume=True, log=lines.append)
+    train(
+        tiny_config(tmp_path, data, workers=0), resume=True, log=lines.append
+    )
     assert any(s.startswith('resumed at step 2') for s in lines)
     rows = _rows(tmp_path / 'run' / 'log.csv')
     assert [int(r['step']) for r in rows] == [2, 4]
@@ -169,12 +144,14 @@ def test_cache_round_trip_within_8_bits(tmp_path, data):
 
 def test_a_filled_cache_replaces_the_dataset_folder(tmp_path):
     folder = tmp_path / 'SYN'
-    spec = _dataset(folder)
+    spec = write_training_set(folder)
     cache = str(tmp_path / 'cache')
-    train(_cfg(tmp_path, spec, name='a', cache=cache), log=lambda s: None)
+    train(
+        tiny_config(tmp_path, spec, name='a', cache=cache), log=lambda s: None
+    )
     folder.rename(tmp_path / 'moved')
     lines = []
-    train(_cfg(tmp_path, spec, name='b', cache=cache), log=lines.append)
+    train(tiny_config(tmp_path, spec, name='b', cache=cache), log=lines.append)
     assert 'SYN-all-vessels: 3 prepared photos from the cache' in lines
     assert (tmp_path / 'b' / 'best.pt').is_file()
 
