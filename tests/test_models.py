@@ -277,14 +277,15 @@ def test_upsample2_cat_equals_interpolate_then_cat(size):
 @pytest.mark.parametrize('arch', sorted(SMALL))
 def test_inference_path_matches_the_training_path(arch, monkeypatch):
     """Without gradients on a CPU the U-Nets pool and upsample with
-    max_pool2 / upsample2_cat; with gradients (training) with PyTorch's
-    own functions. Both give the same outputs, padded and odd sizes."""
+    max_pool2 / upsample2_into (skips written into the decoders' input
+    buffers); with gradients (training) with PyTorch's own functions.
+    Both give the same outputs, padded and odd sizes."""
     from napari_retina_vessels.models import _blocks
 
     calls = []
-    real = _blocks.upsample2_cat
+    real = _blocks.upsample2_into  # upsample2_cat calls it too
     monkeypatch.setattr(
-        _blocks, 'upsample2_cat', lambda *a: calls.append(1) or real(*a)
+        _blocks, 'upsample2_into', lambda *a: calls.append(1) or real(*a)
     )
     kwargs, cin, _, _ = SMALL[arch]
     torch.manual_seed(0)

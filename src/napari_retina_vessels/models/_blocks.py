@@ -109,17 +109,9 @@ def max_pool2(x: torch.Tensor) -> torch.Tensor:
 def upsample2_cat(x: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
     """``cat([interpolate(x, 2x, bilinear), skip], 1)`` in one buffer.
 
-    For a skip exactly twice the size of *x*, PyTorch's bilinear
-    interpolation (``align_corners=False``) puts each output pixel a
-    quarter of a pixel from its nearest input pixel: output row ``2i`` is
-    ``0.75 x[i] + 0.25 x[i-1]`` and row ``2i+1`` is ``0.75 x[i] +
-    0.25 x[i+1]``, with the edge rows copied; the same along columns.
-    Written straight into the channel-slice of a channels-last buffer
-    that holds the skip beside it, this saves the interpolation's own
-    output and the copy ``torch.cat`` makes of it. Equal to the two
-    PyTorch calls up to rounding (float32: ~1e-7; bfloat16: the row pass
-    is rounded to bfloat16 before the column pass, one unit in the last
-    place at most).
+    A channels-last buffer is made with *skip* in its last channels and
+    filled by :func:`upsample2_into`: this saves the interpolation's own
+    output and the copy ``torch.cat`` makes of it.
     """
     n, c, h, w = x.shape
     buf = torch.empty(
@@ -128,6 +120,23 @@ def upsample2_cat(x: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
         memory_format=torch.channels_last,
     )
     buf[:, c:] = skip
+    return upsample2_into(x, buf)
+
+
+def upsample2_into(x: torch.Tensor, buf: torch.Tensor) -> torch.Tensor:
+    """Write ``interpolate(x, 2x, bilinear)`` into ``buf[:, :C]``.
+
+    *buf* is channels-last, (N, C + k, 2H, 2W) for *x* (N, C, H, W); its
+    other channels are left as they are. For an output exactly twice the
+    size of *x*, PyTorch's bilinear interpolation (``align_corners=
+    False``) puts each output pixel a quarter of a pixel from its nearest
+    input pixel: output row ``2i`` is ``0.75 x[i] + 0.25 x[i-1]`` and row
+    ``2i+1`` is ``0.75 x[i] + 0.25 x[i+1]``, with the edge rows copied;
+    the same along columns. Equal to ``F.interpolate`` up to rounding
+    (float32: ~1e-7; bfloat16: the row pass is rounded to bfloat16 before
+    the column pass, one unit in the last place at most). Returns *buf*.
+    """
+    n, c, h, w = x.shape
     src = x.permute(0, 2, 3, 1)  # (n, h, w, c)
     # (n, h, 2, w, 2, c): [:, i, dy, j, dx] is output pixel (2i+dy, 2j+dx)
     out = buf.permute(0, 2, 3, 1)[..., :c].unflatten(1, (h, 2))
@@ -144,6 +153,12 @@ def upsample2_cat(x: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
         out[:, :, dy, -1, 1] = r[:, :, -1]
         torch.lerp(r[:, :, :-1], r[:, :, 1:], 0.25, out=out[:, :, dy, :-1, 1])
     return buf
+
+
+def _relu_last(block: nn.Module) -> bool:
+    """Whether *block* is a :class:`ConvBlock` ending in a ReLU (its
+    last step can then write into a preallocated buffer)."""
+    return isinstance(block, ConvBlock) and isinstance(block.body[-1], nn.ReLU)
 
 
 class UNet(nn.Module):
@@ -163,6 +178,7 @@ class UNet(nn.Module):
         block: BlockFactory = ConvBlock,
     ) -> None:
         super().__init__()
+        self.widths = tuple(int(c) for c in channels)
         self.encoders = nn.ModuleList()
         cin = in_channels
         for c in channels:
@@ -175,23 +191,67 @@ class UNet(nn.Module):
         self.head = nn.Conv2d(cin, out_channels, 1)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        fast = _fast_path(x)
+        if _fast_path(x):
+            return self._fast_features(x)
         skips = []
         for i, enc in enumerate(self.encoders):
             if i:
-                x = max_pool2(x) if fast else F.max_pool2d(x, 2)
+                x = F.max_pool2d(x, 2)
             x = enc(x)
             skips.append(x)
         skips.pop()
         for dec in self.decoders:
             skip = skips.pop()
-            if fast and skip.shape[-2:] == (2 * x.shape[-2], 2 * x.shape[-1]):
-                x = dec(upsample2_cat(x, skip))
-                continue
             x = F.interpolate(
                 x, size=skip.shape[-2:], mode='bilinear', align_corners=False
             )
             x = dec(torch.cat([x, skip], dim=1))
+        return x
+
+    def _fast_features(self, x: torch.Tensor) -> torch.Tensor:
+        """:meth:`features` for CPU inference, the same values.
+
+        Pools with :func:`max_pool2`; where a decoder's input is the x2
+        upsampling of the level below beside the skip, it is one buffer:
+        the encoder's last ReLU writes the skip straight into it (when
+        the encoder is a :class:`ConvBlock`) and :func:`upsample2_into`
+        fills the rest, so neither map is copied again.
+        """
+        n_levels = len(self.encoders)
+        skips = []
+        for i, enc in enumerate(self.encoders):
+            if i:
+                x = max_pool2(x)
+            last = i == n_levels - 1
+            h, w = x.shape[-2:]
+            if last or h % 2 or w % 2 or not _relu_last(enc):
+                x = enc(x)
+                skips.append((x, None))
+                continue
+            pre = enc.body[:-1](x)
+            c_up = self.widths[i + 1]  # what the level below returns
+            buf = torch.empty(
+                (pre.shape[0], c_up + pre.shape[1], h, w),
+                dtype=pre.dtype,
+                memory_format=torch.channels_last,
+            )
+            x = torch.clamp_min(pre, 0, out=buf[:, c_up:])
+            skips.append((x, buf))
+        skips.pop()
+        for dec in self.decoders:
+            skip, buf = skips.pop()
+            if buf is not None:
+                x = dec(upsample2_into(x, buf))
+            elif skip.shape[-2:] == (2 * x.shape[-2], 2 * x.shape[-1]):
+                x = dec(upsample2_cat(x, skip))
+            else:
+                x = F.interpolate(
+                    x,
+                    size=skip.shape[-2:],
+                    mode='bilinear',
+                    align_corners=False,
+                )
+                x = dec(torch.cat([x, skip], dim=1))
         return x
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
