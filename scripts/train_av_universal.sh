@@ -10,11 +10,16 @@
 # 40; HRF-AV 08_g, 08_h). The vessel input is, as for seqnet-av-rite, the
 # maps of the early checkpoint wnet-universal-step750. Both runs ran side
 # by side on 1 thread each of a 2-core CPU shared with other work.
-#   runs/seqnet-av-universal2  the shipped default since, seqnet-av-universal-v2:
+#   runs/seqnet-av-universal2  seqnet-av-universal-v2 (default before v3):
 #       the same data and options, fine-tuned further from
 #       seqnet-av-universal's best checkpoint with a new cosine schedule
 #       (lr 1e-3, 115 minutes planned; stopped at 107 minutes, step 3340,
 #       the learning rate at 3e-5; best validation step 2500).
+#   runs/seqnet-av-universal3  the shipped default, seqnet-av-universal-v3:
+#       fine-tuned from seqnet-av-universal2's best checkpoint on larger
+#       crops (4 of 384 px instead of 8 of 256 px: more context around
+#       each vessel for the same pixels per step), lr 5e-4, 140 minutes
+#       planned (see docs/weights.md for where it was stopped).
 # Usage: scripts/train_av_universal.sh [RUNS_DIR]
 set -euo pipefail
 DATA=${RETINA_VESSELS_DATA:-../shared/datasets}
@@ -31,3 +36,8 @@ retina-vessels train "$DATA/HRF-AV/training" --arch seqnet-av \
 retina-vessels train "$DATA/RITE/training:all" "$DATA/HRF-AV/training" \
   --init "$OUT/seqnet-av-universal/best.pt" --minutes 115 --lr 1e-3 --seed 4 \
   "${COMMON[@]}" --out "$OUT/seqnet-av-universal2"
+retina-vessels train "$DATA/RITE/training:all" "$DATA/HRF-AV/training" \
+  --init "$OUT/seqnet-av-universal2/best.pt" --minutes 140 --lr 5e-4 --seed 5 \
+  --input local --batch 4 --patch 384 --val-every 250 --threads 1 \
+  --vessel-model "$V" --cache "$OUT/cache" --resume \
+  --out "$OUT/seqnet-av-universal3"

@@ -18,7 +18,7 @@ BASE_URL = (
 )
 
 #: Model name used when none is given, per task.
-DEFAULTS = {'vessels': 'wnet-universal-local', 'av': 'seqnet-av-universal-v2'}
+DEFAULTS = {'vessels': 'wnet-universal-local', 'av': 'seqnet-av-universal-v3'}
 
 #: name -> description of one weight file.
 #: ``shipped`` files are inside the installed package; others download.
@@ -48,6 +48,18 @@ REGISTRY: dict[str, dict] = {
         'description': 'tiny W-Net, global standardisation, same data: '
         'the previous default, start of the current one',
     },
+    'seqnet-av-universal-v3': {
+        'file': 'seqnet-av-universal-v3.pt',
+        'sha256': (
+            '8589e6fd794d601db29e02878e2e9c69037ca53aeda57a5873408ed05a961235'
+        ),
+        'arch': 'seqnet-av',
+        'task': 'av',
+        'shipped': True,
+        'description': 'SeqNet-style A/V stage, local contrast input, RITE '
+        '+ HRF-AV training labels, camera augmentation, fine-tuned further '
+        'on 384 px crops (default)',
+    },
     'seqnet-av-universal-v2': {
         'file': 'seqnet-av-universal-v2.pt',
         'sha256': (
@@ -55,10 +67,10 @@ REGISTRY: dict[str, dict] = {
         ),
         'arch': 'seqnet-av',
         'task': 'av',
-        'shipped': True,
+        'shipped': False,
         'description': 'SeqNet-style A/V stage, local contrast input, RITE '
         '+ HRF-AV training labels, camera augmentation, trained 107 '
-        'minutes longer (default)',
+        'minutes longer: the previous default, start of the current one',
     },
     'seqnet-av-universal': {
         'file': 'seqnet-av-universal.pt',
