@@ -560,9 +560,11 @@ def _segment_table(segs: Segments, shape, disc: Disc | None, um: float):
     cols['orientation_deg'] = np.round(segs.orientation, 1)
     zone = ['' for _ in range(n)]
     zb = np.full(n, np.nan)
+    dists = []
     if disc is not None:
         for i, (p, w) in enumerate(zip(segs.paths, segs.widths)):
             d = np.hypot(p[:, 0] - disc.y, p[:, 1] - disc.x) / disc.radius
+            dists.append(d)
             mid = d[len(d) // 2]
             zone[i] = (
                 'disc'
@@ -582,7 +584,7 @@ def _segment_table(segs: Segments, shape, disc: Disc | None, um: float):
     cols['zone_b_calibre_px'] = np.round(zb, 3)
     if disc is not None:
         cols['zone_b_vessel'], cols['zone_b_trunk'] = zone_b_vessels(
-            segs, disc, zb
+            segs, disc, dists, mean, zb
         )
     else:
         cols['zone_b_vessel'] = np.full(n, -1)

@@ -42,25 +42,12 @@ _NODE_TOLERANCE = 3.0
 _BRIDGE = 2.5
 
 
-class _Union:
-    def __init__(self, n: int) -> None:
-        self.parent = np.arange(n)
-
-    def find(self, i: int) -> int:
-        p = self.parent
-        while p[i] != i:
-            p[i] = p[p[i]]
-            i = int(p[i])
-        return i
-
-    def join(self, a: int, b: int) -> None:
-        ra, rb = self.find(a), self.find(b)
-        if ra != rb:
-            self.parent[max(ra, rb)] = min(ra, rb)
-
-
 def zone_b_vessels(
-    segs: Segments, disc: Disc, zone_b_calibre: np.ndarray
+    segs: Segments,
+    disc: Disc,
+    dist: list[np.ndarray],
+    calibre: np.ndarray,
+    zone_b_calibre: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Group the zone-B segments into vessels and pick each one's trunk.
 
@@ -70,6 +57,11 @@ def zone_b_vessels(
         The vessel graph.
     disc : Disc
         Optic disc (zone B is 2-3 radii from its centre).
+    dist : list of (n,) float arrays
+        Distance of each segment's skeleton pixels from the disc centre,
+        in disc radii.
+    calibre : (N,) float
+        Each segment's mean width (NaN where it has none).
     zone_b_calibre : (N,) float
         Each segment's mean width in zone B (NaN where it has none).
 
@@ -82,61 +74,54 @@ def zone_b_vessels(
         The one segment per vessel whose zone-B calibre stands for the
         vessel (only vessels with a finite calibre have one).
     """
+    from scipy.cluster.hierarchy import DisjointSet
+    from scipy.spatial import cKDTree
+
     n = len(segs)
     vessel = np.full(n, -1)
     trunk = np.zeros(n, bool)
     if n == 0:
         return vessel, trunk
-    r = disc.radius
-    dist = [
-        np.hypot(p[:, 0] - disc.y, p[:, 1] - disc.x) / r for p in segs.paths
-    ]
     in_b = np.array([bool(((d >= 2) & (d <= 3)).any()) for d in dist])
 
     # Nodes: both ends of every segment; ends within the tolerance are one.
     ends = np.array([[p[0], p[-1]] for p in segs.paths], float).reshape(-1, 2)
-    end_d = np.hypot(ends[:, 0] - disc.y, ends[:, 1] - disc.x) / r
-    nodes = _Union(len(ends))
-    from scipy.spatial import cKDTree
-
+    end_d = np.hypot(ends[:, 0] - disc.y, ends[:, 1] - disc.x) / disc.radius
+    nodes = DisjointSet(range(len(ends)))
     for a, b in cKDTree(ends).query_pairs(_NODE_TOLERANCE):
-        nodes.join(a, b)
+        nodes.merge(a, b)
     # Short connectors between two nodes in zone B (a crossing's bridge).
     node_in_b = (end_d >= 2) & (end_d <= 3)
-    calibre = [
-        np.nanmean(w) if np.isfinite(w).any() else np.nan for w in segs.widths
-    ]
     widest: dict[int, float] = {}
     for e in np.flatnonzero(node_in_b):
         w = calibre[e // 2]
         if np.isfinite(w):
-            k = nodes.find(int(e))
+            k = nodes[int(e)]
             widest[k] = max(widest.get(k, 0.0), float(w))
     connector = np.zeros(n, bool)
     for i in range(n):
         a, b = 2 * i, 2 * i + 1
         if not (node_in_b[a] and node_in_b[b]):
             continue
-        w = max(widest.get(nodes.find(a), 0.0), widest.get(nodes.find(b), 0.0))
-        if segs.length[i] < _BRIDGE * w:
-            connector[i] = True
+        w = max(widest.get(nodes[a], 0.0), widest.get(nodes[b], 0.0))
+        connector[i] = segs.length[i] < _BRIDGE * w
     for i in np.flatnonzero(connector):
-        nodes.join(2 * i, 2 * i + 1)
+        nodes.merge(2 * int(i), 2 * int(i) + 1)
 
     # Same-class zone-B segments that share a node inside zone B.
-    vessels = _Union(n)
+    vessels = DisjointSet(range(n))
     at_node: dict[tuple[int, int], int] = {}
     for i in np.flatnonzero(in_b):
-        for e in (2 * i, 2 * i + 1):
+        for e in (2 * int(i), 2 * int(i) + 1):
             if not node_in_b[e]:
                 continue
-            key = (nodes.find(e), int(segs.label[i]))
+            key = (nodes[e], int(segs.label[i]))
             if key in at_node:
-                vessels.join(at_node[key], int(i))
+                vessels.merge(at_node[key], int(i))
             else:
                 at_node[key] = int(i)
     for i in np.flatnonzero(in_b):
-        vessel[i] = vessels.find(int(i))
+        vessel[i] = min(vessels.subset(int(i)))
 
     # The trunk: the widest member with a zone-B calibre, not a
     # connector unless the vessel has nothing else.
