@@ -140,6 +140,24 @@ def test_grayscale_av_warns(photo):
         segment(photo[..., 1], av=True)
 
 
+def test_grey_detection_needs_all_channels_equal():
+    from napari_retina_vessels.pipeline import _looks_grey
+
+    grey = np.repeat(RNG_GREY.random((64, 48, 1), dtype=np.float32), 3, -1)
+    assert _looks_grey(grey, grey)
+    assert _looks_grey(grey[..., 0], grey)
+    # Colour off the sparse grid that is checked first still counts.
+    tinted = grey.copy()
+    tinted[5, 7, 2] += 0.1
+    assert not _looks_grey(tinted, tinted)
+    tinted = grey.copy()
+    tinted[::16, ::16, 0] = 0
+    assert not _looks_grey(tinted, tinted)
+
+
+RNG_GREY = np.random.default_rng(11)
+
+
 @pytest.mark.data
 def test_drive_photo_quality_and_tiling(data_root):
     from napari_retina_vessels.io import imread, read_mask

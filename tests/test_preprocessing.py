@@ -30,6 +30,18 @@ def test_uint8_rgb():
     np.testing.assert_allclose(out[0, 0], [0, 128 / 255, 1], atol=1e-6)
 
 
+def test_uint8_fast_path_equals_the_general_integer_formula():
+    img = RNG.integers(0, 256, (33, 47, 3), dtype=np.uint8)
+    img[0, :2] = ((0, 0, 0), (255, 255, 255))
+    general = np.clip(
+        (img.astype(np.float32) - 0.0) / 255.0, 0, 1, dtype=np.float32
+    )
+    np.testing.assert_array_equal(pp.as_rgb_float(img), general)
+    gray = pp.as_rgb_float(img[..., 1])
+    assert gray.shape == (33, 47, 3)
+    np.testing.assert_array_equal(gray[..., 2], general[..., 1])
+
+
 def test_uint8_keeps_its_full_range_even_when_dark():
     img = np.full((40, 40, 3), 10, np.uint8)
     np.testing.assert_allclose(pp.as_rgb_float(img), 10 / 255, atol=1e-6)
@@ -184,6 +196,34 @@ def test_resize_shapes(shape):
     gray = pp.resize(rgb[..., 0], shape)
     assert gray.shape == shape and gray.dtype == np.float32
     np.testing.assert_allclose(gray, out[..., 0])
+
+
+@pytest.mark.parametrize(
+    ('src', 'dst'),
+    [((97, 131), (31, 40)), ((31, 40), (97, 131)), ((60, 90), (80, 45))],
+    ids=['down', 'up', 'mixed'],
+)
+def test_resize_by_torch_equals_pillows_bilinear(src, dst):
+    # PyTorch resizes where it is loaded (here, as in segmentation);
+    # Pillow where it is not (the quality gate): the same values.
+    import torch  # noqa: F401
+
+    yy, xx = np.mgrid[: src[0], : src[1]]
+    img = (np.sin(xx / 7.0) * np.cos(yy / 5.0) + RNG.random(src)).astype(
+        np.float32
+    )
+    pil = pp._resize_pillow(img, dst)
+    np.testing.assert_allclose(pp.resize(img, dst), pil, atol=1e-5)
+    rgb = np.stack([img, 2 * img, -img], -1)
+    np.testing.assert_allclose(pp.resize(rgb, dst)[..., 2], -pil, atol=1e-5)
+    np.testing.assert_allclose(
+        pp._resize_pillow(rgb, dst)[..., 1], 2 * pil, atol=1e-5
+    )
+
+
+def test_resize_refuses_other_shapes():
+    with pytest.raises(ValueError, match=r'\(H, W\[, C\]\)'):
+        pp.resize(np.zeros((2, 8, 8, 3), np.float32), (4, 4))
 
 
 def test_resize_keeps_constant_images_constant_and_copies():

@@ -36,10 +36,10 @@ def _brightness(image: np.ndarray) -> np.ndarray:
         raise InvalidImageError(
             f'expected an (H, W) or (H, W, 3) image, got {img.shape}'
         )
-    img = img.astype(np.float32)
-    finite = np.isfinite(img)
-    if not finite.all():
-        img = np.where(finite, img, 0)
+    img = img.astype(np.float32, copy=False)
+    # NaN and inf reach max or min: a full isfinite pass only then.
+    if not (np.isfinite(img.max()) and np.isfinite(img.min())):
+        img = np.where(np.isfinite(img), img, 0).astype(np.float32)
     return img
 
 

@@ -327,6 +327,24 @@ def _av_maps(
     return canonical, p_art, label_av(vessels, p_art)
 
 
+def _looks_grey(arr: np.ndarray, rgb: np.ndarray) -> bool:
+    """Whether the photo has no colour: (H, W), or three equal channels.
+
+    A sparse grid of pixels settles a colour photo at once; only a photo
+    grey there too is compared in full (on a 3504 x 2336 photo a full
+    per-channel mean took 130 ms).
+    """
+    if arr.ndim == 2:
+        return True
+
+    def equal(a: np.ndarray) -> bool:
+        return np.array_equal(a[..., 0], a[..., 1]) and np.array_equal(
+            a[..., 1], a[..., 2]
+        )
+
+    return equal(rgb[::16, ::16]) and equal(rgb)
+
+
 _HELPER = None
 
 
@@ -379,11 +397,7 @@ def iter_segment(
             f'expected a (H, W) or (H, W, 3) photograph, got shape {arr.shape}'
         )
     rgb = as_rgb_float(arr)
-    if av and (
-        arr.ndim == 2
-        or np.ptp(rgb.reshape(-1, 3).mean(0)) == 0
-        and np.array_equal(rgb[..., 0], rgb[..., 1])
-    ):
+    if av and _looks_grey(arr, rgb):
         warnings.warn(
             'the image is grayscale; artery/vein classification relies '
             'mostly on colour and will be less reliable',
