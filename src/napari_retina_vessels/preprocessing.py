@@ -301,17 +301,21 @@ def local_contrast(x, m, sigma: float = LOCAL_SIGMA):
         bg = F.interpolate(
             bg, size=(h, w), mode='bilinear', align_corners=False
         )
-    hp = (x - bg) * m
+    # Written with as few passes over the photo as the arithmetic allows
+    # (in place where a map is not needed again); m is 0 or 1, so
+    # ((hp - mean) * m) / std equals ((hp - mean) / std) * m.
+    hp = x - bg
+    hp *= m
     cnt = m.sum(dim=(2, 3), keepdim=True)
     cnt_ok = cnt > 0
     cnt = cnt.clamp_min(1)
     mean = hp.sum(dim=(2, 3), keepdim=True) / cnt
-    var = (((hp - mean) * m) ** 2).sum(dim=(2, 3), keepdim=True) / cnt
+    d = hp.sub_(mean).mul_(m)
+    var = (d * d).sum(dim=(2, 3), keepdim=True) / cnt
     std = var.sqrt()
     # A flat channel (an all-black red channel) stays zero, not inf.
     std = torch.where((std > 1e-4) & cnt_ok, std, torch.ones_like(std))
-    out = ((hp - mean) / std) * m
-    return out.clamp(-8, 8).contiguous()
+    return d.div_(std).clamp_(-8, 8).contiguous()
 
 
 def gaussian_blur(t, sigma: float, radius: int):
