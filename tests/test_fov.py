@@ -219,3 +219,18 @@ def test_disc_morphology_equals_scipy(r):
         np.testing.assert_array_equal(
             _dilate(m, r), ndi.binary_dilation(m, disk, border_value=0)
         )
+
+
+def test_fill_holes_equals_scipys():
+    from scipy import ndimage as ndi
+
+    from napari_retina_vessels.fov import _fill_holes
+
+    rng = np.random.default_rng(5)
+    for _ in range(50):
+        mask = ndi.gaussian_filter(rng.random((60, 70)), 2) > 0.5
+        np.testing.assert_array_equal(
+            _fill_holes(mask), ndi.binary_fill_holes(mask)
+        )
+    full = np.ones((5, 5), bool)
+    np.testing.assert_array_equal(_fill_holes(full), full)
