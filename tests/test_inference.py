@@ -184,3 +184,81 @@ def test_cli_tunes_the_allocator(monkeypatch):
     )
     assert main(['weights', 'list']) == 0
     assert calls == [{}]
+
+
+# -- flip views side by side on a multi-core CPU ---------------------------
+
+
+@pytest.fixture
+def two_threads():
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    yield
+    torch.set_num_threads(before)
+
+
+def _views_on(threads, views, *, spy=None):
+    """``_forward`` of the default W-Net over a DRIVE-sized input with
+    *threads* PyTorch threads; *spy* collects the threads views ran on."""
+    import threading
+
+    from napari_retina_vessels import inference
+    from napari_retina_vessels.models import build_model
+
+    torch.manual_seed(1)
+    net = build_model('wnet').eval()
+    if spy is not None:
+        net.register_forward_pre_hook(
+            lambda *_: spy.append(threading.current_thread().name)
+        )
+    x = torch.randn(1, 3, 96, 120)
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        with torch.inference_mode():
+            return inference._forward(net, x, torch.device('cpu'), views)
+    finally:
+        torch.set_num_threads(before)
+
+
+@pytest.mark.parametrize('views', [2, 4])
+def test_views_side_by_side_equal_views_one_after_the_other(views):
+    from napari_retina_vessels._view_threads import _openmp
+
+    if not _openmp():
+        pytest.skip('views run side by side only with OpenMP threads')
+    ran: list[str] = []
+    side_by_side = _views_on(2, views, spy=ran)
+    # Each view ran on a thread of its own with one PyTorch thread: the
+    # same arithmetic as views one after the other on one thread.
+    assert len(ran) == views and all(n.startswith('retina-view') for n in ran)
+    ran.clear()
+    one_by_one = _views_on(1, views, spy=ran)
+    assert ran == ['MainThread'] * views
+    assert torch.equal(side_by_side, one_by_one)
+
+
+def test_view_threads_only_for_cpu_inference_with_threads_to_share(
+    two_threads,
+):
+    from napari_retina_vessels._view_threads import _openmp, view_threads
+
+    cpu = torch.device('cpu')
+    assert view_threads(cpu, 2) == 1  # gradients on: not inference
+    with torch.inference_mode():
+        assert view_threads(cpu, 1) == 1
+        assert view_threads(torch.device('cuda'), 2) == 1
+        assert view_threads(cpu, 4) == (2 if _openmp() else 1)
+        torch.set_num_threads(1)
+        assert view_threads(cpu, 2) == 1
+
+
+def test_view_threads_leave_the_callers_thread_count(two_threads):
+    from napari_retina_vessels._view_threads import map_views
+
+    seen = map_views(lambda _: torch.get_num_threads(), [0, 1], 2)
+    assert seen == [1, 1]
+    assert torch.get_num_threads() == 2
+    with pytest.raises(ZeroDivisionError):
+        map_views(lambda i: 1 / i, [1, 0], 2)
+    assert torch.get_num_threads() == 2

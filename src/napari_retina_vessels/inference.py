@@ -220,14 +220,17 @@ def _forward(
 ) -> torch.Tensor:
     """Last output's logits for a (N, C, h, w) batch, averaged over
     *views* flip views (1, 2 or 4), computed in *dtype* under autocast
-    (float32 when None)."""
-    views = _VIEWS[views]
-    acc = None
+    (float32 when None). On a multi-core CPU the views run side by side
+    (:mod:`._view_threads`), with the same result."""
+    from ._view_threads import map_views, view_threads
+
+    flips = _VIEWS[views]
     # One host-to-device copy (asynchronous from pinned memory); the
     # flips happen where the network runs.
     x = x.to(device, non_blocking=True)
-    for fy, fx in views:
-        dims = [d for d, f in ((2, fy), (3, fx)) if f]
+
+    def one(flip: tuple[bool, bool]) -> torch.Tensor:
+        dims = [d for d, f in zip((2, 3), flip, strict=True) if f]
         xi = torch.flip(x, dims) if dims else x
         xi = xi.contiguous(memory_format=torch.channels_last)
         if dtype is not None:
@@ -236,10 +239,13 @@ def _forward(
         else:
             out = model(xi)[-1]
         out = out.float()
-        if dims:
-            out = torch.flip(out, dims)
-        acc = out if acc is None else acc + out
-    return (acc / len(views)).cpu()
+        return torch.flip(out, dims) if dims else out
+
+    outs = map_views(one, flips, view_threads(device, len(flips)))
+    acc = outs[0]
+    for out in outs[1:]:
+        acc = acc + out
+    return (acc / len(flips)).cpu()
 
 
 def predict(
