@@ -221,3 +221,20 @@ def test_cli_reports_ungradable_photos(tmp_path, capsys):
     text = (tmp_path / 'out' / 'summary.csv').read_text()
     row = next(csv.DictReader(_io.StringIO(text)))
     assert row['status'] == 'ungradable'
+
+
+@pytest.mark.parametrize('k', [1, 2, 3, 5])
+@pytest.mark.parametrize('shape', [(37, 41), (37, 41, 3)])
+def test_block_mean_is_the_mean_of_each_whole_block(k, shape):
+    from napari_retina_vessels.quality import _block_mean
+
+    arr = np.random.default_rng(k).random(shape, dtype=np.float32)
+    h, w = shape[0] // k * k, shape[1] // k * k
+    expected = (
+        arr[:h, :w]
+        .reshape(h // k, k, w // k, k, *shape[2:])
+        .mean(axis=(1, 3), dtype=np.float64)
+    )
+    got = _block_mean(arr, k)
+    assert got.dtype == np.float32 and got.shape == expected.shape
+    np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-7)
