@@ -69,7 +69,7 @@ def test_npe2_validate():
 # Modules that run networks and may load torch when imported; every other
 # core module must not (importing batch, cli or metrics stays fast).
 TORCH_PACKAGES = ('models', 'training')
-TORCH_MODULES = {'inference'}
+TORCH_MODULES = {'inference', '_view_threads'}
 QT_MODULES = (
     'qtpy',
     'napari',
