@@ -496,13 +496,14 @@ def test_rerun_over_thousands_of_done_images_is_linear(tmp_path):
     import time
 
     from napari_retina_vessels import batch
+    from napari_retina_vessels._batch_settings import batch_settings
 
     n = 3000
     src = tmp_path / 'in'
     src.mkdir()
     out = tmp_path / 'out'
     out.mkdir()
-    settings = batch._settings('default', False, 'default', False, None, 'png')
+    settings = batch_settings('default', False, 'default', False, None, 'png')
     for i in range(n):
         (src / f'p{i}.png').write_bytes(b'')
         for end in ('_prob.png', '_vessels.png'):

@@ -14,8 +14,6 @@ With ``workers`` or ``scheduler`` the images become one Dask task each
 
 from __future__ import annotations
 
-import contextlib
-import glob
 import json
 import os
 import time
@@ -26,6 +24,9 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from ._batch_settings import batch_settings, check_models
+from ._inputs import _names, collect_inputs, missing_rows
+from ._outfolder import check_out, remove_leftovers
 from ._resume import (
     count_statuses,
     drain,
@@ -37,13 +38,10 @@ from .cluster import iter_map, map_images, wants_cluster
 from .errors import DeviceError, RetinaVesselsError, WeightsError
 from .io import (
     csv_cell,
-    file_stem,
     imread,
-    is_image_path,
     write_text_atomic,
     written_by_us,
 )
-from .metrics.counting import check_threshold
 from .outputs import (
     PROBABILITY_FORMATS,
     output_paths,
@@ -81,129 +79,6 @@ SUMMARY_COLUMNS = (
 )
 
 FORMATS = PROBABILITY_FORMATS
-_OUTPUT_ENDINGS = (
-    '_prob.png',
-    '_prob.tif',
-    '_prob.npy',
-    '_vessels.png',
-    '_av.png',
-    '_av_overlay.png',
-)
-
-
-# -- inputs -----------------------------------------------------------------
-
-
-def _folder_images(folder: Path) -> list[Path]:
-    """Photos of a dataset folder (not its labels), else its image files."""
-    from .datasets import detect_layout, discover
-
-    if detect_layout(folder) is not None:
-        try:
-            return [s.image for s in discover(folder)]
-        except RetinaVesselsError:
-            pass  # a layout without photos: fall back to the plain files
-    try:
-        return sorted(
-            p for p in folder.iterdir() if p.is_file() and _is_candidate(p)
-        )
-    except OSError as err:
-        raise _UnreadableInput(
-            f'cannot list the folder {folder} '
-            f'({err.strerror or type(err).__name__}); check its '
-            'permissions'
-        ) from err
-
-
-class _UnreadableInput(RetinaVesselsError):
-    """An input folder that cannot be listed."""
-
-
-def _glob(pattern: str) -> list[Path]:
-    """Paths matching *pattern*; ``**`` never follows symbolic links, so a
-    link loop cannot make the walk endless (``glob.glob`` follows them)."""
-    parts = Path(pattern).parts
-    i = next(k for k, part in enumerate(parts) if glob.has_magic(part))
-    root = Path(*parts[:i]) if i else Path('.')
-    try:
-        return sorted(root.glob(str(Path(*parts[i:]))))
-    except (OSError, ValueError):
-        return []
-
-
-def _is_candidate(path: Path) -> bool:
-    """An image file of a folder or glob, not one of our own outputs."""
-    name = path.name.lower()
-    return (
-        is_image_path(path)
-        and not name.startswith('.')
-        and not name.endswith(_OUTPUT_ENDINGS)
-    )
-
-
-def collect_inputs(
-    inputs: Sequence[str | os.PathLike],
-) -> tuple[list[Path], list[str]]:
-    """Expand files, folders and glob patterns into photo paths.
-
-    Folders give the image files directly inside them, or the photos of a
-    dataset folder (DRIVE, CHASE_DB1, ...; see ``datasets``). Globs give
-    the image files they match (and the photos of matched folders).
-    Explicit files are kept whatever their name. Duplicates are dropped.
-
-    Returns
-    -------
-    (list of Path, list of str)
-        The photos in input order, and the inputs that matched nothing.
-    """
-    found: list[Path] = []
-    missing: list[str] = []
-    for item in inputs:
-        text = os.fspath(item)
-        path = Path(text)
-        if path.is_dir():
-            found += _folder_images(path)  # unreadable: the batch fails
-        elif path.is_file():
-            found.append(path)
-        elif glob.has_magic(text):
-            hits = []
-            for p in _glob(text):
-                if p.is_dir():
-                    # One unreadable match among many is skipped.
-                    with contextlib.suppress(_UnreadableInput):
-                        hits += _folder_images(p)
-                elif p.is_file() and _is_candidate(p):
-                    hits.append(p)
-            if hits:
-                found += hits
-            else:
-                missing.append(text)
-        else:
-            missing.append(text)
-    seen: set[Path] = set()
-    out = []
-    for p in found:
-        key = p.resolve()
-        if key not in seen:
-            seen.add(key)
-            out.append(p)
-    return out, missing
-
-
-def _names(paths: list[Path]) -> list[str]:
-    """Output names: the file stem, made unique with a path hash."""
-    import hashlib
-    from collections import Counter
-
-    stems = [file_stem(p) for p in paths]
-    counts = Counter(stems)
-    out = []
-    for p, s in zip(paths, stems):
-        if counts[s] > 1:
-            digest = hashlib.sha1(os.fsencode(p.resolve())).hexdigest()
-            s = f'{s}-{digest[:8]}'
-        out.append(s)
-    return out
 
 
 # -- one image --------------------------------------------------------------
@@ -435,185 +310,8 @@ def _iter_batched(
 # -- the batch --------------------------------------------------------------
 
 
-def _settings(
-    model: str,
-    av: bool,
-    av_model: str,
-    tta: bool,
-    threshold: float | None,
-    fmt: str,
-    *,
-    views: int | None = None,
-    precision: str = 'auto',
-) -> dict[str, Any]:
-    """Options that decide the outputs, with the weights' sha256.
-
-    Resolved here, before any model is loaded, so that an unknown model
-    or a bad option fails before any image and a changed weight file
-    redoes finished images.
-    """
-    from .weights import resolve
-
-    def identity(name: str, task: str) -> tuple[str, str]:
-        ref = resolve(name, task)
-        return ref.key, ref.sha256
-
-    if fmt not in FORMATS:
-        raise RetinaVesselsError(
-            f'unknown format {fmt!r}; choose one of {", ".join(FORMATS)}'
-        )
-    if threshold is not None:
-        threshold = check_threshold(threshold)
-    from .inference import check_precision
-    from .pipeline import flip_views
-
-    model, sha = identity(str(model), 'vessels')
-    # The flip views are recorded: a release that changes the default
-    # number of views redoes the images it would change. 'tta' (4 views
-    # in both stages) stays in the record so earlier markers still match.
-    vessel_views, av_views = flip_views(views, tta=bool(tta))
-    out = {
-        'model': model,
-        'weights_sha256': sha,
-        'av': bool(av),
-        'av_model': None,
-        'av_weights_sha256': None,
-        'tta': vessel_views == av_views == 4,
-        'vessel_views': vessel_views,
-        'av_views': av_views if av else None,
-        'threshold': threshold,
-        'fmt': fmt,
-        # As asked ('auto' is bfloat16 on some machines): a release that
-        # changes what it means redoes the images, as for the views.
-        'precision': check_precision(precision),
-    }
-    if av:
-        out['av_model'], out['av_weights_sha256'] = identity(
-            str(av_model), 'av'
-        )
-    return out
-
-
 def _write_summary(path: Path, rows: list[dict]) -> None:
     write_text_atomic(path, table_text(rows, SUMMARY_COLUMNS, csv_cell))
-
-
-def _check_summary(path: Path) -> None:
-    """Refuse to replace a ``summary.csv`` that is not ours."""
-    try:
-        with open(path, encoding='utf-8', errors='replace') as fh:
-            head = fh.readline()
-    except FileNotFoundError:
-        return
-    except OSError as err:
-        raise RetinaVesselsError(
-            f'cannot read {path} ({err.strerror or err}); choose another '
-            '--out folder'
-        ) from err
-    if not head.startswith('name,path,'):
-        raise RetinaVesselsError(
-            f'{path} exists and was not written by retina-vessels; '
-            'choose another --out folder or move that file away'
-        )
-
-
-def missing_rows(missing, columns, say) -> list[dict]:
-    """A failed table row for every input that matched nothing.
-
-    Shared by the segment and measure commands so both report an input
-    pattern that finds no file the same way.
-    """
-    rows = []
-    for text in missing:
-        row = dict.fromkeys(columns, '')
-        row.update(
-            name=Path(text).name,
-            path=text,
-            status='failed',
-            error=f'{text} matches no file or folder',
-        )
-        say(f'skipped {text}: no such file, folder or matching pattern')
-        rows.append(row)
-    return rows
-
-
-def _check_out(out: Path) -> None:
-    """The output folder exists (created) and is writable, or a
-    one-line error before any work."""
-    if out.exists() and not out.is_dir():
-        raise RetinaVesselsError(
-            f'the output folder {out} is a file, not a folder; give the '
-            'name of a folder (it is created if missing)'
-        )
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        import tempfile
-
-        with tempfile.TemporaryFile(dir=out):
-            pass
-    except OSError as err:
-        raise RetinaVesselsError(
-            f'cannot write into the output folder {out} '
-            f'({err.strerror or type(err).__name__}); choose a folder you '
-            'can write to'
-        ) from err
-    _check_summary(out / 'summary.csv')
-
-
-def _check_models(settings: dict[str, Any], device: str, local: bool) -> None:
-    """Fetch and load the models once, before any image, so that a broken
-    model file or a failing download fails the batch once instead of
-    every image. On a cluster only the download happens here."""
-    from .weights import load_model, resolve
-
-    for key, task in (('model', 'vessels'), ('av_model', 'av')):
-        name = settings.get(key)
-        if not name:
-            continue
-        ref = resolve(name, task)
-        if local:
-            from .inference import choose_device
-
-            # The same cached network that segment() then uses.
-            load_model(ref, task=task, device=choose_device(device))
-        else:
-            ref.local_path()  # download once, before the workers
-
-
-# Temporary files untouched for this long belong to a killed writer; a
-# younger one may be another run's, writing into the same folder.
-_STALE_PART_SECONDS = 3600.0
-
-
-def _remove_leftovers(out: Path, jobs: list[_Job]) -> None:
-    """Delete temporary files that killed writers left behind.
-
-    Only those named after this batch's outputs and untouched for
-    ``_STALE_PART_SECONDS``: a second run writing into the same folder
-    keeps its own. One listing of the folder, whatever the number of
-    images (a glob per output made reruns quadratic).
-    """
-    names = {
-        p.name for job in jobs for p in (*job.outputs().values(), job.marker)
-    }
-    now = time.time()
-    try:
-        entries = list(os.scandir(out))
-    except OSError:
-        return
-    for entry in entries:
-        # atomic writes use '.<name>.<random>.part'
-        if not (entry.name.startswith('.') and entry.name.endswith('.part')):
-            continue
-        base = entry.name[1:-5].rsplit('.', 1)[0]
-        try:
-            if (
-                base in names
-                and now - entry.stat().st_mtime > _STALE_PART_SECONDS
-            ):
-                os.unlink(entry.path)
-        except OSError:
-            pass  # gone already, or not ours to delete
 
 
 def run_batch(
@@ -682,7 +380,7 @@ def run_batch(
         For options that no image could succeed with (unknown model,
         unavailable device, bad format, unreachable scheduler).
     """
-    settings = _settings(
+    settings = batch_settings(
         model,
         av,
         av_model,
@@ -698,7 +396,7 @@ def run_batch(
 
         choose_device(device)  # an unavailable device fails at once
     out = Path(out)
-    _check_out(out)
+    check_out(out)
     say = log or (lambda msg: None)
     report = progress or (lambda rec: None)
 
@@ -717,7 +415,7 @@ def run_batch(
     total = len(jobs)
     report(Progress('images', len(by_job), total))
     if todo:
-        _check_models(settings, device, local)
+        check_models(settings, device, local)
     if local:
         runs = _iter_batched([jobs[i] for i in todo], batch_size, say)
     else:
@@ -743,7 +441,14 @@ def run_batch(
             stop=(WeightsError, DeviceError),
         )
     finally:
-        _remove_leftovers(out, jobs)
+        remove_leftovers(
+            out,
+            {
+                p.name
+                for job in jobs
+                for p in (*job.outputs().values(), job.marker)
+            },
+        )
         rows += [by_job[i] for i in sorted(by_job)]
         summary = out / 'summary.csv'
         _write_summary(summary, rows)

@@ -133,7 +133,7 @@ def find_measure_inputs(
         Items with ``name`` and ``photo`` and/or ``vessels``, ``av``,
         ``prob`` paths; and the inputs that matched nothing.
     """
-    from ..batch import _names, collect_inputs
+    from .._inputs import _names, collect_inputs
 
     items: list[dict] = []
     photos: list[str | os.PathLike] = []
@@ -435,7 +435,7 @@ def run_measures(
         )
         for f in found
     ]
-    from ..batch import missing_rows
+    from .._inputs import missing_rows
 
     rows = missing_rows(missing, MEASURES_COLUMNS, say)
     by_item, todo = split_finished(items, _done_row, overwrite=overwrite)

@@ -1,0 +1,161 @@
+"""The photos a batch command is given: files, folders, glob patterns.
+
+Shared by ``retina-vessels segment`` (:mod:`.batch`) and ``measure``
+(:mod:`.measures.batch`): the same expansion, the same output names, the
+same report of an input that matched nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from .errors import RetinaVesselsError
+from .io import file_stem, is_image_path
+
+__all__ = ['collect_inputs', 'missing_rows']
+
+# Our own outputs, never taken for photos when a folder is read again.
+_OUTPUT_ENDINGS = (
+    '_prob.png',
+    '_prob.tif',
+    '_prob.npy',
+    '_vessels.png',
+    '_av.png',
+    '_av_overlay.png',
+)
+
+
+def _folder_images(folder: Path) -> list[Path]:
+    """Photos of a dataset folder (not its labels), else its image files."""
+    from .datasets import detect_layout, discover
+
+    if detect_layout(folder) is not None:
+        try:
+            return [s.image for s in discover(folder)]
+        except RetinaVesselsError:
+            pass  # a layout without photos: fall back to the plain files
+    try:
+        return sorted(
+            p for p in folder.iterdir() if p.is_file() and _is_candidate(p)
+        )
+    except OSError as err:
+        raise _UnreadableInput(
+            f'cannot list the folder {folder} '
+            f'({err.strerror or type(err).__name__}); check its '
+            'permissions'
+        ) from err
+
+
+class _UnreadableInput(RetinaVesselsError):
+    """An input folder that cannot be listed."""
+
+
+def _glob(pattern: str) -> list[Path]:
+    """Paths matching *pattern*; ``**`` never follows symbolic links, so a
+    link loop cannot make the walk endless (``glob.glob`` follows them)."""
+    parts = Path(pattern).parts
+    i = next(k for k, part in enumerate(parts) if glob.has_magic(part))
+    root = Path(*parts[:i]) if i else Path('.')
+    try:
+        return sorted(root.glob(str(Path(*parts[i:]))))
+    except (OSError, ValueError):
+        return []
+
+
+def _is_candidate(path: Path) -> bool:
+    """An image file of a folder or glob, not one of our own outputs."""
+    name = path.name.lower()
+    return (
+        is_image_path(path)
+        and not name.startswith('.')
+        and not name.endswith(_OUTPUT_ENDINGS)
+    )
+
+
+def collect_inputs(
+    inputs: Sequence[str | os.PathLike],
+) -> tuple[list[Path], list[str]]:
+    """Expand files, folders and glob patterns into photo paths.
+
+    Folders give the image files directly inside them, or the photos of a
+    dataset folder (DRIVE, CHASE_DB1, ...; see ``datasets``). Globs give
+    the image files they match (and the photos of matched folders).
+    Explicit files are kept whatever their name. Duplicates are dropped.
+
+    Returns
+    -------
+    (list of Path, list of str)
+        The photos in input order, and the inputs that matched nothing.
+    """
+    found: list[Path] = []
+    missing: list[str] = []
+    for item in inputs:
+        text = os.fspath(item)
+        path = Path(text)
+        if path.is_dir():
+            found += _folder_images(path)  # unreadable: the batch fails
+        elif path.is_file():
+            found.append(path)
+        elif glob.has_magic(text):
+            hits = []
+            for p in _glob(text):
+                if p.is_dir():
+                    # One unreadable match among many is skipped.
+                    with contextlib.suppress(_UnreadableInput):
+                        hits += _folder_images(p)
+                elif p.is_file() and _is_candidate(p):
+                    hits.append(p)
+            if hits:
+                found += hits
+            else:
+                missing.append(text)
+        else:
+            missing.append(text)
+    seen: set[Path] = set()
+    out = []
+    for p in found:
+        key = p.resolve()
+        if key not in seen:
+            seen.add(key)
+            out.append(p)
+    return out, missing
+
+
+def _names(paths: list[Path]) -> list[str]:
+    """Output names: the file stem, made unique with a path hash."""
+    import hashlib
+    from collections import Counter
+
+    stems = [file_stem(p) for p in paths]
+    counts = Counter(stems)
+    out = []
+    for p, s in zip(paths, stems):
+        if counts[s] > 1:
+            digest = hashlib.sha1(os.fsencode(p.resolve())).hexdigest()
+            s = f'{s}-{digest[:8]}'
+        out.append(s)
+    return out
+
+
+def missing_rows(missing, columns, say) -> list[dict]:
+    """A failed table row for every input that matched nothing.
+
+    Shared by the segment and measure commands so both report an input
+    pattern that finds no file the same way.
+    """
+    rows = []
+    for text in missing:
+        row = dict.fromkeys(columns, '')
+        row.update(
+            name=Path(text).name,
+            path=text,
+            status='failed',
+            error=f'{text} matches no file or folder',
+        )
+        say(f'skipped {text}: no such file, folder or matching pattern')
+        rows.append(row)
+    return rows
