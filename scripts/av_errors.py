@@ -14,7 +14,7 @@ If most errors sit in wholly wrong segments, a label near junctions
 (a crossing class) or a per-pixel "uncertain" margin cannot remove them
 cheaply; the segment's decision itself has to improve.
 
-Usage: python scripts/av_errors.py [DATASET]
+Usage: python scripts/av_errors.py [DATASET] [--av-model NAME_OR_FILE]
        (default: $RETINA_VESSELS_DATA/RITE/test)
 """
 
@@ -29,6 +29,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     root = Path(os.environ.get('RETINA_VESSELS_DATA', '../shared/datasets'))
     ap.add_argument('dataset', nargs='?', default=str(root / 'RITE' / 'test'))
+    ap.add_argument('--av-model', default='default')
     args = ap.parse_args()
 
     import numpy as np
@@ -46,7 +47,11 @@ def main() -> None:
         print(f'{i + 1}/{len(samples)} {s.name}', flush=True)
         fov = read_mask(s.fov) if s.fov is not None else None
         seg = nrv.segment(
-            nrv.imread(s.image), fov=fov, device='cpu', precision='fp32'
+            nrv.imread(s.image),
+            fov=fov,
+            device='cpu',
+            precision='fp32',
+            av_model=args.av_model,
         )
         truth = read_av(s.av)
         labels = seg.artery_vein
