@@ -20,6 +20,10 @@
 #       crops (4 of 384 px instead of 8 of 256 px: more context around
 #       each vessel for the same pixels per step), lr 5e-4, 140 minutes
 #       planned (see docs/weights.md for where it was stopped).
+#   runs/seqnet-av-universal4  seqnet-av-universal-v4 (downloadable, not
+#       the default: see docs/weights.md): fine-tuned from
+#       seqnet-av-universal3's best checkpoint on 2 crops of 512 px,
+#       lr 3e-4, 120 minutes planned (stopped at 97).
 # Usage: scripts/train_av_universal.sh [RUNS_DIR]
 set -euo pipefail
 DATA=${RETINA_VESSELS_DATA:-../shared/datasets}
@@ -41,3 +45,8 @@ retina-vessels train "$DATA/RITE/training:all" "$DATA/HRF-AV/training" \
   --input local --batch 4 --patch 384 --val-every 250 --threads 1 \
   --vessel-model "$V" --cache "$OUT/cache" --resume \
   --out "$OUT/seqnet-av-universal3"
+retina-vessels train "$DATA/RITE/training:all" "$DATA/HRF-AV/training" \
+  --init "$OUT/seqnet-av-universal3/best.pt" --minutes 120 --lr 3e-4 --seed 6 \
+  --input local --batch 2 --patch 512 --val-every 250 --threads 1 \
+  --vessel-model "$V" --cache "$OUT/cache" --resume \
+  --out "$OUT/seqnet-av-universal4"

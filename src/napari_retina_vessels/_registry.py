@@ -60,6 +60,18 @@ REGISTRY: dict[str, dict] = {
         '+ HRF-AV training labels, camera augmentation, fine-tuned further '
         'on 384 px crops (default)',
     },
+    'seqnet-av-universal-v4': {
+        'file': 'seqnet-av-universal-v4.pt',
+        'sha256': (
+            '783ec073f3473f8b512ca2c0dcc86409dc9b4033c2932976a5406dc1ee007be0'
+        ),
+        'arch': 'seqnet-av',
+        'task': 'av',
+        'shipped': False,
+        'description': 'SeqNet-style A/V stage, local contrast input, RITE '
+        '+ HRF-AV training labels: v3 fine-tuned on 512 px crops '
+        '(validation +0.3 points, RITE test -0.1: not the default)',
+    },
     'seqnet-av-universal-v2': {
         'file': 'seqnet-av-universal-v2.pt',
         'sha256': (
