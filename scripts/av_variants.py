@@ -37,14 +37,6 @@ def _weights(name: str) -> str:
     return str(path) if path.is_file() else name
 
 
-def _drain(gen):
-    try:
-        while True:
-            next(gen)
-    except StopIteration as stop:
-        return stop.value
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--skip-test', action='store_true')
@@ -62,7 +54,7 @@ def main() -> None:
     import napari_retina_vessels as nrv
     from napari_retina_vessels.av import label_av, segment_consistency
     from napari_retina_vessels.datasets import discover
-    from napari_retina_vessels.inference import predict
+    from napari_retina_vessels.inference import _drain, predict
     from napari_retina_vessels.io import read_av, read_mask
     from napari_retina_vessels.pipeline import _canonical_input
     from napari_retina_vessels.preprocessing import as_rgb_float, resize
@@ -148,12 +140,9 @@ def main() -> None:
             )
             canon = seg._canonical[0]
             prob = canon.probability
-            rgb_s, _, x = _canonical_input(
-                as_rgb_float(img), seg.fov, info['input']
-            )
-            _, fov_s, x750 = _canonical_input(
-                as_rgb_float(img), seg.fov, i750['input']
-            )
+            rgb = as_rgb_float(img)
+            _, _, x = _canonical_input(rgb, seg.fov, info['input'])
+            _, fov_s, x750 = _canonical_input(rgb, seg.fov, i750['input'])
             p750 = _drain(
                 predict(v750, x750, device=dev, views=2, precision='fp32')
             )

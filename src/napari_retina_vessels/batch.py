@@ -43,7 +43,6 @@ from .io import (
     written_by_us,
 )
 from .outputs import (
-    PROBABILITY_FORMATS,
     output_paths,
     segmentation_row,
     write_marker,
@@ -77,8 +76,6 @@ SUMMARY_COLUMNS = (
     'status',
     'error',
 )
-
-FORMATS = PROBABILITY_FORMATS
 
 
 # -- one image --------------------------------------------------------------

@@ -244,14 +244,13 @@ def image_measures(
     means = np.array([r.mean(), g_px.mean(), b.mean()])
     total = float(means.sum()) or 1.0
     g = small[..., 1]
-    gin = g_px
     out.update(
         brightness=float(bright.mean()),
         dark_fraction=float((bright < 0.03).mean()),
         saturated_fraction=float(
             ((r + g_px + b) - bright - darkest > 0.97).mean()
         ),
-        contrast=float(gin.std() / max(gin.mean(), 0.02)),
+        contrast=float(g_px.std() / max(g_px.mean(), 0.02)),
         gray_difference=float(
             np.abs(r - g_px).mean() + np.abs(g_px - b).mean()
         ),
