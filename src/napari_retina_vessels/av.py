@@ -1,20 +1,154 @@
-"""Artery/vein labelling of a vessel map, and per-segment consistency."""
+"""Artery/vein labelling of a vessel map, and its consistency along
+the vessel tree.
+
+The A/V network labels pixels. Two steps make the labels agree with the
+vessels they lie on:
+
+- the **segment vote** (:func:`segment_consistency`): the skeleton is cut
+  at branch points and crossings, and each segment takes the mean artery
+  probability of its pixels;
+- the **graph vote** (:func:`graph_vote`, the default): the segments
+  that meet at a junction are linked, and each link says how likely the
+  two are to carry the same class. The likelihood depends on how many
+  segments meet there and on the angle between the two: a vessel that
+  goes straight on through a junction keeps its class, two that meet at
+  an acute angle in a four-way junction (a crossing) rarely share one.
+  The table (:data:`JUNCTION_AGREEMENT`) was measured on the training
+  photos' labels (``scripts/fit_av_graph.py``). Each segment's own vote
+  is then weighed against its neighbours' by mean-field iterations of
+  the pairwise model, so a segment that the network gets wrong is
+  corrected by the vessels it continues, while a confident segment keeps
+  its class.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
 __all__ = [
     'ARTERY',
+    'CALIBRE_BINS',
+    'JUNCTION_AGREEMENT',
     'UNCERTAIN',
     'VEIN',
+    'VOTES',
+    'VesselGraph',
+    'check_vote',
+    'graph_vote',
     'label_av',
     'segment_consistency',
     'segment_index',
+    'vessel_graph',
+    'vote',
 ]
 
 ARTERY, VEIN, UNCERTAIN = 1, 2, 3
+
+#: How the pixel labels are made consistent: ``'graph'`` (the default,
+#: :func:`graph_vote`), ``'segment'`` (:func:`segment_consistency`) or
+#: ``'none'`` (every pixel keeps the network's probability).
+VOTES = ('graph', 'segment', 'none')
+
+#: Share of segment pairs that carry the same class, by the number of
+#: segment ends at their junction (first axis: 2, 3, 4, 5 or more), the
+#: angle between the two segments' directions away from the junction
+#: (second axis: 0-20, 20-40, ..., 160-180 degrees) and the ratio of the
+#: thinner segment's calibre to the wider one's (third axis: below
+#: 0.55, 0.55-0.8, above 0.8; :data:`CALIBRE_BINS`). Measured on the
+#: canonical-scale vessel maps of the A/V training photos (RITE training
+#: and HRF-AV training, the validation photos left out) by
+#: ``python scripts/fit_av_graph.py fit``; it depends on vessel anatomy
+#: and the vessel map, not on the A/V network.
+JUNCTION_AGREEMENT = np.array(
+    [
+        [
+            [0.500, 0.500, 0.500],
+            [0.500, 0.500, 0.500],
+            [0.500, 0.500, 0.500],
+            [0.500, 0.500, 0.667],
+            [0.750, 0.333, 0.750],
+            [0.667, 0.500, 0.500],
+            [0.500, 0.667, 0.833],
+            [0.500, 0.750, 0.714],
+            [0.500, 0.800, 0.750],
+        ],
+        [
+            [0.500, 0.048, 0.115],
+            [0.212, 0.159, 0.276],
+            [0.607, 0.614, 0.531],
+            [0.781, 0.778, 0.782],
+            [0.806, 0.750, 0.791],
+            [0.873, 0.872, 0.750],
+            [0.813, 0.908, 0.894],
+            [0.689, 0.866, 0.962],
+            [0.525, 0.787, 0.975],
+        ],
+        [
+            [0.231, 0.111, 0.091],
+            [0.357, 0.167, 0.143],
+            [0.234, 0.127, 0.136],
+            [0.279, 0.225, 0.162],
+            [0.383, 0.214, 0.178],
+            [0.419, 0.239, 0.162],
+            [0.441, 0.428, 0.434],
+            [0.500, 0.656, 0.785],
+            [0.353, 0.763, 0.931],
+        ],
+        [
+            [0.273, 0.222, 0.111],
+            [0.350, 0.200, 0.070],
+            [0.353, 0.244, 0.292],
+            [0.424, 0.367, 0.356],
+            [0.567, 0.381, 0.444],
+            [0.515, 0.463, 0.447],
+            [0.483, 0.452, 0.636],
+            [0.500, 0.561, 0.604],
+            [0.316, 0.436, 0.717],
+        ],
+    ]
+)
+
+#: Edges of the calibre-ratio bins of :data:`JUNCTION_AGREEMENT`.
+CALIBRE_BINS = (0.55, 0.8)
+
+# A segment's direction at a junction: from where it touches the
+# junction to the mean of its skeleton pixels within this distance
+# (pixels at the canonical scale, where a main vessel is ~8 px wide).
+_REACH = 10.0
+# Logits are clipped to this before a segment's mean is taken: one
+# confidently wrong pixel should not outvote a segment.
+_LOGIT_CAP = 6.0
+
+
+def _skeleton_parts(vessels: np.ndarray):
+    """Skeleton, its segments (labelled, 8-connected) and junction
+    regions (labelled): the vote's cut of the vessel tree."""
+    from scipy import ndimage as ndi
+    from skimage.morphology import skeletonize
+
+    eight = np.ones((3, 3), bool)
+    skel = skeletonize(vessels)
+    nb = (
+        ndi.convolve(
+            skel.astype(np.uint8), np.ones((3, 3), np.uint8), mode='constant'
+        )
+        - 1
+    )
+    cut = ndi.binary_dilation(skel & (nb >= 3), eight)
+    segments, n = ndi.label(skel & ~cut, eight)
+    return skel, cut, segments, n
+
+
+def _nearest_segment(vessels, skel, segments) -> np.ndarray:
+    from scipy import ndimage as ndi
+
+    _, (iy, ix) = ndi.distance_transform_edt(~skel, return_indices=True)
+    seg_of = segments[iy, ix]
+    seg_of[~vessels] = 0
+    return seg_of
 
 
 def segment_index(
@@ -29,29 +163,174 @@ def segment_index(
     (0: near a branch point, or off the vessels). It depends only on the
     vessel map, so it can be made while the A/V network runs.
     """
-    from scipy import ndimage as ndi
-    from skimage.morphology import skeletonize
-
     vessels = np.asarray(vessels, bool)
     if not vessels.any():
         return np.zeros(vessels.shape, np.intp), 0
-    skel = skeletonize(vessels)
-    nb = (
-        ndi.convolve(
-            skel.astype(np.uint8), np.ones((3, 3), np.uint8), mode='constant'
-        )
-        - 1
-    )
-    junction = skel & (nb >= 3)
-    cut = ndi.binary_dilation(junction, np.ones((3, 3), bool))
-    segments, n = ndi.label(skel & ~cut, np.ones((3, 3), bool))
+    skel, _, segments, n = _skeleton_parts(vessels)
     if n == 0:
         return np.zeros(vessels.shape, np.intp), 0
-    # Nearest skeleton pixel (segment or junction) for every pixel.
-    _, (iy, ix) = ndi.distance_transform_edt(~skel, return_indices=True)
-    seg_of = segments[iy, ix]
-    seg_of[~vessels] = 0
-    return seg_of, n
+    return _nearest_segment(vessels, skel, segments), n
+
+
+@dataclass(frozen=True)
+class VesselGraph:
+    """The segments of a vessel map and how they meet.
+
+    Attributes
+    ----------
+    seg_of : (H, W) int array
+        Segment of every vessel pixel, as :func:`segment_index` (0 near
+        a junction or off the vessels).
+    n : int
+        Number of segments.
+    pairs : (k, 2) int array
+        Segment pairs that meet at a junction.
+    degree : (k,) int array
+        Segment ends at that junction.
+    angle : (k,) float array
+        Angle (degrees, 0-180) between the two segments' directions
+        away from the junction: 180 for a vessel going straight on.
+    calibre_ratio : (k,) float array
+        The thinner segment's mean calibre over the wider one's (0-1).
+    """
+
+    seg_of: np.ndarray
+    n: int
+    pairs: np.ndarray
+    degree: np.ndarray
+    angle: np.ndarray
+    calibre_ratio: np.ndarray
+
+    @property
+    def index(self) -> tuple[np.ndarray, int]:
+        """``(seg_of, n)``, as :func:`segment_index` returns."""
+        return self.seg_of, self.n
+
+    def agreement(self) -> np.ndarray:
+        """Prior probability that each pair shares a class
+        (:data:`JUNCTION_AGREEMENT`)."""
+        return JUNCTION_AGREEMENT[self.cells()]
+
+    def cells(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Each pair's cell of :data:`JUNCTION_AGREEMENT`."""
+        return (
+            np.clip(self.degree, 2, 5) - 2,
+            np.clip((self.angle // 20).astype(np.intp), 0, 8),
+            np.digitize(self.calibre_ratio, CALIBRE_BINS),
+        )
+
+
+def _junction_ends(cut, segments, n):
+    """Where segments touch junction regions: arrays (segment, junction,
+    row, column), one entry per segment end."""
+    from scipy import ndimage as ndi
+
+    nodes, _ = ndi.label(cut, np.ones((3, 3), bool))
+    h, w = segments.shape
+    ys, xs = np.nonzero(segments)
+    sid = segments[ys, xs]
+    found = []
+    for dy in (-1, 0, 1):
+        for dx in (-1, 0, 1):
+            if dy == dx == 0:
+                continue
+            yy, xx = ys + dy, xs + dx
+            ok = (yy >= 0) & (yy < h) & (xx >= 0) & (xx < w)
+            node = np.zeros_like(sid)
+            node[ok] = nodes[yy[ok], xx[ok]]
+            hit = node > 0
+            found.append(np.stack([sid[hit], node[hit], ys[hit], xs[hit]], 1))
+    ends = np.concatenate(found) if found else np.zeros((0, 4), np.intp)
+    _, first = np.unique(
+        ends[:, 0] * (nodes.max() + 1) + ends[:, 1], return_index=True
+    )
+    return ends[np.sort(first)], (ys, xs, sid)
+
+
+def _directions(ends, pixels, n):
+    """Unit vector from each end into its segment (mean of the segment's
+    skeleton pixels within ``_REACH`` of the end)."""
+    ys, xs, sid = pixels
+    order = np.argsort(sid, kind='stable')
+    start = np.searchsorted(sid[order], np.arange(n + 2))
+    size = np.diff(start)
+    seg = ends[:, 0]
+    rep = np.repeat(np.arange(len(ends)), size[seg])
+    within = np.arange(len(rep)) - np.repeat(
+        np.cumsum(size[seg]) - size[seg], size[seg]
+    )
+    pix = order[start[seg][rep] + within]
+    dy = ys[pix] - ends[rep, 2]
+    dx = xs[pix] - ends[rep, 3]
+    near = dy * dy + dx * dx <= _REACH * _REACH
+    vy = np.bincount(rep[near], dy[near], minlength=len(ends))
+    vx = np.bincount(rep[near], dx[near], minlength=len(ends))
+    norm = np.hypot(vy, vx)
+    norm[norm == 0] = 1.0
+    return np.stack([vy / norm, vx / norm], 1)
+
+
+def vessel_graph(vessels: npt.NDArray[np.bool_]) -> VesselGraph:
+    """Cut a vessel map into segments and find the pairs that meet.
+
+    The segments are those of :func:`segment_index`. Junction regions
+    (branch points and crossings, with their 8-neighbours) that touch
+    are one junction, so a crossing drawn as two nearby branch points is
+    one four-way junction. It depends only on the vessel map, so it can
+    be made while the A/V network runs.
+    """
+    from scipy import ndimage as ndi
+
+    vessels = np.asarray(vessels, bool)
+    none = np.zeros((0, 2), np.intp)
+    empty = (none, none[:, 0], np.zeros(0), np.zeros(0))
+    if not vessels.any():
+        return VesselGraph(np.zeros(vessels.shape, np.intp), 0, *empty)
+    skel, cut, segments, n = _skeleton_parts(vessels)
+    seg_of = (
+        _nearest_segment(vessels, skel, segments)
+        if n
+        else np.zeros(vessels.shape, np.intp)
+    )
+    ends, pixels = _junction_ends(cut, segments, n)
+    if len(ends) < 2:
+        return VesselGraph(seg_of, n, *empty)
+    vec = _directions(ends, pixels, n)
+    # Calibre of a segment: twice the mean distance from its skeleton
+    # pixels to the background (only the ratio of two is used).
+    ys, xs, sid = pixels
+    radius = ndi.distance_transform_edt(vessels)[ys, xs]
+    size = np.bincount(sid, minlength=n + 1)
+    calibre = np.bincount(sid, radius, minlength=n + 1) / np.maximum(size, 1)
+    # Every pair of ends at the same junction: sort by junction, then
+    # pair each end with the 1st, 2nd, ... next end of its junction.
+    order = np.argsort(ends[:, 1], kind='stable')
+    ends, vec = ends[order], vec[order]
+    node = ends[:, 1]
+    _, first, count = np.unique(node, return_index=True, return_counts=True)
+    degree = np.repeat(count, count)
+    a_idx, b_idx = [], []
+    for d in range(1, int(count.max())):
+        a = np.arange(len(ends) - d)
+        same = node[a] == node[a + d]
+        a_idx.append(a[same])
+        b_idx.append(a[same] + d)
+    a = np.concatenate(a_idx) if a_idx else np.zeros(0, np.intp)
+    b = np.concatenate(b_idx) if b_idx else np.zeros(0, np.intp)
+    keep = ends[a, 0] != ends[b, 0]  # a loop's two ends
+    a, b = a[keep], b[keep]
+    cos = np.clip(np.einsum('ij,ij->i', vec[a], vec[b]), -1.0, 1.0)
+    pairs = np.stack([ends[a, 0], ends[b, 0]], 1).astype(np.intp)
+    ca, cb = calibre[pairs[:, 0]], calibre[pairs[:, 1]]
+    ratio = np.minimum(ca, cb) / np.maximum(np.maximum(ca, cb), 1e-6)
+    return VesselGraph(
+        seg_of,
+        n,
+        pairs,
+        degree[a].astype(np.intp),
+        np.degrees(np.arccos(cos)),
+        ratio,
+    )
 
 
 def segment_consistency(
@@ -91,6 +370,114 @@ def segment_consistency(
     take = seg_of > 0
     out[take] = means[seg_of[take]].astype(np.float32)
     return out
+
+
+def graph_vote(
+    vessels_or_graph: npt.NDArray[np.bool_] | VesselGraph,
+    p_artery: npt.NDArray[np.float32],
+    *,
+    strength: float = 0.6,
+    iterations: int = 10,
+) -> npt.NDArray[np.float32]:
+    """Give every vessel segment one artery probability, agreeing with
+    the segments it meets where the anatomy says they should.
+
+    Each segment's evidence is its mean artery logit (pixel logits
+    clipped to +-6). A pair of segments meeting at a junction is
+    coupled by ``strength * logit(a)``, where *a* is the pair's prior
+    agreement (:data:`JUNCTION_AGREEMENT`, clipped to 0.05-0.95):
+    positive when the two usually share a class, negative when they
+    usually do not. Mean-field iterations of this pairwise model give
+    each segment its probability. Pixels near a junction keep their own.
+
+    Parameters
+    ----------
+    vessels_or_graph : (H, W) bool or VesselGraph
+        The vessel map, or ``vessel_graph(vessels)`` when already made.
+    p_artery : (H, W) float32
+        Probability that a pixel is artery rather than vein.
+    strength : float
+        Weight of the neighbours against a segment's own evidence (0:
+        each segment decided by its own pixels alone).
+    iterations : int
+        Mean-field iterations (damped by half each).
+
+    Returns
+    -------
+    numpy.ndarray
+        (H, W) float32, unchanged outside the vessels.
+    """
+    graph = (
+        vessels_or_graph
+        if isinstance(vessels_or_graph, VesselGraph)
+        else vessel_graph(vessels_or_graph)
+    )
+    out = np.asarray(p_artery, np.float32).copy()
+    seg_of, n = graph.seg_of, graph.n
+    if n == 0:
+        return out
+    flat = seg_of.ravel()
+    p = np.clip(out.ravel().astype(np.float64), 1e-7, 1 - 1e-7)
+    logit = np.clip(np.log(p / (1 - p)), -_LOGIT_CAP, _LOGIT_CAP)
+    counts = np.bincount(flat, minlength=n + 1)
+    sums = np.bincount(flat, weights=logit, minlength=n + 1)
+    own = np.divide(sums, counts, out=np.zeros(n + 1), where=counts > 0)
+    field = own
+    if len(graph.pairs) and strength > 0:
+        a = np.clip(graph.agreement(), 0.05, 0.95)
+        coupling = np.tile(strength * np.log(a / (1 - a)), 2)
+        src = np.concatenate([graph.pairs[:, 0], graph.pairs[:, 1]])
+        dst = np.concatenate([graph.pairs[:, 1], graph.pairs[:, 0]])
+        m = np.tanh(own / 2)
+        for _ in range(iterations):
+            field = own + np.bincount(
+                src, weights=coupling * m[dst], minlength=n + 1
+            )
+            m = 0.5 * m + 0.5 * np.tanh(field / 2)
+    prob = 1.0 / (1.0 + np.exp(-field))
+    take = (flat > 0) & (counts[flat] > 0)
+    out.ravel()[take] = prob[flat[take]].astype(np.float32)
+    return out
+
+
+def check_vote(consistency: bool | str) -> str:
+    """The vote named by *consistency*: one of :data:`VOTES`, or a bool
+    (True: ``'graph'``, False: ``'none'``).
+
+    Raises
+    ------
+    InvalidOptionError
+        For any other value.
+    """
+    if consistency is True:
+        return 'graph'
+    if consistency is False or consistency is None:
+        return 'none'
+    if isinstance(consistency, str) and consistency.lower() in VOTES:
+        return consistency.lower()
+    from .errors import InvalidOptionError
+
+    raise InvalidOptionError(
+        f'consistency must be one of {", ".join(VOTES)} (or True/False), '
+        f'not {consistency!r}.'
+    )
+
+
+def vote(
+    vessels: npt.NDArray[np.bool_],
+    p_artery: npt.NDArray[np.float32],
+    how: bool | str = 'graph',
+    graph: VesselGraph | None = None,
+) -> npt.NDArray[np.float32]:
+    """*p_artery* after the vote *how* (:data:`VOTES`) on *vessels*;
+    *graph*: ``vessel_graph(vessels)``, when already made."""
+    how = check_vote(how)
+    if how == 'none':
+        return np.asarray(p_artery, np.float32)
+    graph = vessel_graph(vessels) if graph is None else graph
+    if how == 'segment':
+        return segment_consistency(vessels, p_artery, index=graph.index)
+    return graph_vote(graph, p_artery)
 
 
 def label_av(

@@ -85,7 +85,7 @@ def iter_segment_many(
     device: str = 'auto',
     views: int | None = None,
     threshold: float | None = None,
-    consistency: bool = True,
+    consistency: bool | str = 'graph',
     av_views: int | None = None,
     vessel_views: int | None = None,
     tile: int = 768,
@@ -115,6 +115,7 @@ def iter_segment_many(
         For options no photo could succeed with, before any photo.
     """
     from ._allocator import tune_allocator
+    from .av import check_vote
     from .inference import (
         choose_device,
         default_batch_size,
@@ -126,6 +127,7 @@ def iter_segment_many(
     if threshold is not None:
         check_threshold(threshold)
     _check_tile(tile)
+    consistency = check_vote(consistency)
     vessel_views, av_views = flip_views(
         views, tta=tta, vessel_views=vessel_views, av_views=av_views
     )

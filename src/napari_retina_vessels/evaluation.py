@@ -53,7 +53,7 @@ class _Options:
     threshold: float | None
     av: bool
     av_model: str
-    consistency: bool
+    consistency: str
     av_views: int | None = None
     vessel_views: int | None = None
     precision: str = 'auto'
@@ -320,7 +320,7 @@ def evaluate_dataset(
     threshold: float | None = None,
     av: bool = False,
     av_model: str = 'default',
-    consistency: bool = True,
+    consistency: bool | str = 'graph',
     av_views: int | None = None,
     vessel_views: int | None = None,
     best_threshold: bool = False,
@@ -393,6 +393,9 @@ def evaluate_dataset(
         from .inference import check_precision
 
         precision = check_precision(precision)
+    from .av import check_vote
+
+    consistency = check_vote(consistency)
     samples = discover(folder, split=split)
     if av and not any(s.av is not None for s in samples):
         raise DatasetError(
@@ -459,6 +462,7 @@ def evaluate_dataset(
         'weights_sha256': info.get('weights_sha256'),
         'av_model': info.get('av_model'),
         'av_weights_sha256': info.get('av_weights_sha256'),
+        'av_vote': consistency if av and pred_dir is None else None,
         'device': info.get('device'),
         'arithmetic': info.get('arithmetic'),
         'predictions': str(pred_dir) if pred_dir else None,

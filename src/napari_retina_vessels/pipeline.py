@@ -165,17 +165,17 @@ def _av_maps(
     vessels: np.ndarray,
     thr: float,
     fov_full: np.ndarray,
-    consistency: bool,
-    index=None,
+    consistency: bool | str,
+    graph=None,
 ):
     """``(canonical, p_art, labels)`` from the A/V network's logits
-    (*index*: the vessel map's ``av.segment_index``, if made)."""
-    from .av import label_av
+    (*graph*: the vessel map's ``av.vessel_graph``, if made)."""
+    from .av import check_vote, label_av
 
     diff = np.clip(av_logits[0] - av_logits[1], -30, 30)
     p_s = (1.0 / (1.0 + np.exp(-diff))).astype(np.float32)
-    canonical = _Canonical(prob_s, p_s, bool(consistency))
-    p_art = canonical.artery_probability(thr, fov_full, index)
+    canonical = _Canonical(prob_s, p_s, check_vote(consistency))
+    p_art = canonical.artery_probability(thr, fov_full, graph)
     return canonical, p_art, label_av(vessels, p_art)
 
 
@@ -221,7 +221,7 @@ def iter_segment(
     views: int | None = None,
     threshold: float | None = None,
     fov: npt.ArrayLike | None = None,
-    consistency: bool = True,
+    consistency: bool | str = 'graph',
     av_views: int | None = None,
     vessel_views: int | None = None,
     tile: int = 768,
@@ -260,6 +260,9 @@ def iter_segment(
     if threshold is not None:
         check_threshold(threshold)
     _check_tile(tile)
+    from .av import check_vote
+
+    consistency = check_vote(consistency)
     vessel_views, av_views = flip_views(
         views, tta=tta, vessel_views=vessel_views, av_views=av_views
     )
@@ -310,13 +313,13 @@ def iter_segment(
         x_av = _av_input(
             x, rgb_s, fov_s, prob_s, info['input'], av_info['input']
         )
-        # The vote's segments depend only on the vessel map: cut them in
+        # The vote's graph depends only on the vessel map: build it in
         # the helper thread while the A/V network runs.
-        index = None
-        if consistency:
-            from .av import segment_index
+        graph = None
+        if consistency != 'none':
+            from .av import vessel_graph
 
-            index = _helper().submit(segment_index, prob_s >= thr)
+            graph = _helper().submit(vessel_graph, prob_s >= thr)
         av_logits = yield from predict(
             av_net,
             x_av,
@@ -326,7 +329,7 @@ def iter_segment(
             stage='artery/vein',
             precision=precision,
         )
-        if consistency:
+        if graph is not None:
             yield Progress('consistency', 0, 1)
         canonical, p_art, labels = _av_maps(
             av_logits,
@@ -335,7 +338,7 @@ def iter_segment(
             thr,
             fov_full,
             consistency,
-            index.result() if index is not None else None,
+            graph.result() if graph is not None else None,
         )
         canonical = (canonical,)
     yield Progress('done', 1, 1)
@@ -393,7 +396,9 @@ def segment(
         Called with every ``Progress`` record.
     **kwargs
         ``av_model``, ``fov`` (a precomputed (H, W) mask),
-        ``consistency`` (per-segment A/V vote, default True),
+        ``consistency`` (how the A/V labels are made to agree along
+        the vessels, :data:`~.av.VOTES`: ``'graph'``, the default, or
+        True; ``'segment'``; ``'none'`` or False),
         ``av_views`` and ``vessel_views`` (one stage's flip views,
         overriding *views*), ``tile``, ``precision`` (the networks'
         arithmetic: ``'auto'``, the default, is bfloat16 on CUDA and on

@@ -137,21 +137,20 @@ class _Canonical:
 
     probability: np.ndarray  # vessel probability, canonical scale
     artery: np.ndarray  # artery probability before the vote
-    consistency: bool
+    consistency: str  # one of av.VOTES
 
     def artery_probability(
-        self, threshold: float, fov: np.ndarray, index=None
+        self, threshold: float, fov: np.ndarray, graph=None
     ) -> np.ndarray:
-        """Full-size artery probability at *threshold* (voted per
-        segment when ``consistency``; *index*, when given, is
-        ``av.segment_index`` of the map at *threshold*), 0 outside
-        *fov*."""
+        """Full-size artery probability at *threshold* after the vote
+        ``consistency`` (*graph*, when given, is ``av.vessel_graph`` of
+        the map at *threshold*), 0 outside *fov*."""
         p_s = self.artery
-        if self.consistency:
-            from .av import segment_consistency
+        if self.consistency != 'none':
+            from .av import vote
 
-            p_s = segment_consistency(
-                self.probability >= threshold, p_s, index=index
+            p_s = vote(
+                self.probability >= threshold, p_s, self.consistency, graph
             )
         p_art = np.clip(resize(p_s, fov.shape), 0, 1).astype(np.float32)
         p_art *= fov

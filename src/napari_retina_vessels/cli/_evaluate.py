@@ -33,9 +33,16 @@ def add_parser(sub: Any) -> None:
     )
     ev.add_argument('--av-model', default='default')
     ev.add_argument(
+        '--av-vote',
+        choices=['graph', 'segment', 'none'],
+        default='graph',
+        help='how the artery/vein labels are made to agree along the '
+        'vessels: along the vessel graph (default), per segment, or not',
+    )
+    ev.add_argument(
         '--no-consistency',
         action='store_true',
-        help='skip the per-segment artery/vein vote',
+        help='the same as --av-vote none',
     )
     ev.add_argument(
         '--av-views',
@@ -83,7 +90,7 @@ def run(args: Any) -> int:
         threshold=args.threshold,
         av=args.av,
         av_model=args.av_model,
-        consistency=not args.no_consistency,
+        consistency='none' if args.no_consistency else args.av_vote,
         av_views=args.av_views,
         vessel_views=args.vessel_views,
         best_threshold=args.best_threshold,
