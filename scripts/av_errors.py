@@ -15,6 +15,7 @@ If most errors sit in wholly wrong segments, a label near junctions
 cheaply; the segment's decision itself has to improve.
 
 Usage: python scripts/av_errors.py [DATASET] [--av-model NAME_OR_FILE]
+       [--vote graph|segment|none]
        (default: $RETINA_VESSELS_DATA/RITE/test)
 """
 
@@ -30,6 +31,12 @@ def main() -> None:
     root = Path(os.environ.get('RETINA_VESSELS_DATA', '../shared/datasets'))
     ap.add_argument('dataset', nargs='?', default=str(root / 'RITE' / 'test'))
     ap.add_argument('--av-model', default='default')
+    ap.add_argument(
+        '--vote',
+        choices=('graph', 'segment', 'none'),
+        default='graph',
+        help='the A/V vote (default: graph, the pipeline default)',
+    )
     args = ap.parse_args()
 
     import numpy as np
@@ -52,6 +59,7 @@ def main() -> None:
             device='cpu',
             precision='fp32',
             av_model=args.av_model,
+            consistency=args.vote,
         )
         truth = read_av(s.av)
         labels = seg.artery_vein

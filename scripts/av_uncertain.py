@@ -14,6 +14,7 @@ photos and counting only pixels the ground truth labels artery or vein:
   (where the two classes meet).
 
 Usage: python scripts/av_uncertain.py [DATASET] [--margins 0,0.05,...]
+       [--vote graph|segment|none]
        (DATASET default: $RETINA_VESSELS_DATA/RITE/test)
 """
 
@@ -30,6 +31,12 @@ def main() -> None:
     root = Path(os.environ.get('RETINA_VESSELS_DATA', '../shared/datasets'))
     ap.add_argument('dataset', nargs='?', default=str(root / 'RITE' / 'test'))
     ap.add_argument('--margins', default='0,0.05,0.1,0.15,0.2,0.3')
+    ap.add_argument(
+        '--vote',
+        choices=('graph', 'segment', 'none'),
+        default='graph',
+        help='the A/V vote (default: graph, the pipeline default)',
+    )
     args = ap.parse_args()
 
     import numpy as np
@@ -46,7 +53,13 @@ def main() -> None:
     for i, s in enumerate(samples):
         photo = nrv.imread(s.image)
         fov = read_mask(s.fov) if s.fov is not None else None
-        seg = nrv.segment(photo, fov=fov, device='cpu', precision='fp32')
+        seg = nrv.segment(
+            photo,
+            fov=fov,
+            device='cpu',
+            precision='fp32',
+            consistency=args.vote,
+        )
         truth = read_av(s.av)
         art, vein = truth == 1, truth == 2
         labelled = art | vein

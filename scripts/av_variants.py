@@ -6,7 +6,9 @@ docs/results.md. Each photo is segmented once with the default models
 and only the A/V part is redone for each variant:
 
 - ``default``: the A/V model (``--av-model``), 2 views, per-segment
-  vote, as the pipeline runs it;
+  vote, as the pipeline ran it before the graph vote (which these
+  variants were measured against; ``scripts/fit_av_graph.py`` compares
+  the votes);
 - ``blend A``: each pixel keeps a share A of its own artery probability
   beside its segment's vote;
 - ``4 views``: 4 flip views of the A/V stage;

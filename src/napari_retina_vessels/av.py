@@ -68,45 +68,45 @@ JUNCTION_AGREEMENT = np.array(
             [0.500, 0.500, 0.500],
             [0.500, 0.500, 0.500],
             [0.500, 0.500, 0.500],
+            [0.500, 0.667, 0.500],
+            [0.667, 0.500, 0.750],
             [0.500, 0.500, 0.667],
-            [0.750, 0.333, 0.750],
-            [0.667, 0.500, 0.500],
-            [0.500, 0.667, 0.833],
-            [0.500, 0.750, 0.714],
+            [0.500, 0.833, 0.667],
+            [0.500, 0.875, 0.333],
             [0.500, 0.800, 0.750],
         ],
         [
-            [0.500, 0.048, 0.115],
-            [0.212, 0.159, 0.276],
-            [0.607, 0.614, 0.531],
-            [0.781, 0.778, 0.782],
-            [0.806, 0.750, 0.791],
-            [0.873, 0.872, 0.750],
-            [0.813, 0.908, 0.894],
-            [0.689, 0.866, 0.962],
-            [0.525, 0.787, 0.975],
+            [0.333, 0.115, 0.053],
+            [0.280, 0.172, 0.245],
+            [0.656, 0.568, 0.512],
+            [0.786, 0.780, 0.774],
+            [0.805, 0.754, 0.777],
+            [0.868, 0.845, 0.768],
+            [0.849, 0.907, 0.885],
+            [0.775, 0.890, 0.945],
+            [0.619, 0.845, 0.963],
         ],
         [
-            [0.231, 0.111, 0.091],
-            [0.357, 0.167, 0.143],
-            [0.234, 0.127, 0.136],
-            [0.279, 0.225, 0.162],
-            [0.383, 0.214, 0.178],
-            [0.419, 0.239, 0.162],
-            [0.441, 0.428, 0.434],
-            [0.500, 0.656, 0.785],
-            [0.353, 0.763, 0.931],
+            [0.235, 0.071, 0.118],
+            [0.278, 0.153, 0.167],
+            [0.167, 0.163, 0.130],
+            [0.248, 0.245, 0.151],
+            [0.374, 0.158, 0.212],
+            [0.382, 0.224, 0.141],
+            [0.517, 0.434, 0.377],
+            [0.464, 0.778, 0.744],
+            [0.432, 0.832, 0.931],
         ],
         [
-            [0.273, 0.222, 0.111],
-            [0.350, 0.200, 0.070],
-            [0.353, 0.244, 0.292],
-            [0.424, 0.367, 0.356],
-            [0.567, 0.381, 0.444],
-            [0.515, 0.463, 0.447],
-            [0.483, 0.452, 0.636],
-            [0.500, 0.561, 0.604],
-            [0.316, 0.436, 0.717],
+            [0.250, 0.200, 0.121],
+            [0.300, 0.174, 0.094],
+            [0.302, 0.275, 0.300],
+            [0.486, 0.400, 0.255],
+            [0.507, 0.378, 0.500],
+            [0.550, 0.438, 0.435],
+            [0.500, 0.516, 0.562],
+            [0.379, 0.672, 0.573],
+            [0.333, 0.508, 0.721],
         ],
     ]
 )
@@ -191,7 +191,8 @@ class VesselGraph:
         Angle (degrees, 0-180) between the two segments' directions
         away from the junction: 180 for a vessel going straight on.
     calibre_ratio : (k,) float array
-        The thinner segment's mean calibre over the wider one's (0-1).
+        The thinner segment's calibre over the wider one's (0-1); a
+        segment's calibre is its vessel pixels per skeleton pixel.
     """
 
     seg_of: np.ndarray
@@ -206,10 +207,11 @@ class VesselGraph:
         """``(seg_of, n)``, as :func:`segment_index` returns."""
         return self.seg_of, self.n
 
-    def agreement(self) -> np.ndarray:
-        """Prior probability that each pair shares a class
-        (:data:`JUNCTION_AGREEMENT`)."""
-        return JUNCTION_AGREEMENT[self.cells()]
+    def agreement(self, table: np.ndarray | None = None) -> np.ndarray:
+        """Prior probability that each pair shares a class, from *table*
+        (default :data:`JUNCTION_AGREEMENT`)."""
+        table = JUNCTION_AGREEMENT if table is None else np.asarray(table)
+        return table[self.cells()]
 
     def cells(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Each pair's cell of :data:`JUNCTION_AGREEMENT`."""
@@ -279,8 +281,6 @@ def vessel_graph(vessels: npt.NDArray[np.bool_]) -> VesselGraph:
     one four-way junction. It depends only on the vessel map, so it can
     be made while the A/V network runs.
     """
-    from scipy import ndimage as ndi
-
     vessels = np.asarray(vessels, bool)
     none = np.zeros((0, 2), np.intp)
     empty = (none, none[:, 0], np.zeros(0), np.zeros(0))
@@ -296,12 +296,11 @@ def vessel_graph(vessels: npt.NDArray[np.bool_]) -> VesselGraph:
     if len(ends) < 2:
         return VesselGraph(seg_of, n, *empty)
     vec = _directions(ends, pixels, n)
-    # Calibre of a segment: twice the mean distance from its skeleton
-    # pixels to the background (only the ratio of two is used).
-    ys, xs, sid = pixels
-    radius = ndi.distance_transform_edt(vessels)[ys, xs]
-    size = np.bincount(sid, minlength=n + 1)
-    calibre = np.bincount(sid, radius, minlength=n + 1) / np.maximum(size, 1)
+    # Calibre of a segment: its vessel pixels per skeleton pixel (only
+    # the ratio of two is used).
+    length = np.bincount(pixels[2], minlength=n + 1)
+    area = np.bincount(seg_of.ravel(), minlength=n + 1)
+    calibre = area / np.maximum(length, 1)
     # Every pair of ends at the same junction: sort by junction, then
     # pair each end with the 1st, 2nd, ... next end of its junction.
     order = np.argsort(ends[:, 1], kind='stable')
@@ -376,8 +375,9 @@ def graph_vote(
     vessels_or_graph: npt.NDArray[np.bool_] | VesselGraph,
     p_artery: npt.NDArray[np.float32],
     *,
-    strength: float = 0.6,
+    strength: float = 0.45,
     iterations: int = 10,
+    table: npt.ArrayLike | None = None,
 ) -> npt.NDArray[np.float32]:
     """Give every vessel segment one artery probability, agreeing with
     the segments it meets where the anatomy says they should.
@@ -401,6 +401,9 @@ def graph_vote(
         each segment decided by its own pixels alone).
     iterations : int
         Mean-field iterations (damped by half each).
+    table : array, optional
+        Another agreement table of the shape of
+        :data:`JUNCTION_AGREEMENT` (e.g. counted on one camera's labels).
 
     Returns
     -------
@@ -424,7 +427,7 @@ def graph_vote(
     own = np.divide(sums, counts, out=np.zeros(n + 1), where=counts > 0)
     field = own
     if len(graph.pairs) and strength > 0:
-        a = np.clip(graph.agreement(), 0.05, 0.95)
+        a = np.clip(graph.agreement(table), 0.05, 0.95)
         coupling = np.tile(strength * np.log(a / (1 - a)), 2)
         src = np.concatenate([graph.pairs[:, 0], graph.pairs[:, 1]])
         dst = np.concatenate([graph.pairs[:, 1], graph.pairs[:, 0]])
