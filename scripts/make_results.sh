@@ -20,7 +20,8 @@ ev "$DATA/CHASE_DB1" --split test --best-threshold --json "$OUT/chase.json"
 ev "$DATA/STARE" --split test --best-threshold --json "$OUT/stare.json"
 ev "$DATA/RITE/test" --av --json "$OUT/rite_av.json"
 ev "$DATA/RITE/test" --av --tta --json "$OUT/rite_av_tta.json"
-ev "$DATA/RITE/test" --av --no-consistency --json "$OUT/rite_av_raw.json"
+ev "$DATA/RITE/test" --av --av-vote none --json "$OUT/rite_av_raw.json"
+ev "$DATA/RITE/test" --av --av-vote segment --json "$OUT/rite_av_segment.json"
 ev "$DATA/RITE/test" --av --av-views 1 --json "$OUT/rite_av_1view.json"
 # The same in bfloat16, the arithmetic of --precision auto on CPUs with
 # native bfloat16 (and on GPUs): the figures it changes, side by side.

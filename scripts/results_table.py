@@ -53,10 +53,12 @@ def av_table() -> None:
     )
     print('|---|---|---|---|---|---|')
     for name, label in (
-        ('rite_av_1view', 'segment vote, one view'),
-        ('rite_av_raw', 'no segment vote'),
-        ('rite_av', 'segment vote (default)'),
-        ('rite_av_tta', 'segment vote + flip TTA'),
+        ('rite_av_raw', 'no vote'),
+        ('rite_av_segment', 'segment vote (the previous default)'),
+        ('rite_av_1view', 'graph vote, one view'),
+        ('rite_av', 'graph vote (default)'),
+        ('rite_av_tta', 'graph vote + flip TTA'),
+        ('rite_av_bf16', 'the default in bfloat16 (`--precision bf16`)'),
     ):
         r = load(name)
         if not r or not r.get('av'):
