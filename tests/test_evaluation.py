@@ -14,6 +14,7 @@ from napari_retina_vessels import metrics as M
 from napari_retina_vessels._registry import DEFAULTS
 from napari_retina_vessels.errors import (
     DatasetError,
+    InvalidOptionError,
     RetinaVesselsError,
     ShapeMismatchError,
 )
@@ -380,6 +381,24 @@ def test_model_path_on_tiny_photos(dataset):
     assert rep['n_images'] == 4 and rep['predictions'] is None
     assert 0.0 <= rep['pooled']['auc'] <= 1.0
     assert rep['threshold'] == rep['pooled']['threshold']
+
+
+@pytest.mark.slow
+def test_cli_av_vote_is_run_and_recorded(dataset, tmp_path):
+    from napari_retina_vessels.cli import main
+
+    reports = {}
+    for vote in ('segment', 'graph'):
+        out = tmp_path / f'{vote}.json'
+        args = ['evaluate', str(dataset.root), '--av', '--device', 'cpu']
+        code = main([*args, '--av-vote', vote, '--json', str(out)])
+        assert code == 0
+        reports[vote] = json.loads(out.read_text())
+        assert reports[vote]['av_vote'] == vote
+    # The vessel figures do not depend on the vote.
+    assert reports['segment']['pooled'] == reports['graph']['pooled']
+    with pytest.raises(InvalidOptionError, match='graph, segment, none'):
+        evaluate_dataset(dataset.root, av=True, consistency='majority')
 
 
 @pytest.mark.data

@@ -47,10 +47,16 @@ def test_with_threshold_equals_a_fresh_run(photo, result, threshold):
     _same(fresh.with_threshold(0.5), result)
 
 
-def test_with_threshold_redoes_the_vote_without_consistency(photo):
-    plain = segment(photo, threshold=0.5, consistency=False, **OPTIONS)
-    fresh = segment(photo, threshold=0.3, consistency=False, **OPTIONS)
+@pytest.mark.parametrize('vote', [False, 'segment', 'graph'])
+def test_with_threshold_keeps_the_vote(photo, vote):
+    plain = segment(photo, threshold=0.5, consistency=vote, **OPTIONS)
+    fresh = segment(photo, threshold=0.3, consistency=vote, **OPTIONS)
     _same(plain.with_threshold(0.3), fresh)
+
+
+def test_an_unknown_vote_is_refused_before_any_work(photo):
+    with pytest.raises(InvalidOptionError, match='graph, segment, none'):
+        segment(photo, consistency='majority', **OPTIONS)
 
 
 def test_with_threshold_of_a_stack(photo, result):
