@@ -74,9 +74,13 @@ def test_batches_use_the_same_arithmetic():
 @pytest.mark.slow
 def test_bf16_stays_within_tolerance_on_a_real_photo(data_root):
     """The tolerance behind ``auto``: on a DRIVE test photo bfloat16
-    changes the vessel label of under 0.2 % of FOV pixels and the A/V
-    label of under 1 % of the vessel pixels (the pooled DRIVE and RITE
-    test figures agree to the 4th decimal: docs/results.md)."""
+    changes the vessel label of under 0.2 % of FOV pixels and, with the
+    per-segment vote, the A/V label of under 1 % of the vessel pixels.
+    The default graph vote spreads a decision along a whole chain of
+    segments, so a chain near the artery/vein balance can flip as one:
+    on 03_test (the worst of the 20 DRIVE test photos) 1.3 % of vessel
+    pixels change, 0.17 % pooled over all 20; the pooled RITE figures
+    agree to the 4th decimal (docs/results.md)."""
     from napari_retina_vessels.io import imread
     from napari_retina_vessels.pipeline import segment
 
@@ -84,9 +88,10 @@ def test_bf16_stays_within_tolerance_on_a_real_photo(data_root):
     if not path.is_file():
         pytest.skip(f'{path} not found')
     img = imread(path)
-    a = segment(img, device='cpu', precision='fp32')
-    b = segment(img, device='cpu', precision='bf16')
-    assert (a.vessels != b.vessels)[a.fov].mean() < 0.002
-    both = a.vessels & b.vessels
-    agree = (a.artery_vein[both] == b.artery_vein[both]).mean()
-    assert agree > 0.99
+    for vote, least in (('segment', 0.99), ('graph', 0.98)):
+        a = segment(img, device='cpu', precision='fp32', consistency=vote)
+        b = segment(img, device='cpu', precision='bf16', consistency=vote)
+        assert (a.vessels != b.vessels)[a.fov].mean() < 0.002
+        both = a.vessels & b.vessels
+        agree = (a.artery_vein[both] == b.artery_vein[both]).mean()
+        assert agree > least, (vote, agree)
