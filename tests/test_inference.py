@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import numpy as np
 import pytest
 import torch
@@ -261,4 +264,34 @@ def test_view_threads_leave_the_callers_thread_count(two_threads):
     assert torch.get_num_threads() == 2
     with pytest.raises(ZeroDivisionError):
         map_views(lambda i: 1 / i, [1, 0], 2)
+    assert torch.get_num_threads() == 2
+
+
+def test_a_fresh_view_thread_keeps_its_share(two_threads, monkeypatch):
+    """A new thread takes the process-wide thread count at its first
+    parallel operation; a view that finishes first and hands the count
+    back must not give a view still starting the caller's full count."""
+    from napari_retina_vessels import _view_threads
+
+    if not _view_threads._openmp():
+        pytest.skip('per-thread counts need OpenMP threads')
+    monkeypatch.setattr(_view_threads, '_POOLS', {})  # fresh threads
+    both_started = threading.Barrier(2, timeout=5)  # two threads
+    first_done = threading.Event()
+
+    def view(i: int) -> int:
+        both_started.wait()
+        if i == 1:
+            first_done.wait(5)
+            time.sleep(0.05)  # let the first view's thread hand back
+        n = torch.get_num_threads()
+        if i == 0:
+            first_done.set()
+        return n
+
+    try:
+        assert _view_threads.map_views(view, [0, 1], 2) == [1, 1]
+    finally:
+        for pool in _view_threads._POOLS.values():
+            pool.shutdown()
     assert torch.get_num_threads() == 2

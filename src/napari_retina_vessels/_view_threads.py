@@ -82,12 +82,17 @@ def map_views(
     share = max(1, total // workers)
 
     def task(item: T) -> R:
+        # A thread's first parallel operation sets its thread count from
+        # the process-wide one (the last any thread set): read the count
+        # first, so that this lazy start is over before the share is set
+        # and another view thread finishing cannot undo it.
+        torch.get_num_threads()
         torch.set_num_threads(share)
-        try:
-            with torch.inference_mode():
-                return fn(item)
-        finally:
-            # MKL's thread count is process-wide: give it back.
-            torch.set_num_threads(total)
+        with torch.inference_mode():
+            return fn(item)
 
-    return list(_pool(workers).map(task, items))
+    try:
+        return list(_pool(workers).map(task, items))
+    finally:
+        # The process-wide count back, for threads started from now on.
+        torch.set_num_threads(total)
