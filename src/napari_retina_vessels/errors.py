@@ -16,6 +16,7 @@ __all__ = [
     'ShapeMismatchError',
     'TrainingConfigError',
     'InvalidOptionError',
+    'CorrectionsError',
 ]
 
 
@@ -55,3 +56,7 @@ class TrainingConfigError(RetinaVesselsError, ValueError):
 
 class InvalidOptionError(RetinaVesselsError, ValueError):
     """An option (threshold, number of views...) has an unusable value."""
+
+
+class CorrectionsError(RetinaVesselsError, ValueError):
+    """A grader's corrections file is malformed or does not fit the map."""

@@ -79,6 +79,10 @@ IMAGE_COLUMNS = (
     'tortuosity_vessels_n',
     'curvature_arteries_per_mm',
     'curvature_veins_per_mm',
+    'corrected',
+    'corrections_missed',
+    'corrections_reason',
+    'grader',
     'seconds',
 )
 
@@ -109,6 +113,11 @@ class Measurements:
         False for an ungradable photo that was not measured: every
         measure is NaN, every ``*_reason`` is
         :data:`UNGRADABLE_REASON` and there are no segments.
+    artery_vein : (H, W) uint8 or None
+        The A/V map measured (after corrections).
+    corrections : list of dict
+        What became of each segment correction (``at``, ``label``,
+        ``segment``, ``distance``, ``status``); see ``correcting.snap``.
     """
 
     image: Any
@@ -118,22 +127,14 @@ class Measurements:
     vessels: np.ndarray = field(repr=False)
     quality: Quality | None = None
     measured: bool = True
+    artery_vein: np.ndarray | None = field(default=None, repr=False)
+    corrections: list[dict] = field(default_factory=list, repr=False)
 
     def segment_map(self) -> npt.NDArray[np.int32]:
         """(H, W) int32: each vessel pixel's nearest segment + 1, else 0."""
-        from scipy import ndimage as ndi
+        from .correcting import segment_regions
 
-        seeds = np.zeros(self.vessels.shape, np.int32)
-        for i, p in enumerate(self.paths, 1):
-            seeds[p[:, 0], p[:, 1]] = i
-        if not self.paths:
-            return seeds
-        _, (iy, ix) = ndi.distance_transform_edt(
-            seeds == 0, return_indices=True
-        )
-        out = seeds[iy, ix]
-        out[~self.vessels] = 0
-        return out
+        return segment_regions(self.paths, self.vessels)
 
     def to_csv(self, folder, name: str = 'image') -> None:
         """Write ``measures.csv`` and ``segments.csv`` into *folder*."""
@@ -280,6 +281,7 @@ def measure(
     pixel_size_um: float | None = None,
     quality: Quality | Mapping[str, Any] | None = None,
     measure_ungradable: bool = False,
+    corrections: Any = None,
 ) -> Measurements:
     """Measure the vessel tree: disc, zones, segments, CRAE/CRVE/AVR, FD.
 
@@ -321,6 +323,13 @@ def measure(
     measure_ungradable : bool
         Measure an ungradable photo's maps anyway (``quality`` still
         says it is ungradable).
+    corrections : path, dict or Corrections, optional
+        A grader's ``NAME.corrections.json`` (see ``corrections.py``):
+        painted pixels edit the maps, its disc replaces the detected one
+        (*disc* still wins), each segment correction relabels or excludes
+        the segment whose centreline is nearest. Corrections that land on
+        no segment are counted in ``corrections_missed`` and named in
+        ``corrections_reason``.
 
     Returns
     -------
@@ -331,6 +340,8 @@ def measure(
     InvalidImageError
         For a map that is not 2-D, an RGB array given as the map, a bad
         disc, pixel size or quality.
+    CorrectionsError
+        For a malformed corrections file or one painted on another size.
     ShapeMismatchError
         When the maps or the photo differ in height and width.
     """
@@ -341,6 +352,15 @@ def measure(
     vessels, av, prob, fov = _maps(
         result_or_maps, artery_vein, probability, fov
     )
+    corr = None
+    if corrections is not None:
+        from .correcting import apply_painted
+        from .corrections import as_corrections
+
+        corr = as_corrections(corrections)
+        vessels, av = apply_painted(vessels, av, corr.painted)
+        if disc is None:
+            disc = corr.disc
     shape = vessels.shape
     if image is not None and np.shape(image)[:2] != shape:
         raise ShapeMismatchError(
@@ -438,8 +458,18 @@ def measure(
         if vessels.any()
         else trace_segments(vessels)
     )
+    from .correcting import correct_segments, fill_row
+
+    segs, av, report = correct_segments(
+        segs,
+        vessels,
+        av,
+        corr,
+        lambda a: trace_segments(vessels, soft=soft, labels=a),
+    )
     seg_df = segment_table(segs, shape, found, um)
     row['n_segments'] = len(segs)
+    fill_row(row, seg_df, corr, report)
 
     # Fractal dimension.
     empty = 'the vessel map is empty'
@@ -469,8 +499,8 @@ def measure(
         tort = seg_df['tortuosity'].to_numpy(float)
         length = seg_df['length_px'].to_numpy(float)
         curv = seg_df['curvature_per_px'].to_numpy(float)
-        long = length >= min_len
         labels = seg_df['label'].to_numpy()
+        long = (length >= min_len) & (labels != 'excluded')
         for cls, name in (('artery', 'arteries'), ('vein', 'veins')):
             keep = long & (labels == cls)
             v, n = _mean_tortuosity(tort, length, keep)
@@ -498,5 +528,12 @@ def measure(
     row['seconds'] = round(time.perf_counter() - t0, 3)
     image_df = pd.DataFrame([row], columns=list(IMAGE_COLUMNS))
     return Measurements(
-        image_df, seg_df, found, segs.paths, vessels, quality=grade
+        image_df,
+        seg_df,
+        found,
+        segs.paths,
+        vessels,
+        quality=grade,
+        artery_vein=av,
+        corrections=report,
     )

@@ -44,6 +44,9 @@ SEGMENT_COLUMNS = (
     'y1',
     'x1',
     'n_pixels',
+    'y_mid',
+    'x_mid',
+    'corrected',
 )
 
 _KINDS = {0: 'end-end', 1: 'junction-end', 2: 'junction-junction', 3: 'loop'}
@@ -117,6 +120,11 @@ def segment_table(segs: Segments, shape, disc: Disc | None, um: float):
     ends = np.array([[*p[0], *p[-1]] for p in segs.paths]).reshape(n, 4)
     cols['y0'], cols['x0'], cols['y1'], cols['x1'] = ends.T
     cols['n_pixels'] = [len(p) for p in segs.paths]
+    # A centreline pixel at the middle: where a correction of the segment
+    # is anchored (far from the nodes where a new tracing may differ).
+    mid = np.array([p[len(p) // 2] for p in segs.paths]).reshape(n, 2)
+    cols['y_mid'], cols['x_mid'] = mid.T
+    cols['corrected'] = [''] * n
     return pd.DataFrame(cols, columns=list(SEGMENT_COLUMNS))
 
 

@@ -1,0 +1,193 @@
+"""Apply a grader's :class:`~.corrections.Corrections` inside
+:func:`~.core.measure` (the format and its checks: ``corrections.py``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..errors import CorrectionsError
+from .corrections import _AV, ADDED, ERASED, SNAP_PX, Corrections
+
+__all__ = [
+    'apply_painted',
+    'apply_segment_corrections',
+    'correct_segments',
+    'fill_row',
+    'segment_regions',
+    'snap',
+]
+
+#: Label an excluded segment carries in the vessel graph: no class, so
+#: it joins no zone-B vessel of another segment.
+EXCLUDED = -1
+MISSED = f'no segment centreline within {SNAP_PX:g} px'
+REPLACED = 'replaced by a later correction of the same segment'
+
+
+def segment_regions(paths, vessels: np.ndarray) -> np.ndarray:
+    """(H, W) int32: each vessel pixel's nearest segment + 1, else 0."""
+    from scipy import ndimage as ndi
+
+    seeds = np.zeros(vessels.shape, np.int32)
+    for i, p in enumerate(paths, 1):
+        seeds[p[:, 0], p[:, 1]] = i
+    if not len(paths):
+        return seeds
+    _, (iy, ix) = ndi.distance_transform_edt(seeds == 0, return_indices=True)
+    out = seeds[iy, ix]
+    out[~vessels] = 0
+    return out
+
+
+def apply_painted(
+    vessels: np.ndarray, av: np.ndarray | None, painted: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Vessel and A/V maps with painted pixels added (1) or erased (2).
+
+    An added pixel takes the A/V label of the nearest labelled pixel, so
+    a gap painted into an artery is artery.
+    """
+    if painted is None:
+        return vessels, av
+    if painted.shape != vessels.shape:
+        raise CorrectionsError(
+            f'the painted image is {painted.shape} but the map is '
+            f'{vessels.shape}; the corrections were made on another photo'
+        )
+    added, erased = painted == ADDED, painted == ERASED
+    vessels = (vessels | added) & ~erased
+    if av is not None:
+        av = np.array(av, copy=True)
+        if added.any() and (av > 0).any():
+            from scipy import ndimage as ndi
+
+            _, (iy, ix) = ndi.distance_transform_edt(
+                av == 0, return_indices=True
+            )
+            fill = added & (av == 0)
+            av[fill] = av[iy[fill], ix[fill]]
+        av[erased] = 0
+    return vessels, av
+
+
+def snap(paths, corrections: Corrections) -> list[dict[str, Any]]:
+    """Which segment each correction lands on, in order.
+
+    Returns one dict per segment correction: ``at``, ``label``,
+    ``segment`` (index, or None when no centreline is within
+    :data:`~.corrections.SNAP_PX`), ``distance`` and ``status``
+    (``applied``, or why not).
+    """
+    report = []
+    if not corrections.segments:
+        return report
+    if len(paths):
+        from scipy.spatial import cKDTree
+
+        pts = np.concatenate(paths)
+        owner = np.repeat(np.arange(len(paths)), [len(p) for p in paths])
+        tree = cKDTree(pts)
+    for c in corrections.segments:
+        entry = {'at': list(c.at), 'label': c.label, 'segment': None}
+        entry['distance'] = float('nan')
+        if len(paths):
+            d, k = tree.query(c.at)
+            entry['distance'] = round(float(d), 2)
+            if d <= SNAP_PX:
+                entry['segment'] = int(owner[k])
+        entry['status'] = 'applied' if entry['segment'] is not None else MISSED
+        report.append(entry)
+    last: dict[int, int] = {}
+    for i, e in enumerate(report):
+        if e['segment'] is not None:
+            if e['segment'] in last:
+                report[last[e['segment']]]['status'] = REPLACED
+            last[e['segment']] = i
+    return report
+
+
+def apply_segment_corrections(segs, vessels, av, report, trace):
+    """The segments and A/V map with each applied correction's label.
+
+    *trace* ``(av) -> Segments`` traces the vessel map again with another
+    A/V map: a flipped segment's pixels change class, and each class's
+    calibres are measured on its own pixels. The vessel map is unchanged,
+    so the segments keep their paths and order.
+    """
+    final = {
+        e['segment']: e['label'] for e in report if e['status'] == 'applied'
+    }
+    flips = {i: _AV[lab] for i, lab in final.items() if lab in _AV}
+    if flips:
+        regions = segment_regions(segs.paths, vessels)
+        new = (
+            np.zeros(vessels.shape, np.uint8)
+            if av is None
+            else np.array(av, copy=True)
+        )
+        for i, value in flips.items():
+            new[(regions == i + 1) & (new != 3)] = value
+        if av is None or not np.array_equal(new, av):
+            av = new
+            segs = trace(av)
+    for i, lab in final.items():
+        if lab == 'exclude':
+            segs.label[i] = EXCLUDED
+    return segs, av
+
+
+def correct_segments(segs, vessels, av, corrections, trace):
+    """(segments, A/V map, report) after *corrections*' segment changes
+    (see :func:`snap` and :func:`apply_segment_corrections`)."""
+    if corrections is None or not corrections.segments:
+        return segs, av, []
+    report = snap(segs.paths, corrections)
+    segs, av = apply_segment_corrections(segs, vessels, av, report, trace)
+    return segs, av, report
+
+
+def fill_row(
+    row: dict, seg_df, corrections: Corrections | None, report
+) -> None:
+    """Fill the segments' ``corrected`` and the per-image row's
+    ``corrected``, ``corrections_missed``, ``corrections_reason`` and
+    ``grader``."""
+    _mark_segments(seg_df, report)
+    _fill_row(row, corrections, report)
+
+
+def _mark_segments(seg_df, report) -> None:
+    """Fill ``corrected`` (and ``label`` of excluded segments)."""
+    for e in report:
+        if e['status'] != 'applied':
+            continue
+        i = e['segment']
+        seg_df.loc[i, 'corrected'] = e['label']
+        if e['label'] == 'exclude':
+            seg_df.loc[i, 'label'] = 'excluded'
+
+
+def _fill_row(row: dict, corrections: Corrections | None, report) -> None:
+    """Fill ``corrected``, ``corrections_missed``, ``corrections_reason``
+    and ``grader`` of the per-image row."""
+    row.update(corrected=0, corrections_missed=0, corrections_reason='')
+    row['grader'] = ''
+    if corrections is None:
+        return
+    missed = [e for e in report if e['status'] == MISSED]
+    applied = sum(e['status'] == 'applied' for e in report)
+    row['corrected'] = (
+        applied + corrections.strokes() + (corrections.disc is not None)
+    )
+    row['grader'] = corrections.grader
+    row['corrections_missed'] = len(missed)
+    if missed:
+        where = '; '.join(
+            f'{e["label"]} at ({e["at"][0]}, {e["at"][1]})' for e in missed
+        )
+        row['corrections_reason'] = (
+            f'{len(missed)} correction(s) land on no segment (no centreline '
+            f'within {SNAP_PX:g} px): {where}; correct these vessels again'
+        )
