@@ -317,3 +317,66 @@ def test_blank_photos_are_graded_by_measure_and_by_segment_measure(
     assert row['source'] == 'segment outputs'
     summary = _rows(out / 'summary.csv')[0]
     assert row['quality_reasons'] == summary['quality_reasons']
+
+
+def test_measure_with_corrections_folder(tmp_path, capsys):
+    """``--corrections DIR``: applied by name, re-run when they change,
+    unmatched and broken files reported."""
+    seg = tmp_path / 'seg'
+    seg.mkdir()
+    _write_outputs(seg, 'a')
+    _write_outputs(seg, 'b')
+    out = tmp_path / 'out'
+    base = ['measure', str(seg), '--out', str(out), '--pixel-size', '6']
+    assert main(base) == 0
+    plain = {r['name']: r for r in _rows(out / 'measures.csv')}
+    segs = [s for s in _rows(out / 'segments.csv') if s['name'] == 'a']
+    artery = max(
+        (s for s in segs if s['label'] == 'artery'),
+        key=lambda s: float(s['calibre_px']),
+    )
+    at = [int(artery['y_mid']), int(artery['x_mid'])]
+    corr = tmp_path / 'corr'
+    corr.mkdir()
+    (corr / 'a.corrections.json').write_text(
+        json.dumps(
+            {
+                'version': 1,
+                'grader': 'AB',
+                'segments': [{'at': at, 'label': 'vein'}],
+            }
+        )
+    )
+    (corr / 'zz.corrections.json').write_text('{}')
+    args = [*base, '--corrections', str(corr)]
+    capsys.readouterr()
+    assert main(args) == 0
+    captured = capsys.readouterr()
+    assert '1 measured, 1 already done' in captured.out
+    assert '1 corrections file(s) matched no image' in captured.out
+    assert 'zz.corrections.json: no image of that name' in captured.err
+    rows = {r['name']: r for r in _rows(out / 'measures.csv')}
+    assert rows['a']['corrected'] == '1' and rows['a']['grader'] == 'AB'
+    assert rows['b']['corrected'] == '0'
+    # Three arterioles, three venules: now two and four.
+    assert (rows['a']['crae_n'], rows['a']['crve_n']) == ('2', '4')
+    assert float(rows['a']['crve_px']) != float(plain['a']['crve_px'])
+    assert rows['b']['crve_px'] == plain['b']['crve_px']
+    flipped = [
+        s
+        for s in _rows(out / 'segments.csv')
+        if s['name'] == 'a' and s['corrected']
+    ]
+    assert [(s['corrected'], s['label']) for s in flipped] == [
+        ('vein', 'vein')
+    ]
+    # Same corrections: nothing redone; other corrections: redone.
+    assert main(args) == 0
+    assert '0 measured, 2 already done' in capsys.readouterr().out
+    (corr / 'a.corrections.json').write_text('{"segments": [1]}')
+    assert main(args) == 0
+    rows = {r['name']: r for r in _rows(out / 'measures.csv')}
+    assert rows['a']['status'] == 'failed'
+    assert 'segments[0] must be an object' in rows['a']['error']
+    assert main([*base, '--corrections', str(tmp_path / 'nope')]) == 1
+    assert 'corrections folder' in capsys.readouterr().err

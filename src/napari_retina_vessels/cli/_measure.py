@@ -41,6 +41,13 @@ def add_parser(sub: Any) -> None:
         action='store_true',
         help='redo images measured before (default: skip)',
     )
+    me.add_argument(
+        '--corrections',
+        metavar='DIR',
+        default=None,
+        help="folder of graders' NAME.corrections.json files, applied "
+        'to the image of the same name (see docs/grading.md)',
+    )
     add_ungradable_option(me)
     add_cluster_options(me)
 
@@ -76,6 +83,7 @@ def run(args: Any, inputs: list | None = None) -> int:
         measure_ungradable=args.measure_ungradable,
         workers=args.workers,
         scheduler=args.scheduler,
+        corrections=getattr(args, 'corrections', None),
         progress=tqdm_progress({'images', 'download'}),
         log=lambda msg: tqdm.write(msg, file=sys.stderr),
     )
@@ -89,6 +97,12 @@ def run(args: Any, inputs: list | None = None) -> int:
         f'{summary["done"]} measured, {summary["skipped"]} already '
         f'done, {summary["failed"]} failed'
         + (f', {bad} ungradable ({what})' if bad else '')
+        + (
+            f', {len(summary["unmatched"])} corrections file(s) matched '
+            'no image'
+            if summary.get('unmatched')
+            else ''
+        )
         + f'; tables: {summary["measures_csv"]}, {summary["segments_csv"]}'
     )
     # An ungradable photo is an answer, not a failure (as in segment).

@@ -58,7 +58,8 @@ MEASURES_COLUMNS = (
 _MAP_ENDING = '_vessels.png'
 # Bump when the measures change their meaning. 2: ungradable photos are
 # not measured by default; rows carry the quality grade and a note.
-_VERSION = 2
+# 3: grader corrections; segments.csv gains y_mid, x_mid, corrected.
+_VERSION = 3
 _QUALITY_KEYS = ('quality_grade', 'quality_score', 'quality_reasons')
 
 
@@ -76,6 +77,8 @@ class _Item:
     device: str = 'auto'
     #: The grade ``segment`` recorded (``quality_grade``, ...), if any.
     quality: dict | None = field(default=None, hash=False)
+    #: The grader's ``NAME.corrections.json``, if any.
+    corrections: str | None = None
 
     @property
     def marker(self) -> Path:
@@ -294,6 +297,7 @@ def _process(item: _Item) -> dict[str, Any]:
                 artery_vein=maps.av,
                 probability=maps.prob,
                 pixel_size_um=item.settings['pixel_size_um'],
+                corrections=item.corrections,
             )
             values = m.image.iloc[0].to_dict()
             row.update({k: _plain(v) for k, v in values.items()})
@@ -348,6 +352,54 @@ def _write_tables(out: Path, rows: list[dict], items: list[_Item]) -> None:
     write_text_atomic(out / 'segments.csv', ''.join(parts))
 
 
+def _corrections_files(
+    folder, found: list[dict], say: Callable[[str], Any]
+) -> tuple[dict[str, str], list[str]]:
+    """``{name: NAME.corrections.json}`` in *folder*, and the names of
+    the files that match no image (each said through *say*)."""
+    if folder is None:
+        return {}, []
+    from .corrections import corrections_path
+
+    folder = Path(folder).absolute()
+    if not folder.is_dir():
+        raise RetinaVesselsError(
+            f'the corrections folder {folder} does not exist; give the '
+            'folder holding the *.corrections.json files'
+        )
+    names = {f['name'] for f in found}
+    by_name = {
+        n: str(corrections_path(folder, n))
+        for n in names
+        if corrections_path(folder, n).is_file()
+    }
+    ending = '.corrections.json'
+    unmatched = sorted(
+        p.name[: -len(ending)]
+        for p in folder.glob(f'*{ending}')
+        if p.name[: -len(ending)] not in names
+    )
+    for name in unmatched:
+        say(f'{name}{ending}: no image of that name among the inputs')
+    return by_name, unmatched
+
+
+def _with_corrections(settings: dict, path: str | None) -> dict:
+    """*settings* plus a digest of the corrections (and painted PNG),
+    so that an image is measured again when its corrections change."""
+    if path is None:
+        return settings
+    import hashlib
+
+    digest = hashlib.sha256(Path(path).read_bytes())
+    painted = Path(path).with_name(
+        Path(path).name.replace('.corrections.json', '.painted.png')
+    )
+    if painted.is_file():
+        digest.update(painted.read_bytes())
+    return {**settings, 'corrections': digest.hexdigest()}
+
+
 def run_measures(
     inputs: Sequence[str | os.PathLike],
     out: str | os.PathLike,
@@ -364,6 +416,7 @@ def run_measures(
     progress: Callable[[Progress], Any] | None = None,
     log: Callable[[str], Any] | None = None,
     precision: str = 'auto',
+    corrections: str | os.PathLike | None = None,
 ) -> dict[str, Any]:
     """Measure images into *out*, resuming earlier runs.
 
@@ -387,6 +440,11 @@ def run_measures(
         row with that status, the gate's reasons and no numbers.
     workers, scheduler
         Run on Dask, as ``retina-vessels segment`` does.
+    corrections : str or os.PathLike, optional
+        A folder of graders' ``NAME.corrections.json`` files, matched to
+        the images by name (see ``measures/corrections.py``). An image
+        whose corrections change is measured again; a file that matches
+        no image is reported through *log* and counted in ``unmatched``.
     progress, log : callable, optional
         ``Progress('images', done, total)`` records; one line per
         failed or ungradable image.
@@ -394,8 +452,9 @@ def run_measures(
     Returns
     -------
     dict
-        ``done``, ``skipped``, ``failed``, ``ungradable`` counts and the
-        paths ``measures_csv`` and ``segments_csv``.
+        ``done``, ``skipped``, ``failed``, ``ungradable`` counts, the
+        names of ``unmatched`` corrections files, and the paths
+        ``measures_csv`` and ``segments_csv``.
     """
     from ..cluster import iter_map
 
@@ -421,17 +480,19 @@ def run_measures(
             threshold=threshold,
             precision=precision,
         )
+    by_name, unmatched = _corrections_files(corrections, found, say)
     items = [
         _Item(
             f['name'],
             str(out.absolute()),
-            settings,
+            _with_corrections(settings, by_name.get(f['name'])),
             f.get('photo'),
             f.get('vessels'),
             f.get('av'),
             f.get('prob'),
             device,
             f.get('quality'),
+            by_name.get(f['name']),
         )
         for f in found
     ]
@@ -466,6 +527,7 @@ def run_measures(
         _write_tables(out, rows, [items[i] for i in sorted(by_item)])
     return {
         **count_statuses(rows, ('done', 'skipped', 'failed', 'ungradable')),
+        'unmatched': unmatched,
         'measures_csv': str(out / 'measures.csv'),
         'segments_csv': str(out / 'segments.csv'),
     }
