@@ -1,10 +1,11 @@
 """The ``retina-vessels`` command: segment | measure | evaluate | train |
-weights.
+weights | agreement.
 
 :func:`build_parser` and :func:`main` live here; each subcommand is one
 module of this package (``_segment``, ``_measure``, ``_evaluate``,
-``_train``, ``_weights``) with ``add_parser(sub)`` and ``run(args)``,
-importing what it needs only when it runs, so the command starts fast.
+``_train``, ``_weights``, ``_agreement``) with ``add_parser(sub)`` and
+``run(args)``, importing what it needs only when it runs, so the command
+starts fast.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from . import _evaluate, _measure, _segment, _train, _weights
+from . import _agreement, _evaluate, _measure, _segment, _train, _weights
 from ._evaluate import report_table
 
 __all__ = ['build_parser', 'main', 'report_table']
@@ -25,6 +26,7 @@ _COMMANDS = {
     'evaluate': _evaluate,
     'train': _train,
     'weights': _weights,
+    'agreement': _agreement,
 }
 
 
