@@ -241,3 +241,17 @@ def test_flipping_the_widest_zone_b_artery_equals_a_relabelled_map(
     assert np.array_equal(got, want)
     before = plain.image.iloc[0][cols].to_numpy(float)
     assert got[0] != before[0] and got[1] != before[1]
+
+
+def test_centrelines_are_the_traced_paths(tree):
+    """Corrections snap to :func:`centrelines` before tracing: they must
+    be the paths the tracing finds."""
+    from napari_retina_vessels.measures.correcting import centrelines
+    from napari_retina_vessels.measures.graph import trace_segments
+
+    vessels, av, soft = tree
+    for v in (vessels, vessels & (av == 1)):
+        got = centrelines(v)
+        want = trace_segments(v, soft=soft, labels=av).paths
+        assert len(got) == len(want)
+        assert all(np.array_equal(a, b) for a, b in zip(got, want))

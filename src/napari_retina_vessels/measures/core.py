@@ -453,19 +453,17 @@ def measure(
         soft = np.where(
             vessels, np.maximum(prob, 0.5), np.minimum(prob, 0.499)
         )
-    segs = (
-        trace_segments(vessels, soft=soft, labels=av)
-        if vessels.any()
-        else trace_segments(vessels)
-    )
     from .correcting import correct_segments, fill_row
 
     segs, av, report = correct_segments(
-        segs,
         vessels,
         av,
         corr,
-        lambda a: trace_segments(vessels, soft=soft, labels=a),
+        lambda a: (
+            trace_segments(vessels, soft=soft, labels=a)
+            if vessels.any()
+            else trace_segments(vessels)
+        ),
     )
     seg_df = segment_table(segs, shape, found, um)
     row['n_segments'] = len(segs)

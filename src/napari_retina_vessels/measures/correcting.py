@@ -12,9 +12,10 @@ from .corrections import _AV, ADDED, ERASED, SNAP_PX, Corrections
 
 __all__ = [
     'apply_painted',
-    'apply_segment_corrections',
+    'centrelines',
     'correct_segments',
     'fill_row',
+    'relabel',
     'segment_regions',
     'snap',
 ]
@@ -108,43 +109,71 @@ def snap(paths, corrections: Corrections) -> list[dict[str, Any]]:
     return report
 
 
-def apply_segment_corrections(segs, vessels, av, report, trace):
-    """The segments and A/V map with each applied correction's label.
+def centrelines(vessels: np.ndarray, min_length: float = 3.0) -> list:
+    """The segment paths :func:`~.graph.trace_segments` finds, without
+    measuring them (the same skeleton, skan graph and *min_length*).
 
-    *trace* ``(av) -> Segments`` traces the vessel map again with another
-    A/V map: a flipped segment's pixels change class, and each class's
-    calibres are measured on its own pixels. The vessel map is unchanged,
-    so the segments keep their paths and order.
+    Where corrections land and which pixels a flip relabels need only
+    the paths; the widths (most of a tracing's time) are measured once,
+    on the corrected maps. ``tests/measures`` checks both give the same
+    paths.
     """
-    final = {
-        e['segment']: e['label'] for e in report if e['status'] == 'applied'
+    from skimage.morphology import skeletonize
+
+    skeleton = skeletonize(np.asarray(vessels, bool))
+    if skeleton.sum() < 2:
+        return []
+    import skan
+
+    skel = skan.Skeleton(skeleton)
+    paths = (
+        np.rint(skel.path_coordinates(i)).astype(np.intp)
+        for i in range(skel.n_paths)
+    )
+    return [p for p in paths if len(p) >= min_length]
+
+
+def relabel(vessels, av, paths, report) -> np.ndarray | None:
+    """The A/V map with each flipped segment's pixels (those nearer its
+    centreline than any other's; crossings, 3, kept) in its new class."""
+    flips = {
+        e['segment']: _AV[e['label']]
+        for e in report
+        if e['status'] == 'applied' and e['label'] in _AV
     }
-    flips = {i: _AV[lab] for i, lab in final.items() if lab in _AV}
-    if flips:
-        regions = segment_regions(segs.paths, vessels)
-        new = (
-            np.zeros(vessels.shape, np.uint8)
-            if av is None
-            else np.array(av, copy=True)
-        )
-        for i, value in flips.items():
-            new[(regions == i + 1) & (new != 3)] = value
-        if av is None or not np.array_equal(new, av):
-            av = new
-            segs = trace(av)
-    for i, lab in final.items():
-        if lab == 'exclude':
-            segs.label[i] = EXCLUDED
-    return segs, av
+    if not flips:
+        return av
+    regions = segment_regions(paths, vessels)
+    new = (
+        np.zeros(vessels.shape, np.uint8)
+        if av is None
+        else np.array(av, copy=True)
+    )
+    for i, value in flips.items():
+        new[(regions == i + 1) & (new != 3)] = value
+    return new
 
 
-def correct_segments(segs, vessels, av, corrections, trace):
-    """(segments, A/V map, report) after *corrections*' segment changes
-    (see :func:`snap` and :func:`apply_segment_corrections`)."""
+def correct_segments(vessels, av, corrections, trace):
+    """Trace the corrected maps: (segments, A/V map, report).
+
+    Each correction is snapped to the centrelines of the vessel map
+    (:func:`snap`), flipped segments are relabelled in the A/V map
+    (:func:`relabel`), the map is traced once with *trace* ``(av) ->
+    Segments`` (each class's calibres are measured on its own pixels),
+    and the corrections are snapped again to the traced segments, whose
+    indices the report then gives; excluded segments get the label
+    :data:`EXCLUDED`.
+    """
     if corrections is None or not corrections.segments:
-        return segs, av, []
+        return trace(av), av, []
+    paths = centrelines(vessels)
+    av = relabel(vessels, av, paths, snap(paths, corrections))
+    segs = trace(av)
     report = snap(segs.paths, corrections)
-    segs, av = apply_segment_corrections(segs, vessels, av, report, trace)
+    for e in report:
+        if e['status'] == 'applied' and e['label'] == 'exclude':
+            segs.label[e['segment']] = EXCLUDED
     return segs, av, report
 
 
