@@ -160,3 +160,34 @@ MEASURE_NOTHING = 'Measure first; there is nothing to export yet.'
 MEASURE_NO_FOLDER = 'Choose a CSV folder first.'
 MEASURE_WRITE_FAILED = 'Cannot write into {folder} ({err}); choose another.'
 MEASURE_EXPORTED = 'Wrote measures.csv and segments.csv into {folder}.'
+
+# Corrections (the Measure widget's grader panel).
+CORRECT_CLICK_TIP = (
+    'What a click on a vessel segment does: flip it between artery and '
+    'vein, exclude it from CRAE, CRVE and tortuosity, or undo its '
+    'correction. Changed segments are drawn orange (now artery), cyan '
+    '(now vein) or grey (excluded).'
+)
+GRADER_TIP = "The grader's initials, saved with the corrections."
+PAINT_TIP = (
+    'Add a "vessel corrections" layer and paint on it: label 1 adds '
+    'vessel pixels, label 2 erases them. The maps are measured again '
+    'after each stroke.'
+)
+SAVE_CORRECTIONS_TIP = (
+    'Write NAME.corrections.json (and NAME.painted.png) beside the '
+    'segment outputs the map was opened from, or into the CSV folder; '
+    'retina-vessels measure --corrections applies them again.'
+)
+CORRECTIONS_NONE = 'No corrections.'
+CORRECTIONS_COUNT = '{n} correction(s).'
+CORRECTIONS_SAVED = 'Corrections saved: {path}'
+CORRECTIONS_NO_FOLDER = (
+    'Choose a CSV folder to save the corrections in (maps opened from '
+    'retina-vessels segment outputs save beside them).'
+)
+CORRECT_MISSED = 'No segment there: click on a coloured vessel segment.'
+PAINT_HINT = (
+    'Paint with label 1 to add vessel pixels, label 2 to erase them; the '
+    'maps are measured again after each stroke.'
+)

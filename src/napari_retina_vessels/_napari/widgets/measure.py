@@ -5,7 +5,8 @@ draws the optic disc (an editable Shapes layer: move or resize it and
 measure again), zones B and C, and the segments coloured by calibre,
 tortuosity or class; shows the per-image and per-segment tables
 (selecting a segment row highlights that segment) and exports both as
-CSV.
+CSV. The grader's corrections (flip, exclude, paint; undo, redo, save)
+are the panel of ``corrections.py``.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from ._common import (
     status_label,
     watch_layers,
 )
+from .corrections import CorrectionsPanel, corrected_colours
 
 if TYPE_CHECKING:  # pragma: no cover
     import napari
@@ -76,6 +78,7 @@ SEGMENT_VIEW = (
     'tortuosity',
     'curvature_per_mm',
     'orientation_deg',
+    'corrected',
 )
 
 
@@ -204,6 +207,7 @@ class MeasureWidget(Container):
         self.export_button = PushButton(
             text='Export CSV', tooltip=T.MEASURE_EXPORT_TIP
         )
+        self.corrections = CorrectionsPanel(self)
         self.extend(
             [
                 form(self.maps, self.photo, self.pixel_size, self.colour_by),
@@ -211,6 +215,7 @@ class MeasureWidget(Container):
                 self.measure_ungradable,
                 self.run_button,
                 self.status,
+                self.corrections,
                 self.image_table,
                 self.segment_table,
                 form(self.csv_folder),
@@ -221,12 +226,14 @@ class MeasureWidget(Container):
         self.export_button.changed.connect(self.export_csv)
         self.colour_by.changed.connect(self._recolour)
         self.maps.changed.connect(self._validate)
+        self.maps.changed.connect(self.corrections.on_source)
         self.photo.changed.connect(self._validate)
         self.measure_ungradable.changed.connect(self._validate)
         self.segment_table.native.currentCellChanged.connect(
             self._on_segment_row
         )
         watch_layers(viewer, self._refresh)
+        self.corrections.on_source(self.maps.value)
         self._validate()
 
     # ----------------------------------------------------------- choices
@@ -305,7 +312,24 @@ class MeasureWidget(Container):
             'pixel_size_um': size,
             'quality': quality,
             'measure_ungradable': bool(self.measure_ungradable.value),
+            'corrections': self.corrections.current(),
         }
+
+    def map_shape(self) -> tuple[int, ...]:
+        """(H, W) of the selected map (``()`` when none)."""
+        layer = self.maps.value
+        return () if layer is None else self._array(layer).shape[:2]
+
+    def current_disc(self) -> tuple[float, float, float] | None:
+        """(y, x, radius) of the optic disc layer for this map, if any."""
+        if DISC_LAYER not in self._viewer.layers:
+            return None
+        shapes = self._viewer.layers[DISC_LAYER]
+        if len(shapes.data) and shapes.metadata.get('shape') == tuple(
+            self.map_shape()
+        ):
+            return disc_from_shape(shapes.data[0])
+        return None
 
     def _validate(self, _value=None) -> bool:
         try:
@@ -396,7 +420,9 @@ class MeasureWidget(Container):
             geometry,
         )
         labels = m.segment_map()
-        colours = segment_colours(m.segments, self.colour_by.value)
+        colours = corrected_colours(
+            m.segments, segment_colours(m.segments, self.colour_by.value)
+        )
         feats = m.segments[
             ['segment', 'label', 'calibre_px', 'tortuosity', 'length_px']
         ].copy()
@@ -419,6 +445,7 @@ class MeasureWidget(Container):
                 metadata=dict(meta),
                 **geometry,
             )
+        self.corrections.on_result(m, self._viewer.layers[SEGMENTS_LAYER])
         with contextlib.suppress(KeyError, ValueError):
             self._viewer.layers.selection.active = self._viewer.layers[
                 DISC_LAYER
@@ -490,8 +517,9 @@ class MeasureWidget(Container):
     def _recolour(self, _value=None) -> None:
         if self.result is None or SEGMENTS_LAYER not in self._viewer.layers:
             return
-        self._viewer.layers[SEGMENTS_LAYER].colormap = segment_colours(
-            self.result.segments, self.colour_by.value
+        self._viewer.layers[SEGMENTS_LAYER].colormap = corrected_colours(
+            self.result.segments,
+            segment_colours(self.result.segments, self.colour_by.value),
         )
 
     def _on_segment_row(self, row: int, *_args) -> None:
