@@ -356,6 +356,9 @@ class MeasureWidget(Container):
         layer = self.maps.value
 
         def job(maps, photo, **options):
+            if photo is not None:
+                # Each correction measures again: find the FOV once.
+                options['fov'] = self._fov_of(photo)
             return measure(maps, photo, **options)
 
         worker = thread_worker(job, ignore_errors=True)(**inputs)
@@ -378,6 +381,16 @@ class MeasureWidget(Container):
         self.status.value = T.MEASURING.format(name=layer.name)
         worker.start()
         return worker
+
+    def _fov_of(self, photo: np.ndarray) -> np.ndarray:
+        """The photo's field of view, kept for the next measurement."""
+        from ...fov import fov_mask
+
+        key = (photo.__array_interface__['data'][0], photo.shape)
+        cached = getattr(self, '_fov', None)
+        if cached is None or cached[0] != key:
+            cached = self._fov = (key, fov_mask(photo))
+        return cached[1]
 
     def _on_error(self, exc: Exception) -> None:
         from napari.utils.notifications import show_error
