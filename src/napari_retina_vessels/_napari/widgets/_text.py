@@ -191,3 +191,18 @@ PAINT_HINT = (
     'Paint with label 1 to add vessel pixels, label 2 to erase them; the '
     'maps are measured again after each stroke.'
 )
+
+# Review widget.
+REVIEW_FOLDER_TIP = (
+    'A retina-vessels segment (or measure) output folder; review.csv is '
+    'kept in it.'
+)
+REVIEW_REASON_TIP = (
+    'Why the photo is rejected (needed) or any note on an accepted one; '
+    'recorded in review.csv.'
+)
+REVIEW_READY = 'Choose an output folder and press Open.'
+REVIEW_OPEN = 'Not reviewed yet: Accept or Reject (with a reason).'
+REVIEW_DECIDED = 'Reviewed: {decision} ({reason}); a new decision replaces it.'
+REVIEW_POSITION = '{i} / {n}: {name} ({done} reviewed)'
+REVIEW_FINISHED = 'Last photo reviewed; decisions are in {path}.'
