@@ -112,7 +112,14 @@ def test_paint_then_save_and_reload(measured, qtbot, tmp_path):
     assert path == tmp_path / 'av.corrections.json'
     saved = json.loads(path.read_text())
     assert saved['grader'] == 'AB' and saved['painted'] == 'av.painted.png'
-    assert saved['disc'] is not None and saved['image'] == 'av'
+    # The disc was not moved: it is not a correction.
+    assert saved['disc'] is None and saved['image'] == 'av'
+    from napari_retina_vessels._napari.widgets.measure import DISC_LAYER
+
+    disc = viewer.layers[DISC_LAYER]
+    disc.data = [disc.data[0] + np.array([4.0, 0.0])]
+    saved = json.loads(panel.save().read_text())
+    assert saved['disc'][0] == pytest.approx(w.result.disc.y + 4, abs=0.5)
     # Undo the stroke: the paint layer follows.
     panel.undo()
     _wait(qtbot, w)

@@ -28,17 +28,29 @@ REPLACED = 'replaced by a later correction of the same segment'
 
 
 def segment_regions(paths, vessels: np.ndarray) -> np.ndarray:
-    """(H, W) int32: each vessel pixel's nearest segment + 1, else 0."""
-    from scipy import ndimage as ndi
+    """(H, W) int32: each vessel pixel's nearest segment + 1, else 0.
 
-    seeds = np.zeros(vessels.shape, np.int32)
-    for i, p in enumerate(paths, 1):
-        seeds[p[:, 0], p[:, 1]] = i
+    Nearest by the distance to the segments' centreline pixels (a k-d
+    tree queried at the vessel pixels only: a few percent of a photo,
+    so several times faster than a distance transform of the frame).
+    """
+    from scipy.spatial import cKDTree
+
+    out = np.zeros(vessels.shape, np.int32)
     if not len(paths):
-        return seeds
-    _, (iy, ix) = ndi.distance_transform_edt(seeds == 0, return_indices=True)
-    out = seeds[iy, ix]
-    out[~vessels] = 0
+        return out
+    pts = np.concatenate(paths)
+    owner = np.repeat(
+        np.arange(1, len(paths) + 1, dtype=np.int32), [len(p) for p in paths]
+    )
+    q = np.argwhere(vessels)
+    if len(q):
+        _, k = cKDTree(pts).query(q)
+        out[q[:, 0], q[:, 1]] = owner[k]
+    # A centreline pixel is its own segment's (where paths share a
+    # junction pixel, the later one, as drawn).
+    for i, p in enumerate(paths, 1):
+        out[p[:, 0], p[:, 1]] = np.where(vessels[p[:, 0], p[:, 1]], i, 0)
     return out
 
 

@@ -50,6 +50,8 @@ class CorrectionsPanel(Container):
         self._redo: list[Corrections] = []
         self._pending = False
         self._source: str | None = None
+        #: The disc found automatically: saved only when moved from it.
+        self._detected: tuple[float, float, float] | None = None
         self.click = ComboBox(
             label='click a segment to',
             choices=CLICK_MODES,
@@ -147,6 +149,7 @@ class CorrectionsPanel(Container):
         self._source = key
         self._undo, self._redo = [], []
         self.corrections = Corrections()
+        self._detected = None
         where = self.destination()
         if where is not None and corrections_path(*where).is_file():
             from ...errors import RetinaVesselsError
@@ -187,6 +190,9 @@ class CorrectionsPanel(Container):
         from ... import __version__
 
         disc = self._owner.current_disc()
+        if disc is not None and self._detected is not None:
+            moved = np.abs(np.subtract(disc, self._detected)).max() > 0.5
+            disc = disc if moved else None
         corr = replace(
             self.corrections,
             image=where[1],
@@ -325,6 +331,8 @@ class CorrectionsPanel(Container):
     def on_result(self, m, layer) -> None:
         """After a measurement: listen to *layer*; say what was missed."""
         self.attach(layer)
+        if m.disc is not None and m.disc.source == 'detected':
+            self._detected = (m.disc.y, m.disc.x, m.disc.radius)
         missed = [e for e in m.corrections if e['status'] != 'applied']
         n = len(self.corrections)
         text = T.CORRECTIONS_COUNT.format(n=n) if n else T.CORRECTIONS_NONE
