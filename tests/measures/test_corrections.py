@@ -255,3 +255,15 @@ def test_centrelines_are_the_traced_paths(tree):
         want = trace_segments(v, soft=soft, labels=av).paths
         assert len(got) == len(want)
         assert all(np.array_equal(a, b) for a, b in zip(got, want))
+
+
+def test_centrelines_of_the_same_map_are_reused(tree):
+    from napari_retina_vessels.measures.correcting import centrelines
+
+    vessels = tree[0]
+    first = centrelines(vessels)
+    assert centrelines(vessels.copy()) is first
+    other = vessels.copy()
+    other[:, :150] = False
+    assert len(centrelines(other)) < len(first)
+    assert centrelines(vessels) is not first  # the cache holds one map

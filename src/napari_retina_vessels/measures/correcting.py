@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import numpy as np
@@ -121,6 +122,12 @@ def snap(paths, corrections: Corrections) -> list[dict[str, Any]]:
     return report
 
 
+#: The last map's centrelines: the grader's corrections of one photo
+#: are measured again and again on the same vessel map.
+_LAST: list = [None, None]
+_LAST_LOCK = threading.Lock()
+
+
 def centrelines(vessels: np.ndarray, min_length: float = 3.0) -> list:
     """The segment paths :func:`~.graph.trace_segments` finds, without
     measuring them (the same skeleton, skan graph and *min_length*).
@@ -128,11 +135,31 @@ def centrelines(vessels: np.ndarray, min_length: float = 3.0) -> list:
     Where corrections land and which pixels a flip relabels need only
     the paths; the widths (most of a tracing's time) are measured once,
     on the corrected maps. ``tests/measures`` checks both give the same
-    paths.
+    paths. The paths of the last map are kept (keyed by a digest of the
+    map), so measuring the same map again with other corrections skips
+    the skeleton.
     """
+    import hashlib
+
+    vessels = np.ascontiguousarray(vessels, bool)
+    key = (
+        vessels.shape,
+        min_length,
+        hashlib.blake2b(vessels.data, digest_size=16).hexdigest(),
+    )
+    with _LAST_LOCK:
+        if _LAST[0] == key:
+            return _LAST[1]
+    paths = _centrelines(vessels, min_length)
+    with _LAST_LOCK:
+        _LAST[:] = [key, paths]
+    return paths
+
+
+def _centrelines(vessels: np.ndarray, min_length: float) -> list:
     from skimage.morphology import skeletonize
 
-    skeleton = skeletonize(np.asarray(vessels, bool))
+    skeleton = skeletonize(vessels)
     if skeleton.sum() < 2:
         return []
     import skan
