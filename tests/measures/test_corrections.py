@@ -265,5 +265,6 @@ def test_centrelines_of_the_same_map_are_reused(tree):
     assert centrelines(vessels.copy()) is first
     other = vessels.copy()
     other[:, :150] = False
-    assert len(centrelines(other)) < len(first)
+    cut = centrelines(other)
+    assert sum(map(len, cut)) < sum(map(len, first))
     assert centrelines(vessels) is not first  # the cache holds one map
