@@ -134,7 +134,7 @@ class Measurements:
         """(H, W) int32: each vessel pixel's nearest segment + 1, else 0."""
         from .correcting import segment_regions
 
-        return segment_regions(self.paths, self.vessels)
+        return segment_regions(self.paths, self.vessels).copy()
 
     def to_csv(self, folder, name: str = 'image') -> None:
         """Write ``measures.csv`` and ``segments.csv`` into *folder*."""

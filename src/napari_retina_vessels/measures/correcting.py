@@ -25,7 +25,24 @@ __all__ = [
 #: it joins no zone-B vessel of another segment.
 EXCLUDED = -1
 MISSED = f'no segment centreline within {SNAP_PX:g} px'
+_LAST_LOCK = threading.Lock()
 REPLACED = 'replaced by a later correction of the same segment'
+
+
+def _digest(*arrays: np.ndarray) -> str:
+    import hashlib
+
+    h = hashlib.blake2b(digest_size=16)
+    for a in arrays:
+        a = np.ascontiguousarray(a)
+        h.update(str((a.shape, a.dtype.str)).encode())
+        h.update(a.data)
+    return h.hexdigest()
+
+
+#: The last segment map: a corrected photo needs it to relabel and again
+#: to draw the segments, and each correction of it asks again.
+_REGIONS: list = [None, None]
 
 
 def segment_regions(paths, vessels: np.ndarray) -> np.ndarray:
@@ -34,7 +51,22 @@ def segment_regions(paths, vessels: np.ndarray) -> np.ndarray:
     Nearest by the distance to the segments' centreline pixels (a k-d
     tree queried at the vessel pixels only: a few percent of a photo,
     so several times faster than a distance transform of the frame).
+    The last map is kept; the array returned must not be changed.
     """
+    vessels = np.asarray(vessels, bool)
+    lengths = np.array([len(p) for p in paths], np.int64)
+    pts = np.concatenate(paths) if len(paths) else np.zeros((0, 2), int)
+    key = _digest(vessels, lengths, pts)
+    with _LAST_LOCK:
+        if _REGIONS[0] == key:
+            return _REGIONS[1]
+    out = _regions(paths, vessels)
+    with _LAST_LOCK:
+        _REGIONS[:] = [key, out]
+    return out
+
+
+def _regions(paths, vessels: np.ndarray) -> np.ndarray:
     from scipy.spatial import cKDTree
 
     out = np.zeros(vessels.shape, np.int32)
@@ -125,7 +157,6 @@ def snap(paths, corrections: Corrections) -> list[dict[str, Any]]:
 #: The last map's centrelines: the grader's corrections of one photo
 #: are measured again and again on the same vessel map.
 _LAST: list = [None, None]
-_LAST_LOCK = threading.Lock()
 
 
 def centrelines(vessels: np.ndarray, min_length: float = 3.0) -> list:
@@ -139,14 +170,8 @@ def centrelines(vessels: np.ndarray, min_length: float = 3.0) -> list:
     map), so measuring the same map again with other corrections skips
     the skeleton.
     """
-    import hashlib
-
     vessels = np.ascontiguousarray(vessels, bool)
-    key = (
-        vessels.shape,
-        min_length,
-        hashlib.blake2b(vessels.data, digest_size=16).hexdigest(),
-    )
+    key = (min_length, _digest(vessels))
     with _LAST_LOCK:
         if _LAST[0] == key:
             return _LAST[1]
