@@ -248,10 +248,10 @@ class CorrectionsPanel(Container):
         if m is None or not 0 <= segment < len(m.segments):
             return
         row = m.segments.iloc[segment]
+        # Every correction of this segment (a replaced one would come
+        # back once the later one is removed).
         mine = [
-            tuple(e['at'])
-            for e in m.corrections
-            if e['segment'] == segment and e['status'] == 'applied'
+            tuple(e['at']) for e in m.corrections if e['segment'] == segment
         ]
         corr = self.corrections
         for at in mine:
