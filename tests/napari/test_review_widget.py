@@ -31,6 +31,13 @@ def test_review_steps_decides_and_resumes(make_napari_viewer, tmp_path):
     assert '1 / 2: a' in w.position.value
     assert MAP_LAYER in viewer.layers
     assert viewer.layers[MAP_LAYER].metadata['path'].endswith('a_av.png')
+    # The keys: PageDown, PageUp.
+    from app_model.types import KeyBinding
+
+    viewer.keymap[KeyBinding.from_str('PageDown')](viewer)
+    assert '2 / 2: b' in w.position.value
+    viewer.keymap[KeyBinding.from_str('PageUp')](viewer)
+    assert '1 / 2: a' in w.position.value
     w.next()
     assert '2 / 2: b' in w.position.value
     w.previous()
