@@ -3,9 +3,13 @@
 Opens a ``retina-vessels segment`` output folder (made with ``--av``) in
 the Review widget, measures the photo shown with the Measure widget,
 flips the widest zone-B artery to vein through the corrections panel,
-and writes ``docs/images/grading.png``. Run under a display::
+and writes ``docs/images/grading.png``. The picture uses the
+scikit-image sample photo (CC0; dataset photos are not committed). Run
+under a display::
 
-    retina-vessels segment DRIVE/test/images/01_test.tif --av \\
+    python -c "from skimage import data; from napari_retina_vessels.io \\
+import imwrite; imwrite('/tmp/sample/retina.png', data.retina())"
+    retina-vessels segment /tmp/sample/retina.png --av --views 1 \\
         --out /tmp/grading
     retina-vessels measure /tmp/grading --out /tmp/grading
     xvfb-run -a python scripts/screenshot_grading.py /tmp/grading
