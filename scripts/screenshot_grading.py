@@ -7,6 +7,7 @@ and writes ``docs/images/grading.png``. The picture uses the
 scikit-image sample photo (CC0; dataset photos are not committed). Run
 under a display::
 
+    mkdir -p /tmp/sample
     python -c "from skimage import data; from napari_retina_vessels.io \\
 import imwrite; imwrite('/tmp/sample/retina.png', data.retina())"
     retina-vessels segment /tmp/sample/retina.png --av --views 1 \\
