@@ -1,12 +1,14 @@
 """Time the quality gate on a DRIVE photo, as a ratio to the reference job.
 
-What ``segment`` adds for the gate: :func:`~.quality.assess_image` on the
-canonical copy it already has, then :func:`~.quality.assess_prediction`
-on the canonical probability map. Also times the standalone
-:func:`~.quality.assess` (which makes its own FOV mask and canonical
-copy). The reference job (``../shared/tools/cpu_reference.py``) is timed
-in the same run. Target: gate <= 0.1x the reference job. Run from the
-repository root::
+What ``segment`` adds for the gate: :func:`~.quality.assess_image` (the
+learned model's features and verdict) on the canonical copy it already
+has, then :func:`~.quality.assess_prediction` (the map's checks and the
+retina evidence) on the canonical probability map; and the cheap verdict
+that ends a photo with a 40-pixel field of view before any network.
+Also times the standalone :func:`~.quality.assess` (which makes its own
+FOV mask and canonical copy). The reference job
+(``../shared/tools/cpu_reference.py``) is timed in the same run. Target:
+gate <= 0.1x the reference job. Run from the repository root::
 
     .venv/bin/python benchmarks/bench_quality.py [photo] [--threads 2]
 """
@@ -21,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from napari_retina_vessels._quality_features import diameter
 from napari_retina_vessels.datasets import data_root
 from napari_retina_vessels.fov import fov_mask
 from napari_retina_vessels.io import imread
@@ -34,6 +37,7 @@ from napari_retina_vessels.quality import (
     assess,
     assess_image,
     assess_prediction,
+    precheck,
 )
 
 REFERENCE = Path(__file__).resolve().parents[2] / 'shared' / 'tools'
@@ -77,10 +81,18 @@ def main(argv=None) -> int:
     prob_s = (rng.random(shape, dtype=np.float32) ** 4) * fov_s
 
     ref = reference_seconds(threads=args.threads, repeats=args.repeats)
+    d = diameter(fov)
     gate = median_time(
         lambda: assess_prediction(
-            assess_image(rgb_s, fov_s), prob_s, fov_s, 0.5
+            assess_image(rgb_s, fov_s, source_diameter=d), prob_s, fov_s, 0.5
         ),
+        args.repeats,
+    )
+    # A 40-pixel field of view: the cheap verdict, before any network.
+    tiny = np.zeros_like(image)
+    tiny[:40, :40] = image[::14, ::14][:40, :40]
+    early = median_time(
+        lambda: precheck(as_rgb_float(tiny), fov_mask(as_rgb_float(tiny))),
         args.repeats,
     )
     alone = median_time(lambda: assess(image), max(3, args.repeats // 3))
@@ -90,6 +102,10 @@ def main(argv=None) -> int:
         f'gate in segment (image + model checks): {gate * 1e3:.1f} ms '
         f'= {gate / ref:.3f}x the reference '
         f'({"OK" if gate / ref <= 0.1 else "SLOW"}: target <= 0.1x)'
+    )
+    print(
+        f'cheap verdict on a 40-pixel field of view (FOV mask included): '
+        f'{early * 1e3:.1f} ms = {early / ref:.3f}x'
     )
     print(
         f'standalone assess() (own FOV mask and canonical copy): '

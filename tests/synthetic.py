@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 
 def fake_fundus(h: int = 300, w: int = 320, seed: int = 0) -> np.ndarray:
-    """An orange disc on black crossed by a few dark 'vessels'.
+    """A small colour fundus photo: scikit-image's sample retina
+    (``skimage.data.retina()``, public, shipped with scikit-image),
+    resized to (h, w), mirrored and rotated by *seed*, with a little
+    noise.
+
+    It used to be a drawing (an orange disc crossed by straight dark
+    lines); the quality gate rightly calls that "not a fundus
+    photograph", and the tests that run the whole pipeline need a photo
+    it grades.
 
     Returns
     -------
@@ -14,21 +24,20 @@ def fake_fundus(h: int = 300, w: int = 320, seed: int = 0) -> np.ndarray:
         (h, w, 3) uint8 RGB.
     """
     rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[:h, :w]
-    cy, cx, r = h / 2, w / 2, 0.45 * min(h, w)
-    disc = (yy - cy) ** 2 + (xx - cx) ** 2 < r * r
-    img = np.zeros((h, w, 3), np.float32)
-    img[disc] = (0.8, 0.4, 0.15)
-    for k in range(6):
-        a = rng.uniform(0, np.pi)
-        d = np.abs(
-            (yy - cy) * np.cos(a)
-            - (xx - cx) * np.sin(a)
-            - rng.uniform(-r / 2, r / 2)
-        )
-        img[(d < 2 + k % 3) & disc] *= 0.55
-    img += rng.normal(0, 0.01, img.shape)
-    return (np.clip(img, 0, 1) * 255).astype(np.uint8)
+    img = np.rot90(_retina(), seed % 4)
+    if (seed // 4) % 2:
+        img = img[:, ::-1]
+    from napari_retina_vessels.preprocessing import resize
+
+    out = resize(img, (h, w)) + rng.normal(0, 0.01, (h, w, 3))
+    return (np.clip(out, 0, 1) * 255).astype(np.uint8)
+
+
+@functools.lru_cache(maxsize=1)
+def _retina() -> np.ndarray:
+    from skimage import data
+
+    return np.asarray(data.retina(), np.float32) / 255
 
 
 #: The patient data written into test DICOM files; a test asserts none of

@@ -25,6 +25,7 @@ from napari_retina_vessels.batch import (
 from napari_retina_vessels.cli import main
 from napari_retina_vessels.cluster import iter_map
 from napari_retina_vessels.errors import RetinaVesselsError
+from napari_retina_vessels.fov import fov_mask
 from napari_retina_vessels.inference import Progress
 from napari_retina_vessels.io import imread
 
@@ -101,10 +102,9 @@ def test_summary_has_one_row_per_image_with_measurements(done_run):
         assert row['status'] == 'done' and row['error'] == ''
         assert Path(row['path']) == photo.absolute()
         assert (int(row['width']), int(row['height'])) == (260, 240)
-        # The synthetic disc has radius 0.45 * 240 = 108 px.
-        assert abs(int(row['fov_area_px']) - np.pi * 108**2) < 0.1 * (
-            np.pi * 108**2
-        )
+        # The photo's own field of view (fake_fundus is a real photo).
+        area = fov_mask(imread(photo)).sum()
+        assert abs(int(row['fov_area_px']) - area) < 0.1 * area
         vessels = imread(done_run['out'] / f'{photo.stem}_vessels.png')
         density = (vessels > 0).sum() / int(row['fov_area_px'])
         assert float(row['vessel_density']) == pytest.approx(density, abs=1e-5)

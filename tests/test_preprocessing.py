@@ -63,6 +63,30 @@ def test_uint16_holding_12_bit_data():
     assert out.max() == pytest.approx(1.0)
 
 
+def test_one_hot_pixel_does_not_set_the_scale_of_12_bit_data():
+    # 12-bit data in uint16 with a single saturated pixel: the scale
+    # follows the 12-bit range, not the one 65535 (which is clipped).
+    rng = np.random.default_rng(0)
+    img = rng.integers(0, 4096, (200, 220, 3)).astype(np.uint16)
+    hot = img.copy()
+    hot[7, 9, 0] = 65535
+    out = pp.as_rgb_float(hot)
+    np.testing.assert_allclose(
+        np.delete(out.reshape(-1, 3), 7 * 220 + 9, 0),
+        np.delete(pp.as_rgb_float(img).reshape(-1, 3), 7 * 220 + 9, 0),
+    )
+    assert out[7, 9, 0] == 1.0
+
+
+def test_float_hot_pixel_is_clipped_not_the_scale():
+    img = np.linspace(0, 4000, 200 * 200).reshape(200, 200)
+    hot = img.copy()
+    hot[0, 0] = 1e12
+    out = pp.as_rgb_float(hot)
+    assert 0.49 < out[100, 100, 0] < 0.51
+    assert out[0, 0, 0] == 1.0
+
+
 def test_float_in_unit_range_is_kept():
     img = RNG.random((40, 50, 3)).astype(np.float64) * 0.5
     out = pp.as_rgb_float(img)

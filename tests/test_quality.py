@@ -238,3 +238,122 @@ def test_block_mean_is_the_mean_of_each_whole_block(k, shape):
     got = _block_mean(arr, k)
     assert got.dtype == np.float32 and got.shape == expected.shape
     np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-7)
+
+
+# -- the learned gate: cheap verdicts, model, resolution, retina evidence --
+
+
+def _in_aperture(rgb, warm=False):
+    h, w = rgb.shape[:2]
+    yy, xx = np.mgrid[:h, :w]
+    r = 0.46 * min(h, w)
+    disc = ((yy - h / 2) ** 2 + (xx - w / 2) ** 2 <= r * r)[..., None]
+    if warm:
+        rgb = rgb.mean(-1, keepdims=True) * np.array([1.0, 0.5, 0.25])
+    return (rgb * disc).astype(np.float32)
+
+
+@pytest.mark.parametrize('name', ['chelsea', 'coffee', 'grass', 'gravel'])
+@pytest.mark.parametrize('warm', [False, True])
+def test_pictures_in_a_round_aperture_are_not_gradable(name, warm):
+    from skimage import data
+
+    q = Q.assess(_in_aperture(as_rgb_float(getattr(data, name)()), warm))
+    assert q.grade == 'ungradable', (q.reasons, q.measures['p_gradable'])
+
+
+def test_model_file_is_in_the_registry_and_shipped():
+    from napari_retina_vessels import _quality_model as QM
+    from napari_retina_vessels import _registry
+    from napari_retina_vessels.weights import SHIPPED_DIR, file_sha256
+
+    entry = _registry.REGISTRY[QM.MODEL_NAME]
+    assert entry['shipped'] and entry['task'] == 'quality'
+    path = SHIPPED_DIR / entry['file']
+    assert file_sha256(path) == entry['sha256']
+    model = QM.load()
+    assert 0 < float(model['t_ungradable']) < float(model['t_good']) < 1
+
+
+def test_reasons_name_what_is_wrong():
+    photo = as_rgb_float(fake_fundus(300, 320, seed=1))
+    blurred = np.clip(_gauss(photo, 8), 0, 1)
+    q = Q.assess(blurred)
+    assert q.grade == 'ungradable'
+    assert q.reasons and all(isinstance(r, str) for r in q.reasons)
+
+
+def test_a_thumbnail_is_at_most_usable_and_says_why():
+    q = Q.assess(fake_fundus(140, 145, seed=2))
+    assert q.grade == 'usable', (q.grade, q.reasons)
+    assert any('low resolution' in r for r in q.reasons)
+
+
+@pytest.mark.parametrize(
+    'image',
+    [
+        np.zeros((300, 300, 3), np.uint8),
+        np.full((300, 300, 3), 200, np.uint8),
+    ],
+)
+def test_blank_frames_end_before_any_network(image, monkeypatch):
+    from napari_retina_vessels import segment, weights
+
+    def no_network(*a, **k):
+        raise AssertionError('a network was loaded for a blank frame')
+
+    monkeypatch.setattr(weights, 'load_model', no_network)
+    seg = segment(image, av=True, views=1)
+    assert seg.quality.grade == 'ungradable'
+    assert not seg.vessels.any() and seg.artery_vein is not None
+    assert seg.with_threshold(0.3).quality.grade == 'ungradable'
+    with pytest.raises(AssertionError, match='network was loaded'):
+        segment(image, av=False, views=1, force=True)
+
+
+def test_a_tiny_field_of_view_ends_before_any_network(monkeypatch):
+    from napari_retina_vessels import segment, weights
+
+    monkeypatch.setattr(
+        weights,
+        'load_model',
+        lambda *a, **k: (_ for _ in ()).throw(AssertionError('loaded')),
+    )
+    img = np.zeros((600, 600, 3), np.uint8)
+    img[280:320, 280:320] = fake_fundus(40, 40)
+    seg = segment(img, av=False, views=1)
+    assert seg.quality.grade == 'ungradable', seg.quality.reasons
+    assert 'field of view' in seg.quality.reason
+
+
+def _tree(h=400, w=400):
+    """A probability map like a retina's: branches from one point."""
+    p = np.zeros((h, w), np.float32)
+    yy, xx = np.mgrid[:h, :w]
+    for a in np.linspace(0, 2 * np.pi, 9)[:-1]:
+        d = np.abs((yy - 200) * np.cos(a) - (xx - 120) * np.sin(a))
+        ahead = (xx - 120) * np.cos(a) + (yy - 200) * np.sin(a) > 0
+        p[(d < 2.5) & ahead] = 0.95
+    return p
+
+
+def test_retina_evidence_tells_a_tree_from_scattered_blobs():
+    fov = np.ones((400, 400), bool)
+    good = Q.Quality('good', 1.0, measures={'disc_y': 0.5, 'disc_x': 0.3})
+    q = Q.assess_prediction(good, _tree(), fov, 0.5)
+    assert Q.NOT_FUNDUS not in q.reasons, q.measures
+    rng = np.random.default_rng(0)
+    blobs = (rng.random((400, 400)) > 0.93).astype(np.float32)
+    q = Q.assess_prediction(good, blobs, fov, 0.5)
+    assert q.grade == 'ungradable' and q.reasons[0] == Q.NOT_FUNDUS
+    assert q.kind == 'not a fundus photo'
+
+
+@pytest.mark.data
+def test_drive_photo_as_12_bit_with_a_hot_pixel_is_gradable(data_root):
+    from napari_retina_vessels.io import imread
+
+    photo = imread(data_root / 'DRIVE' / 'test' / 'images' / '01_test.tif')
+    high = photo.astype(np.uint16) * 16
+    high[3, 4, 0] = 65535
+    assert Q.assess(high).grade == Q.assess(photo).grade != 'ungradable'

@@ -36,6 +36,18 @@ REGISTRY: dict[str, dict] = {
         'description': 'tiny W-Net, local contrast input, DRIVE + '
         'CHASE_DB1 + STARE training splits (default)',
     },
+    'quality-gate': {
+        'file': 'quality-gate-v1.npz',
+        'sha256': (
+            '97356e8f7674466a11857253ae7d095abe77e11ecd1d59d837ccf8bb6587903c'
+        ),
+        'arch': 'mlp',
+        'task': 'quality',
+        'shipped': True,
+        'description': 'quality gate: gradability classifier (one hidden '
+        'layer of 16) over cheap image features, evaluated with NumPy; '
+        'scripts/quality_model.py train',
+    },
     'wnet-universal': {
         'file': 'wnet-universal.pt',
         'sha256': (

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from ._quality_features import diameter as _diameter
 from .errors import InvalidImageError
 from .fov import fov_mask
 from .metrics.counting import check_threshold
@@ -154,9 +155,10 @@ def iter_segment_many(
     n_workers = workers or max(1, min(4, os.cpu_count() or 1))
 
     def finish(p: _Photo, av_logits: np.ndarray | None) -> Segmentation:
-        grade = assess_prediction(
-            assess_image(p.rgb_s, p.fov_s), p.prob_s, p.fov_s, thr
+        image_grade = assess_image(
+            p.rgb_s, p.fov_s, source_diameter=_diameter(p.fov)
         )
+        grade = assess_prediction(image_grade, p.prob_s, p.fov_s, thr)
         canonical = p_art = labels = None
         if av_logits is not None:
             canonical, p_art, labels = _av_maps(

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from ._quality_features import diameter as _diameter
 from .errors import InvalidImageError, ShapeMismatchError
 from .fov import fov_mask
 from .metrics.counting import check_threshold
@@ -26,12 +27,13 @@ from .preprocessing import (
     resize,
     scaled_shape,
 )
-from .quality import assess_image, assess_prediction
+from .quality import assess_image, assess_prediction, precheck
 from .segmentation import (
     Segmentation,
     _Canonical,
     stack_segmentations,
     threshold_vessels,
+    unsegmented,
 )
 
 __all__ = [
@@ -227,6 +229,7 @@ def iter_segment(
     tile: int = 768,
     tta: bool | int | None = None,
     precision: str = 'auto',
+    force: bool = False,
 ) -> Generator[Any, None, Segmentation]:
     """Segment vessels (and arteries/veins) of one fundus photograph.
 
@@ -280,6 +283,12 @@ def iter_segment(
     fov_full = (
         _check_fov(fov, rgb.shape[:2]) if fov is not None else fov_mask(rgb)
     )
+    # Cheap verdicts first: a blank frame or a tiny field of view ends
+    # the photo before any network runs (unless forced).
+    early = None if force else precheck(rgb, fov_full)
+    if early is not None:
+        yield Progress('done', 1, 1)
+        return unsegmented(fov_full, early, refs, dev, threshold, t0)
     yield Progress('weights', 0, 1)
     for ref in refs.values():
         if ref.registered:
@@ -294,7 +303,9 @@ def iter_segment(
     # The gate's image measures need only the photo: they run in a
     # helper thread (NumPy and SciPy release the GIL) while the vessel
     # network runs, instead of after it on one core.
-    image_grade = _helper().submit(assess_image, rgb_s, fov_s)
+    image_grade = _helper().submit(
+        assess_image, rgb_s, fov_s, source_diameter=_diameter(fov_full)
+    )
     logits = yield from predict(
         net,
         x,
@@ -403,9 +414,11 @@ def segment(
         overriding *views*), ``tile``, ``precision`` (the networks'
         arithmetic: ``'auto'``, the default, is bfloat16 on CUDA and on
         CPUs that compute it natively, float32 elsewhere; ``'fp32'``
-        forces float32, see :data:`~.inference.PRECISIONS`), and
-        ``tta``, the old name of the views (True: 4 in both stages; an
-        int: the vessel stage's).
+        forces float32, see :data:`~.inference.PRECISIONS`),
+        ``force`` (True: run the networks even on a photo the quality
+        gate's cheap verdict calls ungradable: a blank frame, an empty
+        or tiny field of view), and ``tta``, the old name of the views
+        (True: 4 in both stages; an int: the vessel stage's).
 
     Returns
     -------

@@ -1,22 +1,29 @@
 """Image-quality gate: is this a gradable colour fundus photograph?
 
 Screening cohorts hold blank frames, lens-cap shots, photos of the wrong
-thing, blurred and badly exposed photos. Segmenting them gives numbers
-that look like data. The gate grades every photo before its vessel map is
-believed, from cheap image measures (field of view, exposure, contrast,
-focus, colour) and, once the model has run, from the model's own
-confidence (uncertain probabilities, plausible vessel density).
+thing, blurred, hazy and badly exposed photos. Segmenting them gives
+numbers that look like data. The gate grades every photo in three steps:
 
-Grades: ``'good'``, ``'usable'`` (segmented, but a measure is marginal:
-read the reasons) and ``'ungradable'`` (the vessel map is not a result).
-Each check scores 1 when good, 0.5 at the usable limit and 0 at or past
-the ungradable limit, linearly between; the photo's score is the lowest
-check score and its grade follows from it. Thresholds were chosen on the
-photos of DRIVE, CHASE_DB1, STARE, RITE and HRF-AV and on synthetic
-degradations of them (``scripts/quality_table.py``, ``docs/quality.md``).
+1. **Cheap verdicts** (:func:`precheck`), known before any network runs:
+   a blank frame or an empty or tiny field of view ends the photo there.
+2. **The learned model** (:mod:`._quality_model`): a small classifier
+   over cheap image features (focus, vessel contrast, haze, exposure,
+   colour, aperture geometry, noise; :mod:`._quality_features`), trained
+   on graded photos (DRIMDB), synthetic degradations of the development
+   photos and pictures that are not fundus photos, its threshold chosen
+   leave-one-camera-out (``scripts/quality_model.py``,
+   ``docs/quality.md``). It gives the probability that the photo is
+   gradable and readable reasons. Rules on top: a photo with few pixels
+   across its field of view is at most ``usable``.
+3. **After segmentation** (:func:`assess_prediction`): the model's own
+   confidence, and evidence that the picture is a retina at all (a
+   connected vessel tree converging on the bright disc, vessel density
+   in the range of real retinas); a picture that fails is
+   ``ungradable``, "not a fundus photograph".
 
-Torch-free and cheap: the measures are taken on a copy whose FOV is
-:data:`WORK_DIAMETER` pixels across.
+Grades: ``'good'``, ``'usable'`` (segmented, but read the reasons) and
+``'ungradable'`` (the vessel map is not a result). The score is in
+[0, 1]; below 0.5 is ungradable. Torch-free and cheap.
 """
 
 from __future__ import annotations
@@ -27,42 +34,39 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from ._quality_features import (
+    WORK_DIAMETER,
+    _block_mean,
+    diameter,
+    features,
+)
+
 __all__ = [
     'GRADES',
     'WORK_DIAMETER',
     'LIMITS',
     'FLOORS',
+    'MIN_RESOLUTION',
     'Quality',
     'assess',
     'assess_image',
     'assess_prediction',
     'image_measures',
+    'precheck',
+    'prediction_measures',
 ]
 
 #: The grades, best first.
 GRADES = ('good', 'usable', 'ungradable')
 
-#: FOV diameter (pixels) of the copy the image measures are taken on.
-WORK_DIAMETER = 256
-
-#: measure -> (good limit, ungradable limit). A measure at or beyond its
-#: good limit scores 1, at its ungradable limit 0 (0.5 halfway). Limits
-#: where good > ungradable mean "higher is better".
+#: Checks after segmentation: measure -> (good limit, ungradable limit).
+#: A measure at or beyond its good limit scores 1, at its ungradable
+#: limit 0 (0.5 halfway). Limits where good > ungradable mean "higher is
+#: better".
 LIMITS: dict[str, tuple[float, float]] = {
-    # FOV diameter over the image's longer side.
+    # FOV diameter over the image's longer side (the cheap verdict's
+    # ungradable limit; the model weighs smaller fields itself).
     'fov_fraction': (0.45, 0.2),
-    # How well the FOV fills a disc (a camera aperture is one).
-    'fov_roundness': (0.96, 0.9),
-    # Mean brightness (brightest channel) inside the FOV.
-    'brightness': (0.3, 0.04),
-    # Share of FOV pixels that are black (< 0.03), or washed out (two
-    # channels or more above 0.97: the red channel alone often is).
-    'dark_fraction': (0.15, 0.6),
-    'saturated_fraction': (0.05, 0.4),
-    # Spread of the green channel inside the FOV, over its mean.
-    'contrast': (0.09, 0.03),
-    # Fine over coarse detail of the green channel (focus).
-    'sharpness': (0.22, 0.06),
     # Share of FOV pixels the model is unsure about (0.25 < p < 0.75).
     'uncertain_fraction': (0.06, 0.2),
     # Share of FOV pixels at or above the threshold (vessel density).
@@ -71,24 +75,36 @@ LIMITS: dict[str, tuple[float, float]] = {
 }
 
 #: Checks that alone never make a photo ungradable (their score is at
-#: least this): a sparse vessel map may be a sparse retina, or a small
-#: photo; blank and non-fundus images fail other checks.
+#: least this): a sparse vessel map may be a sparse retina.
 FLOORS = {'vessel_density_low': 0.5}
+
+#: Pixels across the field of view (in the photo as given) below which a
+#: photo is at most ``usable``: a vessel 120 um wide (about 9 pixels at
+#: the canonical 540) is then under 6 pixels wide, and a half-pixel error
+#: at each edge moves its calibre by more than 15 %.
+MIN_RESOLUTION = 360
+
+#: Smallest FOV diameter (pixels, as given) worth running a network on.
+MIN_FOV_PIXELS = 48
+
+#: Retina evidence after segmentation (``docs/quality.md`` says how each
+#: limit was chosen): a real vessel map is mostly one tree
+#: (``tree_share``: its largest connected piece over all vessel pixels)
+#: whose vessels crowd towards the bright disc (``disc_convergence``:
+#: vessel density near the brightest spot over the mean density).
+#: A picture fails when both are below their limits (fitted by
+#: ``scripts/retina_evidence.py``: 0.9 times the lowest value over real
+#: photos of the five sources).
+EVIDENCE = {'tree_share': 0.49, 'disc_convergence': 0.31}
 
 _REASONS = {
     'fov_fraction': 'the field of view is small ({:.0%} of the image)',
-    'fov_roundness': 'the bright region is not a round camera aperture '
-    '(roundness {:.2f}): not a fundus photo?',
-    'brightness': 'under-exposed (mean brightness {:.2f})',
-    'dark_fraction': '{:.0%} of the field of view is black',
-    'saturated_fraction': '{:.0%} of the field of view is saturated',
-    'contrast': 'low contrast ({:.3f})',
-    'sharpness': 'blurred or out of focus (sharpness {:.2f})',
     'uncertain_fraction': 'the model is unsure about {:.0%} of the field '
     'of view',
     'vessel_density_low': 'implausibly few vessels (density {:.1%})',
     'vessel_density_high': 'implausibly many vessels (density {:.1%})',
 }
+NOT_FUNDUS = 'not a fundus photograph'
 
 
 @dataclass(frozen=True)
@@ -99,15 +115,18 @@ class Quality:
     ----------
     grade : {'good', 'usable', 'ungradable'}
     score : float
-        In [0, 1]: the lowest check score; 1 is good throughout, below
-        0.5 ungradable.
+        In [0, 1]: 1 is good throughout, below 0.5 ungradable (the
+        model's gradable probability, mapped so that its threshold is
+        0.5, or a lower check score).
     reasons : tuple of str
-        One phrase per check that is not good, worst first.
+        One phrase per finding, worst first.
     kind : str
         ``'colour'``, ``'grayscale'``, ``'red-free'`` or ``'not a
         fundus photo'``.
     measures : dict
-        Every measure (floats), for tables and thresholds.
+        Every measure (floats): the features, ``p_gradable`` and
+        ``p_not_fundus`` (the model's calibrated probabilities), and
+        after segmentation the map's measures.
     """
 
     grade: str
@@ -145,257 +164,251 @@ def _grade(score: float) -> str:
     return 'usable' if score >= 0.5 else 'ungradable'
 
 
-def _block_mean(arr: np.ndarray, k: int) -> np.ndarray:
-    """Mean of each k x k block (the last rows and columns that do not
-    fill a block are dropped), float32.
-
-    Summed as k * k strided slices: NumPy's mean over the two block
-    axes of a reshaped array took 18 ms on a DRIVE photo, this 3 ms.
-    """
-    if k <= 1:
-        return arr
-    h, w = arr.shape[0] // k * k, arr.shape[1] // k * k
-    a = arr[:h, :w]
-    acc = np.array(a[::k, ::k], np.float32)
-    for i in range(k):
-        for j in range(k):
-            if i or j:
-                acc += a[i::k, j::k]
-    acc /= np.float32(k * k)
-    return acc
-
-
-def _blur(img: np.ndarray, sigma: float) -> np.ndarray:
-    from scipy import ndimage as ndi
-
-    return ndi.gaussian_filter(img, sigma, mode='nearest', truncate=3.0)
-
-
-def _diameter(fov: np.ndarray) -> int:
-    rows = np.flatnonzero(fov.any(axis=1))
-    cols = np.flatnonzero(fov.any(axis=0))
-    if rows.size == 0:
-        return 0
-    return int(max(rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1))
-
-
-def _roundness(m: np.ndarray) -> float:
-    """How well a FOV mask fills the disc of its width (cut at its
-    bounding box, as apertures cut at the top and bottom are): 1 for a
-    camera's aperture, lower for whatever bright blob a non-fundus photo
-    has."""
-    rows = np.flatnonzero(m.any(axis=1))
-    cols = np.flatnonzero(m.any(axis=0))
-    if rows.size < 3 or cols.size < 3:
-        return 0.0
-    r0, r1, c0, c1 = rows[0], rows[-1], cols[0], cols[-1]
-    box = m[r0 : r1 + 1, c0 : c1 + 1]
-    yy, xx = np.mgrid[r0 : r1 + 1, c0 : c1 + 1]
-    radius = max(r1 - r0, c1 - c0) / 2 + 0.5
-    disc = (yy - (r0 + r1) / 2) ** 2 + (xx - (c0 + c1) / 2) ** 2 <= radius**2
-    union = (box | disc).sum()
-    return float((box & disc).sum() / union) if union else 0.0
-
-
-def image_measures(
-    rgb: npt.NDArray[np.float32], fov: npt.NDArray[np.bool_]
-) -> dict[str, float]:
-    """The image measures of the gate.
-
-    Parameters
-    ----------
-    rgb : (H, W, 3) float32 in [0, 1]
-        The photo (any scale).
-    fov : (H, W) bool
-        Its field-of-view mask.
-
-    Returns
-    -------
-    dict of str to float
-        ``fov_found`` (1 when a dark border was found), ``fov_fraction``,
-        ``brightness``, ``dark_fraction``, ``saturated_fraction``,
-        ``contrast``, ``sharpness``, ``gray_difference`` (mean channel
-        difference), ``red_share``, ``green_share``, ``blue_share``
-        (channel means over their sum, inside the FOV).
-    """
-    from scipy import ndimage as ndi
-
-    fov = np.asarray(fov, bool)
-    h, w = fov.shape
-    diameter = _diameter(fov)
-    out: dict[str, float] = {
-        'fov_found': float(not fov.all()),
-        'fov_fraction': diameter / max(h, w, 1),
-    }
-    k = max(1, int(diameter // WORK_DIAMETER))
-    small = _block_mean(np.asarray(rgb, np.float32), k)
-    m = _block_mean(fov.astype(np.float32), k) > 0.5
-    # Measures stay off the rim, where the aperture edge is the sharpest
-    # and darkest thing in the photo.
-    inner = ndi.binary_erosion(m, iterations=3) if m.sum() > 400 else m
-    if not inner.any():
-        inner = m if m.any() else np.ones(m.shape, bool)
-    out['fov_roundness'] = _roundness(m) if out['fov_found'] else 1.0
-    # The channels one by one: reductions over a 3-long last axis are
-    # several times slower in NumPy than elementwise maxima and sums.
-    r, g_px, b = (small[..., c][inner] for c in range(3))
-    bright = np.maximum(np.maximum(r, g_px), b)
-    darkest = np.minimum(np.minimum(r, g_px), b)
-    means = np.array([r.mean(), g_px.mean(), b.mean()])
-    total = float(means.sum()) or 1.0
-    g = small[..., 1]
-    out.update(
-        brightness=float(bright.mean()),
-        dark_fraction=float((bright < 0.03).mean()),
-        saturated_fraction=float(
-            ((r + g_px + b) - bright - darkest > 0.97).mean()
-        ),
-        contrast=float(g_px.std() / max(g_px.mean(), 0.02)),
-        gray_difference=float(
-            np.abs(r - g_px).mean() + np.abs(g_px - b).mean()
-        ),
-        red_share=float(means[0] / total),
-        green_share=float(means[1] / total),
-        blue_share=float(means[2] / total),
-    )
-    # Focus: detail finer than a small vessel against detail up to a
-    # large vessel's width. Blur removes the first long before the second.
-    fine = g - _blur(g, 1.0)
-    coarse = g - _blur(g, 4.0)
-    sc = float(coarse[inner].std())
-    out['sharpness'] = float(fine[inner].std() / sc) if sc > 1e-6 else 0.0
-    return out
-
-
-def _kind(m: dict[str, float]) -> str:
-    """Colour fundus, grayscale, red-free or not a fundus photo."""
-    if m['gray_difference'] < 0.01:
-        return 'grayscale'
-    if m['green_share'] > 0.8:
-        return 'red-free'
-    # Fundus photos are red-orange: red clearly the strongest channel
-    # (noise and grey are balanced, sky and sea blue). Non-fundus photos
-    # with warm colours are caught by the shape of their "aperture".
-    reddish = (
-        m['red_share'] > m['green_share'] + 0.02
-        and m['red_share'] > m['blue_share'] + 0.04
-    )
-    if not reddish:
-        return 'not a fundus photo'
-    if m.get('fov_roundness', 1.0) < LIMITS['fov_roundness'][1]:
-        return 'not a fundus photo'
-    return 'colour'
-
-
-def _judge(
-    measures: dict[str, float], checks: list[str], kind: str
-) -> tuple[float, list[tuple[float, str]]]:
-    found = []
-    for name in checks:
-        key = name.removesuffix('_high').removesuffix('_low')
-        value = measures.get(key)
-        if value is None:
-            continue
-        s = max(_score(value, LIMITS[name]), FLOORS.get(name, 0.0))
-        if s < 0.999:
-            found.append((s, _REASONS[name].format(value)))
-    if kind == 'not a fundus photo':
-        found.append(
-            (
-                0.0,
-                'not a colour fundus photograph (its colours '
-                'are not those of a retina)',
-            )
-        )
-    elif kind in ('grayscale', 'red-free'):
-        found.append(
-            (
-                0.75,
-                f'{kind} photo: artery/vein labels rely on '
-                'colour and are less reliable',
-            )
-        )
-    if not measures.get('fov_found', 1.0) and kind != 'not a fundus photo':
-        found.append(
-            (
-                0.75,
-                'no dark border: the field of view is taken '
-                'as the whole image',
-            )
-        )
+def _verdict(
+    found: list[tuple[float, str]], kind: str, measures: dict[str, float]
+) -> Quality:
+    """A Quality from (score, reason) findings: the lowest score wins."""
+    found = sorted(found, key=lambda t: t[0])
     score = min([1.0, *(s for s, _ in found)])
-    found.sort(key=lambda t: t[0])
-    return score, found
-
-
-_IMAGE_CHECKS = [
-    'fov_fraction',
-    'fov_roundness',
-    'brightness',
-    'dark_fraction',
-    'saturated_fraction',
-    'contrast',
-    'sharpness',
-]
-_MODEL_CHECKS = [
-    'uncertain_fraction',
-    'vessel_density_low',
-    'vessel_density_high',
-]
-
-
-def _quality(measures: dict[str, float], checks: list[str]) -> Quality:
-    kind = _kind(measures)
-    if (
-        measures['contrast'] < LIMITS['contrast'][1]
-        or measures['brightness'] < LIMITS['brightness'][1]
-    ):
-        kind = 'colour' if kind == 'not a fundus photo' else kind
-    score, found = _judge(measures, checks, kind)
+    reasons = []
+    for _, r in found:
+        if r and r not in reasons:
+            reasons.append(r)
     return Quality(
         grade=_grade(score),
-        score=score,
-        reasons=tuple(r for _, r in found),
+        score=float(score),
+        reasons=tuple(reasons),
         kind=kind,
         measures=dict(measures),
     )
 
 
+def precheck(
+    rgb: npt.NDArray[np.float32],
+    fov: npt.NDArray[np.bool_],
+    source_diameter: float | None = None,
+) -> Quality | None:
+    """The cheap verdict, before any network: an ungradable
+    :class:`Quality` for a blank frame or an empty or tiny field of
+    view, else None."""
+    fov = np.asarray(fov, bool)
+    step = max(1, max(fov.shape) // 512)
+    small = np.asarray(rgb)[::step, ::step]
+    bright = np.maximum(
+        np.maximum(small[..., 0], small[..., 1]), small[..., 2]
+    )
+    d = diameter(fov) if source_diameter is None else source_diameter
+    fraction = diameter(fov) / max(fov.shape)
+    # 'cheap_verdict' marks a final grade: the map's checks add nothing.
+    m = {
+        'fov_fraction': fraction,
+        'source_diameter': float(d),
+        'cheap_verdict': 1.0,
+    }
+    if float(bright.std()) < 0.01:
+        m['brightness'] = float(bright.mean())
+        return _verdict([(0.0, 'blank frame (no image detail)')], 'colour', m)
+    if not fov.any() or d < MIN_FOV_PIXELS:
+        reason = (
+            f'the field of view is {int(d)} pixels across; at least '
+            f'{MIN_FOV_PIXELS} are needed'
+        )
+        return _verdict([(0.0, reason)], 'colour', m)
+    if fraction <= LIMITS['fov_fraction'][1]:
+        reason = _REASONS['fov_fraction'].format(fraction)
+        return _verdict([(0.0, reason)], 'colour', m)
+    return None
+
+
+def image_measures(
+    rgb: npt.NDArray[np.float32],
+    fov: npt.NDArray[np.bool_],
+    source_diameter: float | None = None,
+) -> dict[str, float]:
+    """The gate's image measures: the model's features
+    (:data:`._quality_features.FEATURES`), the colour shares, the
+    position of the brightest spot (the optic disc, as a fraction of
+    the image's height and width) and ``source_diameter``."""
+    fov = np.asarray(fov, bool)
+    out = features(rgb, fov, source_diameter)
+    out['source_diameter'] = float(
+        diameter(fov) if source_diameter is None else source_diameter
+    )
+    k = max(1, diameter(fov) // 64)
+    small = _block_mean(np.asarray(rgb, np.float32), k)
+    m = _block_mean(fov.astype(np.float32), k) > 0.5
+    if not m.any():
+        m = np.ones(m.shape, bool)
+    means = np.array([small[..., c][m].mean() for c in range(3)])
+    total = float(means.sum()) or 1.0
+    out.update(
+        red_share=float(means[0] / total),
+        green_share=float(means[1] / total),
+        blue_share=float(means[2] / total),
+    )
+    # The optic disc: the brightest spot of the smoothed image.
+    from scipy import ndimage as ndi
+
+    bright = small.sum(-1) * m
+    smooth = ndi.uniform_filter(bright, 5) / np.maximum(
+        ndi.uniform_filter(m.astype(np.float32), 5), 1e-3
+    )
+    smooth[~ndi.binary_erosion(m, iterations=2) if m.sum() > 50 else ~m] = 0
+    y, x = np.unravel_index(int(np.argmax(smooth)), smooth.shape)
+    out['disc_y'] = (y + 0.5) / smooth.shape[0]
+    out['disc_x'] = (x + 0.5) / smooth.shape[1]
+    return out
+
+
+def _kind(m: dict[str, float]) -> str:
+    """Colour fundus, grayscale or red-free (the model decides whether
+    it is a fundus photo at all)."""
+    if m['gray_difference'] < 0.01:
+        return 'grayscale'
+    if m['green_share'] > 0.8:
+        return 'red-free'
+    return 'colour'
+
+
+def _model_score(p: float, t_ungradable: float) -> float:
+    """The gradable probability mapped so that the model's ungradable
+    threshold is 0.5 (linear on each side)."""
+    if p < t_ungradable:
+        return 0.5 * p / t_ungradable
+    return 0.5 + 0.5 * (p - t_ungradable) / max(1 - t_ungradable, 1e-9)
+
+
+def _image_findings(
+    measures: dict[str, float],
+) -> tuple[list[tuple[float, str]], str]:
+    from . import _quality_model as QM
+
+    model = QM.load()
+    probs, found = QM.judge(measures, model)
+    t_u = float(model['t_ungradable'])
+    t_g = float(model['t_good'])
+    p = float(probs[0])
+    measures['p_gradable'] = p
+    measures['p_not_fundus'] = float(probs[2])
+    kind = _kind(measures)
+    score = _model_score(p, t_u)
+    out: list[tuple[float, str]] = []
+    if p < t_u:
+        if probs[2] >= probs[1]:
+            kind = 'not a fundus photo'
+            out.append((score, NOT_FUNDUS))
+        out += [(score, r) for _, r in found[:2]]
+        if not found and probs[2] < probs[1]:
+            out.append((score, 'poor image quality'))
+    elif p < t_g:
+        # Usable: the model's doubt, below the good score.
+        s = min(score, 0.99)
+        out += [(s, r) for _, r in found[:2]] or [(s, 'marginal quality')]
+    if kind in ('grayscale', 'red-free'):
+        out.append(
+            (
+                0.75,
+                f'{kind} photo: artery/vein labels rely on colour and are '
+                'less reliable',
+            )
+        )
+    d = measures['source_diameter']
+    if d < MIN_RESOLUTION:
+        out.append(
+            (
+                0.75,
+                f'low resolution: the field of view is {d:.0f} pixels '
+                f'across (calibres need {MIN_RESOLUTION})',
+            )
+        )
+    if not measures['fov_found']:
+        out.append(
+            (
+                0.75,
+                'no dark border: the field of view is taken as the whole '
+                'image',
+            )
+        )
+    return out, kind
+
+
 def assess_image(
-    rgb: npt.NDArray[np.float32], fov: npt.NDArray[np.bool_]
+    rgb: npt.NDArray[np.float32],
+    fov: npt.NDArray[np.bool_],
+    *,
+    source_diameter: float | None = None,
 ) -> Quality:
-    """Grade a photo from its image measures alone (before the model).
+    """Grade a photo from the image alone (before the networks).
 
     Parameters
     ----------
     rgb : (H, W, 3) float32 in [0, 1]
+        Usually the canonical copy.
     fov : (H, W) bool
+    source_diameter : float, optional
+        FOV diameter in the photo as given (its resolution); the FOV's
+        own diameter when omitted.
 
     Returns
     -------
     Quality
     """
-    return _quality(image_measures(rgb, fov), _IMAGE_CHECKS)
+    early = precheck(rgb, fov, source_diameter)
+    if early is not None:
+        return early
+    measures = image_measures(rgb, fov, source_diameter)
+    found, kind = _image_findings(measures)
+    return _verdict(found, kind, measures)
 
 
 def prediction_measures(
     probability: npt.NDArray[np.float32],
     fov: npt.NDArray[np.bool_],
     threshold: float,
+    disc: tuple[float, float] | None = None,
 ) -> dict[str, float]:
-    """``uncertain_fraction`` and ``vessel_density`` of a probability
-    map inside its FOV (on every fourth pixel: they are shares)."""
+    """The vessel map's measures: ``uncertain_fraction``,
+    ``vessel_density`` and the retina evidence ``tree_share`` and
+    ``disc_convergence`` (see :data:`EVIDENCE`; *disc* is the bright
+    spot as fractions of height and width), on every other pixel."""
+    from scipy import ndimage as ndi
+
     p = np.asarray(probability)[::2, ::2]
     m = np.asarray(fov, bool)[::2, ::2]
     inside = p[m] if m.any() else p.ravel()
     if inside.size == 0:
         return {'uncertain_fraction': 1.0, 'vessel_density': 0.0}
-    return {
+    v = (p >= threshold) & m if m.any() else p >= threshold
+    out = {
         'uncertain_fraction': float(
             ((inside > 0.25) & (inside < 0.75)).mean()
         ),
         'vessel_density': float((inside >= threshold).mean()),
     }
+    n = int(v.sum())
+    if n < 20:  # no map to judge: 'vessel_density' says so
+        return out
+    lab, count = ndi.label(v, np.ones((3, 3), bool))
+    sizes = np.bincount(lab.ravel())[1:]
+    out['tree_share'] = float(sizes.max() / n)
+    if disc is not None:
+        h, w = v.shape
+        yy, xx = np.ogrid[:h, :w]
+        r = 0.12 * diameter(m if m.any() else np.ones_like(m))
+        near = (yy - disc[0] * h) ** 2 + (xx - disc[1] * w) ** 2 <= r * r
+        near &= m if m.any() else True
+        if near.any():
+            out['disc_convergence'] = float(
+                v[near].mean() / max(out['vessel_density'], 1e-6)
+            )
+    return out
+
+
+_MODEL_CHECKS = [
+    'uncertain_fraction',
+    'vessel_density_low',
+    'vessel_density_high',
+]
 
 
 def assess_prediction(
@@ -404,7 +417,7 @@ def assess_prediction(
     fov: npt.NDArray[np.bool_],
     threshold: float,
 ) -> Quality:
-    """Add the model's own confidence to an image grade.
+    """Add the vessel map's checks to an image grade.
 
     Parameters
     ----------
@@ -418,15 +431,37 @@ def assess_prediction(
     Returns
     -------
     Quality
-        With ``uncertain_fraction`` and ``vessel_density`` measured and
-        judged.
+        With the map's measures judged: its confidence, its density and
+        whether it is a retina's vessel tree at all.
     """
-    measures = {
-        **quality.measures,
-        **prediction_measures(probability, fov, threshold),
-    }
-    q = _quality(measures, _IMAGE_CHECKS + _MODEL_CHECKS)
-    return replace(q, kind=quality.kind)
+    if quality.measures.get('cheap_verdict'):
+        return quality
+    disc = None
+    if 'disc_y' in quality.measures:
+        disc = (quality.measures['disc_y'], quality.measures['disc_x'])
+    pm = prediction_measures(probability, fov, threshold, disc)
+    measures = {**quality.measures, **pm}
+    found = [(quality.score, r) for r in quality.reasons]
+    if quality.grade == 'ungradable' and not quality.reasons:
+        found.append((quality.score, 'poor image quality'))
+    for name in _MODEL_CHECKS:
+        key = name.removesuffix('_high').removesuffix('_low')
+        s = max(_score(measures[key], LIMITS[name]), FLOORS.get(name, 0.0))
+        if s < 0.999:
+            found.append((s, _REASONS[name].format(measures[key])))
+    kind = quality.kind
+    if 'tree_share' not in pm:
+        found.append((0.0, 'no vessels found in the field of view'))
+    elif 'disc_convergence' in pm:
+        no_tree = pm['tree_share'] < EVIDENCE['tree_share']
+        no_disc = pm['disc_convergence'] < EVIDENCE['disc_convergence']
+        if no_tree and no_disc:
+            kind = 'not a fundus photo'
+            found.insert(0, (0.0, NOT_FUNDUS))
+    q = _verdict(found, kind, measures)
+    if quality.grade == 'usable' and q.grade == 'good':
+        q = replace(q, grade='usable')
+    return q
 
 
 def assess(
@@ -447,8 +482,7 @@ def assess(
         (H, W) bool mask; computed with :func:`~.fov.fov_mask` when
         omitted.
     probability : array-like, optional
-        The model's (H, W) vessel probability map, to judge its
-        confidence too.
+        The model's (H, W) vessel probability map, to judge it too.
     threshold : float
         Vessel cut-off for the density.
 
@@ -461,22 +495,12 @@ def assess(
     InvalidImageError
         For arrays that are not photographs.
     """
-    from .fov import fov_mask
-    from .preprocessing import (
-        as_rgb_float,
-        canonical_scale,
-        resize,
-        scaled_shape,
-    )
+    from ._quality_features import canonical_copy
+    from .preprocessing import resize
 
-    rgb = as_rgb_float(image)
-    mask = fov_mask(rgb) if fov is None else np.asarray(fov, bool)
-    # The canonical copy, as segment() grades it.
-    shape = scaled_shape(rgb.shape, canonical_scale(mask))
-    rgb_s = resize(rgb, shape)
-    fov_s = resize(mask.astype(np.float32), shape) > 0.5
-    q = assess_image(rgb_s, fov_s)
+    rgb_s, fov_s, d = canonical_copy(image, fov)
+    q = assess_image(rgb_s, fov_s, source_diameter=d)
     if probability is not None:
-        prob_s = resize(np.asarray(probability, np.float32), shape)
+        prob_s = resize(np.asarray(probability, np.float32), fov_s.shape)
         q = assess_prediction(q, prob_s, fov_s, threshold)
     return q

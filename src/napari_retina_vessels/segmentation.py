@@ -9,6 +9,7 @@ by :mod:`.pipeline` (which re-exports these names) and
 from __future__ import annotations
 
 import dataclasses
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -205,4 +206,33 @@ def stack_segmentations(results: list[Segmentation]) -> Segmentation:
             if all(r._canonical for r in results)
             else None
         ),
+    )
+
+
+def unsegmented(fov, quality, refs, dev, threshold, t0) -> Segmentation:
+    """The result of a photo the quality gate's cheap verdict ended
+    before any network ran: empty maps, the grade, and the provenance of
+    the models (*refs*: task -> ``weights.ModelRef``) that were not
+    run."""
+    h, w = fov.shape
+    av = refs.get('av')
+    zeros = np.zeros((h, w), np.float32)
+    return Segmentation(
+        probability=zeros,
+        vessels=np.zeros((h, w), bool),
+        artery_vein=np.zeros((h, w), np.uint8) if av else None,
+        fov=fov,
+        model=refs['vessels'].name,
+        weights_sha256=refs['vessels'].sha256,
+        device=str(dev),
+        seconds=time.perf_counter() - t0,
+        threshold=float(
+            refs['vessels'].info.get('threshold', 0.5)
+            if threshold is None
+            else threshold
+        ),
+        av_model=av.name if av else None,
+        av_weights_sha256=av.sha256 if av else None,
+        artery_probability=zeros.copy() if av else None,
+        quality=quality,
     )
