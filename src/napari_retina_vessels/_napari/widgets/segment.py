@@ -55,6 +55,8 @@ class SegmentWidget(Container):
         self._pbar = None  # napari activity-dock progress of the job
         self._job_name = ''
         self._frame = None  # (index, count) while a stack runs
+        self._stage = ''  # the stage the activity dock names
+        self._in_activity = False  # inside napari's progress update
         # The last result/cancel/error sentence: kept when layers change.
         self._message: str | None = None
 
@@ -277,6 +279,9 @@ class SegmentWidget(Container):
         name = layer.name
         self._job_name = name
         self._photo = source.data
+        # Indeterminate: the activity dock names the stage (see
+        # _stage_to_activity); the widget's own bar shows the count.
+        self._stage = ''
         self._pbar = progress(total=0, desc=T.RUNNING.format(name=name))
         worker.yielded.connect(self._on_progress)
         worker.returned.connect(
@@ -309,10 +314,26 @@ class SegmentWidget(Container):
         self.progress.max = max(1, rec.total)
         self.progress.value = min(rec.done, rec.total)
         self.progress.label = stage
-        if self._pbar is not None:
-            self._pbar.total = max(1, rec.total)
-            self._pbar.n = min(rec.done, rec.total)
-            self._pbar.set_description(f'{self._job_name}: {stage}')
+        self._stage_to_activity(stage)
+
+    def _stage_to_activity(self, stage: str) -> None:
+        """Name the stage in napari's activity dock once per stage.
+
+        napari's progress bar runs the event loop whenever its value or
+        description changes, and a worker's queued progress records are
+        delivered from inside that loop: updating it per record re-enters
+        this slot, records deep, and crashed the canvas. So it changes
+        only when the stage does, and never from a nested call.
+        """
+        pbar = self._pbar
+        if pbar is None or self._in_activity or stage == self._stage:
+            return
+        self._stage = stage
+        self._in_activity = True
+        try:
+            pbar.set_description(f'{self._job_name}: {stage}')
+        finally:
+            self._in_activity = False
 
     def _on_error(self, exc: Exception) -> None:
         from napari.utils.notifications import (
