@@ -25,6 +25,8 @@ from magicgui.widgets import (
 )
 
 from . import _text as T
+from ._layout import fit_dock, section
+from ._model_file import ModelFileCheck
 
 if TYPE_CHECKING:  # pragma: no cover
     import napari
@@ -73,6 +75,13 @@ class SegmentWidget(Container):
                 models[0]['name'] if models else None,
             ),
         )
+        self.model_file = FileEdit(
+            label='model file',
+            mode='r',
+            filter='*.pt',
+            tooltip=T.MODEL_FILE_TIP,
+        )
+        self._model_check = ModelFileCheck()
         self.device = ComboBox(
             label='device',
             tooltip=T.DEVICE_TIP,
@@ -137,18 +146,26 @@ class SegmentWidget(Container):
         self.save_button = PushButton(
             text='Save results', enabled=False, tooltip=T.SAVE_TIP
         )
+        # The everyday controls stay in view; the rest fold away so the
+        # dock fits beside the canvas on a 1280 x 800 screen.
+        self.options_toggle, self.more_options = section(
+            'options',
+            self.device,
+            self.views,
+            self.precision,
+            self.show_artery_prob,
+            self.show_fov,
+            self.keep,
+        )
         self.extend(
             [
                 self.image,
                 self.model,
-                self.device,
+                self.model_file,
                 self.av,
-                self.views,
-                self.precision,
-                self.show_artery_prob,
-                self.show_fov,
-                self.keep,
                 self.threshold,
+                self.options_toggle,
+                self.more_options,
                 self.run_button,
                 self.cancel_button,
                 self.progress,
@@ -157,6 +174,7 @@ class SegmentWidget(Container):
                 self.save_button,
             ]
         )
+        fit_dock(self)
         self._set_model_threshold()
         self.model.changed.connect(self._set_model_threshold)
         self.run_button.changed.connect(self.run)
@@ -170,6 +188,7 @@ class SegmentWidget(Container):
         self._threshold_timer.timeout.connect(self._apply_threshold)
         self.threshold.changed.connect(self._threshold_moved)
         self.image.changed.connect(self._validate)
+        self.model_file.changed.connect(self._validate)
         events = viewer.layers.events
         events.inserted.connect(self._refresh)
         events.removed.connect(self._refresh)
@@ -189,10 +208,14 @@ class SegmentWidget(Container):
     def _image_choices(self, _widget=None) -> list[tuple[str, Any]]:
         from napari.layers import Image
 
+        from ..layers import is_output
+
+        # The plugin's own outputs (probability maps are image layers)
+        # are no photos to segment.
         return [
             (ly.name, ly)
             for ly in self._viewer.layers
-            if isinstance(ly, Image)
+            if isinstance(ly, Image) and not is_output(ly)
         ]
 
     def _refresh(self, _event=None) -> None:
@@ -222,21 +245,26 @@ class SegmentWidget(Container):
                 layer_input(layer)
             except RetinaVesselsError as err:
                 msg = T.BAD_LAYER.format(reason=err)
+        _, problem, note = self._model_check.check(self.model_file.value)
+        msg = msg or problem
         busy = self._worker is not None
         self.run_button.enabled = msg is None and not busy
         if not busy:
             # Layers come and go; the last result's sentence stays.
-            self.status.value = msg or self._message or T.READY
+            self.status.value = msg or self._message or note or T.READY
         return msg is None
 
-    def _say(self, message: str, kind: str = 'info') -> None:
-        """Show *message* in the status line and as a napari
-        notification (kind ``info`` or ``warning``)."""
+    def _say(
+        self, message: str, kind: str = 'info', note: str | None = None
+    ) -> None:
+        """Show *message* in the status line and *note* (default: the
+        message) as a napari notification (kind ``info`` or
+        ``warning``); a note is one line that fits the notification."""
         from napari.utils import notifications
 
         self._message = message
         self.status.value = message
-        getattr(notifications, f'show_{kind}')(message)
+        getattr(notifications, f'show_{kind}')(note or message)
 
     # --------------------------------------------------------------- run
     def run(self, _value=None):
@@ -253,7 +281,8 @@ class SegmentWidget(Container):
         layer = self.image.value
         source = layer_input(layer)
         options = {
-            'model': self.model.value,
+            'model': self._model_check.check(self.model_file.value)[0]
+            or self.model.value,
             'av': bool(self.av.value),
             'device': self.device.value,
             'views': int(self.views.value),
@@ -373,6 +402,7 @@ class SegmentWidget(Container):
             self._say(
                 T.UNGRADABLE.format(name=name, reasons=quality.reason),
                 'warning',
+                T.UNGRADABLE_NOTE.format(name=T.short_name(name)),
             )
             return
         # A slider move still waiting is for the result shown until now.
@@ -416,10 +446,17 @@ class SegmentWidget(Container):
         )
         if quality is not None and quality.grade == 'usable':
             self._say(
-                message + T.USABLE.format(reasons=quality.reason), 'warning'
+                message + T.USABLE.format(reasons=quality.reason),
+                'warning',
+                T.USABLE_NOTE.format(name=T.short_name(name)),
             )
         else:
-            self._say(message)
+            self._say(
+                message,
+                note=T.DONE_NOTE.format(
+                    name=T.short_name(name), seconds=result.seconds
+                ),
+            )
 
     # ------------------------------------------------------------ save
     def save(self, _value=None) -> list:
@@ -442,10 +479,15 @@ class SegmentWidget(Container):
             )
         except (OSError, RetinaVesselsError) as err:
             self._say(
-                T.SAVE_FAILED.format(folder=folder, reason=err), 'warning'
+                T.SAVE_FAILED.format(folder=folder, reason=err),
+                'warning',
+                T.SAVE_FAILED_NOTE,
             )
             return []
-        self._say(T.SAVED.format(n=len(paths), folder=folder))
+        self._say(
+            T.SAVED.format(n=len(paths), folder=folder),
+            note=T.SAVED_NOTE.format(n=len(paths)),
+        )
         return paths
 
     # ------------------------------------------------------- threshold
