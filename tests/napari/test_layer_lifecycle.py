@@ -49,7 +49,7 @@ def test_segment_widget_offers_photos_only(make_napari_viewer):
     viewer.add_image(fake_fundus(), name='eye', rgb=True)
     segment_layer(viewer, av=False)
     w = SegmentWidget(viewer)
-    assert [name for name, _ in w.image.choices] == ['eye']
+    assert [ly.name for ly in w.image.choices] == ['eye']
 
 
 def _measured(make_napari_viewer, qtbot):
@@ -77,12 +77,12 @@ def _measured(make_napari_viewer, qtbot):
 
 def test_measure_forgets_tables_of_removed_layers(make_napari_viewer, qtbot):
     viewer, w = _measured(make_napari_viewer, qtbot)
-    assert 'eye FOV' not in [n for n, _ in w.maps.choices]
-    assert w.segment_table.data.shape[0] > 0
+    assert 'eye FOV' not in [ly.name for ly in w.maps.choices]
+    assert w.segment_table.native.rowCount() > 0
     viewer.layers.remove('eye A/V')
     assert w.result is None
-    assert w.segment_table.data.shape[0] == 0
-    assert w.image_table.data.shape[0] == 0
+    assert w.segment_table.native.rowCount() == 0
+    assert w.image_table.native.rowCount() == 0
     # No fallback to the FOV mask: nothing left to measure.
     assert w.maps.value is None and not w.run_button.enabled
 

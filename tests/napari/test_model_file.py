@@ -37,9 +37,9 @@ def test_a_broken_file_is_explained_and_blocks_run(widget, tmp_path):
     assert 'not a valid weights file' in w.status.value
     assert not w.run_button.enabled and w.run() is None
     w.model_file.value = tmp_path / 'missing.pt'
-    assert 'Cannot use the model file' in w.status.value
-    w.model_file.value = ''
-    assert w.run_button.enabled
+    assert 'there is no file' in w.status.value
+    w.model_file.line_edit.value = ''  # cleared: the model above again
+    assert w.run_button.enabled and w.status.value == 'Ready.'
 
 
 def test_an_av_model_file_is_refused(widget, tmp_path):

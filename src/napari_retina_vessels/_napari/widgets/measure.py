@@ -233,6 +233,7 @@ class MeasureWidget(Container):
             self._on_segment_row
         )
         watch_layers(viewer, self._refresh)
+        viewer.layers.events.removed.connect(self._forget_stale)
         self._validate()
 
     # ----------------------------------------------------------- choices
@@ -267,16 +268,13 @@ class MeasureWidget(Container):
     def _refresh(self, _event=None) -> None:
         self.maps.reset_choices()
         self.photo.reset_choices()
-        self._forget_stale()
         self._validate()
 
-    def _forget_stale(self) -> None:
+    def _forget_stale(self, event=None) -> None:
         """Clear the tables once the map they measured or the segments
         layer has left the viewer: they would describe nothing shown."""
-        layers = self._viewer.layers
-        if self.result is None or (
-            self._source in layers and SEGMENTS_LAYER in layers
-        ):
+        gone = getattr(getattr(event, 'value', None), 'name', None)
+        if self.result is None or gone not in (self._source, SEGMENTS_LAYER):
             return
         self.result = None
         self._source = None

@@ -245,7 +245,7 @@ class SegmentWidget(Container):
                 layer_input(layer)
             except RetinaVesselsError as err:
                 msg = T.BAD_LAYER.format(reason=err)
-        _, problem, note = self._model_check.check(self.model_file.value)
+        _, problem, note = self._model_file_state()
         msg = msg or problem
         busy = self._worker is not None
         self.run_button.enabled = msg is None and not busy
@@ -253,6 +253,10 @@ class SegmentWidget(Container):
             # Layers come and go; the last result's sentence stays.
             self.status.value = msg or self._message or note or T.READY
         return msg is None
+
+    def _model_file_state(self) -> tuple[str, str | None, str | None]:
+        # The text as typed: FileEdit.value turns '' into the cwd.
+        return self._model_check.check(self.model_file.line_edit.value)
 
     def _say(
         self, message: str, kind: str = 'info', note: str | None = None
@@ -281,8 +285,7 @@ class SegmentWidget(Container):
         layer = self.image.value
         source = layer_input(layer)
         options = {
-            'model': self._model_check.check(self.model_file.value)[0]
-            or self.model.value,
+            'model': self._model_file_state()[0] or self.model.value,
             'av': bool(self.av.value),
             'device': self.device.value,
             'views': int(self.views.value),
