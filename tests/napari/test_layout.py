@@ -121,3 +121,14 @@ def test_notifications_fit_one_line(make_napari_viewer, qtbot):
         assert len(note) <= T.NOTE_CHARS, note
         # 400 px less the icon, the two buttons and the margins
         assert metrics.horizontalAdvance(note) <= 300, note
+
+
+def test_deprecated_napari_api_is_an_error_here(make_napari_viewer):
+    """tests/napari/conftest.py turns napari's deprecations into errors;
+    the plugin reaches the camera through the current name."""
+    from napari_retina_vessels._napari.view import camera
+
+    viewer = make_napari_viewer()
+    assert camera(viewer) is viewer.scene.camera
+    with pytest.raises(DeprecationWarning):
+        _ = viewer.camera
