@@ -132,3 +132,21 @@ def test_deprecated_napari_api_is_an_error_here(make_napari_viewer):
     assert camera(viewer) is viewer.scene.camera
     with pytest.raises(DeprecationWarning):
         _ = viewer.camera
+
+
+def test_docks_need_no_sideways_scrolling(launched):
+    """Long sentences wrap and choices elide: each widget fits its dock's
+    width, so nothing is cut off at the right."""
+    from qtpy.QtWidgets import QWidget
+
+    _, docked = launched
+    long = 'a long result sentence that names the model and more ' * 3
+    for dock, w in docked:
+        w.status.value = long
+        dock.raise_()
+        _settle()
+        area = w.native.findChild(QWidget, 'retina_vessels_scroll')
+        body = area.widget()
+        assert body.minimumSizeHint().width() <= area.viewport().width(), (
+            dock.windowTitle()
+        )

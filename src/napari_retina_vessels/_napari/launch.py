@@ -49,7 +49,12 @@ def dock_layout(viewer) -> list[tuple]:
             fit_docks(viewer, front)
 
         settle()
-        QTimer.singleShot(0, settle)
+        # A timer owned by the dock: it never fires once the window
+        # (closed before the event loop ran, say) is gone.
+        timer = QTimer(front)
+        timer.setSingleShot(True)
+        timer.timeout.connect(settle)
+        timer.start(0)
     return docked
 
 

@@ -55,6 +55,7 @@ def fit_dock(widget: Widget, *, rows: int = TABLE_ROWS) -> None:
     from qtpy.QtWidgets import (
         QAbstractSpinBox,
         QComboBox,
+        QLabel,
         QLineEdit,
         QPushButton,
         QSizePolicy,
@@ -72,6 +73,9 @@ def fit_dock(widget: Widget, *, rows: int = TABLE_ROWS) -> None:
     for edit in native.findChildren(QLineEdit):
         if not isinstance(edit.parent(), QAbstractSpinBox | QComboBox):
             edit.setMinimumWidth(PATH_MIN_WIDTH)
+    for label in native.findChildren(QLabel):
+        if label.wordWrap():  # a sentence wraps to the dock's width
+            label.setMinimumWidth(PATH_MIN_WIDTH)
     for button in native.findChildren(QPushButton):
         if button.text() in ('Choose directory', 'Select file', 'Choose file'):
             button.setText('Browse...')
