@@ -30,6 +30,10 @@ def zoom_to(viewer: Any, lo: Any, hi: Any) -> None:
     hi = np.asarray(hi, float)[-2:]
     cam = camera(viewer)
     extent = max(float(np.max(hi - lo)), MIN_EXTENT)
-    size = getattr(viewer, '_canvas_size', None) or (600, 600)
+    # napari >= 0.9: viewer.canvas.size (height, width); the private
+    # _canvas_size of older versions is deprecated for plugins there.
+    size = getattr(getattr(viewer, 'canvas', None), 'size', None)
+    if not size or min(size) <= 0:
+        size = (600, 600)
     cam.center = tuple(float(c) for c in (lo + hi) / 2)
     cam.zoom = FILL * float(min(size)) / extent
