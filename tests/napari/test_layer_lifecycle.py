@@ -19,12 +19,12 @@ def test_console_twice_segments_the_photo_not_its_outputs(
     from napari_retina_vessels.errors import InvalidImageError
 
     viewer = make_napari_viewer()
-    viewer.add_image(fake_fundus(), name='eye', rgb=True)
-    segment_layer(viewer, av=False)
+    viewer.add_image(fake_fundus(96, 112), name='eye', rgb=True)
+    segment_layer(viewer, av=False, views=1)
     names = [ly.name for ly in viewer.layers]
     # The probability layer is now the selected image layer.
     viewer.layers.selection.active = viewer.layers['eye vessels prob']
-    segment_layer(viewer, av=False)
+    segment_layer(viewer, av=False, views=1)
     assert [ly.name for ly in viewer.layers] == names
     with pytest.raises(InvalidImageError, match='result of this plugin'):
         segment_layer(viewer.layers['eye vessels prob'], viewer=viewer)
@@ -46,8 +46,8 @@ def test_segment_widget_offers_photos_only(make_napari_viewer):
     from napari_retina_vessels._napari.widgets.segment import SegmentWidget
 
     viewer = make_napari_viewer()
-    viewer.add_image(fake_fundus(), name='eye', rgb=True)
-    segment_layer(viewer, av=False)
+    viewer.add_image(fake_fundus(96, 112), name='eye', rgb=True)
+    segment_layer(viewer, av=False, views=1)
     w = SegmentWidget(viewer)
     assert [ly.name for ly in w.image.choices] == ['eye']
 
@@ -75,22 +75,15 @@ def _measured(make_napari_viewer, qtbot):
     return viewer, w
 
 
-def test_measure_forgets_tables_of_removed_layers(make_napari_viewer, qtbot):
-    viewer, w = _measured(make_napari_viewer, qtbot)
-    assert 'eye FOV' not in [ly.name for ly in w.maps.choices]
-    assert w.segment_table.native.rowCount() > 0
-    viewer.layers.remove('eye A/V')
-    assert w.result is None
-    assert w.segment_table.native.rowCount() == 0
-    assert w.image_table.native.rowCount() == 0
-    # No fallback to the FOV mask: nothing left to measure.
-    assert w.maps.value is None and not w.run_button.enabled
-
-
-def test_segment_row_zooms_to_the_segment(make_napari_viewer, qtbot):
+def test_measure_zooms_to_a_row_and_forgets_removed_layers(
+    make_napari_viewer, qtbot
+):
+    """One measurement (measuring is the slow part): a segment row click
+    zooms to it; removing the measured layer clears the tables."""
     from napari_retina_vessels._napari.view import camera
 
     viewer, w = _measured(make_napari_viewer, qtbot)
+    assert 'eye FOV' not in [ly.name for ly in w.maps.choices]
     viewer.reset_view()
     before = camera(viewer).zoom
     w.highlight(0)
@@ -98,3 +91,10 @@ def test_segment_row_zooms_to_the_segment(make_napari_viewer, qtbot):
     lo, hi = path.min(axis=0), path.max(axis=0)
     assert np.allclose(camera(viewer).center[-2:], (lo + hi) / 2)
     assert camera(viewer).zoom > before
+    assert w.segment_table.native.rowCount() > 0
+    viewer.layers.remove('eye A/V')
+    assert w.result is None
+    assert w.segment_table.native.rowCount() == 0
+    assert w.image_table.native.rowCount() == 0
+    # No fallback to the FOV mask: nothing left to measure.
+    assert w.maps.value is None and not w.run_button.enabled

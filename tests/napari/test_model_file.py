@@ -18,9 +18,10 @@ def widget(make_napari_viewer):
     from napari_retina_vessels._napari.widgets.segment import SegmentWidget
 
     viewer = make_napari_viewer()
-    viewer.add_image(fake_fundus(), name='eye', rgb=True)
+    viewer.add_image(fake_fundus(96, 112), name='eye', rgb=True)
     w = SegmentWidget(viewer)
     w.av.value = False
+    w.views.value = 1  # the cheapest run: the model is what is tested
     return viewer, w
 
 
