@@ -76,6 +76,9 @@ def fit_dock(widget: Widget, *, rows: int = TABLE_ROWS) -> None:
     for label in native.findChildren(QLabel):
         if label.wordWrap():  # a sentence wraps to the dock's width
             label.setMinimumWidth(PATH_MIN_WIDTH)
+            label.setSizePolicy(
+                QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred
+            )
     for button in native.findChildren(QPushButton):
         if button.text() in ('Choose directory', 'Select file', 'Choose file'):
             button.setText('Browse...')
