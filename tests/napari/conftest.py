@@ -18,6 +18,7 @@ _STRICT = [
         (r'.*is deprecated since 0\.', 'DeprecationWarning'),
         (r'.*is deprecated since 0\.', 'FutureWarning'),
         (r'Private attribute access', 'FutureWarning'),
+        (r'.*property is private', 'FutureWarning'),
     )
 ]
 
