@@ -84,6 +84,7 @@ def main() -> None:
     import napari
     from qtpy.QtWidgets import QApplication
 
+    from napari_retina_vessels._napari.launch import dock_layout
     from napari_retina_vessels._napari.layers import AV_COLORS
     from napari_retina_vessels._napari.widgets.measure import MeasureWidget
 
@@ -93,8 +94,10 @@ def main() -> None:
     viewer.add_labels(
         av, name='retina artery/vein', colormap=AV_COLORS, opacity=0.6
     )
-    w = MeasureWidget(viewer)
-    viewer.window.add_dock_widget(w, name='Measure')
+    viewer.window._qt_window.resize(1280, 800)  # a 1280 x 800 screen
+    # the layout python -m napari_retina_vessels opens, Measure in front
+    docked = dock_layout(viewer)
+    dock, w = next((d, x) for d, x in docked if isinstance(x, MeasureWidget))
     w.maps.value = viewer.layers['retina artery/vein']
     w.photo.value = viewer.layers['retina']
     worker = w.run()
@@ -107,7 +110,7 @@ def main() -> None:
     w.segment_table.native.setCurrentCell(0, 0)
     w.segment_table.native.clearSelection()
     viewer.layers['vessel segments'].show_selected_label = False
-    viewer.window._qt_window.resize(1500, 950)
+    dock.raise_()
     viewer.reset_view()
     for _ in range(20):
         QApplication.processEvents()

@@ -103,6 +103,7 @@ def phantom(h: int = 584, w: int = 565, seed: int = 3):
 
 
 def main(argv: list[str]) -> None:
+    from napari_retina_vessels._napari.launch import dock_layout
     from napari_retina_vessels._napari.widgets.metrics import MetricsWidget
     from napari_retina_vessels.io import imread, read_mask
     from napari_retina_vessels.pipeline import segment
@@ -118,7 +119,7 @@ def main(argv: list[str]) -> None:
     fov = result.fov
 
     viewer = napari.Viewer(show=True)
-    viewer.window.resize(1500, 1000)
+    viewer.window._qt_window.resize(1280, 800)  # a 1280 x 800 screen
     viewer.add_image(photo, name=name, rgb=True)
     viewer.add_labels(fov.astype(np.uint8), name=f'{name} FOV', visible=False)
     viewer.add_labels(
@@ -132,8 +133,11 @@ def main(argv: list[str]) -> None:
         metadata=result.metadata(),
         visible=False,
     )
-    widget = MetricsWidget(viewer)
-    viewer.window.add_dock_widget(widget, name='Vessel metrics')
+    # the layout python -m napari_retina_vessels opens, Metrics in front
+    docked = dock_layout(viewer)
+    dock, widget = next(
+        (d, x) for d, x in docked if isinstance(x, MetricsWidget)
+    )
     widget.prediction.value = viewer.layers[f'{name} vessels prob']
     widget.truth.value = viewer.layers[f'{name} reference']
     widget.mask.value = viewer.layers[f'{name} FOV']
@@ -142,6 +146,9 @@ def main(argv: list[str]) -> None:
         f'{name} vessels prob errors'
     ]
     viewer.reset_view()
+    for _ in range(5):
+        QApplication.processEvents()
+    dock.raise_()  # after the launcher's own raise of Segment
     for _ in range(5):
         QApplication.processEvents()
     OUT.parent.mkdir(parents=True, exist_ok=True)

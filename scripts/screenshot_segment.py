@@ -21,7 +21,8 @@ def main() -> None:
     from napari_retina_vessels._napari.launch import dock_layout
 
     viewer = napari.Viewer(show=True)
-    viewer.window.resize(1400, 900)
+    # A 1280 x 800 screen: the layout must fit it (issue #32).
+    viewer.window._qt_window.resize(1280, 800)
     if len(sys.argv) > 1:
         viewer.open(sys.argv[1], plugin='napari-retina-vessels')
     else:

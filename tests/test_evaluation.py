@@ -210,7 +210,9 @@ def test_av_only_layout_has_no_vessel_part(dataset, tmp_path):
 def test_missing_prediction_names_the_file(dataset):
     (dataset.preds / 'img2.tif').unlink()
     with pytest.raises(DatasetError, match=r'img2\.png'):
-        evaluate_dataset(dataset.root, predictions=dataset.preds)
+        evaluate_dataset(
+            dataset.root, predictions=dataset.preds, strict=True
+        )
     with pytest.raises(DatasetError, match='does not exist'):
         evaluate_dataset(dataset.root, predictions=dataset.root / 'nope')
 
@@ -365,12 +367,43 @@ def test_cli_missing_prediction_exit_code(dataset, capsys):
     from napari_retina_vessels.cli import main
 
     (dataset.preds / 'img1.png').unlink()
-    code = main(
-        ['evaluate', str(dataset.root), '--predictions', str(dataset.preds)]
-    )
+    args = ['evaluate', str(dataset.root), '--predictions', str(dataset.preds)]
+    code = main([*args, '--strict'])
     assert code == 1
     err = capsys.readouterr().err
     assert 'img1.png' in err and 'Traceback' not in err
+
+
+def test_partial_predictions_score_the_photos_that_have_maps(
+    dataset, capsys
+):
+    """Without --strict the photos with a saved map are scored and the
+    others listed; a folder with no map at all still fails."""
+    from napari_retina_vessels.cli import main
+
+    full = evaluate_dataset(dataset.root, predictions=dataset.preds)
+    assert full['missing_predictions'] == []
+    (dataset.preds / 'img1.png').unlink()
+    rep = evaluate_dataset(dataset.root, predictions=dataset.preds)
+    assert rep['missing_predictions'] == ['img1']
+    assert [r['name'] for r in rep['images']] == [
+        r['name'] for r in full['images'] if r['name'] != 'img1'
+    ]
+    assert rep['n_images'] == full['n_images'] - 1
+    # Each photo scored scores as in the full run.
+    by_name = {r['name']: r for r in full['images']}
+    for row in rep['images']:
+        assert row['f1'] == pytest.approx(by_name[row['name']]['f1'])
+    code = main(
+        ['evaluate', str(dataset.root), '--predictions', str(dataset.preds)]
+    )
+    assert code == 0
+    out = capsys.readouterr().out
+    assert 'not scored, no saved map (1): img1' in out
+    for path in dataset.preds.iterdir():
+        path.unlink()
+    with pytest.raises(DatasetError, match='no prediction'):
+        evaluate_dataset(dataset.root, predictions=dataset.preds)
 
 
 @pytest.mark.slow

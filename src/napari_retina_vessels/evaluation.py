@@ -88,6 +88,27 @@ def find_prediction(
     )
 
 
+def _with_predictions(
+    folder: Path, samples: list, strict: bool
+) -> tuple[list, list[str]]:
+    """(samples with a saved vessel map, names of those without); with
+    *strict* the first one missing raises instead. Checked before any
+    work."""
+    have, missing = [], []
+    for s in samples:
+        try:
+            find_prediction(folder, s.name)
+        except DatasetError:
+            if strict:
+                raise
+            missing.append(s.name)
+        else:
+            have.append(s)
+    if samples and not have:
+        find_prediction(folder, samples[0].name)  # names what is expected
+    return have, missing
+
+
 def read_prediction(path: str | os.PathLike) -> np.ndarray:
     """Read a saved vessel probability map.
 
@@ -329,6 +350,7 @@ def evaluate_dataset(
     progress: Callable[[Any], Any] | None = None,
     tta: bool = False,
     precision: str = 'auto',
+    strict: bool = False,
 ) -> dict[str, Any]:
     """Score a model (or saved maps) on a dataset folder.
 
@@ -357,6 +379,10 @@ def evaluate_dataset(
         Also report the threshold maximising pooled F1.
     workers, scheduler
         Run the photos on a Dask cluster (needs ``batch.map_images``).
+    strict : bool
+        With *predictions*: fail when a photo has no saved map, instead
+        of scoring the photos that have one and listing the others in
+        ``missing_predictions``.
     progress : callable, optional
         Receives ``Progress('evaluate', done, total)`` records (and the
         model's own while it runs).
@@ -368,13 +394,16 @@ def evaluate_dataset(
         ``split``, ``n_images``, ``threshold``, ``pooled``,
         ``per_image_mean``, ``per_image_sd``, ``best_threshold``, ``av``
         (``all``, ``intersection``, ``detected``), ``images`` (one row per
-        photo) and ``seconds_per_image``; missing parts are None.
+        photo scored), ``missing_predictions`` (photos without a saved
+        map, not scored) and ``seconds_per_image``; missing parts are
+        None.
 
     Raises
     ------
     DatasetError
-        Unknown folder, a saved prediction is missing, or *av* on a
-        dataset without artery/vein labels.
+        Unknown folder, no saved prediction at all (any missing one
+        with *strict*), or *av* on a dataset without artery/vein
+        labels.
     ShapeMismatchError
         A saved prediction's size differs from its photo's.
     InvalidOptionError
@@ -406,8 +435,9 @@ def evaluate_dataset(
     if pred_dir is not None:
         if not pred_dir.is_dir():
             raise DatasetError(f'prediction folder {pred_dir} does not exist')
-        for s in samples:  # fail before any work
-            find_prediction(pred_dir, s.name)
+        samples, missing = _with_predictions(pred_dir, samples, strict)
+    else:
+        missing = []
     opts = _Options(
         model=model,
         predictions=pred_dir,
@@ -479,6 +509,7 @@ def evaluate_dataset(
         ),
         'av': avs.pooled(),
         'images': rows,
+        'missing_predictions': missing if pred_dir else None,
         'seconds_per_image': round(
             (time.perf_counter() - t0) / max(1, len(rows)), 3
         ),

@@ -17,7 +17,7 @@ def test_main_opens_sample_and_widgets(monkeypatch, qtbot):
     def fake_run(*args, **kwargs):
         viewer = napari.current_viewer()
         seen['layers'] = [ly.name for ly in viewer.layers]
-        seen['docks'] = list(viewer.window._dock_widgets)
+        seen['docks'] = list(viewer.window.dock_widgets)
         viewer.close()
 
     monkeypatch.setattr(napari, 'run', fake_run)
@@ -25,3 +25,4 @@ def test_main_opens_sample_and_widgets(monkeypatch, qtbot):
     assert any('retina' in name for name in seen['layers'])
     assert any('Segment vessels' in d for d in seen['docks'])
     assert any('Vessel metrics' in d for d in seen['docks'])
+    assert any('Measure' in d for d in seen['docks'])

@@ -80,8 +80,10 @@ def test_stack_is_segmented_frame_by_frame(widget, qtbot, notes):
         assert viewer.layers['series A/V'].data.shape == (3, 96, 112)
         assert not ves.visible  # the A/V layer colours the same pixels
     assert '3 frames' in w.status.value
+    # The notification is one line; the whole sentence is in the widget.
     infos = [n.message for n in notes if n.severity == 'info']
-    assert any('vessel density' in m for m in infos)
+    assert any(m.startswith('Segmented series in ') for m in infos)
+    assert 'vessel density' in w.status.value
     # re-thresholding works on the whole stack, no rerun
     w.threshold.value = 0.2
     qtbot.waitUntil(lambda: not w._threshold_timer.isActive(), timeout=10_000)

@@ -16,7 +16,16 @@ from ..errors import InvalidImageError
 if TYPE_CHECKING:  # pragma: no cover
     import napari
 
-__all__ = ['segment_layer', 'add_layers', 'threshold_layers']
+__all__ = [
+    'UngradableError',
+    'add_layers',
+    'segment_layer',
+    'threshold_layers',
+]
+
+
+class UngradableError(InvalidImageError):
+    """The photo is graded ungradable: its vessel map is no result."""
 
 
 def add_layers(viewer: napari.Viewer, tuples: list[tuple]) -> list:
@@ -79,12 +88,21 @@ def segment_layer(
     -------
     Segmentation
         (N, H, W) arrays for a stack.
+
+    Raises
+    ------
+    InvalidImageError
+        When there is no photo to segment, or *viewer_or_layer* is one
+        of the plugin's own result layers.
+    UngradableError
+        When the quality gate grades the photo ungradable (no layers
+        are added, as in the Segment widget).
     """
     import napari
     from napari.layers import Image
 
     from ..pipeline import segment
-    from .layers import segmentation_layers
+    from .layers import is_output, segmentation_layers
 
     if isinstance(viewer_or_layer, Image):
         layer = viewer_or_layer
@@ -92,8 +110,14 @@ def segment_layer(
     else:
         viewer = viewer_or_layer
         layer = viewer.layers.selection.active
-        if not isinstance(layer, Image):
-            images = [ly for ly in viewer.layers if isinstance(ly, Image)]
+        if not isinstance(layer, Image) or is_output(layer):
+            # The plugin's own outputs (a probability map is an image
+            # layer too) are never photos to segment.
+            images = [
+                ly
+                for ly in viewer.layers
+                if isinstance(ly, Image) and not is_output(ly)
+            ]
             if not images:
                 raise InvalidImageError(
                     'there is no image layer to segment; open a fundus '
@@ -102,6 +126,11 @@ def segment_layer(
             layer = images[-1]
     if viewer is None:
         raise InvalidImageError('no napari viewer to add the layers to')
+    if is_output(layer):
+        raise InvalidImageError(
+            f'{layer.name!r} is a result of this plugin, not a photograph; '
+            'select the fundus photograph to segment'
+        )
     from ..pipeline import iter_segment_stack
     from .frames import layer_input
 
@@ -119,6 +148,14 @@ def segment_layer(
                 progress(rec)
     else:
         result = segment(np.asarray(source.data), **options)
+    quality = getattr(result, 'quality', None)
+    if quality is not None and quality.grade == 'ungradable':
+        # As the Segment widget: no layers for an ungradable photo.
+        from .widgets._text import UNGRADABLE
+
+        raise UngradableError(
+            UNGRADABLE.format(name=layer.name, reasons=quality.reason)
+        )
     add_layers(
         viewer,
         segmentation_layers(

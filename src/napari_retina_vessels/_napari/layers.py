@@ -55,10 +55,34 @@ def layer_names(image_name: str, suffix: str = '') -> dict[str, str]:
     }
 
 
+#: Metadata keys that mark a layer as this plugin's output: a result
+#: layer (its model's weights), a saved map opened with the reader, or a
+#: Measure layer. Such layers are never segmented again.
+OUTPUT_KEYS = ('weights_sha256', 'measure_layer', 'retina_vessels_layer')
+
+
+def is_output(layer: Any) -> bool:
+    """Whether *layer* is one the plugin made (see :data:`OUTPUT_KEYS`),
+    not a photo."""
+    meta = getattr(layer, 'metadata', None) or {}
+    return any(meta.get(k) for k in OUTPUT_KEYS)
+
+
+def is_fov_layer(layer: Any) -> bool:
+    """Whether *layer* is a FOV mask the Segment widget added."""
+    meta = getattr(layer, 'metadata', None) or {}
+    return meta.get('retina_vessels_layer') == 'fov'
+
+
 def result_suffix(model: str, threshold: float) -> str:
     """Layer-name suffix that tells a kept result apart: model and
     threshold, e.g. ``' [wnet-universal-local t=0.45]'``."""
     return f' [{model} t={threshold:.2f}]'
+
+
+def _role(meta: dict, role: str) -> dict:
+    """*meta* plus the layer's role (a key of :func:`layer_names`)."""
+    return {**meta, 'retina_vessels_layer': role}
 
 
 def _geometry(source: dict[str, Any] | None) -> dict[str, Any]:
@@ -124,7 +148,9 @@ def segmentation_layers(
     geo = _geometry(geometry)
     meta = result.metadata()
     has_av = result.artery_vein is not None
-    vessels = vessel_layer(result.vessels, names['vessels'], meta, geo)
+    vessels = vessel_layer(
+        result.vessels, names['vessels'], _role(meta, 'vessels'), geo
+    )
     vessels[1]['visible'] = not has_av
     out = [
         (
@@ -135,7 +161,7 @@ def segmentation_layers(
                 'contrast_limits': (0.0, 1.0),
                 'blending': 'additive',
                 'visible': False,
-                'metadata': dict(meta),
+                'metadata': _role(meta, 'probability'),
                 **geo,
             },
             'image',
@@ -151,7 +177,7 @@ def segmentation_layers(
                     'colormap': AV_COLORS,
                     'features': AV_FEATURES,
                     'opacity': 0.8,
-                    'metadata': dict(meta),
+                    'metadata': _role(meta, 'av'),
                     **geo,
                 },
                 'labels',
@@ -167,7 +193,7 @@ def segmentation_layers(
                     'name': names['artery_prob'],
                     'colormap': 'bwr',
                     'contrast_limits': (0.0, 1.0),
-                    'metadata': dict(meta),
+                    'metadata': _role(meta, 'artery_prob'),
                     **geo,
                 },
                 'image',
@@ -186,7 +212,7 @@ def segmentation_layers(
                     },
                     'opacity': 0.6,
                     'contour': 2,
-                    'metadata': dict(meta),
+                    'metadata': _role(meta, 'fov'),
                     **geo,
                 },
                 'labels',

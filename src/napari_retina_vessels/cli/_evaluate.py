@@ -27,6 +27,12 @@ def add_parser(sub: Any) -> None:
         'instead of running a model',
     )
     ev.add_argument(
+        '--strict',
+        action='store_true',
+        help='with --predictions: fail when a photo has no saved map '
+        '(default: score those that have one and list the others)',
+    )
+    ev.add_argument(
         '--av',
         action='store_true',
         help='also run and score artery/vein (needs A/V labels)',
@@ -94,6 +100,7 @@ def run(args: Any) -> int:
         av_views=args.av_views,
         vessel_views=args.vessel_views,
         best_threshold=args.best_threshold,
+        strict=args.strict,
         workers=args.workers,
         scheduler=args.scheduler,
         progress=tqdm_progress({'evaluate', 'download'}),
@@ -174,4 +181,12 @@ def report_table(report: dict) -> str:
             )
         if isinstance(av.get('detected'), float):
             lines.append(f'labelled A/V pixels detected: {av["detected"]:.4f}')
+    missing = report.get('missing_predictions') or []
+    if missing:
+        more = ', ...' if len(missing) > 10 else ''
+        shown = ', '.join(missing[:10]) + more
+        lines.append(
+            f'not scored, no saved map ({len(missing)}): {shown} '
+            '(--strict fails instead)'
+        )
     return '\n'.join(lines)

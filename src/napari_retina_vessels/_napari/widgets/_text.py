@@ -5,6 +5,13 @@ MODEL_TIP = (
     'Vessel model. "shipped" models work offline; others are '
     'downloaded once and cached.'
 )
+MODEL_FILE_TIP = (
+    'A vessel model of your own: a .pt file made by "retina-vessels '
+    'train". When set, it is used instead of the model above; clear '
+    'it to go back.'
+)
+MODEL_FILE_OK = 'Model file {name} ({arch}) will be used.'
+BAD_MODEL_FILE = 'Cannot use the model file: {reason}.'
 DEVICE_TIP = 'Where the network runs; auto picks a GPU when there is one.'
 AV_TIP = 'Also classify vessel pixels as artery (red) or vein (blue).'
 VIEWS_TIP = (
@@ -63,6 +70,20 @@ CHOOSE_FOLDER = 'Choose a folder to save into first.'
 SAVED = 'Saved {n} files into {folder}.'
 SAVE_FAILED = 'Could not save into {folder}: {reason}.'
 RETHRESHOLDED = 'Threshold {thr:.2f}: vessel density {density:.1%}.'
+# Notifications: one line that fits napari's 400-px notification (the
+# whole sentence stays in the widget's status line).
+NOTE_CHARS = 48
+DONE_NOTE = 'Segmented {name} in {seconds:.1f} s.'
+USABLE_NOTE = 'Segmented {name}: only usable.'
+UNGRADABLE_NOTE = '{name} is ungradable: no layers added.'
+SAVED_NOTE = 'Saved {n} files.'
+SAVE_FAILED_NOTE = 'Could not save: see the Segment widget.'
+
+
+def short_name(name: str, chars: int = 16) -> str:
+    """*name* cut to *chars* characters (an ellipsis marks the cut),
+    so that a notification naming it stays one line."""
+    return name if len(name) <= chars else name[: chars - 1] + '…'
 
 # ---------------------------------------------------------- metrics widget
 PRED_TIP = (

@@ -34,6 +34,7 @@ from ._common import (
     status_label,
     watch_layers,
 )
+from ._layout import Undockable, fit_dock
 from .corrections import CorrectionsPanel, corrected_colours
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -201,6 +202,10 @@ class MeasureWidget(Container):
         self.status = status_label(T.MEASURE_READY)
         self.image_table = results_table(['value', 'note'])
         self.segment_table = results_table(SEGMENT_VIEW)
+        self.tables = Undockable(
+            Container(widgets=[self.image_table, self.segment_table]),
+            'Measure: tables',
+        )
         self.csv_folder = FileEdit(
             label='CSV folder', mode='d', tooltip=T.MEASURE_CSV_TIP
         )
@@ -216,12 +221,13 @@ class MeasureWidget(Container):
                 self.run_button,
                 self.status,
                 self.corrections,
-                self.image_table,
-                self.segment_table,
+                self.tables.button,
+                self.tables.content,
                 form(self.csv_folder),
                 self.export_button,
             ]
         )
+        fit_dock(self)
         self.run_button.changed.connect(self.run)
         self.export_button.changed.connect(self.export_csv)
         self.colour_by.changed.connect(self._recolour)
@@ -233,12 +239,18 @@ class MeasureWidget(Container):
             self._on_segment_row
         )
         watch_layers(viewer, self._refresh)
+        viewer.layers.events.removed.connect(self._forget_stale)
         self.corrections.on_source(self.maps.value)
         self._validate()
 
     # ----------------------------------------------------------- choices
     def _ours(self, layer) -> bool:
-        return bool(layer.metadata.get('measure_layer'))
+        from ..layers import is_fov_layer
+
+        # Measure's own layers, and FOV masks (no vessel map).
+        return bool(layer.metadata.get('measure_layer')) or is_fov_layer(
+            layer
+        )
 
     def _map_choices(self, _widget=None) -> list[tuple[str, Any]]:
         from napari.layers import Image, Labels
@@ -264,6 +276,21 @@ class MeasureWidget(Container):
         self.maps.reset_choices()
         self.photo.reset_choices()
         self._validate()
+
+    def _forget_stale(self, event=None) -> None:
+        """Clear the tables once the map they measured or the segments
+        layer has left the viewer: they would describe nothing shown."""
+        gone = getattr(getattr(event, 'value', None), 'name', None)
+        if self.result is None or gone not in (self._source, SEGMENTS_LAYER):
+            return
+        self.result = None
+        self._source = None
+        for table, columns in (
+            (self.image_table, ['value', 'note']),
+            (self.segment_table, list(SEGMENT_VIEW)),
+        ):
+            table.value = {'data': [], 'index': [], 'columns': columns}
+        self.status.value = T.MEASURE_READY
 
     @staticmethod
     def _array(layer) -> np.ndarray:
@@ -546,15 +573,14 @@ class MeasureWidget(Container):
             or not 0 <= segment < len(self.result.segments)
         ):
             return
+        from ..view import zoom_to
+
         ly = self._viewer.layers[SEGMENTS_LAYER]
         ly.selected_label = segment + 1
         ly.show_selected_label = True
-        p = self.result.paths[segment]
-        centre = (
-            p[len(p) // 2] * np.asarray(ly.scale)[-2:]
-            + np.asarray(ly.translate)[-2:]
-        )
-        self._viewer.camera.center = tuple(float(c) for c in centre)
+        p = np.asarray(self.result.paths[segment], float)
+        world = p * np.asarray(ly.scale)[-2:] + np.asarray(ly.translate)[-2:]
+        zoom_to(self._viewer, world.min(axis=0), world.max(axis=0))
 
     # ------------------------------------------------------------ export
     def export_csv(self, _value=None) -> Path | None:

@@ -33,6 +33,7 @@ from ._common import (
     status_label,
     watch_layers,
 )
+from ._layout import fit_dock
 
 if TYPE_CHECKING:  # pragma: no cover
     import napari
@@ -140,6 +141,7 @@ class MetricsWidget(Container):
             ]
         )
         self._figure, self._canvas = self._make_roc_canvas()
+        fit_dock(self)
 
         self.compute_button.changed.connect(self.compute)
         self.copy_button.changed.connect(self.copy)

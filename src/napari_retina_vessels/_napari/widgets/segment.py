@@ -25,6 +25,8 @@ from magicgui.widgets import (
 )
 
 from . import _text as T
+from ._layout import fit_dock, section
+from ._model_file import ModelFileCheck
 
 if TYPE_CHECKING:  # pragma: no cover
     import napari
@@ -55,6 +57,8 @@ class SegmentWidget(Container):
         self._pbar = None  # napari activity-dock progress of the job
         self._job_name = ''
         self._frame = None  # (index, count) while a stack runs
+        self._stage = ''  # the stage the activity dock names
+        self._in_activity = False  # inside napari's progress update
         # The last result/cancel/error sentence: kept when layers change.
         self._message: str | None = None
 
@@ -71,6 +75,13 @@ class SegmentWidget(Container):
                 models[0]['name'] if models else None,
             ),
         )
+        self.model_file = FileEdit(
+            label='model file',
+            mode='r',
+            filter='*.pt',
+            tooltip=T.MODEL_FILE_TIP,
+        )
+        self._model_check = ModelFileCheck()
         self.device = ComboBox(
             label='device',
             tooltip=T.DEVICE_TIP,
@@ -135,18 +146,26 @@ class SegmentWidget(Container):
         self.save_button = PushButton(
             text='Save results', enabled=False, tooltip=T.SAVE_TIP
         )
+        # The everyday controls stay in view; the rest fold away so the
+        # dock fits beside the canvas on a 1280 x 800 screen.
+        self.options_toggle, self.more_options = section(
+            'options',
+            self.device,
+            self.views,
+            self.precision,
+            self.show_artery_prob,
+            self.show_fov,
+            self.keep,
+        )
         self.extend(
             [
                 self.image,
                 self.model,
-                self.device,
+                self.model_file,
                 self.av,
-                self.views,
-                self.precision,
-                self.show_artery_prob,
-                self.show_fov,
-                self.keep,
                 self.threshold,
+                self.options_toggle,
+                self.more_options,
                 self.run_button,
                 self.cancel_button,
                 self.progress,
@@ -155,6 +174,7 @@ class SegmentWidget(Container):
                 self.save_button,
             ]
         )
+        fit_dock(self)
         self._set_model_threshold()
         self.model.changed.connect(self._set_model_threshold)
         self.run_button.changed.connect(self.run)
@@ -168,6 +188,7 @@ class SegmentWidget(Container):
         self._threshold_timer.timeout.connect(self._apply_threshold)
         self.threshold.changed.connect(self._threshold_moved)
         self.image.changed.connect(self._validate)
+        self.model_file.changed.connect(self._validate)
         events = viewer.layers.events
         events.inserted.connect(self._refresh)
         events.removed.connect(self._refresh)
@@ -187,10 +208,14 @@ class SegmentWidget(Container):
     def _image_choices(self, _widget=None) -> list[tuple[str, Any]]:
         from napari.layers import Image
 
+        from ..layers import is_output
+
+        # The plugin's own outputs (probability maps are image layers)
+        # are no photos to segment.
         return [
             (ly.name, ly)
             for ly in self._viewer.layers
-            if isinstance(ly, Image)
+            if isinstance(ly, Image) and not is_output(ly)
         ]
 
     def _refresh(self, _event=None) -> None:
@@ -220,21 +245,30 @@ class SegmentWidget(Container):
                 layer_input(layer)
             except RetinaVesselsError as err:
                 msg = T.BAD_LAYER.format(reason=err)
+        _, problem, note = self._model_file_state()
+        msg = msg or problem
         busy = self._worker is not None
         self.run_button.enabled = msg is None and not busy
         if not busy:
             # Layers come and go; the last result's sentence stays.
-            self.status.value = msg or self._message or T.READY
+            self.status.value = msg or self._message or note or T.READY
         return msg is None
 
-    def _say(self, message: str, kind: str = 'info') -> None:
-        """Show *message* in the status line and as a napari
-        notification (kind ``info`` or ``warning``)."""
+    def _model_file_state(self) -> tuple[str, str | None, str | None]:
+        # The text as typed: FileEdit.value turns '' into the cwd.
+        return self._model_check.check(self.model_file.line_edit.value)
+
+    def _say(
+        self, message: str, kind: str = 'info', note: str | None = None
+    ) -> None:
+        """Show *message* in the status line and *note* (default: the
+        message) as a napari notification (kind ``info`` or
+        ``warning``); a note is one line that fits the notification."""
         from napari.utils import notifications
 
         self._message = message
         self.status.value = message
-        getattr(notifications, f'show_{kind}')(message)
+        getattr(notifications, f'show_{kind}')(note or message)
 
     # --------------------------------------------------------------- run
     def run(self, _value=None):
@@ -251,7 +285,7 @@ class SegmentWidget(Container):
         layer = self.image.value
         source = layer_input(layer)
         options = {
-            'model': self.model.value,
+            'model': self._model_file_state()[0] or self.model.value,
             'av': bool(self.av.value),
             'device': self.device.value,
             'views': int(self.views.value),
@@ -277,6 +311,9 @@ class SegmentWidget(Container):
         name = layer.name
         self._job_name = name
         self._photo = source.data
+        # Indeterminate: the activity dock names the stage (see
+        # _stage_to_activity); the widget's own bar shows the count.
+        self._stage = ''
         self._pbar = progress(total=0, desc=T.RUNNING.format(name=name))
         worker.yielded.connect(self._on_progress)
         worker.returned.connect(
@@ -309,10 +346,26 @@ class SegmentWidget(Container):
         self.progress.max = max(1, rec.total)
         self.progress.value = min(rec.done, rec.total)
         self.progress.label = stage
-        if self._pbar is not None:
-            self._pbar.total = max(1, rec.total)
-            self._pbar.n = min(rec.done, rec.total)
-            self._pbar.set_description(f'{self._job_name}: {stage}')
+        self._stage_to_activity(stage)
+
+    def _stage_to_activity(self, stage: str) -> None:
+        """Name the stage in napari's activity dock once per stage.
+
+        napari's progress bar runs the event loop whenever its value or
+        description changes, and a worker's queued progress records are
+        delivered from inside that loop: updating it per record re-enters
+        this slot, records deep, and crashed the canvas. So it changes
+        only when the stage does, and never from a nested call.
+        """
+        pbar = self._pbar
+        if pbar is None or self._in_activity or stage == self._stage:
+            return
+        self._stage = stage
+        self._in_activity = True
+        try:
+            pbar.set_description(f'{self._job_name}: {stage}')
+        finally:
+            self._in_activity = False
 
     def _on_error(self, exc: Exception) -> None:
         from napari.utils.notifications import (
@@ -352,6 +405,7 @@ class SegmentWidget(Container):
             self._say(
                 T.UNGRADABLE.format(name=name, reasons=quality.reason),
                 'warning',
+                T.UNGRADABLE_NOTE.format(name=T.short_name(name)),
             )
             return
         # A slider move still waiting is for the result shown until now.
@@ -395,10 +449,17 @@ class SegmentWidget(Container):
         )
         if quality is not None and quality.grade == 'usable':
             self._say(
-                message + T.USABLE.format(reasons=quality.reason), 'warning'
+                message + T.USABLE.format(reasons=quality.reason),
+                'warning',
+                T.USABLE_NOTE.format(name=T.short_name(name)),
             )
         else:
-            self._say(message)
+            self._say(
+                message,
+                note=T.DONE_NOTE.format(
+                    name=T.short_name(name), seconds=result.seconds
+                ),
+            )
 
     # ------------------------------------------------------------ save
     def save(self, _value=None) -> list:
@@ -421,10 +482,15 @@ class SegmentWidget(Container):
             )
         except (OSError, RetinaVesselsError) as err:
             self._say(
-                T.SAVE_FAILED.format(folder=folder, reason=err), 'warning'
+                T.SAVE_FAILED.format(folder=folder, reason=err),
+                'warning',
+                T.SAVE_FAILED_NOTE,
             )
             return []
-        self._say(T.SAVED.format(n=len(paths), folder=folder))
+        self._say(
+            T.SAVED.format(n=len(paths), folder=folder),
+            note=T.SAVED_NOTE.format(n=len(paths)),
+        )
         return paths
 
     # ------------------------------------------------------- threshold
