@@ -24,7 +24,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from ._batch_settings import batch_settings, check_models
+from ._batch_settings import batch_settings, check_models, options_of
 from ._inputs import _names, collect_inputs, missing_rows
 from ._outfolder import check_out, remove_leftovers
 from ._resume import (
@@ -205,20 +205,12 @@ def _process(job: _Job) -> dict[str, Any]:
     row = _blank_row(job)
     try:
         from .cluster import worker_device
-        from .pipeline import segment
+        from .pipeline import segment_with
 
         image = _load(job)
-        s = job.settings
-        seg = segment(
+        seg = segment_with(
             image,
-            model=s['model'],
-            av=s['av'],
-            av_model=s['av_model'],
-            device=worker_device(job.device),
-            vessel_views=s['vessel_views'],
-            av_views=s['av_views'],
-            threshold=s['threshold'],
-            precision=s['precision'],
+            options_of(job.settings, device=worker_device(job.device)),
         )
         _record(job, seg, image, row, t0)
     except (WeightsError, DeviceError):
@@ -262,15 +254,9 @@ def _iter_batched(
 
     runs = iter_segment_many(
         [partial(load, k) for k in range(len(jobs))],
-        model=s['model'],
-        av=s['av'],
-        av_model=s['av_model'],
-        device=jobs[0].device,
-        vessel_views=s['vessel_views'],
-        av_views=s['av_views'],
-        threshold=s['threshold'],
-        precision=s['precision'],
-        batch_size=batch_size,
+        options=options_of(
+            s, device=jobs[0].device, batch_size=batch_size
+        ),
         log=log,
     )
     with (
