@@ -36,6 +36,7 @@ __all__ = [
     'iter_segment',
     'iter_segment_stack',
     'segment',
+    'segment_stack',
     'segment_with',
     'stack_segmentations',
     'threshold_vessels',
@@ -279,3 +280,13 @@ def iter_segment_stack(
         results.append((yield from iter_segment(frame, **options)))
     yield Progress('frames', n, n)
     return stack_segmentations(results)
+
+
+def segment_stack(
+    frames: Any,
+    *,
+    progress: Callable[[Any], Any] | None = None,
+    **options: Any,
+) -> Segmentation:
+    """:func:`iter_segment_stack` drained, like :func:`segment`."""
+    return _drain(iter_segment_stack(frames, **options), progress)

@@ -36,7 +36,7 @@ from .._resume import (
     split_finished,
     table_text,
 )
-from ..errors import RetinaVesselsError
+from ..errors import DeviceError, RetinaVesselsError, WeightsError
 from ..progress import Progress
 from .core import IMAGE_COLUMNS, SEGMENT_COLUMNS, UNGRADABLE_REASON
 
@@ -182,17 +182,11 @@ def _load_maps(item: _Item) -> _Maps:
 
     photo = imread(item.photo) if item.photo else None
     if item.vessels is None:
-        from ..pipeline import segment
+        from .._batch_settings import options_of
+        from ..pipeline import segment_with
 
-        s = item.settings
-        seg = segment(
-            photo,
-            model=s['model'],
-            av=True,
-            av_model=s['av_model'],
-            device=item.device,
-            threshold=s['threshold'],
-            precision=s.get('precision', 'auto'),
+        seg = segment_with(
+            photo, options_of(item.settings, device=item.device)
         )
         return _Maps(
             seg.vessels,
@@ -311,6 +305,8 @@ def _process(item: _Item) -> dict[str, Any]:
             item.marker,
             json.dumps({'settings': item.settings, 'row': row}, indent=1),
         )
+    except (WeightsError, DeviceError):
+        raise  # the model or device: the batch stops once
     except RetinaVesselsError as err:
         row.update(
             status='failed',
@@ -346,6 +342,15 @@ def _write_tables(out: Path, rows: list[dict], items: list[_Item]) -> None:
             continue
         parts.append(text.split('\n', 1)[1] if '\n' in text else '')
     write_text_atomic(out / 'segments.csv', ''.join(parts))
+
+
+def check_pixel_size(pixel_size_um: float | None) -> None:
+    """Refuse a pixel size that is not a positive finite number."""
+    if pixel_size_um is not None and not 0 < pixel_size_um < float('inf'):
+        raise RetinaVesselsError(
+            f'the pixel size must be a positive number of micrometres, got '
+            f'{pixel_size_um}'
+        )
 
 
 def run_measures(
@@ -399,11 +404,7 @@ def run_measures(
     """
     from ..cluster import iter_map
 
-    if pixel_size_um is not None and not pixel_size_um > 0:
-        raise RetinaVesselsError(
-            f'the pixel size must be a positive number of micrometres, got '
-            f'{pixel_size_um}'
-        )
+    check_pixel_size(pixel_size_um)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     say = log or (lambda msg: None)
@@ -414,12 +415,20 @@ def run_measures(
         'pixel_size_um': pixel_size_um,
         'measure_ungradable': bool(measure_ungradable),
     }
-    if any('vessels' not in f for f in found):
+    photos = any('vessels' not in f for f in found)
+    if photos:
+        from .._batch_settings import check_models
+        from ..options import SegmentOptions
+
+        # The one options check, and the weights' sha256 in every marker.
         settings.update(
-            model=model,
-            av_model=av_model,
-            threshold=threshold,
-            precision=precision,
+            SegmentOptions(
+                model=model,
+                av=True,
+                av_model=av_model,
+                threshold=threshold,
+                precision=precision,
+            ).record()
         )
     items = [
         _Item(
@@ -440,6 +449,13 @@ def run_measures(
     rows = missing_rows(missing, MEASURES_COLUMNS, say)
     by_item, todo = split_finished(items, _done_row, overwrite=overwrite)
     report(Progress('images', len(by_item), len(items)))
+    if photos and todo:
+        from ..cluster import wants_cluster
+
+        # A broken model fails the batch once, not once per photo.
+        check_models(
+            settings, device, not wants_cluster(workers, scheduler)
+        )
     runs = iter_map(
         _process,
         [items[i] for i in todo],
@@ -448,7 +464,7 @@ def run_measures(
         name='retina-measure',
     )
     try:
-        drain(
+        fatal = drain(
             runs,
             todo,
             by_item,
@@ -460,10 +476,13 @@ def run_measures(
             label=lambda i: items[i].name,
             report=report,
             say=say,
+            stop=(WeightsError, DeviceError),
         )
     finally:
         rows += [by_item[i] for i in sorted(by_item)]
         _write_tables(out, rows, [items[i] for i in sorted(by_item)])
+    if fatal is not None:
+        raise fatal
     return {
         **count_statuses(rows, ('done', 'skipped', 'failed', 'ungradable')),
         'measures_csv': str(out / 'measures.csv'),
