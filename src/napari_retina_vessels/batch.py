@@ -26,7 +26,7 @@ from typing import Any
 
 from ._batch_settings import batch_settings, check_models, options_of
 from ._inputs import _names, collect_inputs, missing_rows
-from ._outfolder import check_out, remove_leftovers
+from ._outfolder import check_out, folder_lock, remove_leftovers
 from ._resume import (
     count_statuses,
     drain,
@@ -383,58 +383,62 @@ def run_batch(
     say = log or (lambda msg: None)
     report = progress or (lambda rec: None)
 
-    paths, missing = collect_inputs(inputs)
-    rows = missing_rows(missing, SUMMARY_COLUMNS, say)
-    jobs = [
-        _Job(str(p.absolute()), name, str(out.absolute()), settings, device)
-        for p, name in zip(paths, _names(paths))
-    ]
-    by_job, todo = split_finished(
-        jobs,
-        _done_row,
-        overwrite=overwrite,
-        skipped=lambda job: {'path': job.path},
-    )
-    total = len(jobs)
-    report(Progress('images', len(by_job), total))
-    if todo:
-        check_models(settings, device, local)
-    if local:
-        runs = _iter_batched([jobs[i] for i in todo], batch_size, say)
-    else:
-        runs = iter_map(
-            _process,
-            [jobs[i] for i in todo],
-            workers=workers,
-            scheduler=scheduler,
-            name='retina-segment',
+    # One run at a time per folder, but for runs with these settings.
+    with folder_lock(out, 'segment', settings):
+        paths, missing = collect_inputs(inputs)
+        rows = missing_rows(missing, SUMMARY_COLUMNS, say)
+        jobs = [
+            _Job(
+                str(p.absolute()), name, str(out.absolute()), settings, device
+            )
+            for p, name in zip(paths, _names(paths))
+        ]
+        by_job, todo = split_finished(
+            jobs,
+            _done_row,
+            overwrite=overwrite,
+            skipped=lambda job: {'path': job.path},
         )
-    try:
-        # A model or device error is not this photo's fault: every
-        # other would fail too, so the batch stops.
-        fatal = drain(
-            runs,
-            todo,
-            by_job,
-            total=total,
-            blank_row=lambda i: _blank_row(jobs[i]),
-            label=lambda i: Path(jobs[i].path).name,
-            report=report,
-            say=say,
-            stop=(WeightsError, DeviceError),
-        )
-    finally:
-        remove_leftovers(
-            out,
-            {
-                p.name
-                for job in jobs
-                for p in (*job.outputs().values(), job.marker)
-            },
-        )
-        rows += [by_job[i] for i in sorted(by_job)]
-        summary = out / 'summary.csv'
-        _write_summary(summary, rows)
+        total = len(jobs)
+        report(Progress('images', len(by_job), total))
+        if todo:
+            check_models(settings, device, local)
+        if local:
+            runs = _iter_batched([jobs[i] for i in todo], batch_size, say)
+        else:
+            runs = iter_map(
+                _process,
+                [jobs[i] for i in todo],
+                workers=workers,
+                scheduler=scheduler,
+                name='retina-segment',
+            )
+        try:
+            # A model or device error is not this photo's fault: every
+            # other would fail too, so the batch stops.
+            fatal = drain(
+                runs,
+                todo,
+                by_job,
+                total=total,
+                blank_row=lambda i: _blank_row(jobs[i]),
+                label=lambda i: Path(jobs[i].path).name,
+                report=report,
+                say=say,
+                stop=(WeightsError, DeviceError),
+            )
+        finally:
+            remove_leftovers(
+                out,
+                {
+                    p.name
+                    for job in jobs
+                    for p in (*job.outputs().values(), job.marker)
+                },
+            )
+            rows += [by_job[i] for i in sorted(by_job)]
+            summary = out / 'summary.csv'
+            _write_summary(summary, rows)
     if fatal is not None:
         raise fatal
     return {
