@@ -50,7 +50,8 @@ def mtimes(out: Path) -> dict[str, int]:
     return {
         p.name: p.stat().st_mtime_ns
         for p in out.iterdir()
-        if p.name != 'summary.csv'
+        # the folder lock is no output (_outfolder.folder_lock)
+        if p.name != 'summary.csv' and not p.name.endswith('.lock')
     }
 
 

@@ -146,9 +146,11 @@ def folder_lock(
                 ) from None
         else:
             fh.seek(0)
-            fh.truncate()
-            fh.write(mine)
-            fh.flush()
+            if fh.read() != mine:  # a rerun leaves the folder untouched
+                fh.seek(0)
+                fh.truncate()
+                fh.write(mine)
+                fh.flush()
             fcntl.flock(fh, fcntl.LOCK_SH)  # others with these settings
         yield
 

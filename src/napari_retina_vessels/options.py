@@ -480,11 +480,8 @@ _ARGS = {
     'model': {'default': 'default'},
     'av_model': {'default': 'default'},
     'device': {'default': 'auto'},
-    'precision': {
-        'default': 'auto',
-        'type': _argtype(check_precision),
-        'choices': PRECISIONS,
-    },
+    # argparse's own 'invalid choice' line names every choice.
+    'precision': {'default': 'auto', 'choices': PRECISIONS},
     'views': {'default': None, 'type': _argtype(_check_views_pair)},
     'threshold': {'default': None, 'type': _argtype(check_threshold)},
     'batch_size': {

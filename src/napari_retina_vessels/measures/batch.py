@@ -132,18 +132,12 @@ def _load_maps(item: _Item) -> _Maps:
         av = av_from_rgb(av)
     prob = None
     if item.prob:
-        from ..io import read_npy
+        from ..saved_maps import as_probability, read_prediction
 
-        # read_npy checks the declared size before allocating (a tiny
-        # .npy can declare terabytes); pickled object arrays are refused.
-        prob = (
-            read_npy(item.prob)
-            if item.prob.endswith('.npy')
-            else imread(item.prob)
-        )
-        if prob.dtype == np.uint8:
-            prob = prob.astype(np.float32) / 255.0
-        prob = np.asarray(prob, np.float32)
+        # The one reader of saved maps: read_npy checks the declared
+        # size before allocating (a tiny .npy can declare terabytes),
+        # 16-bit PNGs are scaled, NaN and out-of-range maps refused.
+        prob = as_probability(read_prediction(item.prob))
     note = ''
     if photo is not None and photo.shape[:2] != vessels.shape:
         # A different photo (replaced since segment ran): measure
