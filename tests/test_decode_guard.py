@@ -94,3 +94,19 @@ def test_entries_declaring_more_than_the_file_are_refused(tmp_path):
     raw[cd + 24 : cd + 28] = (10**9).to_bytes(4, 'little')
     path.write_bytes(bytes(raw))
     assert torch_zip_problem(path) is not None
+
+
+def test_napari_yaml_patterns_and_the_readers_formats_in_step():
+    """Every suffix the reader decodes is claimed in napari.yaml, and
+    every pattern there is one it decodes (a new format is added in
+    both)."""
+    import re
+
+    from napari_retina_vessels import _formats
+
+    manifest = (
+        Path(_formats.__file__).parent / '_napari' / 'napari.yaml'
+    ).read_text(encoding='utf-8')
+    block = manifest.split('filename_patterns:', 1)[1].split('writers:')[0]
+    patterns = {p.lower() for p in re.findall(r'"\*(\.[^"]+)"', block)}
+    assert patterns == set(_formats.IMAGE_SUFFIXES)

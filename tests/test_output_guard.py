@@ -82,9 +82,7 @@ def test_measure_reruns_over_its_own_tables(tmp_path):
 
 
 @pytest.mark.parametrize('name', ['=HYPERLINK("x")', '@SUM(1+1)'])
-def test_attack_3_formula_names_in_measures_and_segments_csv(
-    name, tmp_path
-):
+def test_attack_3_formula_names_in_measures_and_segments_csv(name, tmp_path):
     seg = tmp_path / 'seg'
     _outputs(seg, name)
     out = tmp_path / 'out'
@@ -148,9 +146,7 @@ def test_attack_8_measure_a_name_that_is_not_utf8(tmp_path):
 
 
 @pytest.mark.parametrize('case', ['file', 'devnull', 'read-only'])
-def test_attack_9_measure_out_that_cannot_be_a_folder(
-    case, tmp_path, capsys
-):
+def test_attack_9_measure_out_that_cannot_be_a_folder(case, tmp_path, capsys):
     seg = tmp_path / 'seg'
     _outputs(seg, 'a')
     if case == 'file':

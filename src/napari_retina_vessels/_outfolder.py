@@ -125,34 +125,74 @@ def folder_lock(
         return
     path = out / f'.retina-vessels-{command}.lock'
     mine = json.dumps(settings, sort_keys=True, default=str)
+    fh = _locked(path, command, mine, fcntl)
     try:
-        fh = open(path, 'a+', encoding='utf-8')  # noqa: SIM115 - below
-    except OSError as err:
-        raise RetinaVesselsError(
-            f'cannot write into the output folder {out} '
-            f'({err.strerror or type(err).__name__}); choose a folder you '
-            'can write to'
-        ) from err
-    with fh:
+        yield
+    finally:
+        # The last run out removes the lock file, so a finished folder
+        # holds only outputs; a run that opened the removed file sees
+        # that it is gone and opens a new one (_locked).
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
-            theirs = _shared_settings(fh, fcntl)
-            if theirs != mine:
-                raise RetinaVesselsError(
-                    f'another retina-vessels {command} run with other '
-                    f'settings is writing into {out}; wait for it to '
-                    'finish or choose another --out folder'
-                ) from None
+            pass  # another run with these settings is still writing
         else:
-            fh.seek(0)
-            if fh.read() != mine:  # a rerun leaves the folder untouched
+            with contextlib.suppress(OSError):
+                path.unlink()
+        fh.close()
+
+
+def _same_file(fh: Any, path: Path) -> bool:
+    """Whether *fh* is still the file at *path* (not one removed)."""
+    try:
+        a, b = os.fstat(fh.fileno()), os.stat(path)
+    except OSError:
+        return False
+    return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
+
+
+def _locked(path: Path, command: str, mine: str, fcntl: Any) -> Any:
+    """The lock file of *path*, held shared with *mine* written in it,
+    or a one-line error when a run with other settings holds it."""
+    for _ in range(100):
+        try:
+            fh = open(path, 'a+', encoding='utf-8')  # noqa: SIM115
+        except OSError as err:
+            raise RetinaVesselsError(
+                f'cannot write into the output folder {path.parent} '
+                f'({err.strerror or type(err).__name__}); choose a folder '
+                'you can write to'
+            ) from err
+        try:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                theirs = None
+                alone = True
+            except OSError:
+                theirs = _shared_settings(fh, fcntl)
+                alone = False
+            if not _same_file(fh, path):
+                fh.close()
+                continue
+            if alone:
                 fh.seek(0)
                 fh.truncate()
                 fh.write(mine)
                 fh.flush()
-            fcntl.flock(fh, fcntl.LOCK_SH)  # others with these settings
-        yield
+                fcntl.flock(fh, fcntl.LOCK_SH)  # others with these settings
+            elif theirs != mine:
+                raise RetinaVesselsError(
+                    f'another retina-vessels {command} run with other '
+                    f'settings is writing into {path.parent}; wait for it '
+                    'to finish or choose another --out folder'
+                )
+            return fh
+        except BaseException:
+            fh.close()
+            raise
+    raise RetinaVesselsError(
+        f'cannot lock the output folder {path.parent}; try again'
+    )
 
 
 def _shared_settings(fh: Any, fcntl: Any) -> str | None:

@@ -426,6 +426,7 @@ def run_batch(
                 report=report,
                 say=say,
                 stop=(WeightsError, DeviceError),
+                recover=lambda i: _done_row(jobs[i]),
             )
         finally:
             remove_leftovers(

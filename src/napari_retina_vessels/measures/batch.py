@@ -410,6 +410,7 @@ def run_measures(
                 report=report,
                 say=say,
                 stop=(WeightsError, DeviceError),
+                recover=lambda i: _done_row(items[i]),
             )
         finally:
             rows += [by_item[i] for i in sorted(by_item)]
