@@ -70,3 +70,38 @@ def test_attack_7_sibling_measure_recovers_the_same_way(tmp_path, monkeypatch):
     monkeypatch.setattr(cluster, 'iter_map', dying_cluster)
     res = mbatch.run_measures([seg], tmp_path / 'out', workers=1)
     assert (res['done'], res['failed']) == (1, 0)
+
+
+def test_attack_9_disk_full_during_segment_is_one_line_and_lists_all(
+    tmp_path, monkeypatch
+):
+    import csv
+    import errno
+
+    import pytest
+
+    from napari_retina_vessels import batch
+    from napari_retina_vessels.errors import OutputError
+
+    src = tmp_path / 'in'
+    src.mkdir()
+    for k in range(3):
+        imwrite(src / f'p{k}.png', np.full((40, 48, 3), 90 + k, np.uint8))
+    real = batch.write_segmentation
+    calls = []
+
+    def full_disk(out, name, *args, **kwargs):
+        calls.append(name)
+        if len(calls) > 1:
+            raise OSError(errno.ENOSPC, 'No space left on device')
+        return real(out, name, *args, **kwargs)
+
+    monkeypatch.setattr(batch, 'write_segmentation', full_disk)
+    with pytest.raises(OutputError, match='No space left') as info:
+        batch.run_batch([src], tmp_path / 'out', device='cpu')
+    assert '\n' not in str(info.value)
+    with open(tmp_path / 'out' / 'summary.csv', newline='') as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r['name'] for r in rows] == ['p0', 'p1', 'p2']
+    assert rows[0]['status'] in ('done', 'ungradable')
+    assert {r['status'] for r in rows[1:]} == {'failed'}

@@ -445,7 +445,5 @@ def torch_zip_problem(path: str | os.PathLike) -> str | None:
             return f'entry {info.filename!r} declares another size'
         total += info.file_size
     if total > size:
-        return (
-            f'its entries declare {total:,} bytes in a {size:,}-byte file'
-        )
+        return f'its entries declare {total:,} bytes in a {size:,}-byte file'
     return None

@@ -35,7 +35,12 @@ from ._resume import (
     table_text,
 )
 from .cluster import iter_map, map_images, wants_cluster
-from .errors import DeviceError, RetinaVesselsError, WeightsError
+from .errors import (
+    DeviceError,
+    OutputError,
+    RetinaVesselsError,
+    WeightsError,
+)
 from .io import (
     csv_cell,
     imread,
@@ -164,9 +169,12 @@ def _record(
 ) -> None:
     """Write the outputs and marker of a segmented photo; fill *row*."""
     s = job.settings
-    files = write_segmentation(
-        job.out, job.name, seg, image=image, fmt=s['fmt']
-    )
+    try:
+        files = write_segmentation(
+            job.out, job.name, seg, image=image, fmt=s['fmt']
+        )
+    except OSError as err:
+        raise _output_error(job.out, err) from err
     row.update(segmentation_row(seg))
     # An ungradable photo keeps its files, marked as such here and in
     # its marker: its vessel map is not a result.
@@ -177,7 +185,21 @@ def _record(
         seconds=round(time.perf_counter() - t0, 3),
         status='ungradable' if ungradable else 'done',
     )
-    write_marker(job.out, job.name, s, row, files)
+    try:
+        write_marker(job.out, job.name, s, row, files)
+    except OSError as err:
+        raise _output_error(job.out, err) from err
+
+
+def _output_error(out: str | Path, err: OSError) -> OutputError:
+    """A write failure as the one-line error that stops the batch."""
+    if isinstance(err, OutputError):
+        return err
+    return OutputError(
+        f'cannot write into {out} ({err.strerror or type(err).__name__}); '
+        'free some space or choose another --out folder, then run the '
+        'same command again to finish'
+    )
 
 
 def _failed(
@@ -213,8 +235,8 @@ def _process(job: _Job) -> dict[str, Any]:
             options_of(job.settings, device=worker_device(job.device)),
         )
         _record(job, seg, image, row, t0)
-    except (WeightsError, DeviceError):
-        raise  # the model or device: the batch stops once
+    except (WeightsError, DeviceError, OutputError):
+        raise  # the model, device or disk: the batch stops once
     except RetinaVesselsError as err:
         _failed(job, row, err, t0)
     return row
@@ -248,15 +270,15 @@ def _iter_batched(
         row = _blank_row(jobs[k])
         try:
             _record(jobs[k], seg, images.pop(k), row, starts[k])
+        except OutputError:
+            raise  # the disk, not the photo: the batch stops
         except RetinaVesselsError as err:
             _failed(jobs[k], row, err, starts[k])
         return row
 
     runs = iter_segment_many(
         [partial(load, k) for k in range(len(jobs))],
-        options=options_of(
-            s, device=jobs[0].device, batch_size=batch_size
-        ),
+        options=options_of(s, device=jobs[0].device, batch_size=batch_size),
         log=log,
     )
     with (
@@ -425,7 +447,7 @@ def run_batch(
                 label=lambda i: Path(jobs[i].path).name,
                 report=report,
                 say=say,
-                stop=(WeightsError, DeviceError),
+                stop=(WeightsError, DeviceError, OutputError),
                 recover=lambda i: _done_row(jobs[i]),
             )
         finally:
@@ -437,9 +459,21 @@ def run_batch(
                     for p in (*job.outputs().values(), job.marker)
                 },
             )
+            # Every photo has a row, those a stopped run never reached
+            # too (a full disk, an interrupt).
+            for i in todo:
+                if i not in by_job:
+                    by_job[i] = _blank_row(jobs[i])
+                    by_job[i].update(
+                        status='failed',
+                        error='not done: the run stopped before it',
+                    )
             rows += [by_job[i] for i in sorted(by_job)]
             summary = out / 'summary.csv'
-            _write_summary(summary, rows)
+            try:
+                _write_summary(summary, rows)
+            except OSError as err:
+                raise _output_error(out, err) from err
     if fatal is not None:
         raise fatal
     return {

@@ -55,3 +55,8 @@ class TrainingConfigError(RetinaVesselsError, ValueError):
 
 class InvalidOptionError(RetinaVesselsError, ValueError):
     """An option (threshold, number of views...) has an unusable value."""
+
+
+class OutputError(RetinaVesselsError, OSError):
+    """An output file could not be written (a full disk, a folder made
+    read-only during the run): no other photo would fare better."""

@@ -46,6 +46,7 @@ __all__ = [
     'write_text_atomic',
 ]
 
+
 @dataclass(frozen=True)
 class _Options:
     model: str

@@ -90,8 +90,7 @@ FIELDS = {
     'CUDA and on CPUs that compute it natively (1.7x faster there, same '
     'accuracy figures), fp32 elsewhere; fp32 forces float32',
     'device': 'auto, cpu, cuda, cuda:N or mps (default: auto)',
-    'batch_size': 'photos per forward pass (default 1 on a CPU, 16 on a '
-    'GPU)',
+    'batch_size': 'photos per forward pass (default 1 on a CPU, 16 on a GPU)',
     'consistency': 'how A/V labels agree along vessels: graph, segment '
     'or none',
     'tile': 'tile side in pixels for large photos',
@@ -237,8 +236,7 @@ def _check_name(value: Any, what: str) -> str:
         value = 'default'
     if not isinstance(value, str) or not value:
         raise InvalidOptionError(
-            f'{what} must be a registry name or a weights file, got '
-            f'{value!r}'
+            f'{what} must be a registry name or a weights file, got {value!r}'
         )
     return value
 
