@@ -163,3 +163,29 @@ def test_attack_9_measure_out_that_cannot_be_a_folder(case, tmp_path, capsys):
     assert main(['measure', str(seg), '--out', str(out)]) == 1
     err = capsys.readouterr().err
     assert 'Traceback' not in err and len(err.strip().splitlines()) == 1
+
+
+def test_attack_1_sibling_the_napari_writer_never_replaces_a_users_file(
+    tmp_path,
+):
+    from napari_retina_vessels._napari.writer import _Saved, save_result
+    from napari_retina_vessels.errors import RetinaVesselsError
+
+    seg = _Saved(
+        probability=np.zeros((20, 24), np.float32),
+        vessels=np.zeros((20, 24), bool),
+        artery_vein=None,
+        fov=np.ones((20, 24), bool),
+    )
+    mine = np.full((20, 24), 7, np.uint8)
+    from PIL import Image
+
+    Image.fromarray(mine).save(tmp_path / 'eye_vessels.png')
+    with pytest.raises(RetinaVesselsError, match='not written by'):
+        save_result(tmp_path, 'eye', seg)
+    kept = np.asarray(Image.open(tmp_path / 'eye_vessels.png'))
+    assert np.array_equal(kept, mine)
+    # Its own files it replaces: saving twice elsewhere works.
+    out = tmp_path / 'out'
+    save_result(out, 'eye', seg)
+    save_result(out, 'eye', seg)

@@ -17,6 +17,7 @@ from typing import Any
 from .errors import RetinaVesselsError
 
 __all__ = [
+    'check_outputs_ours',
     'check_ours',
     'check_out',
     'folder_lock',
@@ -61,6 +62,40 @@ def check_ours(path: Path, header: str | None = None) -> None:
         data = None
     if not (isinstance(data, dict) and 'settings' in data):
         raise _refuse(path)
+
+
+def check_outputs_ours(marker: Path, files: Any) -> None:
+    """Refuse to replace any of a photo's output *files* that we did not
+    write.
+
+    A file is ours when the photo's *marker* lists it (a finished run,
+    or one cut off half-way) or when it carries our ``Software`` tag
+    (:func:`~._writing.written_by_us`). Any other file, such as a user's
+    own ``p1_vessels.png`` beside ``p1.png``, is never overwritten. The
+    one rule of ``segment`` and the napari writer.
+    """
+    from ._writing import written_by_us
+
+    try:
+        data = json.loads(marker.read_text(encoding='utf-8'))
+        owned = (
+            set(data.get('outputs') or ()) if isinstance(data, dict) else set()
+        )
+    except (OSError, ValueError, TypeError):
+        owned = set()
+    if marker.exists() and not owned:
+        check_ours(marker)  # a marker name holding someone else's file
+    for path in files:
+        path = Path(path)
+        if (
+            path.name not in owned
+            and (path.exists() or path.is_symlink())
+            and not written_by_us(path)
+        ):
+            raise RetinaVesselsError(
+                f'{path} exists and was not written by retina-vessels; '
+                'choose an empty folder or move that file away'
+            )
 
 
 def _check_summary(path: Path) -> None:

@@ -26,7 +26,12 @@ from typing import Any
 
 from ._batch_settings import batch_settings, check_models, options_of
 from ._inputs import _names, collect_inputs, missing_rows
-from ._outfolder import check_out, folder_lock, remove_leftovers
+from ._outfolder import (
+    check_out,
+    check_outputs_ours,
+    folder_lock,
+    remove_leftovers,
+)
 from ._resume import (
     count_statuses,
     drain,
@@ -45,7 +50,6 @@ from .io import (
     csv_cell,
     imread,
     write_text_atomic,
-    written_by_us,
 )
 from .outputs import (
     output_paths,
@@ -126,24 +130,8 @@ def _claim_outputs(job: _Job) -> None:
     pending marker replaces the old one, which must not vouch for
     outputs that are about to change.
     """
-    try:
-        data = json.loads(job.marker.read_text(encoding='utf-8'))
-        owned = (
-            set(data.get('outputs') or ()) if isinstance(data, dict) else set()
-        )
-    except (OSError, ValueError, TypeError):
-        owned = set()
     files = job.outputs()
-    for path in files.values():
-        if (
-            path.name not in owned
-            and (path.exists() or path.is_symlink())
-            and not written_by_us(path)
-        ):
-            raise RetinaVesselsError(
-                f'{path} exists and was not written by retina-vessels; '
-                'choose an empty --out folder or move that file away'
-            )
+    check_outputs_ours(job.marker, files.values())
     pending = {
         'settings': job.settings,
         'row': None,
