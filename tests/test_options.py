@@ -14,11 +14,11 @@ import numpy as np
 import pytest
 from synthetic import fake_fundus
 
+from napari_retina_vessels.cli._options import add_arguments
 from napari_retina_vessels.errors import InvalidOptionError
 from napari_retina_vessels.options import (
     PRECISIONS,
     SegmentOptions,
-    add_arguments,
     choices,
 )
 

@@ -98,7 +98,7 @@ def test_cli_evaluate_refuses_threshold_zero_before_any_model(
 
     monkeypatch.setattr(pipeline, 'segment', no_model)
     monkeypatch.setattr(pipeline, 'iter_segment', no_model)
-    # Checked while parsing (options.add_arguments): a usage error.
+    # Checked while parsing (cli._options.add_arguments): a usage error.
     with pytest.raises(SystemExit) as stop:
         cli.main(['evaluate', str(tmp_path), '--threshold', '0'])
     assert stop.value.code == 2

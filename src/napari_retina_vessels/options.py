@@ -4,9 +4,9 @@ Every driver of the engine (the Segment widget, the console helper,
 ``segment()``, ``retina-vessels segment``/``measure``, Dask workers)
 builds one frozen :class:`SegmentOptions`; its checks are the only
 place where a threshold, a number of flip views, a precision or a batch
-size is judged. The CLI flags (:func:`add_arguments`) and the widget's
-choices (:func:`choices`) come from here, and :meth:`SegmentOptions.
-record` is what every marker (``NAME.done.json``,
+size is judged. The CLI flags (``cli._options.add_arguments``) and the
+widget's choices (:func:`choices`) come from here, and
+:meth:`SegmentOptions.record` is what every marker (``NAME.done.json``,
 ``NAME.measures.json``) stores, with the weights' sha256.
 
 Fields, one spelling each (see :data:`FIELDS`): ``model``, ``av``,
@@ -27,7 +27,6 @@ Torch-free: importing this module loads neither torch nor Qt.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import math
 import warnings
@@ -45,7 +44,6 @@ __all__ = [
     'VESSEL_VIEWS',
     'VIEWS',
     'VOTES',
-    'add_arguments',
     'check_batch_size',
     'check_precision',
     'check_threshold',
@@ -435,7 +433,7 @@ def _old_views(
     return vessel, artery_vein
 
 
-# -- the CLI and the widget ---------------------------------------------------
+# -- the widget (the CLI's flags: cli/_options.py) ---------------------------
 
 
 def choices(name: str) -> tuple:
@@ -449,84 +447,3 @@ def choices(name: str) -> tuple:
             f'option {name!r} has no fixed choices; those with choices are '
             f'{", ".join(table)}'
         ) from None
-
-
-def _argtype(check):
-    """An argparse ``type`` from a checker: a bad value is one usage
-    line, before any work."""
-
-    def parse(text: str):
-        try:
-            return check(text)
-        except InvalidOptionError as err:
-            raise argparse.ArgumentTypeError(str(err)) from None
-
-    parse.__name__ = check.__name__.removeprefix('_')
-    return parse
-
-
-def _int(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise InvalidOptionError(
-            f'expected a whole number, got {text!r}'
-        ) from None
-
-
-_ARGS = {
-    'model': {'default': 'default'},
-    'av_model': {'default': 'default'},
-    'device': {'default': 'auto'},
-    # argparse's own 'invalid choice' line names every choice.
-    'precision': {'default': 'auto', 'choices': PRECISIONS},
-    'views': {'default': None, 'type': _argtype(_check_views_pair)},
-    'threshold': {'default': None, 'type': _argtype(check_threshold)},
-    'batch_size': {
-        'default': None,
-        'type': _argtype(lambda t: check_batch_size(_int(t))),
-    },
-}
-
-
-def add_arguments(
-    parser: argparse.ArgumentParser,
-    names: tuple[str, ...] = (
-        'model',
-        'device',
-        'precision',
-        'views',
-        'threshold',
-    ),
-) -> None:
-    """Add the flags of the options *names* to *parser*.
-
-    Each flag is checked by the option's own rule while parsing, so a
-    bad value is one usage line before any photo. ``views`` adds
-    ``--tta`` too, the old spelling of ``--views 4``.
-    """
-    for name in names:
-        spec = dict(_ARGS[name])
-        flag = '--' + name.replace('_', '-')
-        spec['help'] = FIELDS[name] + (
-            ' (default: %(default)s)'
-            if spec.get('default') not in (None,) and name != 'device'
-            else ''
-        )
-        parser.add_argument(flag, dest=name, **spec)
-        if name == 'views':
-            parser.add_argument(
-                '--tta',
-                dest='views',
-                action='store_const',
-                const=(4, 4),
-                help='the same as --views 4 (old spelling)',
-            )
-
-
-def from_args(args: argparse.Namespace, **fixed: Any) -> SegmentOptions:
-    """The options an argparse namespace holds (those present), with
-    *fixed* values on top."""
-    values = {k: getattr(args, k) for k in FIELDS if hasattr(args, k)}
-    values.update(fixed)
-    return SegmentOptions(**values)

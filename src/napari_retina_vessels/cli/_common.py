@@ -10,7 +10,7 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
     """Add --model, --device, --precision, --views/--tta and
     --threshold to *p*: made from :mod:`..options`, each value checked
     by the option's own rule while parsing."""
-    from ..options import add_arguments
+    from ._options import add_arguments
 
     add_arguments(p)
 
@@ -32,7 +32,7 @@ def add_cluster_options(p: argparse.ArgumentParser) -> None:
 
 def add_precision_option(p: argparse.ArgumentParser) -> None:
     """Add --precision (the networks' arithmetic) to *p*."""
-    from ..options import add_arguments
+    from ._options import add_arguments
 
     add_arguments(p, ('precision',))
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from ..options import add_arguments
 from ._common import add_cluster_options, tqdm_progress
+from ._options import add_arguments
 
 
 def add_parser(sub: Any) -> None:

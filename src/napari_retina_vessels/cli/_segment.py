@@ -5,9 +5,9 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from ..options import add_arguments
 from ._common import add_cluster_options, add_model_options, tqdm_progress
 from ._measure import add_ungradable_option
+from ._options import add_arguments
 
 
 def add_parser(sub: Any) -> None:
