@@ -189,3 +189,13 @@ def test_attack_1_sibling_the_napari_writer_never_replaces_a_users_file(
     out = tmp_path / 'out'
     save_result(out, 'eye', seg)
     save_result(out, 'eye', seg)
+
+
+def test_a_damaged_marker_of_ours_is_redone_not_refused(tmp_path):
+    seg = tmp_path / 'seg'
+    _outputs(seg, 'a')
+    out = tmp_path / 'out'
+    assert main(['measure', str(seg), '--out', str(out)]) == 0
+    (out / 'a.measures.json').write_text('{\n "settings": {"pix')
+    assert main(['measure', str(seg), '--out', str(out)]) == 0
+    assert _rows(out / 'measures.csv')[0]['status'] == 'done'
