@@ -98,7 +98,10 @@ def test_cli_evaluate_refuses_threshold_zero_before_any_model(
 
     monkeypatch.setattr(pipeline, 'segment', no_model)
     monkeypatch.setattr(pipeline, 'iter_segment', no_model)
-    assert cli.main(['evaluate', str(tmp_path), '--threshold', '0']) == 1
+    # Checked while parsing (cli._options.add_arguments): a usage error.
+    with pytest.raises(SystemExit) as stop:
+        cli.main(['evaluate', str(tmp_path), '--threshold', '0'])
+    assert stop.value.code == 2
     err = capsys.readouterr().err
     assert 'threshold must be between 0 and 1' in err
     assert 'Traceback' not in err

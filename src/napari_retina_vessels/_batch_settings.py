@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from .errors import RetinaVesselsError
-from .metrics.counting import check_threshold
+from .options import SegmentOptions
 from .outputs import PROBABILITY_FORMATS
 
-__all__ = ['batch_settings', 'check_models']
+__all__ = ['batch_settings', 'check_models', 'options_of']
 
 
 def batch_settings(
@@ -20,56 +20,50 @@ def batch_settings(
     threshold: float | None,
     fmt: str,
     *,
-    views: int | None = None,
+    views: Any = None,
     precision: str = 'auto',
 ) -> dict[str, Any]:
     """Options that decide the outputs, with the weights' sha256.
 
     Resolved here, before any model is loaded, so that an unknown model
     or a bad option fails before any image and a changed weight file
-    redoes finished images.
+    redoes finished images. The record is
+    :meth:`~.options.SegmentOptions.record` plus the format.
     """
-    from .weights import resolve
-
-    def identity(name: str, task: str) -> tuple[str, str]:
-        ref = resolve(name, task)
-        return ref.key, ref.sha256
-
     if fmt not in PROBABILITY_FORMATS:
         raise RetinaVesselsError(
             f'unknown format {fmt!r}; choose one of '
             f'{", ".join(PROBABILITY_FORMATS)}'
         )
-    if threshold is not None:
-        threshold = check_threshold(threshold)
-    from .inference import check_precision
-    from .pipeline import flip_views
+    options = SegmentOptions(
+        model=str(model),
+        av=av,
+        av_model=str(av_model),
+        views=(4, 4) if tta and views is None else views,
+        threshold=threshold,
+        precision=precision,
+    )
+    return {**options.record(), 'fmt': fmt}
 
-    model, sha = identity(str(model), 'vessels')
-    # The flip views are recorded: a release that changes the default
-    # number of views redoes the images it would change. 'tta' (4 views
-    # in both stages) stays in the record so earlier markers still match.
-    vessel_views, av_views = flip_views(views, tta=bool(tta))
-    out = {
-        'model': model,
-        'weights_sha256': sha,
-        'av': bool(av),
-        'av_model': None,
-        'av_weights_sha256': None,
-        'tta': vessel_views == av_views == 4,
-        'vessel_views': vessel_views,
-        'av_views': av_views if av else None,
-        'threshold': threshold,
-        'fmt': fmt,
-        # As asked ('auto' is bfloat16 on some machines): a release that
-        # changes what it means redoes the images, as for the views.
-        'precision': check_precision(precision),
-    }
-    if av:
-        out['av_model'], out['av_weights_sha256'] = identity(
-            str(av_model), 'av'
-        )
-    return out
+
+def options_of(settings: dict[str, Any], **extra: Any) -> SegmentOptions:
+    """The :class:`~.options.SegmentOptions` a marker's *settings*
+    record (model names resolved), with *extra* fields (``device``,
+    ``batch_size``) on top."""
+    return SegmentOptions(
+        model=settings['model'],
+        av=settings.get('av', True),
+        av_model=settings.get('av_model') or 'default',
+        views=(
+            settings.get('vessel_views') or 2,
+            settings.get('av_views') or 2,
+        ),
+        threshold=settings.get('threshold'),
+        precision=settings.get('precision', 'auto'),
+        consistency=settings.get('consistency', 'graph'),
+        tile=settings.get('tile', 768),
+        **extra,
+    )
 
 
 def check_models(settings: dict[str, Any], device: str, local: bool) -> None:

@@ -412,3 +412,38 @@ def decode(path: Path, suffix: str) -> np.ndarray:
             'complete and in a supported format?'
         ) from err
     return arr
+
+
+def torch_zip_problem(path: str | os.PathLike) -> str | None:
+    """Why the torch file *path* must not be loaded, or None.
+
+    ``torch.save`` stores its zip entries uncompressed, so a weights
+    file or checkpoint never holds more than its own size. A DEFLATED
+    entry (1.1 MB declaring 1.4 GB), an entry whose declared size is
+    not its stored size, or entries adding up to more than the file are
+    refused before ``torch.load`` inflates anything. Files that are not
+    zips (torch's legacy format) hold nothing compressed and pass.
+    """
+    import zipfile
+
+    try:
+        if not zipfile.is_zipfile(path):
+            return None
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+    except (OSError, zipfile.BadZipFile, ValueError) as err:
+        return f'its zip directory is broken ({type(err).__name__})'
+    size = os.path.getsize(path)
+    total = 0
+    for info in infos:
+        if info.compress_type != zipfile.ZIP_STORED:
+            return (
+                f'entry {info.filename!r} is compressed, which torch.save '
+                'never does'
+            )
+        if info.file_size != info.compress_size:
+            return f'entry {info.filename!r} declares another size'
+        total += info.file_size
+    if total > size:
+        return f'its entries declare {total:,} bytes in a {size:,}-byte file'
+    return None

@@ -55,15 +55,47 @@ class _UnreadableInput(RetinaVesselsError):
 
 
 def _glob(pattern: str) -> list[Path]:
-    """Paths matching *pattern*; ``**`` never follows symbolic links, so a
-    link loop cannot make the walk endless (``glob.glob`` follows them)."""
+    """Paths matching *pattern*.
+
+    ``**`` enters symbolically linked folders, as bash's globstar and
+    Python's ``glob`` do, but each real folder once, so a link loop
+    cannot make the walk endless.
+    """
     parts = Path(pattern).parts
     i = next(k for k, part in enumerate(parts) if glob.has_magic(part))
     root = Path(*parts[:i]) if i else Path('.')
+    rest = parts[i:]
     try:
-        return sorted(root.glob(str(Path(*parts[i:]))))
+        if '**' not in rest:
+            return sorted(root.glob(str(Path(*rest))))
+        k = rest.index('**')
+        heads = [root / Path(*rest[:k])] if k else [root]
+        if k and any(glob.has_magic(x) for x in rest[:k]):
+            heads = [h for h in root.glob(str(Path(*rest[:k]))) if h.is_dir()]
+        tail = str(Path(*rest[k + 1 :])) if k + 1 < len(rest) else '*'
+        found: set[Path] = set()
+        for head in heads:
+            for folder in _walk(head):
+                found.update(folder.glob(tail))
+        return sorted(found)
     except (OSError, ValueError):
         return []
+
+
+def _walk(top: Path) -> list[Path]:
+    """*top* and every folder under it, symbolic links followed, each
+    real folder once."""
+    seen: set[str] = set()
+    out: list[Path] = []
+    for folder, dirs, _ in os.walk(top, followlinks=True):
+        real = os.path.realpath(folder)
+        if real in seen:
+            dirs[:] = []  # a link back into the walk: stop here
+            continue
+        seen.add(real)
+        out.append(Path(folder))
+        dirs.sort()
+    return out
 
 
 def _is_candidate(path: Path) -> bool:

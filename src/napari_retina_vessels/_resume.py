@@ -118,6 +118,7 @@ def drain(
     report: Callable[[Progress], Any],
     say: Callable[[str], Any],
     stop: tuple[type[BaseException], ...] = (),
+    recover: Callable[[int], dict | None] | None = None,
 ) -> BaseException | None:
     """Collect the rows of a run into *rows*, reporting as they come.
 
@@ -144,6 +145,11 @@ def drain(
         Errors that no other image would escape (a broken model, a lost
         device): the loop stops and returns the error.
 
+    recover : callable, optional
+        ``recover(i)``: the row item *i*'s complete marker records, or
+        None. A task that crashed after its outputs and marker were
+        written (its worker killed on the way back) is done, not failed.
+
     Returns
     -------
     Exception or None
@@ -155,11 +161,10 @@ def drain(
             if stop and isinstance(error, stop):
                 return error
             if error is not None:  # not a bad image: a bug, a crash
-                row = blank_row(i)
-                row.update(
-                    status='failed',
-                    error=f'{type(error).__name__}: {error}',
-                )
+                row = recover(i) if recover is not None else None
+                if row is None:
+                    row = blank_row(i)
+                    row.update(status='failed', error=one_line(error))
             if row['status'] == 'failed':
                 say(f'skipped {label(i)}: {row["error"]}')
             elif row['status'] == 'ungradable':
@@ -167,6 +172,16 @@ def drain(
             rows[i] = row
             report(Progress('images', len(rows), total))
     return None
+
+
+def one_line(error: BaseException) -> str:
+    """*error* as one short line for a table cell and the log: its type
+    and the first line of its text (Dask's errors carry tracebacks)."""
+    text = str(error).strip().splitlines()
+    first = text[0] if text else ''
+    if len(first) > 300:
+        first = first[:297] + '...'
+    return f'{type(error).__name__}: {first}'.rstrip(': ')
 
 
 def count_statuses(

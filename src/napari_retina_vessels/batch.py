@@ -24,9 +24,14 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from ._batch_settings import batch_settings, check_models
+from ._batch_settings import batch_settings, check_models, options_of
 from ._inputs import _names, collect_inputs, missing_rows
-from ._outfolder import check_out, remove_leftovers
+from ._outfolder import (
+    check_out,
+    check_outputs_ours,
+    folder_lock,
+    remove_leftovers,
+)
 from ._resume import (
     count_statuses,
     drain,
@@ -35,12 +40,16 @@ from ._resume import (
     table_text,
 )
 from .cluster import iter_map, map_images, wants_cluster
-from .errors import DeviceError, RetinaVesselsError, WeightsError
+from .errors import (
+    DeviceError,
+    OutputError,
+    RetinaVesselsError,
+    WeightsError,
+)
 from .io import (
     csv_cell,
     imread,
     write_text_atomic,
-    written_by_us,
 )
 from .outputs import (
     output_paths,
@@ -121,24 +130,8 @@ def _claim_outputs(job: _Job) -> None:
     pending marker replaces the old one, which must not vouch for
     outputs that are about to change.
     """
-    try:
-        data = json.loads(job.marker.read_text(encoding='utf-8'))
-        owned = (
-            set(data.get('outputs') or ()) if isinstance(data, dict) else set()
-        )
-    except (OSError, ValueError, TypeError):
-        owned = set()
     files = job.outputs()
-    for path in files.values():
-        if (
-            path.name not in owned
-            and (path.exists() or path.is_symlink())
-            and not written_by_us(path)
-        ):
-            raise RetinaVesselsError(
-                f'{path} exists and was not written by retina-vessels; '
-                'choose an empty --out folder or move that file away'
-            )
+    check_outputs_ours(job.marker, files.values())
     pending = {
         'settings': job.settings,
         'row': None,
@@ -164,9 +157,12 @@ def _record(
 ) -> None:
     """Write the outputs and marker of a segmented photo; fill *row*."""
     s = job.settings
-    files = write_segmentation(
-        job.out, job.name, seg, image=image, fmt=s['fmt']
-    )
+    try:
+        files = write_segmentation(
+            job.out, job.name, seg, image=image, fmt=s['fmt']
+        )
+    except OSError as err:
+        raise _output_error(job.out, err) from err
     row.update(segmentation_row(seg))
     # An ungradable photo keeps its files, marked as such here and in
     # its marker: its vessel map is not a result.
@@ -177,7 +173,21 @@ def _record(
         seconds=round(time.perf_counter() - t0, 3),
         status='ungradable' if ungradable else 'done',
     )
-    write_marker(job.out, job.name, s, row, files)
+    try:
+        write_marker(job.out, job.name, s, row, files)
+    except OSError as err:
+        raise _output_error(job.out, err) from err
+
+
+def _output_error(out: str | Path, err: OSError) -> OutputError:
+    """A write failure as the one-line error that stops the batch."""
+    if isinstance(err, OutputError):
+        return err
+    return OutputError(
+        f'cannot write into {out} ({err.strerror or type(err).__name__}); '
+        'free some space or choose another --out folder, then run the '
+        'same command again to finish'
+    )
 
 
 def _failed(
@@ -205,24 +215,16 @@ def _process(job: _Job) -> dict[str, Any]:
     row = _blank_row(job)
     try:
         from .cluster import worker_device
-        from .pipeline import segment
+        from .pipeline import segment_with
 
         image = _load(job)
-        s = job.settings
-        seg = segment(
+        seg = segment_with(
             image,
-            model=s['model'],
-            av=s['av'],
-            av_model=s['av_model'],
-            device=worker_device(job.device),
-            vessel_views=s['vessel_views'],
-            av_views=s['av_views'],
-            threshold=s['threshold'],
-            precision=s['precision'],
+            options_of(job.settings, device=worker_device(job.device)),
         )
         _record(job, seg, image, row, t0)
-    except (WeightsError, DeviceError):
-        raise  # the model or device: the batch stops once
+    except (WeightsError, DeviceError, OutputError):
+        raise  # the model, device or disk: the batch stops once
     except RetinaVesselsError as err:
         _failed(job, row, err, t0)
     return row
@@ -256,21 +258,15 @@ def _iter_batched(
         row = _blank_row(jobs[k])
         try:
             _record(jobs[k], seg, images.pop(k), row, starts[k])
+        except OutputError:
+            raise  # the disk, not the photo: the batch stops
         except RetinaVesselsError as err:
             _failed(jobs[k], row, err, starts[k])
         return row
 
     runs = iter_segment_many(
         [partial(load, k) for k in range(len(jobs))],
-        model=s['model'],
-        av=s['av'],
-        av_model=s['av_model'],
-        device=jobs[0].device,
-        vessel_views=s['vessel_views'],
-        av_views=s['av_views'],
-        threshold=s['threshold'],
-        precision=s['precision'],
-        batch_size=batch_size,
+        options=options_of(s, device=jobs[0].device, batch_size=batch_size),
         log=log,
     )
     with (
@@ -397,58 +393,75 @@ def run_batch(
     say = log or (lambda msg: None)
     report = progress or (lambda rec: None)
 
-    paths, missing = collect_inputs(inputs)
-    rows = missing_rows(missing, SUMMARY_COLUMNS, say)
-    jobs = [
-        _Job(str(p.absolute()), name, str(out.absolute()), settings, device)
-        for p, name in zip(paths, _names(paths))
-    ]
-    by_job, todo = split_finished(
-        jobs,
-        _done_row,
-        overwrite=overwrite,
-        skipped=lambda job: {'path': job.path},
-    )
-    total = len(jobs)
-    report(Progress('images', len(by_job), total))
-    if todo:
-        check_models(settings, device, local)
-    if local:
-        runs = _iter_batched([jobs[i] for i in todo], batch_size, say)
-    else:
-        runs = iter_map(
-            _process,
-            [jobs[i] for i in todo],
-            workers=workers,
-            scheduler=scheduler,
-            name='retina-segment',
+    # One run at a time per folder, but for runs with these settings.
+    with folder_lock(out, 'segment', settings):
+        paths, missing = collect_inputs(inputs)
+        rows = missing_rows(missing, SUMMARY_COLUMNS, say)
+        jobs = [
+            _Job(
+                str(p.absolute()), name, str(out.absolute()), settings, device
+            )
+            for p, name in zip(paths, _names(paths))
+        ]
+        by_job, todo = split_finished(
+            jobs,
+            _done_row,
+            overwrite=overwrite,
+            skipped=lambda job: {'path': job.path},
         )
-    try:
-        # A model or device error is not this photo's fault: every
-        # other would fail too, so the batch stops.
-        fatal = drain(
-            runs,
-            todo,
-            by_job,
-            total=total,
-            blank_row=lambda i: _blank_row(jobs[i]),
-            label=lambda i: Path(jobs[i].path).name,
-            report=report,
-            say=say,
-            stop=(WeightsError, DeviceError),
-        )
-    finally:
-        remove_leftovers(
-            out,
-            {
-                p.name
-                for job in jobs
-                for p in (*job.outputs().values(), job.marker)
-            },
-        )
-        rows += [by_job[i] for i in sorted(by_job)]
-        summary = out / 'summary.csv'
-        _write_summary(summary, rows)
+        total = len(jobs)
+        report(Progress('images', len(by_job), total))
+        if todo:
+            check_models(settings, device, local)
+        if local:
+            runs = _iter_batched([jobs[i] for i in todo], batch_size, say)
+        else:
+            runs = iter_map(
+                _process,
+                [jobs[i] for i in todo],
+                workers=workers,
+                scheduler=scheduler,
+                name='retina-segment',
+            )
+        try:
+            # A model or device error is not this photo's fault: every
+            # other would fail too, so the batch stops.
+            fatal = drain(
+                runs,
+                todo,
+                by_job,
+                total=total,
+                blank_row=lambda i: _blank_row(jobs[i]),
+                label=lambda i: Path(jobs[i].path).name,
+                report=report,
+                say=say,
+                stop=(WeightsError, DeviceError, OutputError),
+                recover=lambda i: _done_row(jobs[i]),
+            )
+        finally:
+            remove_leftovers(
+                out,
+                {
+                    p.name
+                    for job in jobs
+                    for p in (*job.outputs().values(), job.marker)
+                },
+            )
+            # Every photo has a row, those a stopped run never reached
+            # too (a full disk, an interrupt).
+            for i in todo:
+                if i not in by_job:
+                    by_job[i] = _blank_row(jobs[i])
+                    by_job[i].update(
+                        status='failed',
+                        error='not done: the run stopped before it',
+                    )
+            rows += [by_job[i] for i in sorted(by_job)]
+            summary = out / 'summary.csv'
+            try:
+                _write_summary(summary, rows)
+            except OSError as err:
+                raise _output_error(out, err) from err
     if fatal is not None:
         raise fatal
     return {

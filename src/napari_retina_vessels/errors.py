@@ -60,3 +60,8 @@ class InvalidOptionError(RetinaVesselsError, ValueError):
 
 class CorrectionsError(RetinaVesselsError, ValueError):
     """A grader's corrections file is malformed or does not fit the map."""
+
+
+class OutputError(RetinaVesselsError, OSError):
+    """An output file could not be written (a full disk, a folder made
+    read-only during the run): no other photo would fare better."""

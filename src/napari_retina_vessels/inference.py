@@ -13,7 +13,8 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
-from .errors import DeviceError, InvalidOptionError
+from . import options as _options
+from .errors import DeviceError
 from .progress import Progress
 
 __all__ = [
@@ -104,21 +105,8 @@ _VIEWS = {
 }
 
 
-def check_views(views: int) -> int:
-    """*views* as an int, refused unless it is 1, 2 or 4.
-
-    The one rule for a number of flip views, used by the pipeline,
-    batches, evaluation, the CLI and the widget.
-
-    Raises
-    ------
-    InvalidOptionError
-    """
-    if isinstance(views, bool) or views not in _VIEWS:
-        raise InvalidOptionError(
-            f'the number of flip views must be 1, 2 or 4, got {views!r}'
-        )
-    return int(views)
+# One rule for flip views and one for precision: in options.
+check_views = _options.check_views
 
 
 def tta_views(tta: bool | int) -> int:
@@ -127,26 +115,8 @@ def tta_views(tta: bool | int) -> int:
     return check_views(4 if tta is True else 1 if tta is False else tta)
 
 
-#: Arithmetic the networks may run in: ``auto`` (the fastest faithful
-#: one for the device: bfloat16 on CUDA, float16 on CUDA without
-#: bfloat16, bfloat16 on CPUs that compute it natively, float32
-#: elsewhere), or one of them forced.
-PRECISIONS = ('auto', 'fp32', 'bf16', 'fp16')
-
-
-def check_precision(precision: str) -> str:
-    """*precision* checked against :data:`PRECISIONS`.
-
-    Raises
-    ------
-    InvalidOptionError
-    """
-    if not isinstance(precision, str) or precision.lower() not in PRECISIONS:
-        raise InvalidOptionError(
-            f'precision must be one of {", ".join(PRECISIONS)}, '
-            f'got {precision!r}'
-        )
-    return precision.lower()
+PRECISIONS = _options.PRECISIONS
+check_precision = _options.check_precision
 
 
 def cpu_has_native_bf16() -> bool:

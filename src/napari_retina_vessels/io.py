@@ -262,7 +262,18 @@ def as_mask(array: npt.ArrayLike) -> npt.NDArray[np.bool_]:
     hi = int(arr.max()) if arr.size else 0
     if hi <= 1:
         return arr > 0
-    return arr > hi / 2
+    mask = arr > hi / 2
+    ones = int(np.count_nonzero(arr == 1))
+    if ones > np.count_nonzero(mask):
+        # A 0/1 mask with a few stray high pixels: cutting at half the
+        # maximum would keep only the strays (an empty truth scoring
+        # F1 0 in silence). JPEG noise of a 0/255 mask has few 1s.
+        raise InvalidImageError(
+            f'the mask mixes two encodings: {ones:,} pixels are 1 (a 0/1 '
+            f'mask) but the largest value is {hi}; save it as 0/1 or '
+            '0/255 only'
+        )
+    return mask
 
 
 def read_mask(path: str | os.PathLike) -> npt.NDArray[np.bool_]:
@@ -275,7 +286,10 @@ def read_mask(path: str | os.PathLike) -> npt.NDArray[np.bool_]:
     ImageReadError
         When the file cannot be decoded (see :func:`imread`).
     """
-    return as_mask(imread(path))
+    try:
+        return as_mask(imread(path))
+    except InvalidImageError as err:
+        raise InvalidImageError(f'{path}: {err}') from None
 
 
 def av_from_rgb(rgb: np.ndarray) -> npt.NDArray[np.uint8]:

@@ -8,32 +8,26 @@ every ``yield`` is a cancel point.
 
 from __future__ import annotations
 
-import time
-import warnings
 from collections.abc import Callable, Generator
+from contextlib import closing
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from ._quality_features import diameter as _diameter
-from .errors import InvalidImageError, ShapeMismatchError
-from .fov import fov_mask
-from .metrics.counting import check_threshold
-from .preprocessing import (
-    as_rgb_float,
-    canonical_scale,
-    normalise_input,
-    resize,
-    scaled_shape,
+from .engine import Done, check_photo, run
+from .engine import looks_grey as _looks_grey  # noqa: F401 - old name
+from .errors import InvalidImageError
+from .options import (  # noqa: F401 - public here since the first release
+    AV_VIEWS,
+    TILE_RANGE,
+    VESSEL_VIEWS,
+    SegmentOptions,
 )
-from .quality import assess_image, assess_prediction, precheck
 from .segmentation import (
     Segmentation,
-    _Canonical,
     stack_segmentations,
     threshold_vessels,
-    unsegmented,
 )
 
 __all__ = [
@@ -42,17 +36,11 @@ __all__ = [
     'iter_segment',
     'iter_segment_stack',
     'segment',
+    'segment_stack',
+    'segment_with',
     'stack_segmentations',
     'threshold_vessels',
 ]
-
-#: Flip views each stage averages by default (the photo and its
-#: left-right mirror): the vessel map gains 0.0004 validation AUC (0.0008
-#: on the DRIVE test split) and A/V decisions gain too, each at the cost
-#: of one more pass of that stage's network; ``views=4`` uses the
-#: up-down mirrors too. See docs/results.md.
-VESSEL_VIEWS = 2
-AV_VIEWS = 2
 
 
 def flip_views(
@@ -75,142 +63,20 @@ def flip_views(
     InvalidOptionError
         A number of views other than 1, 2 or 4.
     """
-    from .inference import check_views, tta_views
+    from .options import _check_views_pair, _old_views
 
-    vessel, artery_vein = VESSEL_VIEWS, AV_VIEWS
-    if views is not None:
-        vessel = artery_vein = check_views(views)
-    elif tta is not None and tta is not False:
-        vessel = tta_views(tta)
-        artery_vein = 4 if vessel == 4 else AV_VIEWS
-    if vessel_views is not None:
-        vessel = check_views(vessel_views)
-    if av_views is not None:
-        artery_vein = check_views(av_views)
-    return vessel, artery_vein
-
-
-#: Smallest and largest tile side ``segment`` accepts: tiles overlap by
-#: 64 pixels, and one side of 8192 already needs gigabytes.
-TILE_RANGE = (128, 8192)
+    if tta is None and vessel_views is None and av_views is None:
+        return _check_views_pair(views)
+    return _old_views(
+        views, tta=tta, vessel_views=vessel_views, av_views=av_views
+    )
 
 
 def _check_tile(tile: Any) -> int:
     """*tile* as an int in :data:`TILE_RANGE`, else InvalidOptionError."""
-    from .errors import InvalidOptionError
+    from .options import _check_tile as check
 
-    lo, hi = TILE_RANGE
-    if (
-        isinstance(tile, bool)
-        or not isinstance(tile, (int, np.integer))
-        or not lo <= tile <= hi
-    ):
-        raise InvalidOptionError(
-            f'tile must be a whole number of pixels from {lo} to {hi}, got '
-            f'{tile!r}'
-        )
-    return int(tile)
-
-
-def _check_fov(fov, shape) -> np.ndarray:
-    fov = np.asarray(fov)
-    if fov.shape != tuple(shape):
-        raise ShapeMismatchError(
-            f'the FOV mask is {fov.shape[1]} x {fov.shape[0]} but the image '
-            f'is {shape[1]} x {shape[0]}'
-        )
-    return fov.astype(bool)
-
-
-def _canonical_input(
-    rgb: np.ndarray, fov_full: np.ndarray, mode: str
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The photo and FOV at the canonical scale, and the network input
-    normalised with *mode*: ``(rgb_s, fov_s, x)``, x (3, h, w)."""
-    shape = scaled_shape(rgb.shape, canonical_scale(fov_full))
-    rgb_s = resize(rgb, shape)
-    fov_s = resize(fov_full.astype(np.float32), shape) > 0.5
-    return rgb_s, fov_s, normalise_input(rgb_s, fov_s, mode)
-
-
-def _vessel_maps(
-    logits: np.ndarray, fov_s: np.ndarray, fov_full: np.ndarray, thr: float
-):
-    """``(prob_s, prob, vessels)`` from the vessel network's (1, h, w)
-    logits: the canonical-scale and full-size probability, the map."""
-    prob_s = (1.0 / (1.0 + np.exp(-logits[0]))).astype(np.float32)
-    prob_s *= fov_s
-    prob = np.clip(resize(prob_s, fov_full.shape), 0, 1) * fov_full
-    prob = prob.astype(np.float32)
-    return prob_s, prob, threshold_vessels(prob, thr, fov_full)
-
-
-def _av_input(
-    x: np.ndarray,
-    rgb_s: np.ndarray,
-    fov_s: np.ndarray,
-    prob_s: np.ndarray,
-    mode: str,
-    av_mode: str,
-) -> np.ndarray:
-    """The A/V network's (4, h, w) input: the vessel stage's normalised
-    photo *x* (shared when both networks use the same normalisation)
-    and the vessel probability."""
-    if av_mode != mode:
-        x = normalise_input(rgb_s, fov_s, av_mode)
-    return np.concatenate([x, prob_s[None]], 0)
-
-
-def _av_maps(
-    av_logits: np.ndarray,
-    prob_s: np.ndarray,
-    vessels: np.ndarray,
-    thr: float,
-    fov_full: np.ndarray,
-    consistency: bool | str,
-    graph=None,
-):
-    """``(canonical, p_art, labels)`` from the A/V network's logits
-    (*graph*: the vessel map's ``av.vessel_graph``, if made)."""
-    from .av import check_vote, label_av
-
-    diff = np.clip(av_logits[0] - av_logits[1], -30, 30)
-    p_s = (1.0 / (1.0 + np.exp(-diff))).astype(np.float32)
-    canonical = _Canonical(prob_s, p_s, check_vote(consistency))
-    p_art = canonical.artery_probability(thr, fov_full, graph)
-    return canonical, p_art, label_av(vessels, p_art)
-
-
-def _looks_grey(arr: np.ndarray, rgb: np.ndarray) -> bool:
-    """Whether the photo has no colour: (H, W), or three equal channels.
-
-    A sparse grid of pixels settles a colour photo at once; only a photo
-    grey there too is compared in full (on a 3504 x 2336 photo a full
-    per-channel mean took 130 ms).
-    """
-    if arr.ndim == 2:
-        return True
-
-    def equal(a: np.ndarray) -> bool:
-        return np.array_equal(a[..., 0], a[..., 1]) and np.array_equal(
-            a[..., 1], a[..., 2]
-        )
-
-    return equal(rgb[::16, ::16]) and equal(rgb)
-
-
-_HELPER = None
-
-
-def _helper():
-    """One thread, shared by all calls, for work that can overlap the
-    networks."""
-    global _HELPER
-    if _HELPER is None:
-        from concurrent.futures import ThreadPoolExecutor
-
-        _HELPER = ThreadPoolExecutor(1, thread_name_prefix='retina-gate')
-    return _HELPER
+    return check(tile)
 
 
 def iter_segment(
@@ -234,142 +100,78 @@ def iter_segment(
     """Segment vessels (and arteries/veins) of one fundus photograph.
 
     Yields ``Progress(stage, done, total)`` records; returns the
-    :class:`Segmentation`. Parameters are those of :func:`segment`.
+    :class:`Segmentation`. Parameters are those of :func:`segment`; the
+    work is the engine's (:func:`.engine.run`) for one photo.
     """
-    from ._allocator import tune_allocator
-    from .inference import (
-        choose_device,
-        predict,
-        resolve_precision,
-    )
-    from .progress import Progress
-    from .weights import iter_fetch, load_model, resolve
-
-    t0 = time.perf_counter()
-    arr = np.asarray(image)
-    if arr.dtype == object or arr.ndim not in (2, 3):
-        raise InvalidImageError(
-            f'expected a (H, W) or (H, W, 3) photograph, got shape {arr.shape}'
-        )
-    rgb = as_rgb_float(arr)
-    if av and _looks_grey(arr, rgb):
-        warnings.warn(
-            'the image is grayscale; artery/vein classification relies '
-            'mostly on colour and will be less reliable',
-            UserWarning,
-            stacklevel=2,
-        )
-    # Refuse bad values before any work.
-    if threshold is not None:
-        check_threshold(threshold)
-    _check_tile(tile)
-    from .av import check_vote
-
-    consistency = check_vote(consistency)
-    vessel_views, av_views = flip_views(
-        views, tta=tta, vessel_views=vessel_views, av_views=av_views
-    )
-    refs = {'vessels': resolve(model, 'vessels')}
-    if av:
-        refs['av'] = resolve(av_model, 'av')
-    # Opt-in here (RETINA_VESSELS_TUNE_MALLOC=1): this may be napari's or
-    # a user's process; the CLI and Dask workers tune by default.
-    tune_allocator(default=False)
-    dev = choose_device(device)
-    # 'auto' resolved once: both stages run, and the result records,
-    # the same arithmetic.
-    precision = resolve_precision(precision, dev)
-    yield Progress('fov', 0, 1)
-    fov_full = (
-        _check_fov(fov, rgb.shape[:2]) if fov is not None else fov_mask(rgb)
-    )
-    # Cheap verdicts first: a blank frame or a tiny field of view ends
-    # the photo before any network runs (unless forced).
-    early = None if force else precheck(rgb, fov_full)
-    if early is not None:
-        yield Progress('done', 1, 1)
-        return unsegmented(fov_full, early, refs, dev, threshold, t0)
-    yield Progress('weights', 0, 1)
-    for ref in refs.values():
-        if ref.registered:
-            yield from iter_fetch(ref.name)  # download progress, if any
-    net, info = load_model(refs['vessels'], task='vessels', device=dev)
-    av_net = av_info = None
-    if av:
-        av_net, av_info = load_model(refs['av'], task='av', device=dev)
-    yield Progress('weights', 1, 1)
-
-    rgb_s, fov_s, x = _canonical_input(rgb, fov_full, info['input'])
-    # The gate's image measures need only the photo: they run in a
-    # helper thread (NumPy and SciPy release the GIL) while the vessel
-    # network runs, instead of after it on one core.
-    image_grade = _helper().submit(
-        assess_image, rgb_s, fov_s, source_diameter=_diameter(fov_full)
-    )
-    logits = yield from predict(
-        net,
-        x,
-        device=dev,
-        views=vessel_views,
+    arr = check_photo(image)
+    options = SegmentOptions.from_kwargs(
+        model=model,
+        av=av,
+        av_model=av_model,
+        device=device,
+        views=views,
+        threshold=threshold,
+        consistency=consistency,
         tile=tile,
-        stage='vessels',
         precision=precision,
+        force=force,
+        batch_size=1,
+        **_old(tta=tta, vessel_views=vessel_views, av_views=av_views),
     )
-    thr = float(info['threshold'] if threshold is None else threshold)
-    prob_s, prob, vessels = _vessel_maps(logits, fov_s, fov_full, thr)
-    grade = assess_prediction(image_grade.result(), prob_s, fov_s, thr)
+    return (yield from _one(arr, options, fov))
 
-    labels = p_art = canonical = None
-    if av:
-        x_av = _av_input(
-            x, rgb_s, fov_s, prob_s, info['input'], av_info['input']
-        )
-        # The vote's graph depends only on the vessel map: build it in
-        # the helper thread while the A/V network runs.
-        graph = None
-        if consistency != 'none':
-            from .av import vessel_graph
 
-            graph = _helper().submit(vessel_graph, prob_s >= thr)
-        av_logits = yield from predict(
-            av_net,
-            x_av,
-            device=dev,
-            views=av_views,
-            tile=tile,
-            stage='artery/vein',
-            precision=precision,
-        )
-        if graph is not None:
-            yield Progress('consistency', 0, 1)
-        canonical, p_art, labels = _av_maps(
-            av_logits,
-            prob_s,
-            vessels,
-            thr,
-            fov_full,
-            consistency,
-            graph.result() if graph is not None else None,
-        )
-        canonical = (canonical,)
+def _old(**kwargs: Any) -> dict[str, Any]:
+    """The old-spelling keywords that were given (``tta=False`` was
+    everyone's default: not a choice)."""
+    return {
+        k: v for k, v in kwargs.items() if v is not None and v is not False
+    }
+
+
+def _one(
+    image: Any, options: SegmentOptions, fov: Any = None
+) -> Generator[Any, None, Segmentation]:
+    """Drive the engine over one photo: its progress, its result or its
+    error."""
+    from .progress import Progress
+
+    yield Progress('fov', 0, 1)
+    done = None
+    with closing(run([image], options, fovs=[fov])) as records:
+        for rec in records:
+            if isinstance(rec, Done):
+                done = rec
+            else:
+                yield rec
+    if done.error is not None:
+        raise done.error
     yield Progress('done', 1, 1)
-    return Segmentation(
-        probability=prob,
-        vessels=vessels,
-        artery_vein=labels,
-        fov=fov_full,
-        model=info['name'],
-        weights_sha256=info['sha256'],
-        device=str(dev),
-        seconds=time.perf_counter() - t0,
-        threshold=thr,
-        av_model=av_info['name'] if av_info else None,
-        av_weights_sha256=av_info['sha256'] if av_info else None,
-        artery_probability=p_art,
-        quality=grade,
-        precision=precision,
-        _canonical=canonical,
-    )
+    return done.segmentation
+
+
+def segment_with(
+    image: npt.ArrayLike,
+    options: SegmentOptions,
+    *,
+    fov: npt.ArrayLike | None = None,
+    progress: Callable[[Any], Any] | None = None,
+) -> Segmentation:
+    """:func:`segment` with the options already made and checked (what
+    batches and Dask workers run, from a marker's record)."""
+    options = options.replace(batch_size=1)
+    return _drain(_one(check_photo(image), options, fov), progress)
+
+
+def _drain(gen: Generator, progress: Callable[[Any], Any] | None) -> Any:
+    """Run *gen* to its end, handing each record to *progress*."""
+    while True:
+        try:
+            rec = next(gen)
+        except StopIteration as stop:
+            return stop.value
+        if progress is not None:
+            progress(rec)
 
 
 def segment(
@@ -396,11 +198,12 @@ def segment(
         Also classify arteries and veins.
     device : str
         ``'auto'`` (cuda, then mps, then cpu), ``'cpu'``, ``'cuda'``...
-    views : int, optional
+    views : int or (int, int), optional
         Flip views both stages average: 1 (one pass, fastest), 2 (the
         photo and its mirror image, the default: :data:`VESSEL_VIEWS`,
         :data:`AV_VIEWS`) or 4 (up-down mirrors too; 2x slower than the
-        default, a little better).
+        default, a little better); a ``(vessel, av)`` pair sets each
+        stage.
     threshold : float, optional
         Vessel probability cut-off; the model's own by default.
     progress : callable, optional
@@ -410,15 +213,17 @@ def segment(
         ``consistency`` (how the A/V labels are made to agree along
         the vessels, :data:`~.av.VOTES`: ``'graph'``, the default, or
         True; ``'segment'``; ``'none'`` or False),
-        ``av_views`` and ``vessel_views`` (one stage's flip views,
-        overriding *views*), ``tile``, ``precision`` (the networks'
-        arithmetic: ``'auto'``, the default, is bfloat16 on CUDA and on
-        CPUs that compute it natively, float32 elsewhere; ``'fp32'``
-        forces float32, see :data:`~.inference.PRECISIONS`),
-        ``force`` (True: run the networks even on a photo the quality
-        gate's cheap verdict calls ungradable: a blank frame, an empty
-        or tiny field of view), and ``tta``, the old name of the views
-        (True: 4 in both stages; an int: the vessel stage's).
+        ``tile``, ``precision`` (the networks' arithmetic: ``'auto'``,
+        the default, is bfloat16 on CUDA and on CPUs that compute it
+        natively, float32 elsewhere; ``'fp32'`` forces float32, see
+        :data:`~.options.PRECISIONS`), ``force`` (True: run the
+        networks even on a photo the quality gate's cheap verdict calls
+        ungradable: a blank frame, an empty or tiny field of view).
+        Every option is checked by
+        :class:`~.options.SegmentOptions`. Old spellings, accepted with
+        a ``DeprecationWarning``: ``tta`` (True: 4 views in both
+        stages; an int: the vessel stage's), ``vessel_views`` and
+        ``av_views`` (now ``views=(vessel, av)``).
 
     Returns
     -------
@@ -437,13 +242,7 @@ def segment(
         threshold=threshold,
         **kwargs,
     )
-    while True:
-        try:
-            rec = next(gen)
-        except StopIteration as stop:
-            return stop.value
-        if progress is not None:
-            progress(rec)
+    return _drain(gen, progress)
 
 
 def iter_segment_stack(
@@ -486,3 +285,13 @@ def iter_segment_stack(
         results.append((yield from iter_segment(frame, **options)))
     yield Progress('frames', n, n)
     return stack_segmentations(results)
+
+
+def segment_stack(
+    frames: Any,
+    *,
+    progress: Callable[[Any], Any] | None = None,
+    **options: Any,
+) -> Segmentation:
+    """:func:`iter_segment_stack` drained, like :func:`segment`."""
+    return _drain(iter_segment_stack(frames, **options), progress)

@@ -272,6 +272,14 @@ def load_weights_file(path: str | os.PathLike) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise WeightsError(f'weight file {path} does not exist')
+    from ._formats import torch_zip_problem
+
+    problem = torch_zip_problem(path)
+    if problem is not None:
+        raise WeightsError(
+            f'{path} is not a weights file made by retina-vessels train: '
+            f'{problem}'
+        )
     try:
         data = torch.load(path, map_location='cpu', weights_only=True)
     except Exception as err:

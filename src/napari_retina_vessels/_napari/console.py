@@ -131,21 +131,12 @@ def segment_layer(
             f'{layer.name!r} is a result of this plugin, not a photograph; '
             'select the fundus photograph to segment'
         )
-    from ..pipeline import iter_segment_stack
+    from ..pipeline import segment_stack
     from .frames import layer_input
 
     source = layer_input(layer)
     if source.stack:
-        progress = options.pop('progress', None)
-        gen = iter_segment_stack(source.data, **options)
-        while True:
-            try:
-                rec = next(gen)
-            except StopIteration as stop:
-                result = stop.value
-                break
-            if progress is not None:
-                progress(rec)
+        result = segment_stack(source.data, **options)
     else:
         result = segment(np.asarray(source.data), **options)
     quality = getattr(result, 'quality', None)

@@ -352,96 +352,19 @@ def _read_clinical(path: Path) -> LayerData:
 
 
 #: File-name endings of saved results -> layer_names() key.
-_RESULT_ENDINGS = {
-    '_prob': 'probability',
-    '_vessels': 'vessels',
-    '_av_overlay': 'overlay',
-    '_av': 'av',
-}
-
-
-def _result_kind(stem: str) -> tuple[str, str] | None:
-    """(base name, kind) for a saved result's file stem, else None."""
-    for ending, kind in _RESULT_ENDINGS.items():
-        if stem.endswith(ending) and len(stem) > len(ending):
-            return stem[: -len(ending)], kind
-    return None
-
-
-def _result_metadata(path: Path, base: str) -> dict[str, Any]:
-    """The provenance ``NAME.done.json`` records beside a saved result."""
-    import json
-
-    meta: dict[str, Any] = {'path': str(path)}
-    marker = path.parent / f'{base}.done.json'
-    try:
-        row = json.loads(marker.read_text(encoding='utf-8')).get('row')
-    except (OSError, ValueError, AttributeError):
-        return meta
-    if isinstance(row, dict):
-        meta.update(
-            {
-                k: row[k]
-                for k in (
-                    'model',
-                    'weights_sha256',
-                    'av_model',
-                    'av_weights_sha256',
-                    'device',
-                    'threshold',
-                    # The quality gate's grade: the Measure widget does
-                    # not measure an ungradable photo's maps by default.
-                    'quality_grade',
-                    'quality_score',
-                    'quality_reasons',
-                )
-                if row.get(k) not in (None, '')
-            }
-        )
-    return meta
-
-
-def _read_result(path: Path, base: str, kind: str) -> LayerData:
-    """A saved result file -> the layer it was saved from."""
-    from .layers import layer_names
-
-    meta = _result_metadata(path, base)
-    names = layer_names(base)
-    if kind == 'av':
-        return _av_layer(io.read_av(path), names['av'], meta)
-    if kind == 'overlay':
-        return _image_layer(io.imread(path), f'{base} A/V overlay', meta)
-    arr = io.imread(path)
-    if kind == 'vessels':
-        return _mask_layer(io.as_mask(arr), names['vessels'], meta)
-    if arr.dtype == np.uint8:
-        prob = arr.astype(np.float32) / np.float32(255)
-    elif arr.dtype == np.uint16:
-        prob = arr.astype(np.float32) / np.float32(65535)
-    else:
-        prob = arr.astype(np.float32)
-    return (
-        prob,
-        {
-            'name': names['probability'],
-            'colormap': 'magma',
-            'contrast_limits': (0.0, 1.0),
-            'blending': 'additive',
-            'metadata': meta,
-        },
-        'image',
-    )
-
-
 def _read_file(path: Path) -> LayerData:
     """One file -> one layer: photo, mask, artery/vein labels or a saved
     result."""
     name = io.file_stem(path)
     if path.suffix.lower() in ('.dcm', '.dicom', '.fda', '.fds', '.e2e'):
         return _read_clinical(path)
-    result = _result_kind(name)
+    from .saved_results import result_kind
+
+    result = result_kind(name)
     if result is not None and not _is_av_file(path):
-        return _read_result(path, *result)
+        from .saved_results import read_result
+
+        return read_result(path, *result)
     if _is_av_file(path):
         return _av_layer(io.read_av(path), name, _metadata(path))
     arr, frames = _read_photo(path)

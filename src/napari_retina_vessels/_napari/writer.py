@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from .. import outputs
+from .._outfolder import check_outputs_ours
 from ..errors import InvalidImageError
 from .layers import layer_names
 
@@ -114,6 +115,14 @@ def save_result(
         image = None
         if photo is not None:
             image = np.asarray(photo[i] if stacked else photo)
+        # The folder guard of `segment`: never replace a file we did
+        # not write (a user's own NAME_vessels.png in that folder).
+        check_outputs_ours(
+            Path(folder) / f'{frame_name}.done.json',
+            outputs.output_paths(
+                folder, frame_name, fmt=fmt, av=seg.artery_vein is not None
+            ).values(),
+        )
         files = outputs.write_segmentation(
             folder, frame_name, seg, image=image, fmt=fmt
         )

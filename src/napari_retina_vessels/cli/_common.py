@@ -8,40 +8,11 @@ import sys
 
 def add_model_options(p: argparse.ArgumentParser) -> None:
     """Add --model, --device, --precision, --views/--tta and
-    --threshold to *p*."""
-    p.add_argument(
-        '--model',
-        default='default',
-        help='registry name or weights file (default: %(default)s)',
-    )
-    p.add_argument(
-        '--device',
-        default='auto',
-        help='auto, cpu, cuda, cuda:N or mps (default: auto)',
-    )
-    add_precision_option(p)
-    p.add_argument(
-        '--views',
-        type=int,
-        choices=[1, 2, 4],
-        default=None,
-        help='flip views both stages average: 1 is fastest, 2 '
-        'the photo and its mirror image (default), 4 adds '
-        'the up-down mirrors (2x slower, slightly better)',
-    )
-    p.add_argument(
-        '--tta',
-        dest='views',
-        action='store_const',
-        const=4,
-        help='the same as --views 4',
-    )
-    p.add_argument(
-        '--threshold',
-        type=float,
-        default=None,
-        help="vessel probability cut-off (default: the model's)",
-    )
+    --threshold to *p*: made from :mod:`..options`, each value checked
+    by the option's own rule while parsing."""
+    from ._options import add_arguments
+
+    add_arguments(p)
 
 
 def add_cluster_options(p: argparse.ArgumentParser) -> None:
@@ -61,14 +32,9 @@ def add_cluster_options(p: argparse.ArgumentParser) -> None:
 
 def add_precision_option(p: argparse.ArgumentParser) -> None:
     """Add --precision (the networks' arithmetic) to *p*."""
-    p.add_argument(
-        '--precision',
-        choices=['auto', 'fp32', 'bf16', 'fp16'],
-        default='auto',
-        help='arithmetic of the networks: auto (default) is bf16 on '
-        'CUDA and on CPUs that compute it natively (1.7x faster there, '
-        'same accuracy figures), fp32 elsewhere; fp32 forces float32',
-    )
+    from ._options import add_arguments
+
+    add_arguments(p, ('precision',))
 
 
 def tqdm_progress(stages: set[str] | None = None):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from ._common import add_cluster_options, add_precision_option, tqdm_progress
+from ._common import add_cluster_options, tqdm_progress
+from ._options import add_arguments
 
 
 def add_parser(sub: Any) -> None:
@@ -27,15 +28,10 @@ def add_parser(sub: Any) -> None:
         help='micrometres per pixel (default: from the optic '
         'disc, assumed 1.8 mm across)',
     )
-    me.add_argument(
-        '--model',
-        default='default',
-        help='vessel model for photos (default: %(default)s)',
+    # For photos, which are segmented first (with artery/vein).
+    add_arguments(
+        me, ('model', 'av_model', 'device', 'precision', 'threshold')
     )
-    me.add_argument('--av-model', default='default')
-    me.add_argument('--device', default='auto')
-    add_precision_option(me)
-    me.add_argument('--threshold', type=float, default=None)
     me.add_argument(
         '--overwrite',
         action='store_true',

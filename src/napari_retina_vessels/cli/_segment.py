@@ -7,6 +7,7 @@ from typing import Any
 
 from ._common import add_cluster_options, add_model_options, tqdm_progress
 from ._measure import add_ungradable_option
+from ._options import add_arguments
 
 
 def add_parser(sub: Any) -> None:
@@ -37,13 +38,7 @@ def add_parser(sub: Any) -> None:
         help='redo images whose outputs exist (default: skip)',
     )
     add_cluster_options(seg)
-    seg.add_argument(
-        '--batch-size',
-        type=int,
-        default=None,
-        help='photos per forward pass without Dask (default '
-        '1 on a CPU, 16 on a GPU)',
-    )
+    add_arguments(seg, ('batch_size',))
     seg.add_argument(
         '--measure',
         action='store_true',
@@ -67,6 +62,10 @@ def run(args: Any) -> int:
 
     if args.measure:
         args.av = True  # CRAE, CRVE and AVR need arteries and veins
+        from ..measures.batch import check_pixel_size
+
+        # Refused before any photo is segmented, not after all of them.
+        check_pixel_size(args.pixel_size)
     summary = run_batch(
         args.inputs,
         args.out,

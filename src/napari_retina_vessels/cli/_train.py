@@ -113,9 +113,15 @@ def add_parser(sub: Any) -> None:
 
 def run(args: Any) -> int:
     """Train as *args* say; the exit status."""
+    from pathlib import Path
+
+    from .._outfolder import check_out
     from ..models import ARCHITECTURES
     from ..training.loop import TrainConfig, train
 
+    # The run folder: one line, before any data is read, when it is a
+    # file or cannot be written (the same guard as segment and measure).
+    check_out(Path(args.out), summary=False)
     kwargs: dict = {}
     if args.channels:
         kwargs['channels'] = [int(c) for c in args.channels.split(',')]

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from .._outfolder import check_ours, check_out, folder_lock
 from .._resume import (
     count_statuses,
     drain,
@@ -36,9 +37,11 @@ from .._resume import (
     split_finished,
     table_text,
 )
-from ..errors import RetinaVesselsError
+from .._writing import csv_cell
+from ..errors import DeviceError, RetinaVesselsError, WeightsError
 from ..progress import Progress
 from .core import IMAGE_COLUMNS, SEGMENT_COLUMNS, UNGRADABLE_REASON
+from .inputs import find_measure_inputs
 
 __all__ = ['MEASURES_COLUMNS', 'find_measure_inputs', 'run_measures']
 
@@ -55,12 +58,12 @@ MEASURES_COLUMNS = (
     'note',
     *IMAGE_COLUMNS,
 )
-_MAP_ENDING = '_vessels.png'
 # Bump when the measures change their meaning. 2: ungradable photos are
 # not measured by default; rows carry the quality grade and a note.
 # 3: grader corrections; segments.csv gains y_mid, x_mid, corrected.
 _VERSION = 3
 _QUALITY_KEYS = ('quality_grade', 'quality_score', 'quality_reasons')
+_SEGMENTS_HEADER = ','.join(['name', *SEGMENT_COLUMNS])
 
 
 @dataclass(frozen=True)
@@ -93,79 +96,6 @@ class _Item:
         return 'segment outputs' if self.vessels else 'photo'
 
 
-def _segment_outputs(folder: Path) -> list[dict]:
-    """``retina-vessels segment`` outputs in *folder*, one dict a name."""
-    found = []
-    for vessels in sorted(folder.glob(f'*{_MAP_ENDING}')):
-        name = vessels.name[: -len(_MAP_ENDING)]
-        item = {'name': name, 'vessels': str(vessels)}
-        av = folder / f'{name}_av.png'
-        if av.is_file():
-            item['av'] = str(av)
-        for ext in ('tif', 'npy', 'png'):
-            prob = folder / f'{name}_prob.{ext}'
-            if prob.is_file():
-                item['prob'] = str(prob)
-                break
-        try:
-            row = json.loads(
-                (folder / f'{name}.done.json').read_text(encoding='utf-8')
-            )['row']
-            if row.get('quality_grade'):
-                item['quality'] = {k: row.get(k, '') for k in _QUALITY_KEYS}
-            if Path(row['path']).is_file():
-                item['photo'] = row['path']
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
-            pass
-        found.append(item)
-    return found
-
-
-def find_measure_inputs(
-    inputs: Sequence[str | os.PathLike],
-) -> tuple[list[dict], list[str]]:
-    """Expand inputs into items: segment-output sets and photos.
-
-    A folder holding ``*_vessels.png`` files is read as segment outputs;
-    other folders, files and globs as photos (see
-    :func:`~napari_retina_vessels.batch.collect_inputs`).
-
-    Returns
-    -------
-    (list of dict, list of str)
-        Items with ``name`` and ``photo`` and/or ``vessels``, ``av``,
-        ``prob`` paths; and the inputs that matched nothing.
-    """
-    from .._inputs import _names, collect_inputs
-
-    items: list[dict] = []
-    photos: list[str | os.PathLike] = []
-    for text in inputs:
-        path = Path(text)
-        outputs = _segment_outputs(path) if path.is_dir() else []
-        if outputs:
-            items += outputs
-        elif path.is_file() and path.name.endswith(_MAP_ENDING):
-            items += [
-                o
-                for o in _segment_outputs(path.parent)
-                if o['vessels'] == str(path)
-            ]
-        else:
-            photos.append(text)
-    paths, missing = collect_inputs(photos) if photos else ([], [])
-    for p, name in zip(paths, _names(paths)):
-        items.append({'name': name, 'photo': str(p)})
-    # Names must be unique in the output folder.
-    seen: dict[str, int] = {}
-    for item in items:
-        n = seen.get(item['name'], 0)
-        seen[item['name']] = n + 1
-        if n:
-            item['name'] = f'{item["name"]}_{n + 1}'
-    return items, missing
-
-
 @dataclass
 class _Maps:
     """What one image is measured from."""
@@ -185,17 +115,11 @@ def _load_maps(item: _Item) -> _Maps:
 
     photo = imread(item.photo) if item.photo else None
     if item.vessels is None:
-        from ..pipeline import segment
+        from .._batch_settings import options_of
+        from ..pipeline import segment_with
 
-        s = item.settings
-        seg = segment(
-            photo,
-            model=s['model'],
-            av=True,
-            av_model=s['av_model'],
-            device=item.device,
-            threshold=s['threshold'],
-            precision=s.get('precision', 'auto'),
+        seg = segment_with(
+            photo, options_of(item.settings, device=item.device)
         )
         return _Maps(
             seg.vessels,
@@ -212,18 +136,12 @@ def _load_maps(item: _Item) -> _Maps:
         av = av_from_rgb(av)
     prob = None
     if item.prob:
-        from ..io import read_npy
+        from ..saved_maps import as_probability, read_prediction
 
-        # read_npy checks the declared size before allocating (a tiny
-        # .npy can declare terabytes); pickled object arrays are refused.
-        prob = (
-            read_npy(item.prob)
-            if item.prob.endswith('.npy')
-            else imread(item.prob)
-        )
-        if prob.dtype == np.uint8:
-            prob = prob.astype(np.float32) / 255.0
-        prob = np.asarray(prob, np.float32)
+        # The one reader of saved maps: read_npy checks the declared
+        # size before allocating (a tiny .npy can declare terabytes),
+        # 16-bit PNGs are scaled, NaN and out-of-range maps refused.
+        prob = as_probability(read_prediction(item.prob))
     note = ''
     if photo is not None and photo.shape[:2] != vessels.shape:
         # A different photo (replaced since segment ran): measure
@@ -278,6 +196,10 @@ def _process(item: _Item) -> dict[str, Any]:
     )
     measure_all = item.settings.get('measure_ungradable', False)
     try:
+        # Never replace a file we did not write (a user's own
+        # NAME_segments.csv in the --out folder).
+        check_ours(item.marker)
+        check_ours(item.segments_csv, _SEGMENTS_HEADER)
         item.marker.unlink(missing_ok=True)
         if _ungradable(item.quality) and not measure_all:
             # Recorded by segment: the maps need not even be read.
@@ -289,7 +211,7 @@ def _process(item: _Item) -> dict[str, Any]:
             if _ungradable(maps.quality) and not measure_all:
                 _skip_ungradable(row, maps.quality)
                 maps = None
-        segments = ','.join(['name', *SEGMENT_COLUMNS]) + '\n'
+        segments = _SEGMENTS_HEADER + '\n'
         if maps is not None:
             m = measure(
                 maps.vessels,
@@ -305,7 +227,7 @@ def _process(item: _Item) -> dict[str, Any]:
                 'ungradable' if _ungradable(maps.quality) else 'done'
             )
             buf = _io.StringIO()
-            m.segments.assign(name=item.name)[
+            m.segments.assign(name=csv_cell(item.name))[
                 ['name', *SEGMENT_COLUMNS]
             ].to_csv(buf, index=False, lineterminator='\n')
             segments = buf.getvalue()
@@ -315,6 +237,8 @@ def _process(item: _Item) -> dict[str, Any]:
             item.marker,
             json.dumps({'settings': item.settings, 'row': row}, indent=1),
         )
+    except (WeightsError, DeviceError):
+        raise  # the model or device: the batch stops once
     except RetinaVesselsError as err:
         row.update(
             status='failed',
@@ -340,9 +264,9 @@ def _done_row(item: _Item) -> dict | None:
 def _write_tables(out: Path, rows: list[dict], items: list[_Item]) -> None:
     from ..io import write_text_atomic
 
-    text = table_text(rows, MEASURES_COLUMNS)
+    text = table_text(rows, MEASURES_COLUMNS, csv_cell)
     write_text_atomic(out / 'measures.csv', text)
-    parts = [','.join(['name', *SEGMENT_COLUMNS]) + '\n']
+    parts = [_SEGMENTS_HEADER + '\n']
     for item in items:
         try:
             text = item.segments_csv.read_text(encoding='utf-8')
@@ -398,6 +322,15 @@ def _with_corrections(settings: dict, path: str | None) -> dict:
     if painted.is_file():
         digest.update(painted.read_bytes())
     return {**settings, 'corrections': digest.hexdigest()}
+
+
+def check_pixel_size(pixel_size_um: float | None) -> None:
+    """Refuse a pixel size that is not a positive finite number."""
+    if pixel_size_um is not None and not 0 < pixel_size_um < float('inf'):
+        raise RetinaVesselsError(
+            f'the pixel size must be a positive number of micrometres, got '
+            f'{pixel_size_um}'
+        )
 
 
 def run_measures(
@@ -458,13 +391,13 @@ def run_measures(
     """
     from ..cluster import iter_map
 
-    if pixel_size_um is not None and not pixel_size_um > 0:
-        raise RetinaVesselsError(
-            f'the pixel size must be a positive number of micrometres, got '
-            f'{pixel_size_um}'
-        )
+    check_pixel_size(pixel_size_um)
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    check_out(out, summary=False)
+    # The tables are rebuilt at the end: refuse before any work to
+    # replace a measures.csv or segments.csv that is not ours.
+    check_ours(out / 'measures.csv', ','.join(MEASURES_COLUMNS))
+    check_ours(out / 'segments.csv', _SEGMENTS_HEADER)
     say = log or (lambda msg: None)
     report = progress or (lambda rec: None)
     found, missing = find_measure_inputs(inputs)
@@ -473,12 +406,20 @@ def run_measures(
         'pixel_size_um': pixel_size_um,
         'measure_ungradable': bool(measure_ungradable),
     }
-    if any('vessels' not in f for f in found):
+    photos = any('vessels' not in f for f in found)
+    if photos:
+        from .._batch_settings import check_models
+        from ..options import SegmentOptions
+
+        # The one options check, and the weights' sha256 in every marker.
         settings.update(
-            model=model,
-            av_model=av_model,
-            threshold=threshold,
-            precision=precision,
+            SegmentOptions(
+                model=model,
+                av=True,
+                av_model=av_model,
+                threshold=threshold,
+                precision=precision,
+            ).record()
         )
     by_name, unmatched = _corrections_files(corrections, found, say)
     items = [
@@ -498,33 +439,46 @@ def run_measures(
     ]
     from .._inputs import missing_rows
 
-    rows = missing_rows(missing, MEASURES_COLUMNS, say)
-    by_item, todo = split_finished(items, _done_row, overwrite=overwrite)
-    report(Progress('images', len(by_item), len(items)))
-    runs = iter_map(
-        _process,
-        [items[i] for i in todo],
-        workers=workers,
-        scheduler=scheduler,
-        name='retina-measure',
-    )
-    try:
-        drain(
-            runs,
-            todo,
-            by_item,
-            total=len(items),
-            blank_row=lambda i: {
-                **dict.fromkeys(MEASURES_COLUMNS, ''),
-                'name': items[i].name,
-            },
-            label=lambda i: items[i].name,
-            report=report,
-            say=say,
+    # One run at a time per folder, but for runs with these settings.
+    with folder_lock(out, 'measure', settings):
+        rows = missing_rows(missing, MEASURES_COLUMNS, say)
+        by_item, todo = split_finished(items, _done_row, overwrite=overwrite)
+        report(Progress('images', len(by_item), len(items)))
+        if photos and todo:
+            from ..cluster import wants_cluster
+
+            # A broken model fails the batch once, not once per photo.
+            check_models(
+                settings, device, not wants_cluster(workers, scheduler)
+            )
+        runs = iter_map(
+            _process,
+            [items[i] for i in todo],
+            workers=workers,
+            scheduler=scheduler,
+            name='retina-measure',
         )
-    finally:
-        rows += [by_item[i] for i in sorted(by_item)]
-        _write_tables(out, rows, [items[i] for i in sorted(by_item)])
+        try:
+            fatal = drain(
+                runs,
+                todo,
+                by_item,
+                total=len(items),
+                blank_row=lambda i: {
+                    **dict.fromkeys(MEASURES_COLUMNS, ''),
+                    'name': items[i].name,
+                },
+                label=lambda i: items[i].name,
+                report=report,
+                say=say,
+                stop=(WeightsError, DeviceError),
+                recover=lambda i: _done_row(items[i]),
+            )
+        finally:
+            rows += [by_item[i] for i in sorted(by_item)]
+            _write_tables(out, rows, [items[i] for i in sorted(by_item)])
+    if fatal is not None:
+        raise fatal
     return {
         **count_statuses(rows, ('done', 'skipped', 'failed', 'ungradable')),
         'unmatched': unmatched,

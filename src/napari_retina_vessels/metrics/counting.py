@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import InvalidImageError, InvalidOptionError, ShapeMismatchError
+from .. import options as _options
+from ..errors import InvalidImageError, ShapeMismatchError
 
 __all__ = [
     'METRIC_KEYS',
@@ -54,27 +55,8 @@ NAN = float('nan')
 
 
 # ----------------------------------------------------------------- inputs
-def check_threshold(threshold: float) -> float:
-    """*threshold* as a float, refused unless ``0 < threshold < 1``.
-
-    The one rule for a probability cut-off, used by segmentation, the
-    metrics, batches and the CLI: 0 would call every pixel vessel and 1
-    none.
-
-    Raises
-    ------
-    InvalidOptionError
-    """
-    try:
-        value = float(threshold)
-    except (TypeError, ValueError):
-        value = math.nan
-    if not 0.0 < value < 1.0:
-        raise InvalidOptionError(
-            f'the threshold must be between 0 and 1 (both excluded), got '
-            f'{threshold!r}; pass a value such as 0.5'
-        )
-    return value
+# The one threshold rule lives with the other options.
+check_threshold = _options.check_threshold
 
 
 def check_shape(truth_shape: tuple, array, what: str) -> np.ndarray:

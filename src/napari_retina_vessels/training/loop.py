@@ -393,6 +393,14 @@ def load_checkpoint(path: Path) -> dict:
         'best',
         'elapsed',
     }
+    from .._formats import torch_zip_problem
+
+    problem = torch_zip_problem(path)
+    if problem is not None:
+        raise TrainingConfigError(
+            f'{path} is not a checkpoint written by retina-vessels train: '
+            f'{problem}; delete it or start a new run folder'
+        )
     try:
         ck = torch.load(path, map_location='cpu', weights_only=True)
     except Exception as err:  # unpickling raises many unrelated types

@@ -23,7 +23,7 @@ PRECISION_TIP = (
     'Arithmetic of the networks. auto: bf16 on a GPU and on CPUs '
     'that compute it natively (about 1.7x faster there, the same '
     'accuracy figures), fp32 elsewhere; fp32: exact float32 '
-    'everywhere.'
+    'everywhere; bf16, fp16: forced (fp16 on a GPU).'
 )
 THRESHOLD_TIP = (
     'Vessel probability cut-off. Moving it re-thresholds the '

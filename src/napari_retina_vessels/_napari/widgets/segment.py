@@ -44,7 +44,7 @@ class SegmentWidget(Container):
         from qtpy.QtCore import QTimer
 
         from ...inference import available_devices
-        from ...pipeline import VESSEL_VIEWS
+        from ...options import VESSEL_VIEWS, choices
         from ...weights import list_models
 
         super().__init__(labels=True)
@@ -98,13 +98,14 @@ class SegmentWidget(Container):
         self.views = ComboBox(
             label='flip views',
             tooltip=T.VIEWS_TIP,
-            choices=[1, 2, 4],
+            choices=list(choices('views')),
             value=VESSEL_VIEWS,
         )
         self.precision = ComboBox(
-            label='arithmetic',
+            label='precision',
             tooltip=T.PRECISION_TIP,
-            choices=['auto', 'fp32', 'bf16'],
+            # The CLI's choices: one list, in options.
+            choices=list(choices('precision')),
             value='auto',
         )
         self.show_artery_prob = CheckBox(
