@@ -164,3 +164,9 @@ REGISTRY: dict[str, dict] = {
         'description': 'SERR-U-Net, DRIVE training split, reduced budget',
     },
 }
+
+#: Registry model name -> its OpenVINO conversions by kind (``fp32``,
+#: ``int8``), each a packed IR file (``.npz`` of the XML and the weights,
+#: no pickles) made by ``scripts/convert_openvino.py``; used by the
+#: ``openvino`` engine (``engines.py``). Accuracy: ``docs/weights.md``.
+OPENVINO: dict[str, dict[str, dict]] = {}

@@ -94,6 +94,7 @@ def iter_segment_many(
     workers: int | None = None,
     log: Callable[[str], Any] | None = None,
     precision: str = 'auto',
+    engine: str = 'auto',  # [#33 engine]
 ) -> Iterator[tuple[int, Segmentation | None, Exception | None]]:
     """Yield ``(index, segmentation, error)`` for every item as it is done.
 
@@ -116,13 +117,13 @@ def iter_segment_many(
     """
     from ._allocator import tune_allocator
     from .av import check_vote
+    from .engines import load_net, resolve_engine  # [#33 engine]
     from .inference import (
         choose_device,
         default_batch_size,
         predict_many,
-        resolve_precision,
     )
-    from .weights import load_model, resolve
+    from .weights import resolve
 
     if threshold is not None:
         check_threshold(threshold)
@@ -133,15 +134,16 @@ def iter_segment_many(
     )
     tune_allocator(default=False)
     dev = choose_device(device)
-    precision = resolve_precision(precision, dev)
-    net, info = load_model(
-        resolve(model, 'vessels'), task='vessels', device=dev
-    )
+    refs = {'vessels': resolve(model, 'vessels')}
+    if av:
+        refs['av'] = resolve(av_model, 'av')
+    # [#33 engine] the engine and its arithmetic, resolved once.
+    engine, precision = resolve_engine(engine, precision, dev, refs)
+    run = {'device': dev, 'engine': engine, 'precision': precision}
+    net, info = load_net(refs['vessels'], task='vessels', **run)
     av_net = av_info = None
     if av:
-        av_net, av_info = load_model(
-            resolve(av_model, 'av'), task='av', device=dev
-        )
+        av_net, av_info = load_net(refs['av'], task='av', **run)
     size = [int(batch_size) if batch_size else default_batch_size(dev)]
     if size[0] < 1:
         from .errors import InvalidOptionError
@@ -178,6 +180,7 @@ def iter_segment_many(
             artery_probability=p_art,
             quality=grade,
             precision=precision,
+            engine=engine,
             _canonical=canonical,
         )
 

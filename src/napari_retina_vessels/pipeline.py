@@ -227,6 +227,7 @@ def iter_segment(
     tile: int = 768,
     tta: bool | int | None = None,
     precision: str = 'auto',
+    engine: str = 'auto',  # [#33 engine]
 ) -> Generator[Any, None, Segmentation]:
     """Segment vessels (and arteries/veins) of one fundus photograph.
 
@@ -234,13 +235,10 @@ def iter_segment(
     :class:`Segmentation`. Parameters are those of :func:`segment`.
     """
     from ._allocator import tune_allocator
-    from .inference import (
-        choose_device,
-        predict,
-        resolve_precision,
-    )
+    from .engines import load_net, resolve_engine  # [#33 engine]
+    from .inference import choose_device, predict
     from .progress import Progress
-    from .weights import iter_fetch, load_model, resolve
+    from .weights import iter_fetch, resolve
 
     t0 = time.perf_counter()
     arr = np.asarray(image)
@@ -275,7 +273,8 @@ def iter_segment(
     dev = choose_device(device)
     # 'auto' resolved once: both stages run, and the result records,
     # the same arithmetic.
-    precision = resolve_precision(precision, dev)
+    # [#33 engine] the engine and its arithmetic, resolved once.
+    engine, precision = resolve_engine(engine, precision, dev, refs)
     yield Progress('fov', 0, 1)
     fov_full = (
         _check_fov(fov, rgb.shape[:2]) if fov is not None else fov_mask(rgb)
@@ -284,10 +283,11 @@ def iter_segment(
     for ref in refs.values():
         if ref.registered:
             yield from iter_fetch(ref.name)  # download progress, if any
-    net, info = load_model(refs['vessels'], task='vessels', device=dev)
+    run = {'device': dev, 'engine': engine, 'precision': precision}
+    net, info = load_net(refs['vessels'], task='vessels', **run)
     av_net = av_info = None
     if av:
-        av_net, av_info = load_model(refs['av'], task='av', device=dev)
+        av_net, av_info = load_net(refs['av'], task='av', **run)
     yield Progress('weights', 1, 1)
 
     rgb_s, fov_s, x = _canonical_input(rgb, fov_full, info['input'])
@@ -357,6 +357,7 @@ def iter_segment(
         artery_probability=p_art,
         quality=grade,
         precision=precision,
+        engine=engine,
         _canonical=canonical,
     )
 
@@ -403,7 +404,10 @@ def segment(
         overriding *views*), ``tile``, ``precision`` (the networks'
         arithmetic: ``'auto'``, the default, is bfloat16 on CUDA and on
         CPUs that compute it natively, float32 elsewhere; ``'fp32'``
-        forces float32, see :data:`~.inference.PRECISIONS`), and
+        forces float32, see :data:`~.inference.PRECISIONS`),
+        ``engine`` (``'auto'``, the default: OpenVINO on the CPU when
+        installed, its int8 files under precision auto; ``'torch'``;
+        ``'openvino'``: see :mod:`~.engines`), and
         ``tta``, the old name of the views (True: 4 in both stages; an
         int: the vessel stage's).
 
