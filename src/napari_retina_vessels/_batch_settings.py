@@ -22,6 +22,7 @@ def batch_settings(
     *,
     views: int | None = None,
     precision: str = 'auto',
+    engine: str = 'auto',  # [#33 engine]
 ) -> dict[str, Any]:
     """Options that decide the outputs, with the weights' sha256.
 
@@ -65,6 +66,13 @@ def batch_settings(
         # changes what it means redoes the images, as for the views.
         'precision': check_precision(precision),
     }
+    from .engines import check_engine  # [#33 engine]
+
+    engine = check_engine(engine)
+    if engine != 'auto':
+        # Recorded when forced (markers of earlier runs, which knew no
+        # engine, still match the default).
+        out['engine'] = engine
     if av:
         out['av_model'], out['av_weights_sha256'] = identity(
             str(av_model), 'av'

@@ -219,6 +219,7 @@ def _process(job: _Job) -> dict[str, Any]:
             av_views=s['av_views'],
             threshold=s['threshold'],
             precision=s['precision'],
+            engine=s.get('engine', 'auto'),  # [#33 engine]
         )
         _record(job, seg, image, row, t0)
     except (WeightsError, DeviceError):
@@ -270,6 +271,7 @@ def _iter_batched(
         av_views=s['av_views'],
         threshold=s['threshold'],
         precision=s['precision'],
+        engine=s.get('engine', 'auto'),  # [#33 engine]
         batch_size=batch_size,
         log=log,
     )
@@ -330,6 +332,7 @@ def run_batch(
     tta: bool = False,
     batch_size: int | None = None,
     precision: str = 'auto',
+    engine: str = 'auto',  # [#33 engine]
 ) -> dict[str, Any]:
     """Segment photos into *out*, resuming earlier runs; write summary.csv.
 
@@ -339,7 +342,7 @@ def run_batch(
         Files, folders and glob patterns (see :func:`collect_inputs`).
     out : str or os.PathLike
         Output folder (created).
-    model, av, av_model, device, views, threshold, precision
+    model, av, av_model, device, views, threshold, precision, engine
         As for :func:`~.pipeline.segment`; ``tta=True``, the old
         option, is ``views=4``.
     fmt : {'png', 'tif', 'npy'}
@@ -386,6 +389,7 @@ def run_batch(
         fmt,
         views=views,
         precision=precision,
+        engine=engine,
     )
     local = not wants_cluster(workers, scheduler)
     if local:

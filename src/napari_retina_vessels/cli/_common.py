@@ -20,6 +20,7 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
         help='auto, cpu, cuda, cuda:N or mps (default: auto)',
     )
     add_precision_option(p)
+    add_engine_option(p)  # [#33 engine]
     p.add_argument(
         '--views',
         type=int,
@@ -69,6 +70,28 @@ def add_precision_option(p: argparse.ArgumentParser) -> None:
         'CUDA and on CPUs that compute it natively (1.7x faster there, '
         'same accuracy figures), fp32 elsewhere; fp32 forces float32',
     )
+
+
+def add_engine_option(p: argparse.ArgumentParser) -> None:
+    """Add --engine (torch or OpenVINO, ``engines.py``) to *p*."""
+    from ..engines import ENGINES
+
+    p.add_argument(
+        '--engine',
+        choices=list(ENGINES),
+        default='auto',
+        help='inference engine: auto (default) is OpenVINO on the CPU '
+        'when installed (int8 under --precision auto), torch elsewhere',
+    )
+
+
+def engine_hint(device: str = 'auto') -> None:
+    """Print the one-line OpenVINO hint to stderr where it would help
+    (the networks run on the CPU and OpenVINO is not installed)."""
+    from ..engines import OPENVINO_HINT, hint_wanted
+
+    if hint_wanted(device):
+        print(OPENVINO_HINT, file=sys.stderr)
 
 
 def tqdm_progress(stages: set[str] | None = None):

@@ -96,6 +96,19 @@ class SegmentWidget(Container):
             choices=['auto', 'fp32', 'bf16'],
             value='auto',
         )
+        # [#33 engine] the engine choice and the hint where it would help
+        from ...engines import ENGINES, OPENVINO_HINT
+
+        self.engine = ComboBox(
+            label='engine',
+            tooltip=T.ENGINE_TIP,
+            choices=list(ENGINES),
+            value='auto',
+        )
+        self.engine_hint = Label(value=OPENVINO_HINT)
+        self.engine_hint.native.setWordWrap(True)
+        self._show_engine_hint()
+        self.device.changed.connect(self._show_engine_hint)
         self.show_artery_prob = CheckBox(
             text='add artery probability layer',
             value=False,
@@ -143,6 +156,8 @@ class SegmentWidget(Container):
                 self.av,
                 self.views,
                 self.precision,
+                self.engine,
+                self.engine_hint,
                 self.show_artery_prob,
                 self.show_fov,
                 self.keep,
@@ -237,6 +252,13 @@ class SegmentWidget(Container):
         getattr(notifications, f'show_{kind}')(message)
 
     # --------------------------------------------------------------- run
+    def _show_engine_hint(self, _value=None) -> None:
+        """Show the OpenVINO hint only where it would help (CPU, not
+        installed)."""
+        from ...engines import hint_wanted
+
+        self.engine_hint.visible = hint_wanted(self.device.value)
+
     def run(self, _value=None):
         """Start segmenting the selected image; returns the worker."""
         from napari.qt.threading import thread_worker
@@ -256,6 +278,7 @@ class SegmentWidget(Container):
             'device': self.device.value,
             'views': int(self.views.value),
             'precision': self.precision.value,
+            'engine': self.engine.value,  # [#33 engine]
             'threshold': float(self.threshold.value),
         }
         if source.stack:
