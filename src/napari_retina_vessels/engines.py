@@ -14,9 +14,10 @@ converted files in the registry (``_registry.OPENVINO``, made by
 Arithmetic with OpenVINO follows ``precision``: ``fp32`` runs the float32
 files in float32 (OpenVINO's own default on CPUs with AMX or AVX512-BF16
 would be bfloat16: the hint is always set); ``bf16`` runs them in
-bfloat16; ``auto`` runs the int8 files where they are shipped (their
-remaining float layers in bfloat16 on CPUs that compute it natively,
-float32 elsewhere) and is recorded as ``'int8'``. Inside napari's process
+bfloat16; ``auto`` runs the int8 file of each network that has one
+(the others' float32 files; every float layer in bfloat16 on CPUs that
+compute it natively, float32 elsewhere) and is recorded as ``'int8'``.
+Which int8 files are shipped, and why: ``docs/weights.md``. Inside napari's process
 OpenVINO does not pin threads to cores; it uses as many threads as torch.
 Accuracy of every file against torch: ``docs/weights.md``.
 """
@@ -143,7 +144,7 @@ def resolve_engine(
             'auto), not fp16; use another precision or engine torch'
         )
     if precision == 'auto':
-        if all(
+        if any(
             r.registered and 'int8' in openvino_files(r.name)
             for r in refs.values()
         ):
@@ -296,6 +297,8 @@ def load_net(
 
         hint = 'bf16' if cpu_has_native_bf16() else 'f32'
     files = openvino_files(ref.name) if ref.registered else {}
+    if kind not in files:
+        kind = 'fp32'  # a network without int8 file: its float32 one
     if kind in files:
         entry = files[kind]
         path = str(openvino_path(entry, progressbar=progressbar))
