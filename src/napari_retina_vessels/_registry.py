@@ -194,5 +194,12 @@ OPENVINO: dict[str, dict[str, dict]] = {
             ),
             'shipped': True,
         },
+        'int8': {
+            'file': 'seqnet-av-universal-v3.int8.ovz',
+            'sha256': (
+                'fce5aad38155243bcfbef21d1337714ce82935cdcb45bdbf8debba146dd14f82'
+            ),
+            'shipped': True,
+        },
     },
 }
