@@ -278,7 +278,7 @@ def matrix(args, images, photo, reference) -> None:
             continue
         cells = []
         for av in (False, True):
-            nrv.segment(images[0], av=av, device=args.device, **kw)  # warm
+            warm = nrv.segment(images[0], av=av, device=args.device, **kw)
             ratios = []
             for img in images[: args.photos]:
                 ts = []
@@ -287,9 +287,10 @@ def matrix(args, images, photo, reference) -> None:
                     nrv.segment(img, av=av, device=args.device, **kw)
                     ts.append(time.perf_counter() - t)
                 ratios.append(min(ts) / reference(args.threads, 3))
+            ran = f'{warm.engine} {warm.precision}'
             cells.append(
                 f'{statistics.median(ratios):.2f}x '
-                f'[{min(ratios):.2f}-{max(ratios):.2f}]'
+                f'[{min(ratios):.2f}-{max(ratios):.2f}] ({ran})'
             )
         if args.skip_large:
             cells.append('')

@@ -25,8 +25,11 @@ FP32_TOLERANCE = 1e-5
 def _refs(*names):
     from napari_retina_vessels.weights import resolve
 
+    # Keyed by task, as the pipeline does.
     return {
-        name: resolve(name, task=_registry.REGISTRY[name]['task'])
+        _registry.REGISTRY[name]['task']: resolve(
+            name, task=_registry.REGISTRY[name]['task']
+        )
         for name in names
     }
 
@@ -100,6 +103,19 @@ def test_openvino_precision_follows_the_option(monkeypatch, native):
     assert resolve('auto', 'auto', 'cpu', refs) == ('openvino', 'int8')
     # fp32 stays fp32 even where int8 files exist.
     assert resolve('auto', 'fp32', 'cpu', refs) == ('openvino', 'fp32')
+    # An int8 file that failed the A/V gate is not used with the A/V
+    # stage (its map feeds it).
+    monkeypatch.setattr(
+        _registry,
+        'OPENVINO',
+        {
+            'wnet-universal-local': {'fp32': {}, 'int8': {'with_av': False}},
+            'seqnet-av-universal-v3': {'fp32': {}},
+        },
+    )
+    both = _refs('wnet-universal-local', 'seqnet-av-universal-v3')
+    assert resolve('auto', 'auto', 'cpu', refs) == ('openvino', 'int8')
+    assert resolve('auto', 'auto', 'cpu', both) == ('openvino', want)
 
 
 def test_every_openvino_file_is_registered_with_its_hash():
@@ -208,11 +224,15 @@ def test_int8_is_the_cpu_default_and_close_to_fp32():
     from napari_retina_vessels.pipeline import segment
 
     img = fake_fundus(96, 112)
-    ref = segment(img, device='cpu', engine='torch', precision='fp32')
-    got = segment(img, device='cpu')
+    ref = segment(
+        img, device='cpu', engine='torch', precision='fp32', av=False
+    )
+    got = segment(img, device='cpu', av=False)
     assert (got.engine, got.precision) == ('openvino', 'int8')
     assert got.metadata()['arithmetic'] == 'int8'
     assert np.abs(got.probability - ref.probability).mean() < 0.01
+    # Not with the A/V stage: the shipped int8 W-Net failed its gate.
+    assert segment(img, device='cpu').precision != 'int8'
 
 
 def test_cli_passes_the_engine_and_hints(monkeypatch, tmp_path, capsys):

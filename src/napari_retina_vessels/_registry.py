@@ -184,6 +184,9 @@ OPENVINO: dict[str, dict[str, dict]] = {
                 '7fae9ca82289eaae92c94a4af61828f957569b9c09ebf0fe012f8bcc47483113'
             ),
             'shipped': True,
+            # Not where its map feeds the A/V stage: A/V accuracy on the
+            # held-out HRF-AV photos moved by -0.00203, over the gate.
+            'with_av': False,
         },
     },
     # No int8 A/V file: quantised, it lost 0.0027 A/V accuracy on the

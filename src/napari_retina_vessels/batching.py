@@ -140,6 +140,7 @@ def iter_segment_many(
     # [#33 engine] the engine and its arithmetic, resolved once.
     engine, precision = resolve_engine(engine, precision, dev, refs)
     run = {'device': dev, 'engine': engine, 'precision': precision}
+    run['with_av'] = bool(av)
     net, info = load_net(refs['vessels'], task='vessels', **run)
     av_net = av_info = None
     if av:

@@ -14,12 +14,13 @@ converted files in the registry (``_registry.OPENVINO``, made by
 Arithmetic with OpenVINO follows ``precision``: ``fp32`` runs the float32
 files in float32 (OpenVINO's own default on CPUs with AMX or AVX512-BF16
 would be bfloat16: the hint is always set); ``bf16`` runs them in
-bfloat16; ``auto`` runs the int8 file of each network that has one
-(the others' float32 files; every float layer in bfloat16 on CPUs that
-compute it natively, float32 elsewhere) and is recorded as ``'int8'``.
-Which int8 files are shipped, and why: ``docs/weights.md``. Inside napari's process
-OpenVINO does not pin threads to cores; it uses as many threads as torch.
-Accuracy of every file against torch: ``docs/weights.md``.
+bfloat16; ``auto`` runs the int8 file of each network that has one for
+the run (the W-Net's only without the A/V stage, whose accuracy it moved
+over the gate) and the others' float32 files, every float layer in
+bfloat16 on CPUs that compute it natively and float32 elsewhere, and is
+recorded as ``'int8'``. Inside napari's process OpenVINO does not pin
+threads to cores; it uses as many threads as torch. Which files are
+shipped, and their accuracy against torch: ``docs/weights.md``.
 """
 
 from __future__ import annotations
@@ -144,13 +145,18 @@ def resolve_engine(
             'auto), not fp16; use another precision or engine torch'
         )
     if precision == 'auto':
-        if any(
-            r.registered and 'int8' in openvino_files(r.name)
-            for r in refs.values()
-        ):
+        if any(_int8(r, 'av' in refs) for r in refs.values()):
             return engine, 'int8'
         precision = 'bf16' if cpu_has_native_bf16() else 'fp32'
     return engine, precision
+
+
+def _int8(ref, with_av: bool) -> bool:
+    """Whether registry model *ref* has an int8 file for this run
+    (an entry with ``with_av: False`` is not used when the A/V stage
+    runs: it failed the A/V accuracy gate there, docs/weights.md)."""
+    entry = openvino_files(ref.name).get('int8') if ref.registered else None
+    return entry is not None and (entry.get('with_av', True) or not with_av)
 
 
 def _read_packed(path: str, sha: str):
@@ -273,10 +279,12 @@ def load_net(
     engine: str,
     precision: str,
     progressbar: Any = False,
+    with_av: bool = False,
 ):
     """The network of *ref* for *engine* (resolved, see
     :func:`resolve_engine`) and its information, as
-    ``weights.load_model`` gives them (plus ``engine``)."""
+    ``weights.load_model`` gives them (plus ``engine``). *with_av*: the
+    A/V stage runs too (some int8 files are not used then)."""
     from .weights import load_model
 
     net, info = load_model(
@@ -297,7 +305,7 @@ def load_net(
 
         hint = 'bf16' if cpu_has_native_bf16() else 'f32'
     files = openvino_files(ref.name) if ref.registered else {}
-    if kind not in files:
+    if kind not in files or not _int8(ref, with_av):
         kind = 'fp32'  # a network without int8 file: its float32 one
     if kind in files:
         entry = files[kind]

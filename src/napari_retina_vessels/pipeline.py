@@ -284,6 +284,7 @@ def iter_segment(
         if ref.registered:
             yield from iter_fetch(ref.name)  # download progress, if any
     run = {'device': dev, 'engine': engine, 'precision': precision}
+    run['with_av'] = bool(av)
     net, info = load_net(refs['vessels'], task='vessels', **run)
     av_net = av_info = None
     if av:
