@@ -93,6 +93,15 @@ def main() -> None:
         '--photos', type=int, default=5, help='DRIVE photos per row'
     )
     ap.add_argument(
+        '--configs',
+        nargs='*',
+        default=None,
+        help='only these rows of the engine table, e.g. "torch fp32"',
+    )
+    ap.add_argument(
+        '--large-repeat', type=int, default=2, help='runs of the big photo'
+    )
+    ap.add_argument(
         '--reference',
         default=str(REFERENCE),
         help='cpu_reference.py, timed in the same run',
@@ -273,6 +282,8 @@ def matrix(args, images, photo, reference) -> None:
     print('| engine | vessels | vessels + A/V | 3504 x 2336, A/V |')
     print('|---|---|---|---|')
     for label, kw in CONFIGS:
+        if args.configs and label not in args.configs:
+            continue
         if kw['engine'] == 'openvino' and not openvino_available():
             print(f'| {label} | openvino not installed | | |')
             continue
@@ -297,7 +308,7 @@ def matrix(args, images, photo, reference) -> None:
         else:
             big = [
                 _large(args, photo, kw) / reference(args.threads, 3)
-                for _ in range(2)
+                for _ in range(args.large_repeat)
             ]
             cells.append(f'{min(big):.2f}x [{min(big):.2f}-{max(big):.2f}]')
         print(f'| {label} | ' + ' | '.join(cells) + ' |', flush=True)
