@@ -102,6 +102,12 @@ def main() -> None:
         '--large-repeat', type=int, default=2, help='runs of the big photo'
     )
     ap.add_argument(
+        '--interleaved',
+        action='store_true',
+        help='only each engine row against torch fp32, run in turn on '
+        'every photo (robust to a busy machine)',
+    )
+    ap.add_argument(
         '--reference',
         default=str(REFERENCE),
         help='cpu_reference.py, timed in the same run',
@@ -128,6 +134,9 @@ def main() -> None:
 
     reference = _reference(args.reference)
     refs: list[float] = []
+    if args.interleaved:
+        interleaved(args, images)
+        return
     if args.matrix_only:
         matrix(args, images, samples[0].image, reference)
         return
@@ -313,6 +322,46 @@ def matrix(args, images, photo, reference) -> None:
             cells.append(f'{min(big):.2f}x [{min(big):.2f}-{max(big):.2f}]')
         print(f'| {label} | ' + ' | '.join(cells) + ' |', flush=True)
 
+
+
+def interleaved(args, images) -> None:
+    """Each engine row's time over torch fp32's, the rows run in turn on
+    every photo (so that load changes hit them alike): median [min-max]
+    over photos x repeats."""
+    import napari_retina_vessels as nrv
+
+    rows = [
+        (label, kw)
+        for label, kw in CONFIGS
+        if not args.configs or label in args.configs or label == 'torch fp32'
+    ]
+    print(
+        f'\ntime / torch fp32 time, rows in turn per photo ({args.threads} '
+        f'threads, {args.photos} photos x {args.repeat} repeats)'
+    )
+    print('| engine | vessels | vessels + A/V |')
+    print('|---|---|---|')
+    out = {label: [] for label, _ in rows}
+    for av in (False, True):
+        for _label, kw in rows:  # warm up, compile
+            nrv.segment(images[0], av=av, device=args.device, **kw)
+        got = {label: [] for label, _ in rows}
+        for img in images[: args.photos]:
+            for _ in range(args.repeat):
+                ts = {}
+                for label, kw in rows:
+                    t = time.perf_counter()
+                    nrv.segment(img, av=av, device=args.device, **kw)
+                    ts[label] = time.perf_counter() - t
+                for label, _ in rows:
+                    got[label].append(ts[label] / ts['torch fp32'])
+        for label, _ in rows:
+            r = got[label]
+            out[label].append(
+                f'{statistics.median(r):.2f} [{min(r):.2f}-{max(r):.2f}]'
+            )
+    for label, _ in rows:
+        print(f'| {label} | ' + ' | '.join(out[label]) + ' |')
 
 if __name__ == '__main__':
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / 'src'))
