@@ -10,7 +10,12 @@ the photos in the same run and each time's ratio to it:
   on CPUs that compute it natively) and in float32;
 - batch throughput over the 20 DRIVE test photos (images/s);
 - time and peak RSS (in a fresh subprocess) for a 3504 x 2336 photo and
-  an 8000 x 8000 photo (tiled).
+  an 8000 x 8000 photo (tiled);
+- every engine x arithmetic (torch and OpenVINO, fp32 and bf16, and
+  OpenVINO's int8 files, ``engines.py``): seconds per DRIVE photo,
+  vessels and vessels + A/V, and the 3504 x 2336 photo with A/V, each as
+  its ratio to the reference job timed right after it (median and range
+  over the photos; ``--matrix-only`` prints just this).
 
 Usage: python benchmarks/bench_inference.py [--threads 2] [--device cpu]
 """
@@ -40,9 +45,10 @@ img = (np.clip(resize(src.astype(np.float32), (h, w)), 0, 255)
        .astype(np.uint8))
 del src
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-nrv.segment(img[:256, :256], av=False, device=sys.argv[5])  # warm-up
+kw = json.loads(sys.argv[7]) if len(sys.argv) > 7 else {}
+nrv.segment(img[:256, :256], av=False, device=sys.argv[5], **kw)  # warm-up
 t = time.perf_counter()
-res = nrv.segment(img, av=sys.argv[6] == '1', device=sys.argv[5])
+res = nrv.segment(img, av=sys.argv[6] == '1', device=sys.argv[5], **kw)
 dt = time.perf_counter() - t
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 print(json.dumps({'seconds': dt, 'peak_rss_mb': peak / 1024,
@@ -79,6 +85,29 @@ def main() -> None:
     ap.add_argument('--repeat', type=int, default=3)
     ap.add_argument('--skip-large', action='store_true')
     ap.add_argument(
+        '--matrix-only',
+        action='store_true',
+        help='only the engine x arithmetic table',
+    )
+    ap.add_argument(
+        '--photos', type=int, default=5, help='DRIVE photos per row'
+    )
+    ap.add_argument(
+        '--configs',
+        nargs='*',
+        default=None,
+        help='only these rows of the engine table, e.g. "torch fp32"',
+    )
+    ap.add_argument(
+        '--large-repeat', type=int, default=2, help='runs of the big photo'
+    )
+    ap.add_argument(
+        '--interleaved',
+        action='store_true',
+        help='only each engine row against torch fp32, run in turn on '
+        'every photo (robust to a busy machine)',
+    )
+    ap.add_argument(
         '--reference',
         default=str(REFERENCE),
         help='cpu_reference.py, timed in the same run',
@@ -105,6 +134,12 @@ def main() -> None:
 
     reference = _reference(args.reference)
     refs: list[float] = []
+    if args.interleaved:
+        interleaved(args, images)
+        return
+    if args.matrix_only:
+        matrix(args, images, samples[0].image, reference)
+        return
 
     def per_image(av: bool, **kw) -> float:
         # The reference job runs between photos, so that both see the
@@ -200,7 +235,133 @@ def main() -> None:
             f'{ratio(r["seconds"])}, peak RSS {r["peak_rss_mb"]:.0f} MB '
             f'(input alone {r["input_rss_mb"]:.0f} MB)'
         )
+    matrix(args, images, samples[0].image, reference)
 
+
+#: The engine x arithmetic rows of :func:`matrix`: label, segment options.
+CONFIGS = [
+    ('torch fp32', {'engine': 'torch', 'precision': 'fp32'}),
+    ('torch bf16', {'engine': 'torch', 'precision': 'bf16'}),
+    ('OpenVINO fp32', {'engine': 'openvino', 'precision': 'fp32'}),
+    ('OpenVINO bf16', {'engine': 'openvino', 'precision': 'bf16'}),
+    ('OpenVINO int8', {'engine': 'openvino', 'precision': 'auto'}),
+]
+
+
+def _large(args, photo, kw: dict) -> float:
+    """Seconds of the 3504 x 2336 photo with A/V in a fresh process."""
+    out = subprocess.run(
+        [
+            sys.executable,
+            '-c',
+            LARGE_CODE,
+            '2336',
+            '3504',
+            str(args.threads),
+            str(photo),
+            args.device,
+            '1',
+            json.dumps(kw),
+        ],
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
+    )
+    if out.returncode:
+        raise RuntimeError(out.stderr[-2000:])
+    return json.loads(out.stdout.strip().splitlines()[-1])['seconds']
+
+
+def matrix(args, images, photo, reference) -> None:
+    """Every engine x arithmetic as ratios to the reference job, each
+    time followed by a reference job so that both see the same load."""
+    import napari_retina_vessels as nrv
+    from napari_retina_vessels.engines import openvino_available
+    from napari_retina_vessels.inference import cpu_has_native_bf16
+
+    if reference is None:
+        print('no reference job: no engine table')
+        return
+    print(
+        f'\nengine x arithmetic ({args.threads} threads; this CPU '
+        f'{"computes" if cpu_has_native_bf16() else "does NOT compute"} '
+        'bfloat16 natively); x reference job: median [min-max] over '
+        f'{args.photos} DRIVE photos, each the best of {args.repeat}'
+    )
+    print('| engine | vessels | vessels + A/V | 3504 x 2336, A/V |')
+    print('|---|---|---|---|')
+    for label, kw in CONFIGS:
+        if args.configs and label not in args.configs:
+            continue
+        if kw['engine'] == 'openvino' and not openvino_available():
+            print(f'| {label} | openvino not installed | | |')
+            continue
+        cells = []
+        for av in (False, True):
+            warm = nrv.segment(images[0], av=av, device=args.device, **kw)
+            ratios = []
+            for img in images[: args.photos]:
+                ts = []
+                for _ in range(args.repeat):
+                    t = time.perf_counter()
+                    nrv.segment(img, av=av, device=args.device, **kw)
+                    ts.append(time.perf_counter() - t)
+                ratios.append(min(ts) / reference(args.threads, 3))
+            ran = f'{warm.engine} {warm.precision}'
+            cells.append(
+                f'{statistics.median(ratios):.2f}x '
+                f'[{min(ratios):.2f}-{max(ratios):.2f}] ({ran})'
+            )
+        if args.skip_large:
+            cells.append('')
+        else:
+            big = [
+                _large(args, photo, kw) / reference(args.threads, 3)
+                for _ in range(args.large_repeat)
+            ]
+            cells.append(f'{min(big):.2f}x [{min(big):.2f}-{max(big):.2f}]')
+        print(f'| {label} | ' + ' | '.join(cells) + ' |', flush=True)
+
+
+
+def interleaved(args, images) -> None:
+    """Each engine row's time over torch fp32's, the rows run in turn on
+    every photo (so that load changes hit them alike): median [min-max]
+    over photos x repeats."""
+    import napari_retina_vessels as nrv
+
+    rows = [
+        (label, kw)
+        for label, kw in CONFIGS
+        if not args.configs or label in args.configs or label == 'torch fp32'
+    ]
+    print(
+        f'\ntime / torch fp32 time, rows in turn per photo ({args.threads} '
+        f'threads, {args.photos} photos x {args.repeat} repeats)'
+    )
+    print('| engine | vessels | vessels + A/V |')
+    print('|---|---|---|')
+    out = {label: [] for label, _ in rows}
+    for av in (False, True):
+        for _label, kw in rows:  # warm up, compile
+            nrv.segment(images[0], av=av, device=args.device, **kw)
+        got = {label: [] for label, _ in rows}
+        for img in images[: args.photos]:
+            for _ in range(args.repeat):
+                ts = {}
+                for label, kw in rows:
+                    t = time.perf_counter()
+                    nrv.segment(img, av=av, device=args.device, **kw)
+                    ts[label] = time.perf_counter() - t
+                for label, _ in rows:
+                    got[label].append(ts[label] / ts['torch fp32'])
+        for label, _ in rows:
+            r = got[label]
+            out[label].append(
+                f'{statistics.median(r):.2f} [{min(r):.2f}-{max(r):.2f}]'
+            )
+    for label, _ in rows:
+        print(f'| {label} | ' + ' | '.join(out[label]) + ' |')
 
 if __name__ == '__main__':
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / 'src'))

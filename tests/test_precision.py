@@ -52,7 +52,9 @@ def test_the_result_says_which_arithmetic_ran(monkeypatch):
     # bfloat16 keeps 8 bits of mantissa: the maps move a little.
     assert np.abs(fast.probability - exact.probability).mean() < 0.01
     monkeypatch.setattr(inference, 'cpu_has_native_bf16', lambda: False)
-    assert segment(img, device='cpu', av=False).precision == 'fp32'
+    # (torch's arithmetic: OpenVINO's int8 default is tests/test_engines)
+    auto = segment(img, device='cpu', av=False, engine='torch')
+    assert auto.precision == 'fp32'
 
 
 def test_batches_use_the_same_arithmetic():
@@ -61,9 +63,13 @@ def test_batches_use_the_same_arithmetic():
 
     photos = [fake_fundus(96, 112, seed=s) for s in range(2)]
     for prec in ('fp32', 'bf16'):
-        many = list(segment_many(photos, device='cpu', precision=prec))
+        many = list(
+            segment_many(
+                photos, device='cpu', precision=prec, engine='torch'
+            )
+        )
         for p, m in zip(photos, many):
-            one = segment(p, device='cpu', precision=prec)
+            one = segment(p, device='cpu', precision=prec, engine='torch')
             assert m.precision == one.precision == prec
             np.testing.assert_allclose(
                 m.probability, one.probability, atol=2e-3
@@ -89,8 +95,9 @@ def test_bf16_stays_within_tolerance_on_a_real_photo(data_root):
         pytest.skip(f'{path} not found')
     img = imread(path)
     for vote, least in (('segment', 0.99), ('graph', 0.98)):
-        a = segment(img, device='cpu', precision='fp32', consistency=vote)
-        b = segment(img, device='cpu', precision='bf16', consistency=vote)
+        kw = {'device': 'cpu', 'consistency': vote, 'engine': 'torch'}
+        a = segment(img, precision='fp32', **kw)
+        b = segment(img, precision='bf16', **kw)
         assert (a.vessels != b.vessels)[a.fov].mean() < 0.002
         both = a.vessels & b.vessels
         agree = (a.artery_vein[both] == b.artery_vein[both]).mean()

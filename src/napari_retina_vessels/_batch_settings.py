@@ -22,6 +22,7 @@ def batch_settings(
     *,
     views: Any = None,
     precision: str = 'auto',
+    engine: str = 'auto',  # [#33 engine]
 ) -> dict[str, Any]:
     """Options that decide the outputs, with the weights' sha256.
 
@@ -42,6 +43,7 @@ def batch_settings(
         views=(4, 4) if tta and views is None else views,
         threshold=threshold,
         precision=precision,
+        engine=engine,
     )
     return {**options.record(), 'fmt': fmt}
 
@@ -62,6 +64,7 @@ def options_of(settings: dict[str, Any], **extra: Any) -> SegmentOptions:
         precision=settings.get('precision', 'auto'),
         consistency=settings.get('consistency', 'graph'),
         tile=settings.get('tile', 768),
+        engine=settings.get('engine', 'auto'),
         **extra,
     )
 

@@ -176,3 +176,40 @@ REGISTRY: dict[str, dict] = {
         'description': 'SERR-U-Net, DRIVE training split, reduced budget',
     },
 }
+
+#: Registry model name -> its OpenVINO conversions by kind (``fp32``,
+#: ``int8``), each a packed IR file (``.npz`` of the XML and the weights,
+#: no pickles) made by ``scripts/convert_openvino.py``; used by the
+#: ``openvino`` engine (``engines.py``). Accuracy: ``docs/weights.md``.
+OPENVINO: dict[str, dict[str, dict]] = {
+    'wnet-universal-local': {
+        'fp32': {
+            'file': 'wnet-universal-local.fp32.ovz',
+            'sha256': (
+                'a4ba76e0308eac56783f42a813897ec51a6be1d65080c0c983737510019947fa'
+            ),
+            'shipped': True,
+        },
+        'int8': {
+            'file': 'wnet-universal-local.int8.ovz',
+            'sha256': (
+                '7fae9ca82289eaae92c94a4af61828f957569b9c09ebf0fe012f8bcc47483113'
+            ),
+            'shipped': True,
+            # Not where its map feeds the A/V stage: A/V accuracy on the
+            # held-out HRF-AV photos moved by -0.00203, over the gate.
+            'with_av': False,
+        },
+    },
+    # No int8 A/V file: quantised, it lost 0.0027 A/V accuracy on the
+    # held-out HRF-AV photos, over the 0.002 gate (docs/weights.md).
+    'seqnet-av-universal-v3': {
+        'fp32': {
+            'file': 'seqnet-av-universal-v3.fp32.ovz',
+            'sha256': (
+                'c4234a07dd22d05575d04931c61e1d9962d0b55ef4b903dc4f07778d51883da2'
+            ),
+            'shipped': True,
+        },
+    },
+}

@@ -297,3 +297,17 @@ def import_weights(path: str | os.PathLike) -> tuple[str, Path]:
         f'{path} (sha256 {sha[:12]}...) matches no registered weight file; '
         'use its path directly as the model instead'
     )
+
+
+def openvino_path(entry: dict, *, progressbar: Any = False) -> Path:
+    """The verified local file of an OpenVINO registry entry
+    (``_registry.OPENVINO``): shipped, cached or downloaded."""
+    fname, sha = entry['file'], entry['sha256']
+    shipped = SHIPPED_DIR / fname
+    if entry.get('shipped') and shipped.is_file():
+        verify(shipped, sha, 'the shipped OpenVINO file')
+        return shipped
+    cached = cache_dir() / fname
+    if cached.is_file() and file_sha256(cached) == sha:
+        return cached
+    return download(fname, sha, progressbar)

@@ -326,6 +326,7 @@ def run_batch(
     tta: bool = False,
     batch_size: int | None = None,
     precision: str = 'auto',
+    engine: str = 'auto',
 ) -> dict[str, Any]:
     """Segment photos into *out*, resuming earlier runs; write summary.csv.
 
@@ -335,7 +336,7 @@ def run_batch(
         Files, folders and glob patterns (see :func:`collect_inputs`).
     out : str or os.PathLike
         Output folder (created).
-    model, av, av_model, device, views, threshold, precision
+    model, av, av_model, device, views, threshold, precision, engine
         As for :func:`~.pipeline.segment`; ``tta=True``, the old
         option, is ``views=4``.
     fmt : {'png', 'tif', 'npy'}
@@ -382,6 +383,7 @@ def run_batch(
         fmt,
         views=views,
         precision=precision,
+        engine=engine,
     )
     local = not wants_cluster(workers, scheduler)
     if local:

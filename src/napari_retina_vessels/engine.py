@@ -124,12 +124,9 @@ class _Networks:
     def load(self) -> Generator[Progress, None, None]:
         """Choose the device, fetch (with progress) and load."""
         from ._allocator import tune_allocator
-        from .inference import (
-            choose_device,
-            default_batch_size,
-            resolve_precision,
-        )
-        from .weights import iter_fetch, load_model
+        from .engines import load_net, resolve_engine
+        from .inference import choose_device, default_batch_size
+        from .weights import iter_fetch
 
         # Opt-in here (RETINA_VESSELS_TUNE_MALLOC=1): this may be napari's
         # or a user's process; the CLI and Dask workers tune by default.
@@ -138,19 +135,27 @@ class _Networks:
         self.device = choose_device(opts.device)
         # 'auto' resolved once: both stages run, and the result records,
         # the same arithmetic.
-        self.precision = resolve_precision(opts.precision, self.device)
+        self.engine, self.precision = resolve_engine(
+            opts.engine, opts.precision, self.device, self.refs
+        )
         self.batch_size = opts.batch_size or default_batch_size(self.device)
         yield Progress('weights', 0, 1)
         for ref in self.refs.values():
             if ref.registered:
                 yield from iter_fetch(ref.name)  # download progress
-        self.net, self.info = load_model(
-            self.refs['vessels'], task='vessels', device=self.device
+        run = {
+            'device': self.device,
+            'engine': self.engine,
+            'precision': self.precision,
+            'with_av': bool(opts.av),
+        }
+        self.net, self.info = load_net(
+            self.refs['vessels'], task='vessels', **run
         )
         self.av_net = self.av_info = None
         if opts.av:
-            self.av_net, self.av_info = load_model(
-                self.refs['av'], task='av', device=self.device
+            self.av_net, self.av_info = load_net(
+                self.refs['av'], task='av', **run
             )
         yield Progress('weights', 1, 1)
         self.threshold = float(
@@ -314,6 +319,7 @@ def _finish(nets: _Networks, p: _Photo, av_logits: np.ndarray | None):
         artery_probability=p_art,
         quality=grade,
         precision=nets.precision,
+        engine=nets.engine,
         _canonical=canonical,
     )
 

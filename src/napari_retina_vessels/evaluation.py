@@ -59,6 +59,7 @@ class _Options:
     av_views: int | None = None
     vessel_views: int | None = None
     precision: str = 'auto'
+    engine: str = 'auto'  # [#33 engine]
 
 
 def _with_predictions(
@@ -147,6 +148,7 @@ def _score_sample(
             av_views=opts.av_views,
             vessel_views=opts.vessel_views,
             precision=opts.precision,
+            engine=opts.engine,
             progress=progress,
         )
         pred, threshold, binary = seg.probability, seg.threshold, False
@@ -268,6 +270,7 @@ def evaluate_dataset(
     tta: bool = False,
     precision: str = 'auto',
     strict: bool = False,
+    engine: str = 'auto',  # [#33 engine]
 ) -> dict[str, Any]:
     """Score a model (or saved maps) on a dataset folder.
 
@@ -285,7 +288,8 @@ def evaluate_dataset(
         [0, 1]) scored instead of running a model; with *av*, A/V labels
         are read from ``<image stem>_av.*``.
     split : {'all', 'train', 'test'}
-    device, views, av_model, consistency, av_views, vessel_views, precision
+    device, views, av_model, consistency, av_views, vessel_views, precision,
+    engine
         Passed to :func:`.pipeline.segment` (``tta=True``, the old
         option, is ``views=4``).
     threshold : float, optional
@@ -339,6 +343,9 @@ def evaluate_dataset(
         from .inference import check_precision
 
         precision = check_precision(precision)
+        from .engines import check_engine
+
+        engine = check_engine(engine)
     from .av import check_vote
 
     consistency = check_vote(consistency)
@@ -366,6 +373,7 @@ def evaluate_dataset(
         av_views=av_views,
         vessel_views=vessel_views,
         precision=precision,
+        engine=engine,
     )
     emit = None
     if workers or scheduler:

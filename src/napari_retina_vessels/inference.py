@@ -181,6 +181,14 @@ def resolve_precision(precision: str, device: torch.device | str) -> str:
     return precision_name(autocast_dtype(precision, device))
 
 
+def _dtype(model, precision: str, device) -> torch.dtype | None:
+    """The autocast dtype for a torch *model*; None for a network of
+    another engine, which carries its own arithmetic (``engines.py``)."""
+    if hasattr(model, 'forward_views'):
+        return None
+    return autocast_dtype(precision, device)
+
+
 def _forward(
     model,
     x: torch.Tensor,
@@ -195,6 +203,9 @@ def _forward(
     from ._view_threads import map_views, view_threads
 
     flips = _VIEWS[views]
+    engine_views = getattr(model, 'forward_views', None)
+    if engine_views is not None:  # another engine (engines.OpenVinoNet)
+        return engine_views(x, flips)
     # One host-to-device copy (asynchronous from pinned memory); the
     # flips happen where the network runs.
     x = x.to(device, non_blocking=True)
@@ -258,7 +269,7 @@ def predict(
     """
     # Refuse a bad value before any work.
     views = check_views(views) if tta is None else tta_views(tta)
-    dtype = autocast_dtype(precision, device)
+    dtype = _dtype(model, precision, device)
     c, h0, w0 = x.shape
     # Pad to a multiple of 8 and at least 32 pixels: three poolings must
     # leave a few pixels (a 4000 x 40 strip shrinks to 540 x 5 otherwise).
@@ -398,7 +409,7 @@ def predict_many(
     import warnings
 
     check_views(views)
-    dtype = autocast_dtype(precision, device)
+    dtype = _dtype(model, precision, device)
     size = max(1, int(batch_size))
     say = log or (lambda msg: warnings.warn(msg, UserWarning, stacklevel=3))
     out: list = [None] * len(xs)

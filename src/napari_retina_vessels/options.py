@@ -33,6 +33,7 @@ import warnings
 from dataclasses import dataclass
 from typing import Any
 
+from .engines import ENGINES, check_engine
 from .errors import InvalidOptionError
 
 __all__ = [
@@ -92,6 +93,8 @@ FIELDS = {
     'consistency': 'how A/V labels agree along vessels: graph, segment '
     'or none',
     'tile': 'tile side in pixels for large photos',
+    'engine': 'inference engine: auto (default) is OpenVINO on the CPU '
+    'when installed (int8 under precision auto), torch elsewhere',
     'force': 'run the networks even on a photo the quality gate ends '
     'early (a blank frame, an empty or tiny field of view)',
 }
@@ -296,7 +299,7 @@ class SegmentOptions:
     consistency: str = 'graph'
     tile: int = 768
     force: bool = False
-    # engine: reserved for the int8 CPU engine ('auto'|'torch'|'openvino')
+    engine: str = 'auto'
 
     def __post_init__(self) -> None:
         fix = {
@@ -315,6 +318,7 @@ class SegmentOptions:
             'consistency': _check_vote(self.consistency),
             'tile': _check_tile(self.tile),
             'force': bool(self.force),
+            'engine': check_engine(self.engine),
         }
         for key, value in fix.items():
             object.__setattr__(self, key, value)
@@ -414,6 +418,10 @@ class SegmentOptions:
             out['tile'] = self.tile
         if self.force:
             out['force'] = True
+        if self.engine != 'auto':
+            # Recorded when forced: markers of earlier runs, which knew
+            # no engine, still match the default.
+            out['engine'] = self.engine
         return out
 
 
@@ -445,7 +453,12 @@ def _old_views(
 def choices(name: str) -> tuple:
     """The values a widget offers for option *name* (``views``,
     ``precision``, ``consistency``)."""
-    table = {'views': VIEWS, 'precision': PRECISIONS, 'consistency': VOTES}
+    table = {
+        'views': VIEWS,
+        'precision': PRECISIONS,
+        'consistency': VOTES,
+        'engine': ENGINES,
+    }
     try:
         return table[name]
     except KeyError:

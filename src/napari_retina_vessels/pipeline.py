@@ -96,6 +96,7 @@ def iter_segment(
     tta: bool | int | None = None,
     precision: str = 'auto',
     force: bool = False,
+    engine: str = 'auto',
 ) -> Generator[Any, None, Segmentation]:
     """Segment vessels (and arteries/veins) of one fundus photograph.
 
@@ -115,6 +116,7 @@ def iter_segment(
         tile=tile,
         precision=precision,
         force=force,
+        engine=engine,
         batch_size=1,
         **_old(tta=tta, vessel_views=vessel_views, av_views=av_views),
     )
@@ -218,8 +220,10 @@ def segment(
         natively, float32 elsewhere; ``'fp32'`` forces float32, see
         :data:`~.options.PRECISIONS`), ``force`` (True: run the
         networks even on a photo the quality gate's cheap verdict calls
-        ungradable: a blank frame, an empty or tiny field of view).
-        Every option is checked by
+        ungradable: a blank frame, an empty or tiny field of view),
+        ``engine`` (``'auto'``, the default: OpenVINO on the CPU when
+        installed, its int8 files under precision auto; ``'torch'``;
+        ``'openvino'``: see :mod:`~.engines`). Every option is checked by
         :class:`~.options.SegmentOptions`. Old spellings, accepted with
         a ``DeprecationWarning``: ``tta`` (True: 4 views in both
         stages; an int: the vessel stage's), ``vessel_views`` and

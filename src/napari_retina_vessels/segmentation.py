@@ -51,8 +51,12 @@ class Segmentation:
         ``'usable'`` or ``'ungradable'``, with ``score`` and
         ``reasons``); an ungradable photo's maps are not a result.
     precision : str
-        The arithmetic the networks ran in: ``'fp32'``, ``'bf16'`` or
-        ``'fp16'`` (the resolved value of the ``precision`` option).
+        The arithmetic the networks ran in: ``'fp32'``, ``'bf16'``,
+        ``'fp16'`` or ``'int8'`` (the resolved value of the ``precision``
+        option; int8 with the OpenVINO engine's quantised files).
+    engine : str
+        The inference engine that ran them: ``'torch'`` or
+        ``'openvino'`` (the resolved ``engine`` option, ``engines.py``).
 
     Use :meth:`with_threshold` for another threshold: it redoes the
     vessel map and the artery/vein vote without running a model.
@@ -74,6 +78,7 @@ class Segmentation:
     #: this vessel map is a result; None for stacks.
     quality: Quality | None = None
     precision: str = 'fp32'
+    engine: str = 'torch'  # [#33 engine]
     # What with_threshold needs to redo the A/V vote as a fresh run
     # would: one _Canonical per photo (several for a stack).
     _canonical: tuple[_Canonical, ...] | None = dataclasses.field(
@@ -201,6 +206,7 @@ def stack_segmentations(results: list[Segmentation]) -> Segmentation:
         av_weights_sha256=first.av_weights_sha256,
         artery_probability=stack('artery_probability'),
         precision=first.precision,
+        engine=first.engine,
         _canonical=(
             sum((r._canonical for r in results), ())
             if all(r._canonical for r in results)

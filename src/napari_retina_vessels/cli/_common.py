@@ -37,6 +37,15 @@ def add_precision_option(p: argparse.ArgumentParser) -> None:
     add_arguments(p, ('precision',))
 
 
+def engine_hint(device: str = 'auto') -> None:
+    """Print the one-line OpenVINO hint to stderr where it would help
+    (the networks run on the CPU and OpenVINO is not installed)."""
+    from ..engines import OPENVINO_HINT, hint_wanted
+
+    if hint_wanted(device):
+        print(OPENVINO_HINT, file=sys.stderr)
+
+
 def tqdm_progress(stages: set[str] | None = None):
     """A Progress callback drawing one tqdm bar per stage.
 

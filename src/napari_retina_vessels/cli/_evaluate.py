@@ -93,6 +93,7 @@ def run(args: Any) -> int:
         device=args.device,
         views=args.views,
         precision=args.precision,
+        engine=args.engine,  # [#33 engine]
         threshold=args.threshold,
         av=args.av,
         av_model=args.av_model,

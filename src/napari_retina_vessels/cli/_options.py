@@ -9,6 +9,7 @@ from typing import Any
 
 from ..errors import InvalidOptionError
 from ..options import (
+    ENGINES,
     FIELDS,
     PRECISIONS,
     SegmentOptions,
@@ -49,6 +50,7 @@ _ARGS = {
     'device': {'default': 'auto'},
     # argparse's own 'invalid choice' line names every choice.
     'precision': {'default': 'auto', 'choices': PRECISIONS},
+    'engine': {'default': 'auto', 'choices': ENGINES},
     'views': {'default': None, 'type': _argtype(_check_views_pair)},
     'threshold': {'default': None, 'type': _argtype(check_threshold)},
     'batch_size': {
@@ -64,6 +66,7 @@ def add_arguments(
         'model',
         'device',
         'precision',
+        'engine',
         'views',
         'threshold',
     ),

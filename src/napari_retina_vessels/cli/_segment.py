@@ -5,7 +5,12 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from ._common import add_cluster_options, add_model_options, tqdm_progress
+from ._common import (
+    add_cluster_options,
+    add_model_options,
+    engine_hint,
+    tqdm_progress,
+)
 from ._measure import add_ungradable_option
 from ._options import add_arguments
 
@@ -60,6 +65,8 @@ def run(args: Any) -> int:
 
     from ..batch import run_batch
 
+    if args.engine == 'auto':
+        engine_hint(args.device)  # [#33 engine]
     if args.measure:
         args.av = True  # CRAE, CRVE and AVR need arteries and veins
         from ..measures.batch import check_pixel_size
@@ -76,6 +83,7 @@ def run(args: Any) -> int:
         views=args.views,
         threshold=args.threshold,
         precision=args.precision,
+        engine=args.engine,  # [#33 engine]
         fmt=args.format,
         overwrite=args.overwrite,
         workers=args.workers,

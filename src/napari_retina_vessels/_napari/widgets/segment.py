@@ -108,6 +108,19 @@ class SegmentWidget(Container):
             choices=list(choices('precision')),
             value='auto',
         )
+        # [#33 engine] the engine choice and the hint where it would help
+        from ...engines import OPENVINO_HINT
+
+        self.engine = ComboBox(
+            label='engine',
+            tooltip=T.ENGINE_TIP,
+            choices=list(choices('engine')),
+            value='auto',
+        )
+        self.engine_hint = Label(value=OPENVINO_HINT)
+        self.engine_hint.native.setWordWrap(True)
+        self._show_engine_hint()
+        self.device.changed.connect(self._show_engine_hint)
         self.show_artery_prob = CheckBox(
             text='add artery probability layer',
             value=False,
@@ -154,6 +167,8 @@ class SegmentWidget(Container):
             self.device,
             self.views,
             self.precision,
+            self.engine,
+            self.engine_hint,
             self.show_artery_prob,
             self.show_fov,
             self.keep,
@@ -272,6 +287,13 @@ class SegmentWidget(Container):
         getattr(notifications, f'show_{kind}')(note or message)
 
     # --------------------------------------------------------------- run
+    def _show_engine_hint(self, _value=None) -> None:
+        """Show the OpenVINO hint only where it would help (CPU, not
+        installed)."""
+        from ...engines import hint_wanted
+
+        self.engine_hint.visible = hint_wanted(self.device.value)
+
     def run(self, _value=None):
         """Start segmenting the selected image; returns the worker."""
         from napari.qt.threading import thread_worker
@@ -291,6 +313,7 @@ class SegmentWidget(Container):
             'device': self.device.value,
             'views': int(self.views.value),
             'precision': self.precision.value,
+            'engine': self.engine.value,  # [#33 engine]
             'threshold': float(self.threshold.value),
         }
         if source.stack:
