@@ -12,7 +12,14 @@ import numpy.typing as npt
 
 from ..errors import InvalidImageError, ShapeMismatchError
 from ..quality import Quality
-from .disc import DISC_DIAMETER_UM, Disc, as_disc, find_disc
+from .checks import (
+    as_quality,
+    check_density,
+    check_disc_radius,
+    check_pixel_size,
+    input_maps,
+)
+from .disc import DISC_DIAMETER_UM, Disc, as_disc, disc_evidence, find_disc
 from .fractal import box_counting_dimension
 from .graph import trace_segments
 from .tables import (
@@ -149,33 +156,6 @@ class Measurements:
         )
 
 
-def _quality(result_or_maps, quality) -> Quality | None:
-    """The grade given, else the Segmentation's, as a :class:`Quality`."""
-    if quality is None:
-        quality = getattr(result_or_maps, 'quality', None)
-    if quality is None or isinstance(quality, Quality):
-        return quality
-    if isinstance(quality, Mapping):
-        # A row as Quality.row() writes it: layer metadata, done.json.
-        grade = quality.get('quality_grade')
-        if not grade:
-            return None
-        reasons = quality.get('quality_reasons') or ''
-        try:
-            score = float(quality.get('quality_score', float('nan')))
-        except (TypeError, ValueError):
-            score = float('nan')
-        return Quality(
-            str(grade),
-            score,
-            tuple(r for r in str(reasons).split('; ') if r),
-        )
-    raise InvalidImageError(
-        'quality must be a Quality, a row with quality_grade (as in '
-        f'layer metadata) or None, got {type(quality).__name__}'
-    )
-
-
 def _not_measured(shape, vessels, quality, t0) -> Measurements:
     """The result for an ungradable photo: reasons, no numbers."""
     import pandas as pd
@@ -197,57 +177,6 @@ def _not_measured(shape, vessels, quality, t0) -> Measurements:
         quality=quality,
         measured=False,
     )
-
-
-def _maps(result_or_maps, artery_vein, probability, fov):
-    """(vessels bool, A/V or None, probability or None, fov or None)."""
-    if hasattr(result_or_maps, 'vessels'):  # a Segmentation
-        seg = result_or_maps
-        vessels = np.asarray(seg.vessels, bool)
-        if artery_vein is None:
-            artery_vein = getattr(seg, 'artery_vein', None)
-        if probability is None:
-            probability = getattr(seg, 'probability', None)
-        if fov is None:
-            fov = getattr(seg, 'fov', None)
-    else:
-        arr = np.asarray(result_or_maps)
-        if arr.ndim == 3 and arr.shape[-1] in (3, 4):
-            raise InvalidImageError(
-                'measure takes a vessel or artery/vein map, got an RGB '
-                f'image of shape {arr.shape}; segment the photo first'
-            )
-        if arr.ndim != 2:
-            raise InvalidImageError(
-                f'a vessel map must be (H, W), got shape {arr.shape}'
-            )
-        if arr.dtype == bool:
-            vessels = arr
-        elif np.issubdtype(arr.dtype, np.floating):
-            if probability is None:
-                probability = arr
-            vessels = arr >= 0.5
-        else:
-            top = int(arr.max()) if arr.size else 0
-            if artery_vein is None and top in (2, 3):
-                artery_vein = arr
-            vessels = arr > 0
-    shapes = {'vessel map': vessels.shape}
-    for name, a in (
-        ('artery/vein map', artery_vein),
-        ('probability map', probability),
-        ('FOV', fov),
-    ):
-        if a is not None:
-            shapes[name] = np.shape(a)[:2]
-    if len(set(shapes.values())) > 1:
-        raise ShapeMismatchError(
-            f'the maps must have the same height and width, got {shapes}'
-        )
-    if artery_vein is not None:
-        artery_vein = np.asarray(artery_vein)
-        vessels = vessels | (artery_vein > 0)
-    return vessels, artery_vein, probability, fov
 
 
 def _fd(mask, what: str) -> tuple[float, str]:
@@ -337,8 +266,8 @@ def measure(
     import pandas as pd
 
     t0 = time.perf_counter()
-    grade = _quality(result_or_maps, quality)
-    vessels, av, prob, fov = _maps(
+    grade = as_quality(result_or_maps, quality)
+    vessels, av, prob, fov = input_maps(
         result_or_maps, artery_vein, probability, fov
     )
     shape = vessels.shape
@@ -351,15 +280,11 @@ def measure(
         raise InvalidImageError(
             f'the map must be at least 16 x 16 pixels, got {shape}'
         )
-    if pixel_size_um is not None and not (
-        np.isfinite(pixel_size_um) and pixel_size_um > 0
-    ):
-        raise InvalidImageError(
-            f'the pixel size must be a positive number of micrometres, got '
-            f'{pixel_size_um}'
-        )
+    if pixel_size_um is not None:
+        pixel_size_um = check_pixel_size(pixel_size_um)
     if disc is not None:
-        as_disc(disc)  # a bad disc is refused either way
+        # A bad disc is refused either way.
+        check_disc_radius(as_disc(disc).radius, shape)
     if (
         grade is not None
         and grade.grade == 'ungradable'
@@ -371,6 +296,7 @@ def measure(
 
         fov = fov_mask(image)
     fov = np.ones(shape, bool) if fov is None else np.asarray(fov, bool)
+    check_density(vessels, fov)
 
     row: dict[str, Any] = dict.fromkeys(IMAGE_COLUMNS, float('nan'))
     for col in IMAGE_COLUMNS:
@@ -383,14 +309,23 @@ def measure(
         else float('nan')
     )
 
-    # The disc.
+    # The disc: given, or found where there is evidence for one.
     found: Disc | None = None
+    evidence = '' if disc is not None else disc_evidence(image, vessels, fov)
     if disc is not None:
         found = as_disc(disc)
-    elif vessels.any() or image is not None:
+    elif evidence:
+        row['disc_reason'] = evidence
+    else:
         cand = find_disc(image, vessels if vessels.any() else None, fov=fov)
         row['disc_confidence'] = cand.confidence
-        if cand.confidence >= MIN_CONFIDENCE:
+        if 2 * cand.radius > min(shape):
+            row['disc_reason'] = (
+                f'a disc of the expected size ({2 * cand.radius:.0f} px '
+                f'across) does not fit a {shape[1]} x {shape[0]} frame; '
+                'place it by hand'
+            )
+        elif cand.confidence >= MIN_CONFIDENCE:
             found = cand
         else:
             row['disc_reason'] = (
@@ -402,8 +337,6 @@ def measure(
                 disc_x=round(cand.x, 1),
                 disc_radius_px=round(cand.radius, 1),
             )
-    else:
-        row['disc_reason'] = 'no photo and an empty vessel map'
     if found is not None:
         row.update(
             disc_y=round(found.y, 1),
