@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -12,6 +13,7 @@ import numpy.typing as npt
 
 from ..errors import InvalidImageError, ShapeMismatchError
 from ..quality import Quality
+from .calibration import Calibration, file_calibration, pixel_size
 from .checks import (
     as_quality,
     check_density,
@@ -19,7 +21,7 @@ from .checks import (
     check_pixel_size,
     input_maps,
 )
-from .disc import DISC_DIAMETER_UM, Disc, as_disc, disc_evidence, find_disc
+from .disc import Disc, as_disc, disc_evidence, find_disc
 from .fractal import box_counting_dimension
 from .graph import trace_segments
 from .tables import (
@@ -207,6 +209,8 @@ def measure(
     fov: npt.ArrayLike | None = None,
     disc: Disc | tuple[float, float, float] | None = None,
     pixel_size_um: float | None = None,
+    pixel_size_source: str | None = None,
+    field_of_view_deg: float | None = None,
     quality: Quality | Mapping[str, Any] | None = None,
     measure_ungradable: bool = False,
 ) -> Measurements:
@@ -227,8 +231,10 @@ def measure(
         (or 0/1, 0/255 integers) vessels, an integer A/V map whose
         largest value is 2 or 3 (1 artery, 2 vein, 3 uncertain), or a
         float probability map (vessels where >= 0.5).
-    image : (H, W, 3) array, optional
-        The photo: helps find the optic disc and the field of view.
+    image : (H, W, 3) array or path, optional
+        The photo: helps find the optic disc and the field of view. A
+        path is read, and a DICOM file's ``PixelSpacing`` (or
+        ``HorizontalFieldOfView``) sets the pixel size.
     artery_vein : (H, W) uint8, optional
         A/V labels, when *result_or_maps* is a vessel map.
     probability : (H, W) float, optional
@@ -239,8 +245,18 @@ def measure(
     disc : Disc or (y, x, radius), optional
         The optic disc in pixels; found automatically when omitted.
     pixel_size_um : float, optional
-        Micrometres per pixel. When omitted it comes from the disc,
-        assumed :data:`~.disc.DISC_DIAMETER_UM` (1.8 mm) across.
+        Micrometres per pixel (0.1-1000). When omitted: the photo file's
+        DICOM ``PixelSpacing``, else the camera's field of view, else
+        the disc, assumed :data:`~.disc.DISC_DIAMETER_UM` (1.8 mm)
+        across (see :mod:`.calibration`).
+    pixel_size_source : str, optional
+        What *pixel_size_um* comes from, for the ``pixel_size_source``
+        column (default ``'given'``), e.g. ``'napari layer scale'``.
+    field_of_view_deg : float, optional
+        The camera's horizontal field of view in degrees (e.g. 45):
+        the pixel size is then that many degrees at
+        :data:`~.calibration.UM_PER_DEGREE` over the width of the
+        photo's field of view, when no pixel size is given.
     quality : Quality or mapping, optional
         The quality gate's grade of the photo the maps came from: a
         :class:`~napari_retina_vessels.quality.Quality`, or a row with
@@ -266,6 +282,12 @@ def measure(
     import pandas as pd
 
     t0 = time.perf_counter()
+    calib = Calibration()
+    if isinstance(image, (str, os.PathLike)):
+        from ..io import imread
+
+        calib = file_calibration(image)
+        image = imread(image)
     grade = as_quality(result_or_maps, quality)
     vessels, av, prob, fov = input_maps(
         result_or_maps, artery_vein, probability, fov
@@ -347,17 +369,14 @@ def measure(
         )
         if not (0 <= found.y < shape[0] and 0 <= found.x < shape[1]):
             row['disc_reason'] = 'the disc centre is outside the image'
-    if pixel_size_um is not None:
-        um = float(pixel_size_um)
-        row['pixel_size_source'] = 'given'
-    elif found is not None:
-        um = DISC_DIAMETER_UM / (2 * found.radius)
-        row['pixel_size_source'] = (
-            f'disc diameter assumed {DISC_DIAMETER_UM / 1000:g} mm'
-        )
-    else:
-        um = float('nan')
-        row['pixel_size_source'] = 'unknown: no pixel size and no disc'
+    um, row['pixel_size_source'] = pixel_size(
+        given=pixel_size_um,
+        given_source=pixel_size_source,
+        calibration=calib,
+        field_of_view_deg=field_of_view_deg,
+        fov=fov,
+        disc=found,
+    )
     row['pixel_size_um'] = round(um, 4) if np.isfinite(um) else um
 
     # Segments.

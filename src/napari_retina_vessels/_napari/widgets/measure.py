@@ -147,6 +147,25 @@ def _quality_row(layer) -> dict[str, Any] | None:
     }
 
 
+def layer_pixel_size(*layers) -> tuple[float | None, str | None]:
+    """Micrometres per pixel from the first layer with a scale, and its
+    source: a file's pixel spacing in the layer metadata (the reader
+    puts a DICOM PixelSpacing there, in µm, and sets the scale from it),
+    else a layer scale other than 1 (read as µm per pixel)."""
+    for ly in layers:
+        if ly is None:
+            continue
+        spacing = ly.metadata.get('pixel_spacing')
+        if spacing is not None and len(spacing) >= 2:
+            return float(np.sqrt(spacing[-2] * spacing[-1])), (
+                'file pixel spacing (layer metadata)'
+            )
+        scale = np.asarray(ly.scale, float)[-2:]
+        if np.all(scale > 0) and not np.allclose(scale, 1.0):
+            return float(np.sqrt(scale.prod())), 'napari layer scale'
+    return None, None
+
+
 def _ungradable(quality: dict[str, Any] | None) -> bool:
     return bool(quality) and quality['quality_grade'] == 'ungradable'
 
@@ -291,6 +310,9 @@ class MeasureWidget(Container):
             if len(shapes.data) and shapes.metadata.get('shape') == maps.shape:
                 disc = disc_from_shape(shapes.data[0])
         size = float(self.pixel_size.value) or None
+        source = None
+        if size is None:
+            size, source = layer_pixel_size(layer, self.photo.value)
         quality = _quality_row(layer)
         if _ungradable(quality) and not self.measure_ungradable.value:
             raise ValueError(
@@ -303,6 +325,7 @@ class MeasureWidget(Container):
             'photo': photo,
             'disc': disc,
             'pixel_size_um': size,
+            'pixel_size_source': source,
             'quality': quality,
             'measure_ungradable': bool(self.measure_ungradable.value),
         }
