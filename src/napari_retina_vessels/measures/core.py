@@ -22,6 +22,7 @@ from .checks import (
     input_maps,
 )
 from .disc import Disc, as_disc, disc_evidence, find_disc
+from .fovea import Fovea, find_fovea, fovea_row
 from .fractal import box_counting_dimension
 from .graph import trace_segments
 from .tables import (
@@ -88,6 +89,16 @@ IMAGE_COLUMNS = (
     'tortuosity_vessels_n',
     'curvature_arteries_per_mm',
     'curvature_veins_per_mm',
+    'fovea_y',
+    'fovea_x',
+    'fovea_confidence',
+    'fovea_source',
+    'fovea_reason',
+    'eye',
+    'disc_fovea_px',
+    'disc_fovea_um',
+    'disc_fovea_dd',
+    'axis_angle_deg',
     'seconds',
 )
 
@@ -181,6 +192,28 @@ def _not_measured(shape, vessels, quality, t0) -> Measurements:
     )
 
 
+def _fovea(fovea, image, vessels, disc, fov, um) -> dict[str, Any]:
+    """The fovea columns: given, found beside the disc, or a reason."""
+    reason = ''
+    if fovea is not None:
+        try:
+            y, x = (float(v) for v in fovea)
+        except (TypeError, ValueError):
+            y = x = float('nan')
+        if not np.isfinite([y, x]).all():
+            raise InvalidImageError(
+                f'a fovea is (y, x) in pixels, got {fovea!r}'
+            )
+        found = Fovea(y, x, 1.0, 'given')
+    elif disc is None:
+        found, reason = None, 'no optic disc to find the fovea from'
+    else:
+        found, reason = find_fovea(image, vessels, disc, fov=fov)
+    row = fovea_row(found, disc, um)
+    row['fovea_reason'] = reason
+    return row
+
+
 def _fd(mask, what: str) -> tuple[float, str]:
     value, n = box_counting_dimension(mask)
     if np.isfinite(value):
@@ -208,6 +241,7 @@ def measure(
     probability: npt.ArrayLike | None = None,
     fov: npt.ArrayLike | None = None,
     disc: Disc | tuple[float, float, float] | None = None,
+    fovea: tuple[float, float] | None = None,
     pixel_size_um: float | None = None,
     pixel_size_source: str | None = None,
     field_of_view_deg: float | None = None,
@@ -244,6 +278,9 @@ def measure(
         omitted; the whole frame without a photo).
     disc : Disc or (y, x, radius), optional
         The optic disc in pixels; found automatically when omitted.
+    fovea : (y, x), optional
+        The fovea in pixels; found beside the disc when omitted (see
+        :mod:`.fovea`).
     pixel_size_um : float, optional
         Micrometres per pixel (0.1-1000). When omitted: the photo file's
         DICOM ``PixelSpacing``, else the camera's field of view, else
@@ -378,6 +415,7 @@ def measure(
         disc=found,
     )
     row['pixel_size_um'] = round(um, 4) if np.isfinite(um) else um
+    row.update(_fovea(fovea, image, vessels, found, fov, um))
 
     # Segments.
     soft = None
