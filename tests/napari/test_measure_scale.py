@@ -68,3 +68,27 @@ def test_dicom_spacing_read_by_the_reader(widget, qtbot, tmp_path):
     row = _run(qtbot, w)
     assert row['pixel_size_um'] == pytest.approx(12.5)
     assert 'pixel spacing' in row['pixel_size_source']
+
+
+def test_fovea_drawn_and_moved_like_the_disc(widget, qtbot):
+    from measures.test_fovea import _scene
+
+    from napari_retina_vessels._napari.widgets.measure import FOVEA_LAYER
+
+    viewer, w = widget
+    photo, vessels = _scene()
+    viewer.add_image(photo, name='photo')
+    viewer.add_labels(vessels.astype(np.uint8), name='vessels')
+    w.maps.value = viewer.layers['vessels']
+    w.photo.value = viewer.layers['photo']
+    row = _run(qtbot, w)
+    assert row['fovea_source'] == 'detected'
+    points = viewer.layers[FOVEA_LAYER]
+    np.testing.assert_allclose(
+        points.data[0], [row['fovea_y'], row['fovea_x']]
+    )
+    points.data = np.array([[170.0, 210.0]])  # the user moves it
+    row = _run(qtbot, w)
+    assert row['fovea_source'] == 'given'
+    assert (row['fovea_y'], row['fovea_x']) == (170.0, 210.0)
+    assert row['eye'] in ('left', 'right')

@@ -38,6 +38,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import napari
 
 DISC_LAYER = 'optic disc'
+FOVEA_LAYER = 'fovea'
 ZONES_LAYER = 'zones B, C'
 SEGMENTS_LAYER = 'vessel segments'
 COLOUR_BY = ('calibre', 'tortuosity', 'class')
@@ -64,6 +65,10 @@ IMAGE_ROWS = (
     ('disc_radius_px', 'disc radius (px)'),
     ('disc_confidence', 'disc confidence'),
     ('pixel_size_um', 'pixel size (µm)'),
+    ('fovea_confidence', 'fovea confidence'),
+    ('disc_fovea_dd', 'disc-fovea distance (DD)'),
+    ('axis_angle_deg', 'disc-fovea axis (deg below)'),
+    ('eye', 'eye'),
 )
 #: Columns of the per-segment table shown (all are exported).
 SEGMENT_VIEW = (
@@ -309,6 +314,11 @@ class MeasureWidget(Container):
             shapes = self._viewer.layers[DISC_LAYER]
             if len(shapes.data) and shapes.metadata.get('shape') == maps.shape:
                 disc = disc_from_shape(shapes.data[0])
+        fovea = None
+        if self.use_disc.value and FOVEA_LAYER in self._viewer.layers:
+            points = self._viewer.layers[FOVEA_LAYER]
+            if len(points.data) and points.metadata.get('shape') == maps.shape:
+                fovea = tuple(float(v) for v in points.data[0][-2:])
         size = float(self.pixel_size.value) or None
         source = None
         if size is None:
@@ -324,6 +334,7 @@ class MeasureWidget(Container):
             'maps': maps,
             'photo': photo,
             'disc': disc,
+            'fovea': fovea,
             'pixel_size_um': size,
             'pixel_size_source': source,
             'quality': quality,
@@ -418,6 +429,19 @@ class MeasureWidget(Container):
             meta,
             geometry,
         )
+        if FOVEA_LAYER in self._viewer.layers:
+            self._viewer.layers.remove(FOVEA_LAYER)
+        row = m.image.iloc[0]
+        if np.isfinite(row['fovea_y']):
+            self._viewer.add_points(
+                [[row['fovea_y'], row['fovea_x']]],
+                name=FOVEA_LAYER,
+                symbol='cross',
+                size=max(8.0, float(row['disc_radius_px'] or 0) / 2),
+                face_color='#ffff00',
+                metadata=dict(meta),
+                **geometry,
+            )
         labels = m.segment_map()
         colours = segment_colours(m.segments, self.colour_by.value)
         feats = m.segments[
@@ -493,6 +517,8 @@ class MeasureWidget(Container):
                 note = row['pixel_size_source']
             elif col == 'disc_confidence':
                 note = row['disc_reason'] or row['disc_source']
+            elif col == 'fovea_confidence':
+                note = row['fovea_reason'] or row['fovea_source']
             data.append([_fmt(row[col]), note])
             index.append(label)
         self.image_table.value = {
