@@ -83,3 +83,26 @@ def test_no_fovea_without_a_disc_or_outside_the_photo():
     row = _row(measure(vessels[crop], photo[crop], disc=(60, 60, 18)))
     assert np.isnan(row['fovea_y'])
     assert 'macula is outside' in row['fovea_reason']
+
+
+@pytest.mark.parametrize('mirror', [False, True])
+def test_segments_split_by_the_disc_fovea_axis(mirror):
+    photo, vessels = _scene(mirror=mirror)
+    disc = DISC if not mirror else (DISC[0], SHAPE[1] - 1 - DISC[1], DISC[2])
+    m = measure(vessels, photo, disc=disc)
+    seg, row = m.segments, m.image.iloc[0]
+    mid_y = np.array([p[len(p) // 2][0] for p in m.paths])
+    far = np.abs(mid_y - DISC[0]) > 40  # clearly off the axis
+    assert far.sum() >= 2
+    expect = np.where(mid_y < DISC[0], 'superior', 'inferior')
+    assert list(seg['hemifield'][far]) == list(expect[far])
+    assert np.isfinite(row['tortuosity_superior'])
+    assert np.isfinite(row['tortuosity_inferior'])
+
+
+def test_no_hemifields_without_a_fovea():
+    m = np.zeros((200, 200), bool)
+    m[:, 90:96] = True
+    out = measure(m, pixel_size_um=10.0)
+    assert set(out.segments['hemifield']) <= {''}
+    assert np.isnan(out.image.iloc[0]['tortuosity_superior'])

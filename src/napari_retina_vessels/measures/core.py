@@ -22,7 +22,7 @@ from .checks import (
     input_maps,
 )
 from .disc import Disc, as_disc, disc_evidence, find_disc
-from .fovea import Fovea, find_fovea, fovea_row
+from .fovea import Fovea, find_fovea, fovea_row, hemifields
 from .fractal import box_counting_dimension
 from .graph import trace_segments
 from .tables import (
@@ -99,6 +99,8 @@ IMAGE_COLUMNS = (
     'disc_fovea_um',
     'disc_fovea_dd',
     'axis_angle_deg',
+    'tortuosity_superior',
+    'tortuosity_inferior',
     'seconds',
 )
 
@@ -192,7 +194,7 @@ def _not_measured(shape, vessels, quality, t0) -> Measurements:
     )
 
 
-def _fovea(fovea, image, vessels, disc, fov, um) -> dict[str, Any]:
+def _fovea(fovea, image, vessels, disc, fov, um) -> tuple[dict, Any]:
     """The fovea columns: given, found beside the disc, or a reason."""
     reason = ''
     if fovea is not None:
@@ -211,7 +213,7 @@ def _fovea(fovea, image, vessels, disc, fov, um) -> dict[str, Any]:
         found, reason = find_fovea(image, vessels, disc, fov=fov)
     row = fovea_row(found, disc, um)
     row['fovea_reason'] = reason
-    return row
+    return row, found
 
 
 def _fd(mask, what: str) -> tuple[float, str]:
@@ -415,7 +417,8 @@ def measure(
         disc=found,
     )
     row['pixel_size_um'] = round(um, 4) if np.isfinite(um) else um
-    row.update(_fovea(fovea, image, vessels, found, fov, um))
+    fovea_cols, fovea = _fovea(fovea, image, vessels, found, fov, um)
+    row.update(fovea_cols)
 
     # Segments.
     soft = None
@@ -485,6 +488,7 @@ def measure(
             row[f'tortuosity_{name}_reason'] = (
                 empty if not vessels.any() else 'no vessel segments'
             )
+    row.update(hemifields(seg_df, segs.paths, found, fovea, min_len))
     row['seconds'] = round(time.perf_counter() - t0, 3)
     image_df = pd.DataFrame([row], columns=list(IMAGE_COLUMNS))
     return Measurements(

@@ -44,6 +44,7 @@ SEGMENT_COLUMNS = (
     'y1',
     'x1',
     'n_pixels',
+    'hemifield',
 )
 
 _KINDS = {0: 'end-end', 1: 'junction-end', 2: 'junction-junction', 3: 'loop'}
@@ -117,6 +118,7 @@ def segment_table(segs: Segments, shape, disc: Disc | None, um: float):
     ends = np.array([[*p[0], *p[-1]] for p in segs.paths]).reshape(n, 4)
     cols['y0'], cols['x0'], cols['y1'], cols['x1'] = ends.T
     cols['n_pixels'] = [len(p) for p in segs.paths]
+    cols['hemifield'] = [''] * n  # set by measure() once the fovea is known
     return pd.DataFrame(cols, columns=list(SEGMENT_COLUMNS))
 
 
