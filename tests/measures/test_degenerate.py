@@ -24,7 +24,7 @@ def test_a_few_pixels_and_no_photo_give_no_disc(n):
 
 
 def test_an_all_true_map_is_refused():
-    with pytest.raises(InvalidImageError, match='covers 100%'):
+    with pytest.raises(InvalidImageError, match='covers 100.0%'):
         measure(np.ones((200, 200), bool))
 
 

@@ -92,7 +92,7 @@ def check_density(vessels: np.ndarray, fov: np.ndarray) -> None:
     frac = np.count_nonzero(vessels & fov) / area
     if frac > MAX_VESSEL_FRACTION:
         raise InvalidImageError(
-            f'the vessel map covers {frac:.0%} of the field of view; a '
+            f'the vessel map covers {frac:.1%} of the field of view; a '
             f'vessel map covers about 10% (at most '
             f'{MAX_VESSEL_FRACTION:.0%} is measured): check the threshold '
             'or that the map is not inverted'
