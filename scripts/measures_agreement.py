@@ -12,7 +12,11 @@ Usage::
 
     python scripts/measures_agreement.py RITE/test HRF-AV --out table.csv
         [--limit N] [--views 1] [--device cpu] [--precision auto]
-        [--cache DIR] [--av-model NAME]
+        [--cache DIR] [--av-model NAME] [--manual-only]
+
+``--manual-only`` measures the manual maps alone (no model runs: the
+model columns stay empty), for re-running the manual side after a
+change to the measures.
 
 Rows are written as each photo finishes, so an interrupted run keeps
 what it measured. ``--cache DIR`` keeps each photo's model maps
@@ -103,6 +107,7 @@ def run(
     cache=None,
     precision='auto',
     av_model='default',
+    manual_only=False,
 ) -> list[dict]:
     rows = []
     writer = None
@@ -124,8 +129,13 @@ def run(
             }
             truth = measure(av, img, fov=fov, disc=disc).image.iloc[0]
             key = f'{folder}_{s.name}'.replace('/', '_')
-            seg = _segment(img, views, device, precision, cache, key, av_model)
-            model = measure(seg, img, disc=disc).image.iloc[0]
+            if manual_only:
+                model = dict.fromkeys([*KEYS, 'avr_reason'], float('nan'))
+            else:
+                seg = _segment(
+                    img, views, device, precision, cache, key, av_model
+                )
+                model = measure(seg, img, disc=disc).image.iloc[0]
             for k in KEYS:
                 row[f'truth_{k}'] = truth[k]
                 row[f'model_{k}'] = model[k]
@@ -194,6 +204,7 @@ def main(argv=None) -> int:
     ap.add_argument('--precision', default='auto')
     ap.add_argument('--cache', type=Path, default=None)
     ap.add_argument('--av-model', default='default')
+    ap.add_argument('--manual-only', action='store_true')
     args = ap.parse_args(argv)
     with open(args.out, 'w', newline='') as f:
         rows = run(
@@ -205,6 +216,7 @@ def main(argv=None) -> int:
             args.cache,
             args.precision,
             args.av_model,
+            args.manual_only,
         )
     if not rows:
         print('no photos with A/V labels found', file=sys.stderr)

@@ -12,6 +12,7 @@ from .core import (
     measure,
 )
 from .disc import DISC_DIAMETER_UM, ZONES, Disc, find_disc, zone_mask
+from .fovea import Fovea, find_fovea
 from .fractal import box_counting_dimension
 from .knudtson import ARTERY_K, VEIN_K, knudtson
 
@@ -24,9 +25,11 @@ __all__ = [
     'VEIN_K',
     'ZONES',
     'Disc',
+    'Fovea',
     'Measurements',
     'box_counting_dimension',
     'find_disc',
+    'find_fovea',
     'knudtson',
     'measure',
     'zone_mask',

@@ -182,6 +182,23 @@ def _skip_ungradable(row: dict, quality: dict) -> None:
     )
 
 
+def _scale(item: _Item) -> dict[str, Any]:
+    """The pixel size given on the command line, else the photo file's
+    own (DICOM PixelSpacing or field of view; see measures.calibration).
+    """
+    given = item.settings['pixel_size_um']
+    if given is not None:
+        return {'pixel_size_um': given}
+    from .calibration import file_calibration
+
+    calib = file_calibration(item.photo)
+    return {
+        'pixel_size_um': calib.pixel_size_um,
+        'pixel_size_source': calib.pixel_size_source,
+        'field_of_view_deg': calib.field_of_view_deg,
+    }
+
+
 def _process(item: _Item) -> dict[str, Any]:
     """Measure one image, write its marker and segments; return its row."""
     from ..io import write_text_atomic
@@ -218,7 +235,7 @@ def _process(item: _Item) -> dict[str, Any]:
                 maps.photo,
                 artery_vein=maps.av,
                 probability=maps.prob,
-                pixel_size_um=item.settings['pixel_size_um'],
+                **_scale(item),
                 corrections=item.corrections,
             )
             values = m.image.iloc[0].to_dict()

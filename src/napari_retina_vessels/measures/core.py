@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -12,7 +13,16 @@ import numpy.typing as npt
 
 from ..errors import InvalidImageError, ShapeMismatchError
 from ..quality import Quality
-from .disc import DISC_DIAMETER_UM, Disc, as_disc, find_disc
+from .calibration import Calibration, file_calibration, pixel_size
+from .checks import (
+    as_quality,
+    check_density,
+    check_disc_radius,
+    check_pixel_size,
+    input_maps,
+)
+from .disc import Disc, as_disc, disc_evidence, find_disc
+from .fovea import Fovea, find_fovea, fovea_row, hemifields
 from .fractal import box_counting_dimension
 from .graph import trace_segments
 from .tables import (
@@ -79,6 +89,18 @@ IMAGE_COLUMNS = (
     'tortuosity_vessels_n',
     'curvature_arteries_per_mm',
     'curvature_veins_per_mm',
+    'fovea_y',
+    'fovea_x',
+    'fovea_confidence',
+    'fovea_source',
+    'fovea_reason',
+    'eye',
+    'disc_fovea_px',
+    'disc_fovea_um',
+    'disc_fovea_dd',
+    'axis_angle_deg',
+    'tortuosity_superior',
+    'tortuosity_inferior',
     'corrected',
     'corrections_missed',
     'corrections_reason',
@@ -150,33 +172,6 @@ class Measurements:
         )
 
 
-def _quality(result_or_maps, quality) -> Quality | None:
-    """The grade given, else the Segmentation's, as a :class:`Quality`."""
-    if quality is None:
-        quality = getattr(result_or_maps, 'quality', None)
-    if quality is None or isinstance(quality, Quality):
-        return quality
-    if isinstance(quality, Mapping):
-        # A row as Quality.row() writes it: layer metadata, done.json.
-        grade = quality.get('quality_grade')
-        if not grade:
-            return None
-        reasons = quality.get('quality_reasons') or ''
-        try:
-            score = float(quality.get('quality_score', float('nan')))
-        except (TypeError, ValueError):
-            score = float('nan')
-        return Quality(
-            str(grade),
-            score,
-            tuple(r for r in str(reasons).split('; ') if r),
-        )
-    raise InvalidImageError(
-        'quality must be a Quality, a row with quality_grade (as in '
-        f'layer metadata) or None, got {type(quality).__name__}'
-    )
-
-
 def _not_measured(shape, vessels, quality, t0) -> Measurements:
     """The result for an ungradable photo: reasons, no numbers."""
     import pandas as pd
@@ -200,55 +195,26 @@ def _not_measured(shape, vessels, quality, t0) -> Measurements:
     )
 
 
-def _maps(result_or_maps, artery_vein, probability, fov):
-    """(vessels bool, A/V or None, probability or None, fov or None)."""
-    if hasattr(result_or_maps, 'vessels'):  # a Segmentation
-        seg = result_or_maps
-        vessels = np.asarray(seg.vessels, bool)
-        if artery_vein is None:
-            artery_vein = getattr(seg, 'artery_vein', None)
-        if probability is None:
-            probability = getattr(seg, 'probability', None)
-        if fov is None:
-            fov = getattr(seg, 'fov', None)
+def _fovea(fovea, image, vessels, disc, fov, um) -> tuple[dict, Any]:
+    """The fovea columns: given, found beside the disc, or a reason."""
+    reason = ''
+    if fovea is not None:
+        try:
+            y, x = (float(v) for v in fovea)
+        except (TypeError, ValueError):
+            y = x = float('nan')
+        if not np.isfinite([y, x]).all():
+            raise InvalidImageError(
+                f'a fovea is (y, x) in pixels, got {fovea!r}'
+            )
+        found = Fovea(y, x, 1.0, 'given')
+    elif disc is None:
+        found, reason = None, 'no optic disc to find the fovea from'
     else:
-        arr = np.asarray(result_or_maps)
-        if arr.ndim == 3 and arr.shape[-1] in (3, 4):
-            raise InvalidImageError(
-                'measure takes a vessel or artery/vein map, got an RGB '
-                f'image of shape {arr.shape}; segment the photo first'
-            )
-        if arr.ndim != 2:
-            raise InvalidImageError(
-                f'a vessel map must be (H, W), got shape {arr.shape}'
-            )
-        if arr.dtype == bool:
-            vessels = arr
-        elif np.issubdtype(arr.dtype, np.floating):
-            if probability is None:
-                probability = arr
-            vessels = arr >= 0.5
-        else:
-            top = int(arr.max()) if arr.size else 0
-            if artery_vein is None and top in (2, 3):
-                artery_vein = arr
-            vessels = arr > 0
-    shapes = {'vessel map': vessels.shape}
-    for name, a in (
-        ('artery/vein map', artery_vein),
-        ('probability map', probability),
-        ('FOV', fov),
-    ):
-        if a is not None:
-            shapes[name] = np.shape(a)[:2]
-    if len(set(shapes.values())) > 1:
-        raise ShapeMismatchError(
-            f'the maps must have the same height and width, got {shapes}'
-        )
-    if artery_vein is not None:
-        artery_vein = np.asarray(artery_vein)
-        vessels = vessels | (artery_vein > 0)
-    return vessels, artery_vein, probability, fov
+        found, reason = find_fovea(image, vessels, disc, fov=fov)
+    row = fovea_row(found, disc, um)
+    row['fovea_reason'] = reason
+    return row, found
 
 
 def _fd(mask, what: str) -> tuple[float, str]:
@@ -278,7 +244,10 @@ def measure(
     probability: npt.ArrayLike | None = None,
     fov: npt.ArrayLike | None = None,
     disc: Disc | tuple[float, float, float] | None = None,
+    fovea: tuple[float, float] | None = None,
     pixel_size_um: float | None = None,
+    pixel_size_source: str | None = None,
+    field_of_view_deg: float | None = None,
     quality: Quality | Mapping[str, Any] | None = None,
     measure_ungradable: bool = False,
     corrections: Any = None,
@@ -300,8 +269,10 @@ def measure(
         (or 0/1, 0/255 integers) vessels, an integer A/V map whose
         largest value is 2 or 3 (1 artery, 2 vein, 3 uncertain), or a
         float probability map (vessels where >= 0.5).
-    image : (H, W, 3) array, optional
-        The photo: helps find the optic disc and the field of view.
+    image : (H, W, 3) array or path, optional
+        The photo: helps find the optic disc and the field of view. A
+        path is read, and a DICOM file's ``PixelSpacing`` (or
+        ``HorizontalFieldOfView``) sets the pixel size.
     artery_vein : (H, W) uint8, optional
         A/V labels, when *result_or_maps* is a vessel map.
     probability : (H, W) float, optional
@@ -311,9 +282,22 @@ def measure(
         omitted; the whole frame without a photo).
     disc : Disc or (y, x, radius), optional
         The optic disc in pixels; found automatically when omitted.
+    fovea : (y, x), optional
+        The fovea in pixels; found beside the disc when omitted (see
+        :mod:`.fovea`).
     pixel_size_um : float, optional
-        Micrometres per pixel. When omitted it comes from the disc,
-        assumed :data:`~.disc.DISC_DIAMETER_UM` (1.8 mm) across.
+        Micrometres per pixel (0.1-1000). When omitted: the photo file's
+        DICOM ``PixelSpacing``, else the camera's field of view, else
+        the disc, assumed :data:`~.disc.DISC_DIAMETER_UM` (1.8 mm)
+        across (see :mod:`.calibration`).
+    pixel_size_source : str, optional
+        What *pixel_size_um* comes from, for the ``pixel_size_source``
+        column (default ``'given'``), e.g. ``'napari layer scale'``.
+    field_of_view_deg : float, optional
+        The camera's horizontal field of view in degrees (e.g. 45):
+        the pixel size is then that many degrees at
+        :data:`~.calibration.UM_PER_DEGREE` over the width of the
+        photo's field of view, when no pixel size is given.
     quality : Quality or mapping, optional
         The quality gate's grade of the photo the maps came from: a
         :class:`~napari_retina_vessels.quality.Quality`, or a row with
@@ -348,8 +332,14 @@ def measure(
     import pandas as pd
 
     t0 = time.perf_counter()
-    grade = _quality(result_or_maps, quality)
-    vessels, av, prob, fov = _maps(
+    calib = Calibration()
+    if isinstance(image, (str, os.PathLike)):
+        from ..io import imread
+
+        calib = file_calibration(image)
+        image = imread(image)
+    grade = as_quality(result_or_maps, quality)
+    vessels, av, prob, fov = input_maps(
         result_or_maps, artery_vein, probability, fov
     )
     corr = None
@@ -371,15 +361,11 @@ def measure(
         raise InvalidImageError(
             f'the map must be at least 16 x 16 pixels, got {shape}'
         )
-    if pixel_size_um is not None and not (
-        np.isfinite(pixel_size_um) and pixel_size_um > 0
-    ):
-        raise InvalidImageError(
-            f'the pixel size must be a positive number of micrometres, got '
-            f'{pixel_size_um}'
-        )
+    if pixel_size_um is not None:
+        pixel_size_um = check_pixel_size(pixel_size_um)
     if disc is not None:
-        as_disc(disc)  # a bad disc is refused either way
+        # A bad disc is refused either way.
+        check_disc_radius(as_disc(disc).radius, shape)
     if (
         grade is not None
         and grade.grade == 'ungradable'
@@ -391,6 +377,7 @@ def measure(
 
         fov = fov_mask(image)
     fov = np.ones(shape, bool) if fov is None else np.asarray(fov, bool)
+    check_density(vessels, fov)
 
     row: dict[str, Any] = dict.fromkeys(IMAGE_COLUMNS, float('nan'))
     for col in IMAGE_COLUMNS:
@@ -403,14 +390,23 @@ def measure(
         else float('nan')
     )
 
-    # The disc.
+    # The disc: given, or found where there is evidence for one.
     found: Disc | None = None
+    evidence = '' if disc is not None else disc_evidence(image, vessels, fov)
     if disc is not None:
         found = as_disc(disc)
-    elif vessels.any() or image is not None:
+    elif evidence:
+        row['disc_reason'] = evidence
+    else:
         cand = find_disc(image, vessels if vessels.any() else None, fov=fov)
         row['disc_confidence'] = cand.confidence
-        if cand.confidence >= MIN_CONFIDENCE:
+        if 2 * cand.radius > min(shape):
+            row['disc_reason'] = (
+                f'a disc of the expected size ({2 * cand.radius:.0f} px '
+                f'across) does not fit a {shape[1]} x {shape[0]} frame; '
+                'place it by hand'
+            )
+        elif cand.confidence >= MIN_CONFIDENCE:
             found = cand
         else:
             row['disc_reason'] = (
@@ -422,8 +418,6 @@ def measure(
                 disc_x=round(cand.x, 1),
                 disc_radius_px=round(cand.radius, 1),
             )
-    else:
-        row['disc_reason'] = 'no photo and an empty vessel map'
     if found is not None:
         row.update(
             disc_y=round(found.y, 1),
@@ -434,18 +428,17 @@ def measure(
         )
         if not (0 <= found.y < shape[0] and 0 <= found.x < shape[1]):
             row['disc_reason'] = 'the disc centre is outside the image'
-    if pixel_size_um is not None:
-        um = float(pixel_size_um)
-        row['pixel_size_source'] = 'given'
-    elif found is not None:
-        um = DISC_DIAMETER_UM / (2 * found.radius)
-        row['pixel_size_source'] = (
-            f'disc diameter assumed {DISC_DIAMETER_UM / 1000:g} mm'
-        )
-    else:
-        um = float('nan')
-        row['pixel_size_source'] = 'unknown: no pixel size and no disc'
+    um, row['pixel_size_source'] = pixel_size(
+        given=pixel_size_um,
+        given_source=pixel_size_source,
+        calibration=calib,
+        field_of_view_deg=field_of_view_deg,
+        fov=fov,
+        disc=found,
+    )
     row['pixel_size_um'] = round(um, 4) if np.isfinite(um) else um
+    fovea_cols, fovea = _fovea(fovea, image, vessels, found, fov, um)
+    row.update(fovea_cols)
 
     # Segments.
     soft = None
@@ -523,6 +516,7 @@ def measure(
             row[f'tortuosity_{name}_reason'] = (
                 empty if not vessels.any() else 'no vessel segments'
             )
+    row.update(hemifields(seg_df, segs.paths, found, fovea, min_len))
     row['seconds'] = round(time.perf_counter() - t0, 3)
     image_df = pd.DataFrame([row], columns=list(IMAGE_COLUMNS))
     return Measurements(

@@ -18,7 +18,9 @@ from ..errors import InvalidImageError, ShapeMismatchError
 __all__ = [
     'DISC_DIAMETER_UM',
     'Disc',
+    'MIN_TREE_FRACTION',
     'as_disc',
+    'disc_evidence',
     'find_disc',
     'zone_mask',
     'ZONES',
@@ -39,6 +41,11 @@ ZONES = {'B': (2.0, 3.0), 'C': (2.0, 5.0)}
 # and 30-35 degree cameras give 1/7 to 1/6).
 _DISC_PER_FOV = 1 / 6.5
 _WORK_WIDTH = 128
+#: Without a photo the disc is placed where the vessels converge, which
+#: needs a vessel tree: at least this share of the field of view. Vessel
+#: maps of whole fundus photos cover about a tenth of it; a few scattered
+#: pixels or one short vessel converge nowhere.
+MIN_TREE_FRACTION = 0.02
 # Weight of the vessel-convergence cue against brightness.
 _VESSEL_WEIGHT = 1.0
 
@@ -155,6 +162,33 @@ def _profile_radius(
     return float(np.clip(radius, 0.7 * r0, 1.4 * r0))
 
 
+def disc_evidence(image, vessels, fov=None) -> str:
+    """Why the disc cannot be found from these inputs ('' when it can).
+
+    A photo is evidence (the disc is its bright round region); without
+    one, the vessel map must hold a tree large enough to converge: at
+    least :data:`MIN_TREE_FRACTION` of the field of view (the whole
+    frame without one).
+    """
+    if image is not None:
+        return ''
+    if vessels is None:
+        return 'no photo and no vessel map'
+    v = np.asarray(vessels) > 0
+    area = int(np.count_nonzero(fov)) if fov is not None else v.size
+    n = int(np.count_nonzero(v if fov is None else v & np.asarray(fov)))
+    if not n:
+        return 'no photo and an empty vessel map'
+    if n < MIN_TREE_FRACTION * area:
+        return (
+            f'no photo and {n} vessel pixel(s), {n / max(area, 1):.2%} of '
+            f'the field of view (at least {MIN_TREE_FRACTION:.0%} needed): '
+            'too little vessel tree to place the disc; give the photo or '
+            'place the disc'
+        )
+    return ''
+
+
 def find_disc(
     image: npt.ArrayLike | None = None,
     vessels: npt.ArrayLike | None = None,
@@ -190,7 +224,9 @@ def find_disc(
     Raises
     ------
     InvalidImageError
-        When neither a photo nor a vessel map is given.
+        When neither a photo nor a vessel map is given, or without a
+        photo when the vessel map is too small a tree to converge (see
+        :func:`disc_evidence`).
     ShapeMismatchError
         When the arrays have different heights and widths.
     """
@@ -217,7 +253,12 @@ def find_disc(
         raise InvalidImageError(
             f'images must be at least 16 x 16 pixels, got {shape}'
         )
-    step = max(1, int(round(shape[1] / _WORK_WIDTH)))
+    reason = disc_evidence(image, vessels, fov)
+    if reason:
+        raise InvalidImageError(f'cannot find the optic disc: {reason}')
+    # Both sides of the working copy keep at least 8 pixels (a thin strip
+    # would otherwise shrink to nothing).
+    step = max(1, min(int(round(shape[1] / _WORK_WIDTH)), min(shape[:2]) // 8))
 
     if fov is None and image is not None:
         from ..fov import fov_mask

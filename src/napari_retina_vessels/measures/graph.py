@@ -152,7 +152,15 @@ def _radius_on(vessels: np.ndarray, points: np.ndarray) -> np.ndarray:
     out = np.zeros(vessels.shape, np.float64)
     if not len(points):
         return out
-    edge = ndi.binary_dilation(vessels, np.ones((3, 3), bool)) & ~vessels
+    # A 3 x 3 dilation as two one-pixel shifts per axis: the same
+    # pixels as binary_dilation, several times faster on a large map.
+    rows = vessels.copy()
+    rows[1:] |= vessels[:-1]
+    rows[:-1] |= vessels[1:]
+    grown = rows.copy()
+    grown[:, 1:] |= rows[:, :-1]
+    grown[:, :-1] |= rows[:, 1:]
+    edge = grown & ~vessels
     background = np.argwhere(edge)
     if not len(background):  # all vessel: the transform's convention
         return ndi.distance_transform_edt(vessels)
@@ -161,13 +169,18 @@ def _radius_on(vessels: np.ndarray, points: np.ndarray) -> np.ndarray:
     return out
 
 
-def _majority(label_map, path) -> int:
-    """The most common nonzero A/V value on *path* (0 if none)."""
-    if label_map is None:
+def _class_label(label_map, path, cls) -> int:
+    """The label of a segment traced on class *cls*'s own map.
+
+    *cls* when at least a third of its skeleton pixels carry it (a
+    vessel passing through a crossing, label 3, stays itself), else 3:
+    a piece of the uncertain/crossing map that both classes share.
+    """
+    if label_map is None or cls == 0:
         return 0
     vals = label_map[path[:, 0], path[:, 1]]
-    vals = vals[vals > 0]
-    return int(np.bincount(vals).argmax()) if vals.size else 0
+    own = int(np.count_nonzero(vals == cls))
+    return cls if 3 * own >= len(vals) else 3
 
 
 def trace_segments(
@@ -178,6 +191,14 @@ def trace_segments(
     min_length: float = 3.0,
 ) -> Segments:
     """Split the vessel map into segments and measure each one.
+
+    With an A/V map each class gets its own centreline: arteries are
+    skeletonised on the artery map, veins on the vein map (uncertain and
+    crossing pixels, label 3, belong to both), and unlabelled vessel
+    pixels on their own. An artery touching a vein is therefore two
+    segments, each on its own centre and measured across its own
+    pixels; a piece of the label-3 map that neither class runs through
+    is one ``uncertain`` segment (traced with the arteries, not twice).
 
     Parameters
     ----------
@@ -196,9 +217,87 @@ def trace_segments(
     -------
     Segments
     """
+    vessels = np.asarray(vessels, bool)
+    if soft is None:
+        soft_map = vessels.astype(np.float32)
+    else:
+        soft_map = np.asarray(soft, np.float32)
+    if labels is None:
+        return _trace(vessels, soft_map, None, 0, min_length)
+    label_map = np.asarray(labels)
+    parts = []
+    for cls in (1, 2, 0):
+        if cls:
+            own = (label_map == cls) | (label_map == 3)
+        else:
+            own = vessels & (label_map == 0)
+        if not own.any():
+            continue
+        # The other class's pixels are background to this one (0, so a
+        # binary edge falls half way between the two vessels' pixels):
+        # a profile stops where the touching vessel begins.
+        soft_c = np.where(own | ~vessels, soft_map, 0.0)
+        part = _trace(
+            own, soft_c.astype(np.float32), label_map, cls, min_length
+        )
+        if cls == 2:  # label-3 pieces were kept with the arteries
+            part = _select(part, part.label != 3)
+        parts.append(part)
+    return _concat(parts)
+
+
+def _select(segs: Segments, keep: np.ndarray) -> Segments:
+    idx = np.flatnonzero(keep)
+    return Segments(
+        [segs.paths[i] for i in idx],
+        [segs.widths[i] for i in idx],
+        *(
+            getattr(segs, f)[idx]
+            for f in (
+                'length',
+                'arc',
+                'chord',
+                'curvature',
+                'orientation',
+                'label',
+                'kind',
+            )
+        ),
+    )
+
+
+def _concat(parts: list[Segments]) -> Segments:
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return _empty()
+    return Segments(
+        [q for p in parts for q in p.paths],
+        [w for p in parts for w in p.widths],
+        *(
+            np.concatenate([getattr(p, f) for p in parts])
+            for f in (
+                'length',
+                'arc',
+                'chord',
+                'curvature',
+                'orientation',
+                'label',
+                'kind',
+            )
+        ),
+    )
+
+
+def _trace(
+    vessels: np.ndarray,
+    soft_map: np.ndarray,
+    label_map: np.ndarray | None,
+    cls: int,
+    min_length: float,
+) -> Segments:
+    """The segments of one map (all vessels, or one class's own)."""
     from skimage.morphology import skeletonize
 
-    vessels = np.asarray(vessels, bool)
     skeleton = skeletonize(vessels)
     if skeleton.sum() < 2:
         return _empty()
@@ -208,10 +307,6 @@ def trace_segments(
     types = skan.summarize(skel, separator='_')['branch_type'].to_numpy()
     coords = np.asarray(skel.coordinates, np.intp)
     radius = _radius_on(vessels, coords)
-    if soft is None:
-        soft_map = vessels.astype(np.float32)
-    else:
-        soft_map = np.asarray(soft, np.float32)
     degree = np.zeros(vessels.shape, np.int32)
     degree[coords[:, 0], coords[:, 1]] = skel.degrees
 
@@ -246,31 +341,8 @@ def trace_segments(
     rough = np.maximum(2 * r - 1, 1.0)
     limit = 2.5 * rough + 2
     half = np.minimum(limit + _STEP, max(3.0, 2.5 * r.max() + 2))
-    label_map = None if labels is None else np.asarray(labels)
-    seg_label = np.array([_majority(label_map, p) for p in paths], int)
-    point_label = np.repeat(seg_label, [len(p) for p in paths])
-    width = np.full(len(centres), np.nan)
-    by_class = label_map is not None
-    # An artery beside a vein is one blob in the vessel map: measure
-    # each class on its own pixels (plus crossings, label 3), so the
-    # profile stops where the other class begins; the rest on the map.
-    rest = ~np.isin(point_label, (1, 2)) if by_class else slice(None)
-    width[rest] = _profile_widths(
-        soft_map, centres[rest], normals[rest], half[rest]
-    )
-    if by_class:
-        for c in (1, 2):
-            sel = point_label == c
-            if not sel.any():
-                continue
-            own = (label_map == c) | (label_map == 3)
-            soft_c = np.where(own, soft_map, np.minimum(soft_map, 0.49))
-            width[sel] = _profile_widths(
-                soft_c.astype(np.float32),
-                centres[sel],
-                normals[sel],
-                half[sel],
-            )
+    seg_label = np.array([_class_label(label_map, p, cls) for p in paths], int)
+    width = _profile_widths(soft_map, centres, normals, half)
     width[(width > limit) | (width <= 0)] = np.nan
 
     widths, length, arcs, chord, curv, orient, lab = ([] for _ in range(7))

@@ -47,6 +47,7 @@ SEGMENT_COLUMNS = (
     'y_mid',
     'x_mid',
     'corrected',
+    'hemifield',
 )
 
 _KINDS = {0: 'end-end', 1: 'junction-end', 2: 'junction-junction', 3: 'loop'}
@@ -125,6 +126,7 @@ def segment_table(segs: Segments, shape, disc: Disc | None, um: float):
     mid = np.array([p[len(p) // 2] for p in segs.paths]).reshape(n, 2)
     cols['y_mid'], cols['x_mid'] = mid.T
     cols['corrected'] = [''] * n
+    cols['hemifield'] = [''] * n  # set by measure() once the fovea is known
     return pd.DataFrame(cols, columns=list(SEGMENT_COLUMNS))
 
 

@@ -40,6 +40,57 @@ _NODE_TOLERANCE = 3.0
 #: A segment between two zone-B nodes shorter than this many times the
 #: widest calibre at its ends is a connector (the bridge of a crossing).
 _BRIDGE = 2.5
+#: Skeleton pixels over which a free end's direction is taken.
+_TANGENT = 8
+#: Cosine of the largest angle between a free end's direction and the
+#: gap to the other end for the two to face each other across a
+#: crossing (30 degrees).
+_FACING = float(np.cos(np.radians(30)))
+
+
+def _end_direction(path: np.ndarray, end: int) -> np.ndarray:
+    """Unit vector pointing out of *path* at its end 0 or 1."""
+    k = min(len(path) - 1, _TANGENT)
+    a, b = (path[0], path[k]) if end == 0 else (path[-1], path[-1 - k])
+    d = np.asarray(a, float) - np.asarray(b, float)
+    n = np.hypot(*d)
+    return d / n if n else d
+
+
+def _bridge_crossings(segs, ends, nodes, calibre) -> None:
+    """Join free ends of one class that face each other across a gap.
+
+    Each class has its own centreline, so where the A/V map gives a
+    crossing to one class only, the other class's vessel stops at the
+    crossing's edge and goes on at the far side: two free ends, a
+    crossing vessel's width (at most the widest calibre) plus about one
+    radius either side apart, each pointing at the other. Those ends
+    are one node, as they would be with the crossing labelled 3.
+    """
+    from scipy.spatial import cKDTree
+
+    counts = np.bincount([nodes[e] for e in range(len(ends))])
+    free = np.array([counts[nodes[e]] == 1 for e in range(len(ends))])
+    finite = calibre[np.isfinite(calibre)]
+    if free.sum() < 2 or not finite.size:
+        return
+    idx = np.flatnonzero(free)
+    widest = float(finite.max())
+    for a, b in cKDTree(ends[idx]).query_pairs(3 * widest + 2):
+        ea, eb = int(idx[a]), int(idx[b])
+        sa, sb = ea // 2, eb // 2
+        if sa == sb or segs.label[sa] != segs.label[sb]:
+            continue
+        own = np.nanmax([calibre[sa], calibre[sb], 1.0])
+        gap = ends[eb] - ends[ea]
+        dist = float(np.hypot(*gap))
+        if dist > widest + 2 * own + 2 or dist == 0:
+            continue
+        gap /= dist
+        da = _end_direction(segs.paths[sa], ea % 2)
+        db = _end_direction(segs.paths[sb], eb % 2)
+        if da @ gap > _FACING and -(db @ gap) > _FACING:
+            nodes.merge(ea, eb)
 
 
 def zone_b_vessels(
@@ -107,6 +158,7 @@ def zone_b_vessels(
         connector[i] = segs.length[i] < _BRIDGE * w
     for i in np.flatnonzero(connector):
         nodes.merge(2 * int(i), 2 * int(i) + 1)
+    _bridge_crossings(segs, ends, nodes, calibre)
 
     # Same-class zone-B segments that share a node inside zone B.
     vessels = DisjointSet(range(n))

@@ -142,13 +142,14 @@ MEASURE_PHOTO_TIP = (
     'The photo, if open: it helps find the optic disc and the field of view.'
 )
 PIXEL_SIZE_TIP = (
-    'Micrometres per pixel; 0 takes it from the optic disc, '
-    'assumed 1.8 mm across.'
+    'Micrometres per pixel; 0 takes it from the layer (a DICOM '
+    'PixelSpacing, or a layer scale other than 1, read as µm), else '
+    'from the optic disc, assumed 1.8 mm across.'
 )
 USE_DISC_TIP = (
-    'Measure around the disc in the "optic disc" layer: move or '
-    'resize it, then Measure again. Untick (or delete the '
-    'layer) to find the disc automatically.'
+    'Measure around the disc in the "optic disc" layer and from the '
+    'point in the "fovea" layer: move or resize them, then Measure '
+    'again. Untick (or delete the layers) to find both automatically.'
 )
 COLOUR_BY_TIP = 'Colour the segments by calibre, tortuosity or class.'
 MEASURE_UNGRADABLE_TIP = (

@@ -41,6 +41,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import napari
 
 DISC_LAYER = 'optic disc'
+FOVEA_LAYER = 'fovea'
 ZONES_LAYER = 'zones B, C'
 SEGMENTS_LAYER = 'vessel segments'
 COLOUR_BY = ('calibre', 'tortuosity', 'class')
@@ -67,6 +68,10 @@ IMAGE_ROWS = (
     ('disc_radius_px', 'disc radius (px)'),
     ('disc_confidence', 'disc confidence'),
     ('pixel_size_um', 'pixel size (µm)'),
+    ('fovea_confidence', 'fovea confidence'),
+    ('disc_fovea_dd', 'disc-fovea distance (DD)'),
+    ('axis_angle_deg', 'disc-fovea axis (deg below)'),
+    ('eye', 'eye'),
 )
 #: Columns of the per-segment table shown (all are exported).
 SEGMENT_VIEW = (
@@ -149,6 +154,25 @@ def _quality_row(layer) -> dict[str, Any] | None:
         k: meta.get(k, '')
         for k in ('quality_grade', 'quality_score', 'quality_reasons')
     }
+
+
+def layer_pixel_size(*layers) -> tuple[float | None, str | None]:
+    """Micrometres per pixel from the first layer with a scale, and its
+    source: a file's pixel spacing in the layer metadata (the reader
+    puts a DICOM PixelSpacing there, in µm, and sets the scale from it),
+    else a layer scale other than 1 (read as µm per pixel)."""
+    for ly in layers:
+        if ly is None:
+            continue
+        spacing = ly.metadata.get('pixel_spacing')
+        if spacing is not None and len(spacing) >= 2:
+            return float(np.sqrt(spacing[-2] * spacing[-1])), (
+                'file pixel spacing (layer metadata)'
+            )
+        scale = np.asarray(ly.scale, float)[-2:]
+        if np.all(scale > 0) and not np.allclose(scale, 1.0):
+            return float(np.sqrt(scale.prod())), 'napari layer scale'
+    return None, None
 
 
 def _ungradable(quality: dict[str, Any] | None) -> bool:
@@ -324,7 +348,15 @@ class MeasureWidget(Container):
             shapes = self._viewer.layers[DISC_LAYER]
             if len(shapes.data) and shapes.metadata.get('shape') == maps.shape:
                 disc = disc_from_shape(shapes.data[0])
+        fovea = None
+        if self.use_disc.value and FOVEA_LAYER in self._viewer.layers:
+            points = self._viewer.layers[FOVEA_LAYER]
+            if len(points.data) and points.metadata.get('shape') == maps.shape:
+                fovea = tuple(float(v) for v in points.data[0][-2:])
         size = float(self.pixel_size.value) or None
+        source = None
+        if size is None:
+            size, source = layer_pixel_size(layer, self.photo.value)
         quality = _quality_row(layer)
         if _ungradable(quality) and not self.measure_ungradable.value:
             raise ValueError(
@@ -336,7 +368,9 @@ class MeasureWidget(Container):
             'maps': maps,
             'photo': photo,
             'disc': disc,
+            'fovea': fovea,
             'pixel_size_um': size,
+            'pixel_size_source': source,
             'quality': quality,
             'measure_ungradable': bool(self.measure_ungradable.value),
             'corrections': self.corrections.current(),
@@ -459,6 +493,19 @@ class MeasureWidget(Container):
             meta,
             geometry,
         )
+        if FOVEA_LAYER in self._viewer.layers:
+            self._viewer.layers.remove(FOVEA_LAYER)
+        row = m.image.iloc[0]
+        if np.isfinite(row['fovea_y']):
+            self._viewer.add_points(
+                [[row['fovea_y'], row['fovea_x']]],
+                name=FOVEA_LAYER,
+                symbol='cross',
+                size=max(8.0, float(row['disc_radius_px'] or 0) / 2),
+                face_color='#ffff00',
+                metadata=dict(meta),
+                **geometry,
+            )
         labels = m.segment_map()
         colours = corrected_colours(
             m.segments, segment_colours(m.segments, self.colour_by.value)
@@ -537,6 +584,8 @@ class MeasureWidget(Container):
                 note = row['pixel_size_source']
             elif col == 'disc_confidence':
                 note = row['disc_reason'] or row['disc_source']
+            elif col == 'fovea_confidence':
+                note = row['fovea_reason'] or row['fovea_source']
             data.append([_fmt(row[col]), note])
             index.append(label)
         self.image_table.value = {
