@@ -69,9 +69,9 @@ def colour_cast(
     if rng.random() < P_HAZE:
         # Haze: a bright, slightly tinted veil, stronger to one side.
         h = rng.uniform(0.1, 0.45)
-        tint = torch.tensor(
-            1 - rng.uniform(0, 0.25, 3), dtype=torch.float32
-        )[:, None, None]
+        tint = torch.tensor(1 - rng.uniform(0, 0.25, 3), dtype=torch.float32)[
+            :, None, None
+        ]
         level = rng.uniform(0.5, 0.9) * tint
         _, hh, ww = rgb.shape
         u = torch.linspace(-1, 1, hh)[:, None]
