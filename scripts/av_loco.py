@@ -54,11 +54,17 @@ CASTS = ('yellow', 'grey', 'haze', 'lowcon', 'gamma')
 #: name -> (weights, training cameras)
 MODELS = {
     'v3': ('seqnet-av-universal-v3', ('RITE', 'HRF-AV')),
-    'v4': ('seqnet-av-universal-v4', ('RITE', 'HRF-AV')),
-    'rite': ('seqnet-av-rite', ('RITE',)),
-    'hrf': ('seqnet-av-hrf', ('HRF-AV',)),
+    'v4': (
+        str(ROOT / 'weights' / 'seqnet-av-universal-v4.pt'),
+        ('RITE', 'HRF-AV'),
+    ),
+    'rite': (str(ROOT / 'weights' / 'seqnet-av-rite.pt'), ('RITE',)),
+    'hrf': (str(ROOT / 'weights' / 'seqnet-av-hrf.pt'), ('HRF-AV',)),
+    # LOCO_FT: a copy of a running fine-tune's best.pt, scored as is.
     'colour-ft': (
-        str(ROOT / 'runs' / 'seqnet-av-colour' / 'best.pt'),
+        os.environ.get(
+            'LOCO_FT', str(ROOT / 'runs' / 'seqnet-av-colour' / 'best.pt')
+        ),
         ('RITE', 'HRF-AV'),
     ),
 }
@@ -223,7 +229,7 @@ class Runner:
         from napari_retina_vessels.preprocessing import normalise_input
         from napari_retina_vessels.weights import load_model
 
-        name = f'av_{model}{"_cm" if match else ""}_{tag}.npy'
+        name = f'av_{_tag(model)}{"_cm" if match else ""}_{tag}.npy'
         path = CACHE / name
         if path.is_file() and not self.refresh:
             return np.load(path)
@@ -242,6 +248,17 @@ class Runner:
         p = p.astype(np.float16)
         np.save(path, p)
         return p
+
+
+def _tag(model: str) -> str:
+    """Cache name of a model; a weights file adds its hash, so a newer
+    checkpoint of a running fine-tune is scored afresh."""
+    src = Path(MODELS[model][0])
+    if not src.is_file():
+        return model
+    import hashlib
+
+    return f'{model}-{hashlib.sha256(src.read_bytes()).hexdigest()[:8]}'
 
 
 def colour_match(
@@ -311,7 +328,13 @@ def score(it, ves, p, strength) -> tuple[int, int, int, float, float]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument('--rows', default=None, help='comma-separated row names')
+    ap.add_argument('--rows', default=None, help='row names separated by ;')
+    ap.add_argument(
+        '--cols',
+        default=None,
+        help='only these columns (separated by ;), e.g. the held-out '
+        "camera's: 'HRF-AV;RITE test'",
+    )
     ap.add_argument('--json', default=None)
     ap.add_argument('--refresh', action='store_true')
     args = ap.parse_args()
@@ -323,7 +346,7 @@ def main() -> None:
     rows = (
         ROWS
         if args.rows is None
-        else {k: ROWS[k] for k in args.rows.split(',')}
+        else {k: ROWS[k] for k in args.rows.split(';')}
     )
     table = {}
     for row, (model, strength, match) in rows.items():
@@ -333,6 +356,8 @@ def main() -> None:
         for col, its in cols.items():
             if col == 'HRF-AV' and col in MODELS[model][1]:
                 continue  # its training camera: only the held-out one
+            if args.cols and col not in args.cols.split(';'):
+                continue
             acc = np.zeros(5)
             for tag, it in its:
                 ves = run.vessels(tag, it)
@@ -353,13 +378,14 @@ def main() -> None:
                 }
         held = [k for k in ('RITE', 'HRF-AV') if k not in MODELS[model][1]]
         res['held-out camera'] = (
-            res['HRF-AV' if held == ['HRF-AV'] else 'RITE test']
+            res.get('HRF-AV' if held == ['HRF-AV'] else 'RITE test')
             if len(held) == 1
             else None
         )
-        stress = [res[c]['acc'] for c in ('val', *CASTS)]
-        res['stress mean'] = float(np.mean(stress))
-        res['stress worst'] = float(np.min(stress))
+        stress = [res[c]['acc'] for c in ('val', *CASTS) if c in res]
+        if stress:
+            res['stress mean'] = float(np.mean(stress))
+            res['stress worst'] = float(np.min(stress))
         table[row] = res
         print(_line(row, res), flush=True)
     if args.json:
@@ -371,11 +397,16 @@ def _line(row, res) -> str:
         v = res.get(c)
         return '-' if not v else f'{v["acc"]:.4f} ({v["coverage"]:.0%})'
 
+    def g(v):
+        return '-' if v is None else f'{v:.4f}'
+
     cells = [f('held-out camera'), f('RITE test')]
-    cells += [f'{res[c]["acc"]:.4f}' for c in ('val', *CASTS)]
-    cells += [f'{res["stress mean"]:.4f}', f'{res["stress worst"]:.4f}']
-    d = res['DRIMDB']
-    cells.append(f'{d["vessel_fraction"]:.3f} / {d["artery_share"]:.2f}')
+    cells += [g(res.get(c, {}).get('acc')) for c in ('val', *CASTS)]
+    cells += [g(res.get('stress mean')), g(res.get('stress worst'))]
+    d = res.get('DRIMDB')
+    cells.append(
+        f'{d["vessel_fraction"]:.3f} / {d["artery_share"]:.2f}' if d else '-'
+    )
     return f'| {row} | ' + ' | '.join(cells) + ' |'
 
 
