@@ -84,6 +84,9 @@ ROWS = {
     'seqnet-av-hrf, vote 0.3': ('hrf', 0.3, False),
     'seqnet-av-hrf, vote 0.8': ('hrf', 0.8, False),
     'seqnet-av-hrf + colour matching': ('hrf', 0.45, True),
+    'seqnet-av-rite + colour matching, vote 0.8': ('rite', 0.8, True),
+    'seqnet-av-hrf + colour matching, vote 0.8': ('hrf', 0.8, True),
+    'v3 + colour matching, vote 0.8': ('v3', 0.8, True),
 }
 
 
