@@ -115,3 +115,22 @@ def test_colour_run_trains_and_records_the_option(tmp_path, data):
     train(cfg)
     saved = json.loads((tmp_path / 'run' / 'config.json').read_text())
     assert saved['augment'] == 'colour'
+
+
+def test_cli_passes_augment(tmp_path, data):
+    import json
+
+    from synthetic import TINY_TRAIN_ARGS
+
+    from napari_retina_vessels.cli import main
+
+    out = tmp_path / 'cli'
+    args = ['train', str(data), '--out', str(out), *TINY_TRAIN_ARGS]
+    code = main([*args, '--channels', '4,8', '--augment', 'colour'])
+    assert code != 0  # the global input is refused, in one line
+    assert not (out / 'config.json').exists()
+    code = main(
+        [*args, '--channels', '4,8', '--augment', 'colour', '--input', 'local']
+    )
+    assert code == 0
+    assert json.loads((out / 'config.json').read_text())['augment'] == 'colour'
