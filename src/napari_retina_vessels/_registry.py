@@ -84,6 +84,19 @@ REGISTRY: dict[str, dict] = {
         '+ HRF-AV training labels: v3 fine-tuned on 512 px crops '
         '(validation +0.3 points, RITE test -0.1: not the default)',
     },
+    'seqnet-av-colour': {
+        'file': 'seqnet-av-colour.pt',
+        'sha256': (
+            'ca485e567ff4f744e2b8bdf5bb79832b374b3d19ad806269122cb14ba805e3ac'
+        ),
+        'arch': 'seqnet-av',
+        'task': 'av',
+        'shipped': False,
+        'description': 'SeqNet-style A/V stage: v3 fine-tuned with the '
+        'colour/illumination augmentation of other cameras (casts, haze, '
+        'low contrast); best on the colour-cast stress photos, not the '
+        'default (see docs/weights.md)',
+    },
     'seqnet-av-universal-v2': {
         'file': 'seqnet-av-universal-v2.pt',
         'sha256': (

@@ -65,6 +65,14 @@ def add_parser(sub: Any) -> None:
         help='flip views of the vessel stage (default: --views)',
     )
     ev.add_argument(
+        '--model-fov',
+        choices=['dataset', 'photo'],
+        default='dataset',
+        help="FOV given to the model: the dataset's mask (default, the "
+        'benchmark protocol) or the one the pipeline finds in the photo, '
+        'as segment(image) does; scored inside the mask either way',
+    )
+    ev.add_argument(
         '--best-threshold',
         action='store_true',
         help='also report the threshold maximising pooled F1',
@@ -102,6 +110,7 @@ def run(args: Any) -> int:
         vessel_views=args.vessel_views,
         best_threshold=args.best_threshold,
         strict=args.strict,
+        model_fov=args.model_fov,
         workers=args.workers,
         scheduler=args.scheduler,
         progress=tqdm_progress({'evaluate', 'download'}),
@@ -143,15 +152,29 @@ def _cells(values: dict | None, keys) -> str:
     )
 
 
+#: What the artery/vein rows count (printed under them).
+AV_DEFINITION = (
+    'pooled over all pixels of all photos; counted: ground-truth artery '
+    'and vein pixels inside the FOV (crossings and uncertain excluded); '
+    'intersection: those the model calls vessel; all: every one, a '
+    'missed pixel classified by its artery probability'
+)
+
+
 def report_table(report: dict) -> str:
     """A few lines summarising an :func:`.evaluation.evaluate_dataset`
     report: pooled, per-image mean and SD, and artery/vein rows."""
     who = report.get('model') or f'maps in {report.get("predictions")}'
     thr = report.get('threshold')
     thr_text = f', threshold {thr:.2f}' if isinstance(thr, float) else ''
+    fov = report.get('model_fov')
+    fov_text = {
+        'dataset': ", model given the dataset's FOV masks",
+        'photo': ', model finds the FOV in each photo',
+    }.get(fov, '')
     lines = [
         f'{report.get("dataset")}: {report.get("n_images")} images, '
-        f'{who}{thr_text}'
+        f'{who}{thr_text}{fov_text}'
     ]
     if report.get('pooled'):
         keys = list(_TABLE_COLUMNS)
@@ -190,4 +213,5 @@ def report_table(report: dict) -> str:
             f'not scored, no saved map ({len(missing)}): {shown} '
             '(--strict fails instead)'
         )
+        lines.append(AV_DEFINITION)
     return '\n'.join(lines)

@@ -105,6 +105,14 @@ def add_parser(sub: Any) -> None:
         "that of --init's weights, else global",
     )
     tr.add_argument(
+        '--augment',
+        choices=['camera', 'colour'],
+        default='camera',
+        help='augmentation: camera (colour response, resolution, JPEG) '
+        'or colour (camera plus yellow-green and grey casts, haze, low '
+        'contrast, gamma, 8-bit noise; needs --input local)',
+    )
+    tr.add_argument(
         '--resume',
         action='store_true',
         help="continue from the run folder's checkpoint",
@@ -166,6 +174,7 @@ def run(args: Any) -> int:
         amp=args.amp,
         workers=args.workers,
         cache=args.cache,
+        augment=args.augment,
     )
     bar = _StepBar()
     try:

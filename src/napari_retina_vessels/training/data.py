@@ -21,6 +21,7 @@ from ..preprocessing import (
     resize,
     scaled_shape,
 )
+from .colour import colour_cast, weaken_vessel_map
 
 # Channel layout of a prepared image tensor.
 RGB, FOV, VESSEL = slice(0, 3), 3, 4
@@ -150,6 +151,7 @@ class PatchSampler:
         size: int = 256,
         seed: int = 0,
         input_mode: str = 'global',
+        augment: str = 'camera',
     ) -> None:
         self.images = images
         self.task = task
@@ -162,6 +164,8 @@ class PatchSampler:
         # A/V stage, which must not learn one camera's absolute colours.
         # The vessel stage keeps its batches as they were.
         self.camera_aug = task == 'av'
+        # 'colour': other cameras' casts, haze, contrast (.colour).
+        self.colour_aug = augment == 'colour'
         self.rng = np.random.default_rng(seed)
 
     def state(self) -> dict:
@@ -210,6 +214,8 @@ class PatchSampler:
         )[0]
         fov = (crop[FOV] > 0.5).float()
         rgb = crop[RGB].clamp(0, 1)
+        if self.colour_aug:
+            rgb = colour_cast(rgb, fov, rng)
         # Only the global normalisation needs the pixel sample's statistics.
         use_pix = self.input_mode == 'global'
         # Photometric jitter: shared and per-channel gamma and gain; the
@@ -259,6 +265,8 @@ class PatchSampler:
         x = x.clamp(-8, 8) * fov
         if self.task == 'av':
             vp = crop[VPROB : VPROB + 1].clamp(0, 1)
+            if self.colour_aug:
+                vp = weaken_vessel_map(vp, rng)
             x = torch.cat([x, vp * fov], 0)
             tgt = torch.stack(
                 [fov, crop[VESSEL], crop[ARTERY], crop[VEIN], crop[LABELLED]]

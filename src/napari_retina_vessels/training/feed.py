@@ -21,10 +21,13 @@ __all__ = ['Feed']
 class _Stream(torch.utils.data.IterableDataset):
     """An endless stream of batches from one sampler per worker."""
 
-    def __init__(self, images, *, task, size, input_mode, batch, seed) -> None:
+    def __init__(
+        self, images, *, task, size, input_mode, batch, seed, augment
+    ) -> None:
         super().__init__()
         self.images, self.task, self.size = images, task, size
         self.input_mode, self.batch, self.seed = input_mode, batch, seed
+        self.augment = augment
 
     def __iter__(self):
         info = torch.utils.data.get_worker_info()
@@ -44,6 +47,7 @@ class _Stream(torch.utils.data.IterableDataset):
             size=self.size,
             input_mode=self.input_mode,
             seed=seed,
+            augment=self.augment,
         )
         while True:
             yield sampler.batch(self.batch)
@@ -69,6 +73,8 @@ class Feed:
     pin : bool
         Pin the workers' batches in page-locked memory (faster copies
         to a GPU).
+    augment : str
+        Augmentation recipe (:data:`.colour.AUGMENTS`).
     """
 
     def __init__(
@@ -82,6 +88,7 @@ class Feed:
         seed: int,
         workers: int = 0,
         pin: bool = False,
+        augment: str = 'camera',
     ) -> None:
         self.batch, self.workers = batch, workers
         self._kw = {
@@ -89,6 +96,7 @@ class Feed:
             'task': task,
             'size': size,
             'input_mode': input_mode,
+            'augment': augment,
         }
         self.seed, self.pin = seed, pin
         self._sampler = (

@@ -20,6 +20,7 @@ from ..models import ARCHITECTURES, build_model, count_parameters
 from ..preprocessing import INPUT_MODES
 from . import cache as C
 from . import data as D
+from .colour import AUGMENTS
 from .feed import Feed
 from .losses import av_loss, vessel_loss
 
@@ -60,6 +61,9 @@ class TrainConfig:
     workers: int = 0
     #: Folder of prepared photos (training.cache), read and written.
     cache: str | None = None
+    #: Augmentation recipe (training.colour.AUGMENTS): 'camera' (that of
+    #: earlier runs) or 'colour' (other cameras' casts, haze, contrast).
+    augment: str = 'camera'
 
 
 #: Settings of how a run is executed, not of what it learns: a resumed
@@ -212,6 +216,17 @@ def _check(cfg: TrainConfig) -> str:
             f'{cfg.input!r}; choose from '
             f'{", ".join(INPUT_MODES)}'
         )
+    if cfg.augment not in AUGMENTS:
+        raise TrainingConfigError(
+            f'unknown augmentation {cfg.augment!r}; choose from '
+            f'{", ".join(AUGMENTS)}'
+        )
+    if cfg.augment == 'colour' and cfg.input != 'local':
+        raise TrainingConfigError(
+            "the colour augmentation needs --input local (the 'global' "
+            'input is standardised with whole-photo statistics that a '
+            'crop-level cast would not match)'
+        )
     return task
 
 
@@ -273,6 +288,7 @@ def train(
         batch=cfg.batch,
         workers=cfg.workers,
         pin=device.type == 'cuda',
+        augment=cfg.augment,
     )
     step, best, elapsed = 0, -1.0, 0.0
     if resuming:
