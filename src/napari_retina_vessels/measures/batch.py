@@ -62,7 +62,6 @@ MEASURES_COLUMNS = (
 # not measured by default; rows carry the quality grade and a note.
 # 3: grader corrections; segments.csv gains y_mid, x_mid, corrected.
 _VERSION = 3
-_QUALITY_KEYS = ('quality_grade', 'quality_score', 'quality_reasons')
 _SEGMENTS_HEADER = ','.join(['name', *SEGMENT_COLUMNS])
 
 

@@ -81,7 +81,7 @@ def review_items(folder: str | os.PathLike) -> list[ReviewItem]:
     RetinaVesselsError
         When *folder* holds no ``*_vessels.png``.
     """
-    from .batch import _segment_outputs
+    from .inputs import _segment_outputs
 
     folder = Path(folder)
     found = _segment_outputs(folder) if folder.is_dir() else []
