@@ -166,7 +166,7 @@ class CorrectionsPanel(Container):
     def destination(self) -> tuple[Path, str] | None:
         """(folder, NAME) for ``NAME.corrections.json``: beside the
         segment output the map was read from, else the CSV folder."""
-        from ..reader import _result_kind
+        from ..saved_results import result_kind as _result_kind
 
         layer = self._owner.maps.value
         if layer is None:
