@@ -35,12 +35,14 @@ def _refs(*names):
 
 
 def test_unknown_engine_is_refused_before_any_work(monkeypatch):
-    from napari_retina_vessels import pipeline
+    from napari_retina_vessels import engine, pipeline
 
-    def no_fov(*a, **k):  # pragma: no cover - must not be reached
+    def no_work(*a, **k):  # pragma: no cover - must not be reached
         raise AssertionError('work started')
 
-    monkeypatch.setattr(pipeline, 'fov_mask', no_fov)
+    # The options are checked before the engine loads or prepares.
+    monkeypatch.setattr(engine, 'run', no_work)
+    monkeypatch.setattr(pipeline, 'run', no_work)
     with pytest.raises(InvalidOptionError, match='engine must be one of'):
         pipeline.segment(fake_fundus(64, 64), device='cpu', engine='tpu')
 

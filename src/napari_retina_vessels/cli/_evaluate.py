@@ -205,6 +205,7 @@ def report_table(report: dict) -> str:
             )
         if isinstance(av.get('detected'), float):
             lines.append(f'labelled A/V pixels detected: {av["detected"]:.4f}')
+        lines.append(AV_DEFINITION)
     missing = report.get('missing_predictions') or []
     if missing:
         more = ', ...' if len(missing) > 10 else ''
@@ -213,5 +214,4 @@ def report_table(report: dict) -> str:
             f'not scored, no saved map ({len(missing)}): {shown} '
             '(--strict fails instead)'
         )
-        lines.append(AV_DEFINITION)
     return '\n'.join(lines)
