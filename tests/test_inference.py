@@ -138,9 +138,10 @@ def test_evaluate_cli_passes_av_views(monkeypatch, tmp_path):
     assert got['av_views'] == 1 and got['av']
     assert got['vessel_views'] is None and got['views'] is None
     assert main(['evaluate', str(tmp_path), '--tta']) == 0
-    assert got['views'] == 4
+    # The flags give the (vessel, av) pair SegmentOptions stores.
+    assert got['views'] == (4, 4)
     assert main(['evaluate', str(tmp_path), '--views', '1']) == 0
-    assert got['views'] == 1
+    assert got['views'] == (1, 1)
     assert main(['evaluate', str(tmp_path), '--vessel-views', '4']) == 0
     assert got['vessel_views'] == 4
 
