@@ -17,10 +17,11 @@ def test_unknown_precision_is_refused_before_any_work(monkeypatch):
     from napari_retina_vessels import pipeline
     from napari_retina_vessels.errors import InvalidOptionError
 
-    def no_fov(*a, **k):  # pragma: no cover - must not be reached
+    def no_work(*a, **k):  # pragma: no cover - must not be reached
         raise AssertionError('work started')
 
-    monkeypatch.setattr(pipeline, 'fov_mask', no_fov)
+    # The options are checked before the engine starts.
+    monkeypatch.setattr(pipeline, 'run', no_work)
     with pytest.raises(InvalidOptionError, match='precision must be one of'):
         pipeline.segment(fake_fundus(64, 64), device='cpu', precision='fp8')
 
