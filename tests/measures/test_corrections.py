@@ -250,9 +250,14 @@ def test_centrelines_are_the_traced_paths(tree):
     from napari_retina_vessels.measures.graph import trace_segments
 
     vessels, av, soft = tree
-    for v in (vessels, vessels & (av == 1)):
-        got = centrelines(v)
-        want = trace_segments(v, soft=soft, labels=av).paths
+    arteries = vessels & (av == 1)
+    for v, labels in (
+        (vessels, None),
+        (vessels, av),
+        (arteries, np.where(arteries, av, 0).astype(np.uint8)),
+    ):
+        got = centrelines(v, labels)
+        want = trace_segments(v, soft=soft, labels=labels).paths
         assert len(got) == len(want)
         assert all(np.array_equal(a, b) for a, b in zip(got, want))
 

@@ -92,8 +92,11 @@ def apply_painted(
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Vessel and A/V maps with painted pixels added (1) or erased (2).
 
-    An added pixel takes the A/V label of the nearest labelled pixel, so
-    a gap painted into an artery is artery.
+    Each stroke (a connected piece of added pixels) takes, whole, the
+    A/V label of the labelled pixel nearest to it, so a gap painted into
+    an artery is artery, and a new vessel is one segment of one class
+    (each class is skeletonised on its own map: a stroke labelled half
+    artery, half vein would be two segments).
     """
     if painted is None:
         return vessels, av
@@ -109,13 +112,29 @@ def apply_painted(
         if added.any() and (av > 0).any():
             from scipy import ndimage as ndi
 
-            _, (iy, ix) = ndi.distance_transform_edt(
+            dist, (iy, ix) = ndi.distance_transform_edt(
                 av == 0, return_indices=True
             )
             fill = added & (av == 0)
-            av[fill] = av[iy[fill], ix[fill]]
+            av[fill] = _stroke_labels(fill, av[iy, ix], dist)
         av[erased] = 0
     return vessels, av
+
+
+def _stroke_labels(fill, nearest, dist) -> np.ndarray:
+    """One label per stroke of *fill*: that of its pixel nearest to a
+    labelled one (*nearest*: each pixel's nearest label, at *dist*)."""
+    from scipy import ndimage as ndi
+
+    strokes, n = ndi.label(fill, structure=np.ones((3, 3), bool))
+    ids, dist = strokes[fill], dist[fill]
+    # Each stroke's nearest pixel: sort by distance, keep the first of
+    # each stroke.
+    order = np.lexsort((dist, ids))
+    first = order[np.r_[True, ids[order][1:] != ids[order][:-1]]]
+    label = np.zeros(n + 1, nearest.dtype)
+    label[ids[first]] = nearest[fill][first]
+    return label[ids]
 
 
 def snap(paths, corrections: Corrections) -> list[dict[str, Any]]:
@@ -159,42 +178,33 @@ def snap(paths, corrections: Corrections) -> list[dict[str, Any]]:
 _LAST: list = [None, None]
 
 
-def centrelines(vessels: np.ndarray, min_length: float = 3.0) -> list:
-    """The segment paths :func:`~.graph.trace_segments` finds, without
-    measuring them (the same skeleton, skan graph and *min_length*).
+def centrelines(
+    vessels: np.ndarray,
+    labels: np.ndarray | None = None,
+    min_length: float = 3.0,
+) -> list:
+    """The segment paths :func:`~.graph.trace_segments` finds on these
+    maps, without measuring them: :func:`~.graph.centrelines`, the one
+    per-class tracing that measuring uses too.
 
     Where corrections land and which pixels a flip relabels need only
     the paths; the widths (most of a tracing's time) are measured once,
-    on the corrected maps. ``tests/measures`` checks both give the same
-    paths. The paths of the last map are kept (keyed by a digest of the
-    map), so measuring the same map again with other corrections skips
-    the skeleton.
+    on the corrected maps. The paths of the last maps are kept (keyed
+    by a digest of the maps), so measuring the same maps again with
+    other corrections skips the skeletons.
     """
+    from .graph import centrelines as trace_centrelines
+
     vessels = np.ascontiguousarray(vessels, bool)
-    key = (min_length, _digest(vessels))
+    maps = (vessels,) if labels is None else (vessels, np.asarray(labels))
+    key = (min_length, labels is None, _digest(*maps))
     with _LAST_LOCK:
         if _LAST[0] == key:
             return _LAST[1]
-    paths = _centrelines(vessels, min_length)
+    paths = trace_centrelines(vessels, labels, min_length)
     with _LAST_LOCK:
         _LAST[:] = [key, paths]
     return paths
-
-
-def _centrelines(vessels: np.ndarray, min_length: float) -> list:
-    from skimage.morphology import skeletonize
-
-    skeleton = skeletonize(vessels)
-    if skeleton.sum() < 2:
-        return []
-    import skan
-
-    skel = skan.Skeleton(skeleton)
-    paths = (
-        np.rint(skel.path_coordinates(i)).astype(np.intp)
-        for i in range(skel.n_paths)
-    )
-    return [p for p in paths if len(p) >= min_length]
 
 
 def relabel(vessels, av, paths, report) -> np.ndarray | None:
@@ -221,9 +231,10 @@ def relabel(vessels, av, paths, report) -> np.ndarray | None:
 def correct_segments(vessels, av, corrections, trace):
     """Trace the corrected maps: (segments, A/V map, report).
 
-    Each correction is snapped to the centrelines of the vessel map
-    (:func:`snap`), flipped segments are relabelled in the A/V map
-    (:func:`relabel`), the map is traced once with *trace* ``(av) ->
+    Each correction is snapped to the centrelines of the maps as given
+    (:func:`snap`; the per-class paths the tracing itself finds),
+    flipped segments are relabelled in the A/V map (:func:`relabel`),
+    the map is traced once with *trace* ``(av) ->
     Segments`` (each class's calibres are measured on its own pixels),
     and the corrections are snapped again to the traced segments, whose
     indices the report then gives; excluded segments get the label
@@ -231,7 +242,7 @@ def correct_segments(vessels, av, corrections, trace):
     """
     if corrections is None or not corrections.segments:
         return trace(av), av, []
-    paths = centrelines(vessels)
+    paths = centrelines(vessels, av)
     av = relabel(vessels, av, paths, snap(paths, corrections))
     segs = trace(av)
     report = snap(segs.paths, corrections)
