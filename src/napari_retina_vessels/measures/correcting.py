@@ -45,28 +45,43 @@ def _digest(*arrays: np.ndarray) -> str:
 _REGIONS: list = [None, None]
 
 
-def segment_regions(paths, vessels: np.ndarray) -> np.ndarray:
+def segment_regions(paths, vessels: np.ndarray, labels=None) -> np.ndarray:
     """(H, W) int32: each vessel pixel's nearest segment + 1, else 0.
 
     Nearest by the distance to the segments' centreline pixels (a k-d
     tree queried at the vessel pixels only: a few percent of a photo,
     so several times faster than a distance transform of the frame).
+    With the A/V map *labels* the paths were traced on, an artery or
+    vein pixel belongs to the nearest segment of its own class (each
+    class is traced on its own map: the edge of a vein touching an
+    artery is nearer the artery's centreline, but is the vein's).
     The last map is kept; the array returned must not be changed.
     """
     vessels = np.asarray(vessels, bool)
     lengths = np.array([len(p) for p in paths], np.int64)
     pts = np.concatenate(paths) if len(paths) else np.zeros((0, 2), int)
-    key = _digest(vessels, lengths, pts)
+    maps = (vessels,) if labels is None else (vessels, np.asarray(labels))
+    key = (labels is None, _digest(*maps, lengths, pts))
     with _LAST_LOCK:
         if _REGIONS[0] == key:
             return _REGIONS[1]
-    out = _regions(paths, vessels)
+    out = _regions(paths, vessels, labels)
     with _LAST_LOCK:
         _REGIONS[:] = [key, out]
     return out
 
 
-def _regions(paths, vessels: np.ndarray) -> np.ndarray:
+def _path_class(labels, path) -> int:
+    """The class map a path was traced on: 1, 2 or 0; 3 for a piece
+    of the uncertain/crossing map alone."""
+    vals = labels[path[:, 0], path[:, 1]]
+    for cls in (1, 2, 0):
+        if (vals == cls).any():
+            return cls
+    return 3
+
+
+def _regions(paths, vessels: np.ndarray, labels=None) -> np.ndarray:
     from scipy.spatial import cKDTree
 
     out = np.zeros(vessels.shape, np.int32)
@@ -78,8 +93,29 @@ def _regions(paths, vessels: np.ndarray) -> np.ndarray:
     )
     q = np.argwhere(vessels)
     if len(q):
-        _, k = cKDTree(pts).query(q)
-        out[q[:, 0], q[:, 1]] = owner[k]
+        if labels is None:
+            groups = [(np.ones(len(q), bool), np.ones(len(pts), bool))]
+        else:
+            labels = np.asarray(labels)
+            cls = np.array([_path_class(labels, p) for p in paths])
+            of = np.repeat(cls, [len(p) for p in paths])
+            at = labels[q[:, 0], q[:, 1]]
+            # Uncertain pixels (3) go to the nearest segment of any
+            # class; the uncertain-only pieces were traced with the
+            # arteries.
+            groups = [
+                (at == 3, np.ones(len(pts), bool)),
+                (at == 1, (of == 1) | (of == 3)),
+                (at == 2, of == 2),
+                (at == 0, of == 0),
+            ]
+        for pix, cand in groups:
+            if not pix.any():
+                continue
+            if not cand.any():  # no segment of that class: any
+                cand = np.ones(len(pts), bool)
+            _, k = cKDTree(pts[cand]).query(q[pix])
+            out[q[pix, 0], q[pix, 1]] = owner[cand][k]
     # A centreline pixel is its own segment's (where paths share a
     # junction pixel, the later one, as drawn).
     for i, p in enumerate(paths, 1):
@@ -162,15 +198,40 @@ def snap(paths, corrections: Corrections) -> list[dict[str, Any]]:
             entry['distance'] = round(float(d), 2)
             if d <= SNAP_PX:
                 entry['segment'] = int(owner[k])
-        entry['status'] = 'applied' if entry['segment'] is not None else MISSED
         report.append(entry)
+    _mark_replaced(report)
+    return report
+
+
+def _mark_replaced(report) -> None:
+    """Status ``applied`` or :data:`MISSED`, and :data:`REPLACED` for
+    all but the last correction of a segment."""
     last: dict[int, int] = {}
     for i, e in enumerate(report):
+        e['status'] = 'applied' if e['segment'] is not None else MISSED
         if e['segment'] is not None:
             if e['segment'] in last:
                 report[last[e['segment']]]['status'] = REPLACED
             last[e['segment']] = i
-    return report
+
+
+def _follow(report, first, paths, segs, vessels, av) -> None:
+    """Land the corrections that found a centreline before tracing but
+    none of the traced ones within the snap distance (a flip joined the
+    vessel to a touching one of its new class: one centreline between
+    the two) on the traced segment owning their old centreline pixel."""
+    regions = None
+    for e, f in zip(report, first):
+        if e['segment'] is not None or f['segment'] is None:
+            continue
+        p = paths[f['segment']]
+        y, x = p[np.argmin(((p - np.asarray(f['at'])) ** 2).sum(axis=1))]
+        if regions is None:
+            regions = segment_regions(segs.paths, vessels, av)
+        if regions[y, x]:
+            e['segment'] = int(regions[y, x]) - 1
+            e['distance'] = f['distance']
+    _mark_replaced(report)
 
 
 #: The last map's centrelines: the grader's corrections of one photo
@@ -217,7 +278,7 @@ def relabel(vessels, av, paths, report) -> np.ndarray | None:
     }
     if not flips:
         return av
-    regions = segment_regions(paths, vessels)
+    regions = segment_regions(paths, vessels, av)
     new = (
         np.zeros(vessels.shape, np.uint8)
         if av is None
@@ -237,15 +298,18 @@ def correct_segments(vessels, av, corrections, trace):
     the map is traced once with *trace* ``(av) ->
     Segments`` (each class's calibres are measured on its own pixels),
     and the corrections are snapped again to the traced segments, whose
-    indices the report then gives; excluded segments get the label
+    indices the report then gives (:func:`_follow` for a flip that
+    moved its centreline); excluded segments get the label
     :data:`EXCLUDED`.
     """
     if corrections is None or not corrections.segments:
         return trace(av), av, []
     paths = centrelines(vessels, av)
-    av = relabel(vessels, av, paths, snap(paths, corrections))
+    first = snap(paths, corrections)
+    av = relabel(vessels, av, paths, first)
     segs = trace(av)
     report = snap(segs.paths, corrections)
+    _follow(report, first, paths, segs, vessels, av)
     for e in report:
         if e['status'] == 'applied' and e['label'] == 'exclude':
             segs.label[e['segment']] = EXCLUDED
