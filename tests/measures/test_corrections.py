@@ -250,9 +250,14 @@ def test_centrelines_are_the_traced_paths(tree):
     from napari_retina_vessels.measures.graph import trace_segments
 
     vessels, av, soft = tree
-    for v in (vessels, vessels & (av == 1)):
-        got = centrelines(v)
-        want = trace_segments(v, soft=soft, labels=av).paths
+    arteries = vessels & (av == 1)
+    for v, labels in (
+        (vessels, None),
+        (vessels, av),
+        (arteries, np.where(arteries, av, 0).astype(np.uint8)),
+    ):
+        got = centrelines(v, labels)
+        want = trace_segments(v, soft=soft, labels=labels).paths
         assert len(got) == len(want)
         assert all(np.array_equal(a, b) for a, b in zip(got, want))
 
@@ -268,3 +273,59 @@ def test_centrelines_of_the_same_map_are_reused(tree):
     cut = centrelines(other)
     assert sum(map(len, cut)) < sum(map(len, first))
     assert centrelines(vessels) is not first  # the cache holds one map
+
+
+def test_snapping_sees_the_segments_measure_reports():
+    """A vein touching an artery is two segments on their own centres;
+    a correction at the vein's centre lands on the vein's segment (not
+    on one centreline of the union), and the flip relabels that vessel
+    only."""
+    av = np.zeros((120, 120), np.uint8)
+    av[:, 40:46] = 1
+    av[:, 46:54] = 2
+    plain = measure(av)
+    seg = plain.segments
+    assert list(seg['label']) == ['artery', 'vein']
+    at = [60, int(seg.loc[1, 'x_mid'])]
+    m = measure(av, corrections={'segments': [{'at': at, 'label': 'exclude'}]})
+    assert m.corrections[0]['segment'] == 1
+    assert m.corrections[0]['distance'] <= 0.5
+    assert list(m.segments['label']) == ['artery', 'excluded']
+    # Flipped, the vein joins the artery: one artery, one centreline
+    # between the two, and the correction lands on it.
+    m = measure(av, corrections={'segments': [{'at': at, 'label': 'artery'}]})
+    assert (m.artery_vein[av > 0] == 1).all()
+    assert list(m.segments['label']) == ['artery']
+    assert m.corrections[0]['status'] == 'applied'
+    assert m.corrections[0]['segment'] == 0
+    assert m.segments.loc[0, 'corrected'] == 'artery'
+    assert m.image.iloc[0]['corrections_missed'] == 0
+
+
+def test_a_flipped_segment_keeps_its_index(tree):
+    plain = _measure(tree)
+    for label in ('artery', 'vein'):
+        i = _widest(plain, label)
+        other = 'vein' if label == 'artery' else 'artery'
+        corr = {'segments': [{'at': _mid(plain, i), 'label': other}]}
+        m = _measure(tree, corrections=corr)
+        assert m.corrections[0]['segment'] == i
+        assert m.segments.loc[i, 'label'] == other
+        assert np.array_equal(m.paths[i], plain.paths[i])
+
+
+def test_a_painted_stroke_takes_one_label():
+    from napari_retina_vessels.measures.correcting import apply_painted
+
+    vessels = np.zeros((60, 100), bool)
+    av = np.zeros((60, 100), np.uint8)
+    vessels[:, 10:14] = True
+    av[:, 10:14] = 1  # an artery on the left
+    vessels[:, 80:84] = True
+    av[:, 80:84] = 2  # a vein on the right
+    painted = np.zeros((60, 100), np.uint8)
+    painted[30:33, 20:70] = 1  # nearer the artery at its left end
+    painted[5:8, 70:78] = 1  # a short stroke next to the vein
+    _, got = apply_painted(vessels, av, painted)
+    assert (got[30:33, 20:70] == 1).all()
+    assert (got[5:8, 70:78] == 2).all()

@@ -156,7 +156,9 @@ class Measurements:
         """(H, W) int32: each vessel pixel's nearest segment + 1, else 0."""
         from .correcting import segment_regions
 
-        return segment_regions(self.paths, self.vessels).copy()
+        return segment_regions(
+            self.paths, self.vessels, self.artery_vein
+        ).copy()
 
     def to_csv(self, folder, name: str = 'image') -> None:
         """Write ``measures.csv`` and ``segments.csv`` into *folder*."""

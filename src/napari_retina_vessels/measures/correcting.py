@@ -45,28 +45,43 @@ def _digest(*arrays: np.ndarray) -> str:
 _REGIONS: list = [None, None]
 
 
-def segment_regions(paths, vessels: np.ndarray) -> np.ndarray:
+def segment_regions(paths, vessels: np.ndarray, labels=None) -> np.ndarray:
     """(H, W) int32: each vessel pixel's nearest segment + 1, else 0.
 
     Nearest by the distance to the segments' centreline pixels (a k-d
     tree queried at the vessel pixels only: a few percent of a photo,
     so several times faster than a distance transform of the frame).
+    With the A/V map *labels* the paths were traced on, an artery or
+    vein pixel belongs to the nearest segment of its own class (each
+    class is traced on its own map: the edge of a vein touching an
+    artery is nearer the artery's centreline, but is the vein's).
     The last map is kept; the array returned must not be changed.
     """
     vessels = np.asarray(vessels, bool)
     lengths = np.array([len(p) for p in paths], np.int64)
     pts = np.concatenate(paths) if len(paths) else np.zeros((0, 2), int)
-    key = _digest(vessels, lengths, pts)
+    maps = (vessels,) if labels is None else (vessels, np.asarray(labels))
+    key = (labels is None, _digest(*maps, lengths, pts))
     with _LAST_LOCK:
         if _REGIONS[0] == key:
             return _REGIONS[1]
-    out = _regions(paths, vessels)
+    out = _regions(paths, vessels, labels)
     with _LAST_LOCK:
         _REGIONS[:] = [key, out]
     return out
 
 
-def _regions(paths, vessels: np.ndarray) -> np.ndarray:
+def _path_class(labels, path) -> int:
+    """The class map a path was traced on: 1, 2 or 0; 3 for a piece
+    of the uncertain/crossing map alone."""
+    vals = labels[path[:, 0], path[:, 1]]
+    for cls in (1, 2, 0):
+        if (vals == cls).any():
+            return cls
+    return 3
+
+
+def _regions(paths, vessels: np.ndarray, labels=None) -> np.ndarray:
     from scipy.spatial import cKDTree
 
     out = np.zeros(vessels.shape, np.int32)
@@ -78,8 +93,29 @@ def _regions(paths, vessels: np.ndarray) -> np.ndarray:
     )
     q = np.argwhere(vessels)
     if len(q):
-        _, k = cKDTree(pts).query(q)
-        out[q[:, 0], q[:, 1]] = owner[k]
+        if labels is None:
+            groups = [(np.ones(len(q), bool), np.ones(len(pts), bool))]
+        else:
+            labels = np.asarray(labels)
+            cls = np.array([_path_class(labels, p) for p in paths])
+            of = np.repeat(cls, [len(p) for p in paths])
+            at = labels[q[:, 0], q[:, 1]]
+            # Uncertain pixels (3) go to the nearest segment of any
+            # class; the uncertain-only pieces were traced with the
+            # arteries.
+            groups = [
+                (at == 3, np.ones(len(pts), bool)),
+                (at == 1, (of == 1) | (of == 3)),
+                (at == 2, of == 2),
+                (at == 0, of == 0),
+            ]
+        for pix, cand in groups:
+            if not pix.any():
+                continue
+            if not cand.any():  # no segment of that class: any
+                cand = np.ones(len(pts), bool)
+            _, k = cKDTree(pts[cand]).query(q[pix])
+            out[q[pix, 0], q[pix, 1]] = owner[cand][k]
     # A centreline pixel is its own segment's (where paths share a
     # junction pixel, the later one, as drawn).
     for i, p in enumerate(paths, 1):
@@ -92,8 +128,11 @@ def apply_painted(
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Vessel and A/V maps with painted pixels added (1) or erased (2).
 
-    An added pixel takes the A/V label of the nearest labelled pixel, so
-    a gap painted into an artery is artery.
+    Each stroke (a connected piece of added pixels) takes, whole, the
+    A/V label of the labelled pixel nearest to it, so a gap painted into
+    an artery is artery, and a new vessel is one segment of one class
+    (each class is skeletonised on its own map: a stroke labelled half
+    artery, half vein would be two segments).
     """
     if painted is None:
         return vessels, av
@@ -109,13 +148,29 @@ def apply_painted(
         if added.any() and (av > 0).any():
             from scipy import ndimage as ndi
 
-            _, (iy, ix) = ndi.distance_transform_edt(
+            dist, (iy, ix) = ndi.distance_transform_edt(
                 av == 0, return_indices=True
             )
             fill = added & (av == 0)
-            av[fill] = av[iy[fill], ix[fill]]
+            av[fill] = _stroke_labels(fill, av[iy, ix], dist)
         av[erased] = 0
     return vessels, av
+
+
+def _stroke_labels(fill, nearest, dist) -> np.ndarray:
+    """One label per stroke of *fill*: that of its pixel nearest to a
+    labelled one (*nearest*: each pixel's nearest label, at *dist*)."""
+    from scipy import ndimage as ndi
+
+    strokes, n = ndi.label(fill, structure=np.ones((3, 3), bool))
+    ids, dist = strokes[fill], dist[fill]
+    # Each stroke's nearest pixel: sort by distance, keep the first of
+    # each stroke.
+    order = np.lexsort((dist, ids))
+    first = order[np.r_[True, ids[order][1:] != ids[order][:-1]]]
+    label = np.zeros(n + 1, nearest.dtype)
+    label[ids[first]] = nearest[fill][first]
+    return label[ids]
 
 
 def snap(paths, corrections: Corrections) -> list[dict[str, Any]]:
@@ -143,15 +198,40 @@ def snap(paths, corrections: Corrections) -> list[dict[str, Any]]:
             entry['distance'] = round(float(d), 2)
             if d <= SNAP_PX:
                 entry['segment'] = int(owner[k])
-        entry['status'] = 'applied' if entry['segment'] is not None else MISSED
         report.append(entry)
+    _mark_replaced(report)
+    return report
+
+
+def _mark_replaced(report) -> None:
+    """Status ``applied`` or :data:`MISSED`, and :data:`REPLACED` for
+    all but the last correction of a segment."""
     last: dict[int, int] = {}
     for i, e in enumerate(report):
+        e['status'] = 'applied' if e['segment'] is not None else MISSED
         if e['segment'] is not None:
             if e['segment'] in last:
                 report[last[e['segment']]]['status'] = REPLACED
             last[e['segment']] = i
-    return report
+
+
+def _follow(report, first, paths, segs, vessels, av) -> None:
+    """Land the corrections that found a centreline before tracing but
+    none of the traced ones within the snap distance (a flip joined the
+    vessel to a touching one of its new class: one centreline between
+    the two) on the traced segment owning their old centreline pixel."""
+    regions = None
+    for e, f in zip(report, first):
+        if e['segment'] is not None or f['segment'] is None:
+            continue
+        p = paths[f['segment']]
+        y, x = p[np.argmin(((p - np.asarray(f['at'])) ** 2).sum(axis=1))]
+        if regions is None:
+            regions = segment_regions(segs.paths, vessels, av)
+        if regions[y, x]:
+            e['segment'] = int(regions[y, x]) - 1
+            e['distance'] = f['distance']
+    _mark_replaced(report)
 
 
 #: The last map's centrelines: the grader's corrections of one photo
@@ -159,42 +239,33 @@ def snap(paths, corrections: Corrections) -> list[dict[str, Any]]:
 _LAST: list = [None, None]
 
 
-def centrelines(vessels: np.ndarray, min_length: float = 3.0) -> list:
-    """The segment paths :func:`~.graph.trace_segments` finds, without
-    measuring them (the same skeleton, skan graph and *min_length*).
+def centrelines(
+    vessels: np.ndarray,
+    labels: np.ndarray | None = None,
+    min_length: float = 3.0,
+) -> list:
+    """The segment paths :func:`~.graph.trace_segments` finds on these
+    maps, without measuring them: :func:`~.graph.centrelines`, the one
+    per-class tracing that measuring uses too.
 
     Where corrections land and which pixels a flip relabels need only
     the paths; the widths (most of a tracing's time) are measured once,
-    on the corrected maps. ``tests/measures`` checks both give the same
-    paths. The paths of the last map are kept (keyed by a digest of the
-    map), so measuring the same map again with other corrections skips
-    the skeleton.
+    on the corrected maps. The paths of the last maps are kept (keyed
+    by a digest of the maps), so measuring the same maps again with
+    other corrections skips the skeletons.
     """
+    from .graph import centrelines as trace_centrelines
+
     vessels = np.ascontiguousarray(vessels, bool)
-    key = (min_length, _digest(vessels))
+    maps = (vessels,) if labels is None else (vessels, np.asarray(labels))
+    key = (min_length, labels is None, _digest(*maps))
     with _LAST_LOCK:
         if _LAST[0] == key:
             return _LAST[1]
-    paths = _centrelines(vessels, min_length)
+    paths = trace_centrelines(vessels, labels, min_length)
     with _LAST_LOCK:
         _LAST[:] = [key, paths]
     return paths
-
-
-def _centrelines(vessels: np.ndarray, min_length: float) -> list:
-    from skimage.morphology import skeletonize
-
-    skeleton = skeletonize(vessels)
-    if skeleton.sum() < 2:
-        return []
-    import skan
-
-    skel = skan.Skeleton(skeleton)
-    paths = (
-        np.rint(skel.path_coordinates(i)).astype(np.intp)
-        for i in range(skel.n_paths)
-    )
-    return [p for p in paths if len(p) >= min_length]
 
 
 def relabel(vessels, av, paths, report) -> np.ndarray | None:
@@ -207,7 +278,7 @@ def relabel(vessels, av, paths, report) -> np.ndarray | None:
     }
     if not flips:
         return av
-    regions = segment_regions(paths, vessels)
+    regions = segment_regions(paths, vessels, av)
     new = (
         np.zeros(vessels.shape, np.uint8)
         if av is None
@@ -221,20 +292,24 @@ def relabel(vessels, av, paths, report) -> np.ndarray | None:
 def correct_segments(vessels, av, corrections, trace):
     """Trace the corrected maps: (segments, A/V map, report).
 
-    Each correction is snapped to the centrelines of the vessel map
-    (:func:`snap`), flipped segments are relabelled in the A/V map
-    (:func:`relabel`), the map is traced once with *trace* ``(av) ->
+    Each correction is snapped to the centrelines of the maps as given
+    (:func:`snap`; the per-class paths the tracing itself finds),
+    flipped segments are relabelled in the A/V map (:func:`relabel`),
+    the map is traced once with *trace* ``(av) ->
     Segments`` (each class's calibres are measured on its own pixels),
     and the corrections are snapped again to the traced segments, whose
-    indices the report then gives; excluded segments get the label
+    indices the report then gives (:func:`_follow` for a flip that
+    moved its centreline); excluded segments get the label
     :data:`EXCLUDED`.
     """
     if corrections is None or not corrections.segments:
         return trace(av), av, []
-    paths = centrelines(vessels)
-    av = relabel(vessels, av, paths, snap(paths, corrections))
+    paths = centrelines(vessels, av)
+    first = snap(paths, corrections)
+    av = relabel(vessels, av, paths, first)
     segs = trace(av)
     report = snap(segs.paths, corrections)
+    _follow(report, first, paths, segs, vessels, av)
     for e in report:
         if e['status'] == 'applied' and e['label'] == 'exclude':
             segs.label[e['segment']] = EXCLUDED

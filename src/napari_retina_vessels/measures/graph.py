@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import ndimage as ndi
 
-__all__ = ['LABEL_NAMES', 'Segments', 'trace_segments']
+__all__ = ['LABEL_NAMES', 'Segments', 'centrelines', 'trace_segments']
 
 #: Segment label from the A/V map value most of its skeleton carries.
 LABEL_NAMES = {0: 'vessel', 1: 'artery', 2: 'vein', 3: 'uncertain'}
@@ -222,32 +222,131 @@ def trace_segments(
         soft_map = vessels.astype(np.float32)
     else:
         soft_map = np.asarray(soft, np.float32)
-    if labels is None:
-        return _trace(vessels, soft_map, None, 0, min_length)
-    label_map = np.asarray(labels)
     parts = []
+    for t in _traced(vessels, labels, min_length):
+        if t.cls is None:
+            soft_c = soft_map
+        else:
+            # The other class's pixels are background to this one (0, so
+            # a binary edge falls half way between the two vessels'
+            # pixels): a profile stops where the touching vessel begins.
+            soft_c = np.where(t.own | ~vessels, soft_map, 0.0)
+            soft_c = soft_c.astype(np.float32)
+        parts.append(_select(_measure(t, soft_c), t.keep))
+    segs = _concat(parts)
+    return _take(segs, _order(segs.paths))
+
+
+def centrelines(
+    vessels: npt.NDArray[np.bool_],
+    labels: npt.NDArray[np.integer] | None = None,
+    min_length: float = 3.0,
+) -> list[np.ndarray]:
+    """The segment paths :func:`trace_segments` finds, without measuring
+    them: the same per-class skeletons, in the same order.
+
+    Corrections snap to these (``correcting.py``): they see exactly the
+    segments that measuring the same maps reports.
+    """
+    vessels = np.asarray(vessels, bool)
+    paths = [
+        p
+        for t in _traced(vessels, labels, min_length)
+        for p, k in zip(t.paths, t.keep)
+        if k
+    ]
+    return [paths[i] for i in _order(paths)]
+
+
+def _order(paths: list[np.ndarray]) -> np.ndarray:
+    """Segment order: by end points (the upper-left one first), not by
+    class, so a segment keeps its index when a grader's flip moves it
+    to the other class's map (its skeleton is the same pixels)."""
+    keys = []
+    for p in paths:
+        ends = sorted([tuple(p[0].tolist()), tuple(p[-1].tolist())])
+        keys.append((*ends[0], *ends[1], len(p)))
+    return np.array(
+        sorted(range(len(paths)), key=keys.__getitem__), np.intp
+    )
+
+
+@dataclass
+class _Traced:
+    """One map's centrelines: *cls* (None: all vessels, no A/V map), its
+    pixels *own*, the skan graph, the kept paths (*index* into skan's),
+    their labels and which of them are segments (*keep*)."""
+
+    cls: int | None
+    own: np.ndarray
+    skel: object
+    index: list[int]
+    paths: list[np.ndarray]
+    label: np.ndarray
+    keep: np.ndarray
+
+
+def _class_maps(vessels, label_map):
+    """(class, its pixels) for each map skeletonised on its own."""
+    if label_map is None:
+        yield None, vessels
+        return
     for cls in (1, 2, 0):
         if cls:
             own = (label_map == cls) | (label_map == 3)
         else:
             own = vessels & (label_map == 0)
-        if not own.any():
+        if own.any():
+            yield cls, own
+
+
+def _traced(vessels, labels, min_length) -> list[_Traced]:
+    """The one centreline tracing, shared by :func:`trace_segments` and
+    :func:`centrelines`: each class map's skeleton split by skan."""
+    # An A/V map over an empty vessel map draws no segments.
+    label_map = None if labels is None or not vessels.any() else labels
+    if label_map is not None:
+        label_map = np.asarray(label_map)
+    out = []
+    for cls, own in _class_maps(vessels, label_map):
+        skel, index, paths = _skeleton(own, min_length)
+        if not paths:
             continue
-        # The other class's pixels are background to this one (0, so a
-        # binary edge falls half way between the two vessels' pixels):
-        # a profile stops where the touching vessel begins.
-        soft_c = np.where(own | ~vessels, soft_map, 0.0)
-        part = _trace(
-            own, soft_c.astype(np.float32), label_map, cls, min_length
+        lab = np.array(
+            [_class_label(label_map, p, cls or 0) for p in paths], int
         )
-        if cls == 2:  # label-3 pieces were kept with the arteries
-            part = _select(part, part.label != 3)
-        parts.append(part)
-    return _concat(parts)
+        # Label-3 pieces of the vein map were kept with the arteries.
+        keep = lab != 3 if cls == 2 else np.ones(len(paths), bool)
+        out.append(_Traced(cls, own, skel, index, paths, lab, keep))
+    return out
+
+
+def _skeleton(own: np.ndarray, min_length: float):
+    """skan graph of *own*'s skeleton, and its paths of at least
+    *min_length* pixels with their indices (None, [], [] when none)."""
+    from skimage.morphology import skeletonize
+
+    skeleton = skeletonize(own)
+    if skeleton.sum() < 2:
+        return None, [], []
+    import skan  # numba is slow to import: only when there is a graph
+
+    skel = skan.Skeleton(skeleton)
+    index, paths = [], []
+    for i in range(skel.n_paths):
+        p = np.rint(skel.path_coordinates(i)).astype(np.intp)
+        if len(p) >= min_length:
+            index.append(i)
+            paths.append(p)
+    return skel, index, paths
 
 
 def _select(segs: Segments, keep: np.ndarray) -> Segments:
-    idx = np.flatnonzero(keep)
+    return _take(segs, np.flatnonzero(keep))
+
+
+def _take(segs: Segments, idx: np.ndarray) -> Segments:
+    """The segments *idx* (indices), in that order."""
     return Segments(
         [segs.paths[i] for i in idx],
         [segs.widths[i] for i in idx],
@@ -288,36 +387,18 @@ def _concat(parts: list[Segments]) -> Segments:
     )
 
 
-def _trace(
-    vessels: np.ndarray,
-    soft_map: np.ndarray,
-    label_map: np.ndarray | None,
-    cls: int,
-    min_length: float,
-) -> Segments:
-    """The segments of one map (all vessels, or one class's own)."""
-    from skimage.morphology import skeletonize
+def _measure(t: _Traced, soft_map: np.ndarray) -> Segments:
+    """Measure the segments of one traced map (all of its paths)."""
+    import skan
 
-    skeleton = skeletonize(vessels)
-    if skeleton.sum() < 2:
-        return _empty()
-    import skan  # numba is slow to import: only when there is a graph
-
-    skel = skan.Skeleton(skeleton)
+    skel, paths, vessels = t.skel, t.paths, t.own
+    seg_label = t.label
     types = skan.summarize(skel, separator='_')['branch_type'].to_numpy()
+    kinds = [int(types[i]) for i in t.index]
     coords = np.asarray(skel.coordinates, np.intp)
     radius = _radius_on(vessels, coords)
     degree = np.zeros(vessels.shape, np.int32)
     degree[coords[:, 0], coords[:, 1]] = skel.degrees
-
-    paths, kinds = [], []
-    for i in range(skel.n_paths):
-        p = np.rint(skel.path_coordinates(i)).astype(np.intp)
-        if len(p) >= min_length:
-            paths.append(p)
-            kinds.append(int(types[i]))
-    if not paths:
-        return _empty()
 
     smooth = [_smooth(p) for p in paths]
     # Tangents and normals of every skeleton pixel, all segments at once.
@@ -341,7 +422,6 @@ def _trace(
     rough = np.maximum(2 * r - 1, 1.0)
     limit = 2.5 * rough + 2
     half = np.minimum(limit + _STEP, max(3.0, 2.5 * r.max() + 2))
-    seg_label = np.array([_class_label(label_map, p, cls) for p in paths], int)
     width = _profile_widths(soft_map, centres, normals, half)
     width[(width > limit) | (width <= 0)] = np.nan
 
