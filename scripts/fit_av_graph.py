@@ -10,7 +10,7 @@
    meet carry the same label (one pseudo-count each way), per junction
    degree, 20-degree angle bin and calibre-ratio bin
    (``VesselGraph.cells``). Prints the table to paste into
-   ``av.JUNCTION_AGREEMENT``.
+   ``vessel_graph.JUNCTION_AGREEMENT``.
 2. ``compare``: on the validation photos (and then on RITE test unless
    ``--skip-test``), the intersection accuracy and coverage of: no vote,
    the segment vote, and the graph vote at several strengths. The
