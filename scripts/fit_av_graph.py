@@ -42,7 +42,7 @@ VALIDATION = {'RITE': ('39', '40'), 'HRF-AV': ('08_g', '08_h')}
 def _samples(root: Path, which: str, cameras=tuple(VALIDATION)):
     """'training' or 'validation' photos of *cameras*, 'test' (RITE
     test) or 'hrf-all' (all 24 HRF-AV photos)."""
-    from napari_retina_vessels.datasets import discover
+    from napari_retina_vessels.io.datasets import discover
 
     if which == 'test':
         return discover(root / 'RITE' / 'test')

@@ -81,7 +81,7 @@ def review_items(folder: str | os.PathLike) -> list[ReviewItem]:
     RetinaVesselsError
         When *folder* holds no ``*_vessels.png``.
     """
-    from .batch import _segment_outputs
+    from .inputs import _segment_outputs
 
     folder = Path(folder)
     found = _segment_outputs(folder) if folder.is_dir() else []
@@ -169,7 +169,7 @@ class ReviewLog:
         return row
 
     def _write(self) -> None:
-        from .._resume import table_text
+        from ..batch._resume import table_text
         from ..io import csv_cell, write_text_atomic
 
         rows = [self.rows[k] for k in sorted(self.rows)]

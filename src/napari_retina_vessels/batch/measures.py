@@ -28,20 +28,20 @@ from typing import Any
 
 import numpy as np
 
-from .._outfolder import check_ours, check_out, folder_lock
-from .._resume import (
+from ..errors import DeviceError, RetinaVesselsError, WeightsError
+from ..io._outfolder import check_ours, check_out, folder_lock
+from ..io._writing import csv_cell
+from ..measures.core import IMAGE_COLUMNS, SEGMENT_COLUMNS, UNGRADABLE_REASON
+from ..measures.inputs import find_measure_inputs
+from ..progress import Progress
+from ._measure_items import _Item, _load_maps, _scale
+from ._resume import (
     count_statuses,
     drain,
     recorded_row,
     split_finished,
     table_text,
 )
-from .._writing import csv_cell
-from ..errors import DeviceError, RetinaVesselsError, WeightsError
-from ..progress import Progress
-from ._batch_items import _Item, _load_maps, _scale
-from .core import IMAGE_COLUMNS, SEGMENT_COLUMNS, UNGRADABLE_REASON
-from .inputs import find_measure_inputs
 
 __all__ = ['MEASURES_COLUMNS', 'find_measure_inputs', 'run_measures']
 
@@ -87,7 +87,7 @@ def _skip_ungradable(row: dict, quality: dict) -> None:
 def _process(item: _Item) -> dict[str, Any]:
     """Measure one image, write its marker and segments; return its row."""
     from ..io import write_text_atomic
-    from .core import measure
+    from ..measures.core import measure
 
     t0 = time.perf_counter()
     row: dict[str, Any] = dict.fromkeys(MEASURES_COLUMNS, '')
@@ -185,7 +185,7 @@ def _corrections_files(
     the files that match no image (each said through *say*)."""
     if folder is None:
         return {}, []
-    from .corrections import corrections_path
+    from ..measures.corrections import corrections_path
 
     folder = Path(folder).absolute()
     if not folder.is_dir():
@@ -291,7 +291,7 @@ def run_measures(
         names of ``unmatched`` corrections files, and the paths
         ``measures_csv`` and ``segments_csv``.
     """
-    from ..cluster import iter_map
+    from .cluster import iter_map
 
     check_pixel_size(pixel_size_um)
     out = Path(out)
@@ -310,8 +310,8 @@ def run_measures(
     }
     photos = any('vessels' not in f for f in found)
     if photos:
-        from .._batch_settings import check_models
         from ..options import SegmentOptions
+        from ._settings import check_models
 
         # The one options check, and the weights' sha256 in every marker.
         settings.update(
@@ -339,7 +339,7 @@ def run_measures(
         )
         for f in found
     ]
-    from .._inputs import missing_rows
+    from ..io._inputs import missing_rows
 
     # One run at a time per folder, but for runs with these settings.
     with folder_lock(out, 'measure', settings):
@@ -347,7 +347,7 @@ def run_measures(
         by_item, todo = split_finished(items, _done_row, overwrite=overwrite)
         report(Progress('images', len(by_item), len(items)))
         if photos and todo:
-            from ..cluster import wants_cluster
+            from .cluster import wants_cluster
 
             # A broken model fails the batch once, not once per photo.
             check_models(

@@ -65,8 +65,8 @@ def _load_maps(item: _Item) -> _Maps:
 
     photo = imread(item.photo) if item.photo else None
     if item.vessels is None:
-        from .._batch_settings import options_of
         from ..pipeline import segment_with
+        from ._settings import options_of
 
         seg = segment_with(
             photo, options_of(item.settings, device=item.device)
@@ -86,7 +86,7 @@ def _load_maps(item: _Item) -> _Maps:
         av = av_from_rgb(av)
     prob = None
     if item.prob:
-        from ..saved_maps import as_probability, read_prediction
+        from ..io.saved_maps import as_probability, read_prediction
 
         # The one reader of saved maps: read_npy checks the declared
         # size before allocating (a tiny .npy can declare terabytes),
@@ -121,7 +121,7 @@ def _scale(item: _Item) -> dict[str, Any]:
     given = item.settings['pixel_size_um']
     if given is not None:
         return {'pixel_size_um': given}
-    from .calibration import file_calibration
+    from ..measures.calibration import file_calibration
 
     calib = file_calibration(item.photo)
     return {
