@@ -43,7 +43,7 @@ def _noop(item: int) -> int:
 
 def _warm(device: str) -> str:
     """Load the default vessel model in a worker (kept by its cache)."""
-    from napari_retina_vessels.cluster import single_thread_torch
+    from napari_retina_vessels.batch.cluster import single_thread_torch
     from napari_retina_vessels.inference import choose_device
     from napari_retina_vessels.weights import load_model
 
@@ -74,7 +74,7 @@ def _timed_batch(photos, out: Path, **kwargs) -> tuple[float, dict]:
 
 def _overhead_trivial(address: str, n: int = 200) -> float:
     """Seconds per trivial task through iter_map, client start excluded."""
-    from napari_retina_vessels.cluster import iter_map
+    from napari_retina_vessels.batch.cluster import iter_map
 
     def run(m: int) -> float:
         t0 = time.perf_counter()
@@ -123,7 +123,7 @@ def main() -> None:
 
     from distributed import Client, LocalCluster
 
-    from napari_retina_vessels.datasets import data_root
+    from napari_retina_vessels.io.datasets import data_root
 
     folder = data_root() / 'DRIVE' / 'test' / 'images'
     photos = sorted(str(p) for p in folder.glob('*.tif'))

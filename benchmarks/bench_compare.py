@@ -40,7 +40,7 @@ import napari_retina_vessels as nrv
 assert nrv.__file__.startswith(src), nrv.__file__
 from napari_retina_vessels._allocator import tune_allocator
 tune_allocator()  # as the retina-vessels command does
-from napari_retina_vessels.datasets import data_root, discover
+from napari_retina_vessels.io.datasets import data_root, discover
 root = data_root()
 drive = [nrv.imread(s.image) for s in discover(root / 'DRIVE' / 'test')[:5]]
 hrf = nrv.imread(discover(root / 'HRF-AV' / 'training')[0].image)

@@ -28,9 +28,9 @@ from pathlib import Path
 os.environ.setdefault('OMP_NUM_THREADS', '2')
 os.environ.setdefault('NUMBA_NUM_THREADS', '2')
 
-from napari_retina_vessels.datasets import data_root  # noqa: E402
 from napari_retina_vessels.fov import fov_mask  # noqa: E402
 from napari_retina_vessels.io import imread, read_av  # noqa: E402
+from napari_retina_vessels.io.datasets import data_root  # noqa: E402
 from napari_retina_vessels.measures import measure  # noqa: E402
 
 REFERENCE = Path(__file__).resolve().parents[2] / 'shared' / 'tools'

@@ -37,8 +37,8 @@ def _photos(n: int):
     """*n* DRIVE test photos (repeated), or the skimage sample retina."""
     import numpy as np
 
-    from napari_retina_vessels.datasets import data_root
     from napari_retina_vessels.io import imread
+    from napari_retina_vessels.io.datasets import data_root
 
     folder = data_root() / 'DRIVE' / 'test' / 'images'
     paths = sorted(folder.glob('*.tif'))
@@ -58,8 +58,8 @@ def _photos(n: int):
 def _hrf_photo():
     import numpy as np
 
-    from napari_retina_vessels.datasets import data_root
     from napari_retina_vessels.io import imread
+    from napari_retina_vessels.io.datasets import data_root
     from napari_retina_vessels.preprocessing import resize
 
     folder = data_root() / 'HRF-AV'
@@ -125,7 +125,7 @@ def main(argv=None) -> int:
             'GPU (or --device cpu to test this script)'
         )
         return 0
-    from napari_retina_vessels.batching import segment_many
+    from napari_retina_vessels.batch.batching import segment_many
     from napari_retina_vessels.inference import choose_device
     from napari_retina_vessels.pipeline import segment
 

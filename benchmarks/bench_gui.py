@@ -24,7 +24,7 @@ def main() -> None:
     import napari_retina_vessels as nrv
     from napari_retina_vessels import _allocator
     from napari_retina_vessels._napari.widgets.segment import SegmentWidget
-    from napari_retina_vessels.datasets import data_root
+    from napari_retina_vessels.io.datasets import data_root
 
     path = data_root() / 'DRIVE' / 'test' / 'images' / '01_test.tif'
     viewer = napari.Viewer(show=True)

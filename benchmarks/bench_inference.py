@@ -123,7 +123,7 @@ def main() -> None:
     # Timed as in the retina-vessels command, which tunes the allocator
     # (RETINA_VESSELS_TUNE_MALLOC=0 measures without).
     tune_allocator()
-    from napari_retina_vessels.datasets import data_root, discover
+    from napari_retina_vessels.io.datasets import data_root, discover
     from napari_retina_vessels.weights import list_models
 
     root = data_root()

@@ -25,8 +25,8 @@ os.environ.setdefault('NUMBA_NUM_THREADS', '2')
 
 import numpy as np  # noqa: E402
 
-from napari_retina_vessels.datasets import data_root  # noqa: E402
 from napari_retina_vessels.io import imread, read_av  # noqa: E402
+from napari_retina_vessels.io.datasets import data_root  # noqa: E402
 from napari_retina_vessels.measures import measure  # noqa: E402
 
 REFERENCE = Path(__file__).resolve().parents[2] / 'shared' / 'tools'

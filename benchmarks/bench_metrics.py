@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage as ndi
 
-from napari_retina_vessels.datasets import data_root, discover, load_sample
+from napari_retina_vessels.io.datasets import data_root, discover, load_sample
 from napari_retina_vessels.metrics import VesselAccumulator, roc_auc
 
 

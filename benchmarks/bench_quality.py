@@ -24,9 +24,9 @@ from pathlib import Path
 import numpy as np
 
 from napari_retina_vessels._quality_features import diameter
-from napari_retina_vessels.datasets import data_root
 from napari_retina_vessels.fov import fov_mask
 from napari_retina_vessels.io import imread
+from napari_retina_vessels.io.datasets import data_root
 from napari_retina_vessels.preprocessing import (
     as_rgb_float,
     canonical_scale,

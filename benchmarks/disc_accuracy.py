@@ -24,9 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
-from napari_retina_vessels.datasets import data_root
 from napari_retina_vessels.fov import fov_mask
 from napari_retina_vessels.io import imread, read_av, read_mask
+from napari_retina_vessels.io.datasets import data_root
 from napari_retina_vessels.measures.disc import _DISC_PER_FOV, find_disc
 
 CENTRES = (

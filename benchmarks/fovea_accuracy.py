@@ -24,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from napari_retina_vessels.datasets import data_root
 from napari_retina_vessels.io import imread, read_mask
+from napari_retina_vessels.io.datasets import data_root
 from napari_retina_vessels.measures import measure
 
 CENTRES = (

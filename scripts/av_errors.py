@@ -43,8 +43,8 @@ def main() -> None:
 
     import napari_retina_vessels as nrv
     from napari_retina_vessels.av import segment_index
-    from napari_retina_vessels.datasets import discover
     from napari_retina_vessels.io import read_av, read_mask
+    from napari_retina_vessels.io.datasets import discover
 
     near = {'px': 0, 'err': 0}
     inside = {'px': 0, 'err': 0}

@@ -43,8 +43,8 @@ def main() -> None:
     from scipy import ndimage as ndi
 
     import napari_retina_vessels as nrv
-    from napari_retina_vessels.datasets import discover
     from napari_retina_vessels.io import read_av, read_mask
+    from napari_retina_vessels.io.datasets import discover
 
     margins = [float(m) for m in args.margins.split(',')]
     tot = {m: np.zeros(5, np.int64) for m in margins}

@@ -55,9 +55,9 @@ def main() -> None:
 
     import napari_retina_vessels as nrv
     from napari_retina_vessels.av import label_av, segment_consistency
-    from napari_retina_vessels.datasets import discover
     from napari_retina_vessels.inference import _drain, predict
     from napari_retina_vessels.io import read_av, read_mask
+    from napari_retina_vessels.io.datasets import discover
     from napari_retina_vessels.pipeline import _canonical_input
     from napari_retina_vessels.preprocessing import as_rgb_float, resize
     from napari_retina_vessels.training.ensemble import average

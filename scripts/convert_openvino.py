@@ -61,12 +61,12 @@ def _auc(score: np.ndarray, truth: np.ndarray) -> float:
 
 def _samples(dataset: str, limit: int):
     """(x, rgb_s, fov_s, gt_s) of up to *limit* training photos."""
-    from napari_retina_vessels.datasets import (
+    from napari_retina_vessels.fov import fov_mask
+    from napari_retina_vessels.io.datasets import (
         data_root,
         discover,
         load_sample,
     )
-    from napari_retina_vessels.fov import fov_mask
     from napari_retina_vessels.pipeline import _canonical_input
     from napari_retina_vessels.preprocessing import as_rgb_float, resize
     from napari_retina_vessels.weights import describe

@@ -10,7 +10,7 @@
    meet carry the same label (one pseudo-count each way), per junction
    degree, 20-degree angle bin and calibre-ratio bin
    (``VesselGraph.cells``). Prints the table to paste into
-   ``av.JUNCTION_AGREEMENT``.
+   ``vessel_graph.JUNCTION_AGREEMENT``.
 2. ``compare``: on the validation photos (and then on RITE test unless
    ``--skip-test``), the intersection accuracy and coverage of: no vote,
    the segment vote, and the graph vote at several strengths. The
@@ -42,7 +42,7 @@ VALIDATION = {'RITE': ('39', '40'), 'HRF-AV': ('08_g', '08_h')}
 def _samples(root: Path, which: str, cameras=tuple(VALIDATION)):
     """'training' or 'validation' photos of *cameras*, 'test' (RITE
     test) or 'hrf-all' (all 24 HRF-AV photos)."""
-    from napari_retina_vessels.datasets import discover
+    from napari_retina_vessels.io.datasets import discover
 
     if which == 'test':
         return discover(root / 'RITE' / 'test')

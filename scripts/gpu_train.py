@@ -115,8 +115,8 @@ def _smoke(job: dict) -> dict:
 
 def _pack_tests(data: Path, pack: Path, log) -> list[str]:
     """Copy the test splits into PACK/test/NAME in the generic layout."""
-    from napari_retina_vessels.datasets import discover
     from napari_retina_vessels.io import imread, imwrite, read_mask
+    from napari_retina_vessels.io.datasets import discover
 
     done = []
     for spec in TESTS:

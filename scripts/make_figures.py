@@ -15,7 +15,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 import napari_retina_vessels as nrv  # noqa: E402
-from napari_retina_vessels.datasets import (  # noqa: E402
+from napari_retina_vessels.io.datasets import (  # noqa: E402
     data_root,
     discover,
     load_sample,

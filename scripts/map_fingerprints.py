@@ -47,7 +47,7 @@ def _print(seg) -> list:
 
 def main(argv: list[str] | None = None) -> int:
     import napari_retina_vessels as nrv
-    from napari_retina_vessels.batching import segment_many
+    from napari_retina_vessels.batch.batching import segment_many
 
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('out', help='JSON file to write')

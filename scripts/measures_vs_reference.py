@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from napari_retina_vessels.datasets import data_root, discover, load_sample
+from napari_retina_vessels.io.datasets import data_root, discover, load_sample
 from napari_retina_vessels.measures import find_disc, measure
 
 

@@ -56,8 +56,8 @@ def _hrf_subset(root: Path, names, tmp: Path) -> Path:
 
 
 def main() -> None:
-    from napari_retina_vessels.datasets import data_root
     from napari_retina_vessels.evaluation import evaluate_dataset
+    from napari_retina_vessels.io.datasets import data_root
 
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--json', type=Path, default=None)

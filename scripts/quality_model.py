@@ -263,7 +263,7 @@ def _norm(a):
 
 
 def _photos():
-    from napari_retina_vessels.datasets import discover
+    from napari_retina_vessels.io.datasets import discover
 
     root = data_root()
     for src in SOURCES[:4]:

@@ -31,9 +31,9 @@ from pathlib import Path
 import numpy as np
 
 from napari_retina_vessels import quality as Q
-from napari_retina_vessels.datasets import discover
 from napari_retina_vessels.fov import fov_mask
 from napari_retina_vessels.io import imread
+from napari_retina_vessels.io.datasets import discover
 from napari_retina_vessels.preprocessing import (
     as_rgb_float,
     canonical_scale,

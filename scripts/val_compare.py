@@ -22,7 +22,7 @@ import sys
 
 import numpy as np
 
-from napari_retina_vessels import datasets as D
+from napari_retina_vessels.io import datasets as D
 from napari_retina_vessels.metrics import roc_auc
 from napari_retina_vessels.pipeline import segment
 from napari_retina_vessels.training.loop import _split_val

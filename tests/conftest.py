@@ -17,7 +17,7 @@ def data_root() -> Path:
     A relative root counts from the repository root. Skips when it is
     missing, or fails when ``RETINA_VESSELS_REQUIRE_DATA=1`` (CI).
     """
-    from napari_retina_vessels.datasets import data_root as _data_root
+    from napari_retina_vessels.io.datasets import data_root as _data_root
 
     root = _data_root()
     if not root.is_absolute():

@@ -50,7 +50,7 @@ def test_attack_7_a_complete_photo_is_not_failed_when_its_worker_dies(
 def test_attack_7_sibling_measure_recovers_the_same_way(tmp_path, monkeypatch):
     from measures.render import radial_tree
 
-    from napari_retina_vessels.measures import batch as mbatch
+    from napari_retina_vessels.batch import measures as mbatch
 
     seg = tmp_path / 'seg'
     seg.mkdir()
@@ -65,7 +65,7 @@ def test_attack_7_sibling_measure_recovers_the_same_way(tmp_path, monkeypatch):
             func(item)
             yield i, None, RuntimeError(_CRASH)
 
-    from napari_retina_vessels import cluster
+    from napari_retina_vessels.batch import cluster
 
     monkeypatch.setattr(cluster, 'iter_map', dying_cluster)
     res = mbatch.run_measures([seg], tmp_path / 'out', workers=1)

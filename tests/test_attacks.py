@@ -496,7 +496,7 @@ def test_rerun_over_thousands_of_done_images_is_linear(tmp_path):
     import time
 
     from napari_retina_vessels import batch
-    from napari_retina_vessels._batch_settings import batch_settings
+    from napari_retina_vessels.batch._settings import batch_settings
 
     n = 3000
     src = tmp_path / 'in'

@@ -52,7 +52,7 @@ def test_attack_6_globstar_enters_symlinked_folders(tmp_path):
     assert sorted(p.name for p in found) == ['p1.png', 'p2.png']
     assert not missing
     # The sibling path: measure expands its inputs the same way.
-    from napari_retina_vessels.measures.batch import find_measure_inputs
+    from napari_retina_vessels.batch.measures import find_measure_inputs
 
     items, _ = find_measure_inputs([str(tmp_path / 'data' / '**' / '*.png')])
     assert sorted(i['name'] for i in items) == ['p1', 'p2']
@@ -76,7 +76,7 @@ def test_attack_9_train_out_that_cannot_be_a_folder(case, tmp_path, capsys):
 
 
 def test_attack_11_a_nan_is_named_not_reported_as_0_to_1(tmp_path):
-    from napari_retina_vessels.saved_maps import read_prediction
+    from napari_retina_vessels.io.saved_maps import read_prediction
 
     prob = np.full((20, 20), 0.5, np.float32)
     prob[3, 3] = np.nan

@@ -22,8 +22,8 @@ from napari_retina_vessels.batch import (
     map_images,
     run_batch,
 )
+from napari_retina_vessels.batch.cluster import iter_map
 from napari_retina_vessels.cli import main
-from napari_retina_vessels.cluster import iter_map
 from napari_retina_vessels.errors import RetinaVesselsError
 from napari_retina_vessels.fov import fov_mask
 from napari_retina_vessels.inference import Progress

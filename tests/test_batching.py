@@ -33,7 +33,7 @@ def _same(a, b) -> None:
 
 
 def test_segment_many_equals_segment(photos, singles):
-    from napari_retina_vessels.batching import segment_many
+    from napari_retina_vessels.batch.batching import segment_many
 
     many = list(segment_many(photos, device='cpu', batch_size=2))
     assert len(many) == len(photos)
@@ -43,7 +43,7 @@ def test_segment_many_equals_segment(photos, singles):
 
 
 def test_callables_are_decoded_in_the_pool(photos, singles):
-    from napari_retina_vessels.batching import segment_many
+    from napari_retina_vessels.batch.batching import segment_many
 
     many = list(
         segment_many(
@@ -58,7 +58,7 @@ def test_callables_are_decoded_in_the_pool(photos, singles):
 
 
 def test_a_bad_photo_fails_alone(photos):
-    from napari_retina_vessels.batching import (
+    from napari_retina_vessels.batch.batching import (
         iter_segment_many,
         segment_many,
     )
@@ -79,7 +79,7 @@ def test_a_bad_photo_fails_alone(photos):
 
 
 def test_bad_batch_size_is_refused(photos):
-    from napari_retina_vessels.batching import segment_many
+    from napari_retina_vessels.batch.batching import segment_many
     from napari_retina_vessels.errors import InvalidOptionError
 
     with pytest.raises(InvalidOptionError, match='batch size'):
@@ -109,7 +109,7 @@ def _oom_above(monkeypatch, limit):
 
 
 def test_out_of_memory_halves_the_batch(monkeypatch):
-    from napari_retina_vessels.batching import segment_many
+    from napari_retina_vessels.batch.batching import segment_many
     from napari_retina_vessels.pipeline import segment
 
     photos = [fake_fundus(96, 112, seed=s) for s in range(5)]
@@ -130,7 +130,7 @@ def test_out_of_memory_halves_the_batch(monkeypatch):
 
 
 def test_out_of_memory_for_one_photo_is_a_device_error(monkeypatch):
-    from napari_retina_vessels.batching import segment_many
+    from napari_retina_vessels.batch.batching import segment_many
     from napari_retina_vessels.errors import DeviceError
 
     _oom_above(monkeypatch, 0)
@@ -140,7 +140,7 @@ def test_out_of_memory_for_one_photo_is_a_device_error(monkeypatch):
 
 def test_other_runtime_errors_are_not_retried(monkeypatch):
     from napari_retina_vessels import inference
-    from napari_retina_vessels.batching import segment_many
+    from napari_retina_vessels.batch.batching import segment_many
 
     def forward(model, x, device, views, dtype=None):
         raise RuntimeError('shape mismatch')

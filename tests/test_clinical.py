@@ -23,7 +23,7 @@ pytest.importorskip('pydicom')
 
 
 def test_dicom_rgb_pixels_and_spacing(tmp_path):
-    from napari_retina_vessels.clinical import read_dicom
+    from napari_retina_vessels.io.clinical import read_dicom
 
     rgb = fake_fundus(40, 48)
     path = tmp_path / 'photo.dcm'
@@ -39,7 +39,7 @@ def test_dicom_rgb_pixels_and_spacing(tmp_path):
 
 
 def test_dicom_patient_data_only_when_asked(tmp_path, capsys):
-    from napari_retina_vessels.clinical import read_dicom
+    from napari_retina_vessels.io.clinical import read_dicom
 
     path = tmp_path / 'photo.dcm'
     write_dicom(path, fake_fundus(32, 32))
@@ -61,7 +61,7 @@ def test_dicom_grey_monochrome1_and_no_spacing(tmp_path):
 
 
 def test_multiframe_dicom(tmp_path):
-    from napari_retina_vessels.clinical import read_clinical
+    from napari_retina_vessels.io.clinical import read_clinical
 
     frames = np.stack([fake_fundus(24, 28, seed=i) for i in range(3)])
     path = tmp_path / 'series.dcm'

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from napari_retina_vessels import datasets
 from napari_retina_vessels.errors import DatasetError
+from napari_retina_vessels.io import datasets
 
 H, W = 12, 10
 

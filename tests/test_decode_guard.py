@@ -44,9 +44,9 @@ def _no_torch_load(monkeypatch):
 
 
 def test_shipped_and_saved_torch_files_pass(saved):
-    from napari_retina_vessels import _formats
+    from napari_retina_vessels.io import _formats
 
-    shipped = Path(_formats.__file__).parent / '_weights'
+    shipped = Path(_formats.__file__).parents[1] / '_weights'
     for path in [saved, *shipped.glob('*.pt')]:
         assert _formats.torch_zip_problem(path) is None, path
 
@@ -83,7 +83,7 @@ def test_attack_2_sibling_init_and_resume(saved, tmp_path, monkeypatch):
 
 
 def test_entries_declaring_more_than_the_file_are_refused(tmp_path):
-    from napari_retina_vessels._formats import torch_zip_problem
+    from napari_retina_vessels.io._formats import torch_zip_problem
 
     path = tmp_path / 'lie.pt'
     with zipfile.ZipFile(path, 'w', zipfile.ZIP_STORED) as zf:
@@ -102,10 +102,10 @@ def test_napari_yaml_patterns_and_the_readers_formats_in_step():
     both)."""
     import re
 
-    from napari_retina_vessels import _formats
+    from napari_retina_vessels.io import _formats
 
     manifest = (
-        Path(_formats.__file__).parent / '_napari' / 'napari.yaml'
+        Path(_formats.__file__).parents[1] / '_napari' / 'napari.yaml'
     ).read_text(encoding='utf-8')
     block = manifest.split('filename_patterns:', 1)[1].split('writers:')[0]
     patterns = {p.lower() for p in re.findall(r'"\*(\.[^"]+)"', block)}

@@ -154,7 +154,7 @@ def test_openvino_fp32_equals_torch_fp32(views):
 
 @needs_openvino
 def test_openvino_tiles_and_batches_equal_torch():
-    from napari_retina_vessels.batching import segment_many
+    from napari_retina_vessels.batch.batching import segment_many
     from napari_retina_vessels.pipeline import segment
 
     img = fake_fundus(260, 280)
@@ -270,7 +270,7 @@ def test_cli_passes_the_engine_and_hints(monkeypatch, tmp_path, capsys):
 
 
 def test_batch_settings_record_a_forced_engine():
-    from napari_retina_vessels._batch_settings import batch_settings
+    from napari_retina_vessels.batch._settings import batch_settings
 
     base = batch_settings('default', False, 'default', False, None, 'png')
     assert 'engine' not in base  # earlier markers still match

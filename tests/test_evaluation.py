@@ -436,7 +436,7 @@ def test_cli_av_vote_is_run_and_recorded(dataset, tmp_path):
 
 @pytest.mark.data
 def test_drive_ground_truth_as_prediction(data_root, tmp_path):
-    from napari_retina_vessels.datasets import discover, load_sample
+    from napari_retina_vessels.io.datasets import discover, load_sample
 
     folder = data_root / 'DRIVE' / 'test'
     if not folder.is_dir():

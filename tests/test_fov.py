@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from napari_retina_vessels import datasets, io
+from napari_retina_vessels import io
 from napari_retina_vessels.errors import InvalidImageError
 from napari_retina_vessels.fov import fov_mask
+from napari_retina_vessels.io import datasets
 
 
 def dice(a: np.ndarray, b: np.ndarray) -> float:

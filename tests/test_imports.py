@@ -180,20 +180,39 @@ def _imported_roots(path: Path) -> set[str]:
 
 
 def test_core_modules_are_found():
-    names = {p.name for p in _core_modules()}
+    names = {p.relative_to(PACKAGE).as_posix() for p in _core_modules()}
     assert {
-        'io.py',
-        '_formats.py',
-        '_writing.py',
+        'io/__init__.py',
+        'io/_formats.py',
+        'io/_writing.py',
+        'io/datasets.py',
+        'batch/__init__.py',
+        'batch/cluster.py',
         'weights.py',
         '_weight_files.py',
         'fov.py',
         'preprocessing.py',
-        'datasets.py',
         'errors.py',
         '__init__.py',
     } <= names
-    assert 'reader.py' not in names
+    assert '_napari/reader.py' not in names
+
+
+@pytest.mark.parametrize(
+    ('old', 'new'),
+    [
+        ('batching', 'batch.batching'),
+        ('cluster', 'batch.cluster'),
+        ('datasets', 'io.datasets'),
+        ('clinical', 'io.clinical'),
+        ('outputs', 'io.outputs'),
+    ],
+)
+def test_old_public_module_paths_are_the_moved_modules(old, new):
+    # Scripts written against the flat layout keep working, and patching
+    # either name patches the one module.
+    moved = importlib.import_module(f'napari_retina_vessels.{new}')
+    assert importlib.import_module(f'napari_retina_vessels.{old}') is moved
 
 
 @pytest.mark.parametrize(

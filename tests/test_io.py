@@ -15,8 +15,9 @@ import pytest
 import tifffile
 from PIL import Image
 
-from napari_retina_vessels import _formats, io
+from napari_retina_vessels import io
 from napari_retina_vessels.errors import ImageReadError, InvalidImageError
+from napari_retina_vessels.io import _formats
 
 RNG = np.random.default_rng(7)
 RGB8 = RNG.integers(0, 256, (37, 53, 3), dtype=np.uint8)

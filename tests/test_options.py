@@ -143,7 +143,7 @@ def test_options_module_loads_neither_torch_nor_qt():
 def test_every_driver_gives_the_same_maps():
     """segment, iter_segment, segment_with and segment_many (batched)
     all run engine.run: the maps are bit-identical."""
-    from napari_retina_vessels.batching import segment_many
+    from napari_retina_vessels.batch.batching import segment_many
     from napari_retina_vessels.pipeline import (
         iter_segment,
         segment,

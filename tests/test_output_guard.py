@@ -93,10 +93,10 @@ def test_attack_3_formula_names_in_measures_and_segments_csv(name, tmp_path):
 
 
 def test_attack_4_a_second_run_with_other_settings_is_refused(tmp_path):
-    from napari_retina_vessels._batch_settings import batch_settings
-    from napari_retina_vessels._outfolder import folder_lock
     from napari_retina_vessels.batch import run_batch
+    from napari_retina_vessels.batch._settings import batch_settings
     from napari_retina_vessels.errors import RetinaVesselsError
+    from napari_retina_vessels.io._outfolder import folder_lock
 
     photo = tmp_path / 'p.png'
     imwrite(photo, np.zeros((40, 40, 3), np.uint8))
@@ -117,7 +117,7 @@ def test_attack_4_a_second_run_with_other_settings_is_refused(tmp_path):
 
 
 def test_attack_4_sibling_measure_runs_are_locked_too(tmp_path, capsys):
-    from napari_retina_vessels._outfolder import folder_lock
+    from napari_retina_vessels.io._outfolder import folder_lock
 
     seg = tmp_path / 'seg'
     _outputs(seg, 'a')

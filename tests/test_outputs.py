@@ -7,8 +7,8 @@ import json
 import numpy as np
 from synthetic import fake_fundus
 
-from napari_retina_vessels import outputs, pipeline
-from napari_retina_vessels.io import imread
+from napari_retina_vessels import pipeline
+from napari_retina_vessels.io import imread, outputs
 from napari_retina_vessels.progress import Progress
 
 

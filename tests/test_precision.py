@@ -59,7 +59,7 @@ def test_the_result_says_which_arithmetic_ran(monkeypatch):
 
 
 def test_batches_use_the_same_arithmetic():
-    from napari_retina_vessels.batching import segment_many
+    from napari_retina_vessels.batch.batching import segment_many
     from napari_retina_vessels.pipeline import segment
 
     photos = [fake_fundus(96, 112, seed=s) for s in range(2)]

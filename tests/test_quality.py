@@ -126,7 +126,7 @@ def test_quality_module_stays_torch_free():
 
 
 def _first_photos(root):
-    from napari_retina_vessels.datasets import discover
+    from napari_retina_vessels.io.datasets import discover
 
     out = {}
     for name, sub in (

@@ -335,7 +335,7 @@ def test_local_input_is_recorded_and_used_at_inference(tmp_path, data):
 
 
 def test_local_sampler_crops_are_standardised(data):
-    from napari_retina_vessels.datasets import discover
+    from napari_retina_vessels.io.datasets import discover
     from napari_retina_vessels.training import data as D
 
     preps = [D.prepare(s) for s in discover(data.split(':')[0])]

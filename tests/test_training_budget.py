@@ -76,7 +76,7 @@ def test_bf16_autocast_trains_finite_float32_weights(tmp_path, data):
 
 
 def test_worker_batches_are_seeded_by_seed_and_start_step(data):
-    from napari_retina_vessels.datasets import discover
+    from napari_retina_vessels.io.datasets import discover
 
     preps = [D.prepare(s) for s in discover(data.rsplit(':', 1)[0])]
 
@@ -123,7 +123,7 @@ def test_run_with_workers_resumes_and_finishes(tmp_path, data, monkeypatch):
 
 
 def test_cache_round_trip_within_8_bits(tmp_path, data):
-    from napari_retina_vessels.datasets import discover
+    from napari_retina_vessels.io.datasets import discover
 
     samples = discover(data.rsplit(':', 1)[0])
     preps = [D.prepare(s) for s in samples]

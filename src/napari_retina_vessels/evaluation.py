@@ -1,6 +1,6 @@
 """Score a model, or saved probability maps, over a dataset folder.
 
-``evaluate_dataset`` walks a dataset (:mod:`.datasets` layouts), obtains a
+``evaluate_dataset`` walks a dataset (:mod:`.io.datasets` layouts), obtains a
 vessel probability map per photo (running :func:`.pipeline.segment`, or
 reading ``DIR/<image stem>.png|.tif|.tiff|.npy``) and reports pooled and
 per-image metrics (:mod:`.metrics`) inside each photo's field of view.
@@ -21,7 +21,6 @@ from typing import Any
 
 import numpy as np
 
-from .datasets import Sample, discover, load_sample
 from .errors import (
     DatasetError,
     InvalidOptionError,
@@ -29,14 +28,15 @@ from .errors import (
     ShapeMismatchError,
 )
 from .io import csv_cell, write_text_atomic
-from .metrics import AVAccumulator, VesselAccumulator
-from .metrics.counting import check_threshold
-from .saved_maps import (
+from .io.datasets import Sample, discover, load_sample
+from .io.saved_maps import (
     PREDICTION_SUFFIXES,
     find_prediction,
     read_prediction,
 )
-from .saved_maps import as_probability as _as_probability
+from .io.saved_maps import as_probability as _as_probability
+from .metrics import AVAccumulator, VesselAccumulator
+from .metrics.counting import check_threshold
 
 __all__ = [
     'PREDICTION_SUFFIXES',

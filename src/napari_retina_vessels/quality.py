@@ -34,12 +34,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ._quality_features import (
+from ._quality_features import (  # noqa: F401  (imported from here too)
     WORK_DIAMETER,
     _block_mean,
     diameter,
-    features,
 )
+from ._quality_measures import image_measures, prediction_measures
 
 __all__ = [
     'GRADES',
@@ -220,46 +220,6 @@ def precheck(
     return None
 
 
-def image_measures(
-    rgb: npt.NDArray[np.float32],
-    fov: npt.NDArray[np.bool_],
-    source_diameter: float | None = None,
-) -> dict[str, float]:
-    """The gate's image measures: the model's features
-    (:data:`._quality_features.FEATURES`), the colour shares, the
-    position of the brightest spot (the optic disc, as a fraction of
-    the image's height and width) and ``source_diameter``."""
-    fov = np.asarray(fov, bool)
-    out = features(rgb, fov, source_diameter)
-    out['source_diameter'] = float(
-        diameter(fov) if source_diameter is None else source_diameter
-    )
-    k = max(1, diameter(fov) // 64)
-    small = _block_mean(np.asarray(rgb, np.float32), k)
-    m = _block_mean(fov.astype(np.float32), k) > 0.5
-    if not m.any():
-        m = np.ones(m.shape, bool)
-    means = np.array([small[..., c][m].mean() for c in range(3)])
-    total = float(means.sum()) or 1.0
-    out.update(
-        red_share=float(means[0] / total),
-        green_share=float(means[1] / total),
-        blue_share=float(means[2] / total),
-    )
-    # The optic disc: the brightest spot of the smoothed image.
-    from scipy import ndimage as ndi
-
-    bright = small.sum(-1) * m
-    smooth = ndi.uniform_filter(bright, 5) / np.maximum(
-        ndi.uniform_filter(m.astype(np.float32), 5), 1e-3
-    )
-    smooth[~ndi.binary_erosion(m, iterations=2) if m.sum() > 50 else ~m] = 0
-    y, x = np.unravel_index(int(np.argmax(smooth)), smooth.shape)
-    out['disc_y'] = (y + 0.5) / smooth.shape[0]
-    out['disc_x'] = (x + 0.5) / smooth.shape[1]
-    return out
-
-
 def _kind(m: dict[str, float]) -> str:
     """Colour fundus, grayscale or red-free (the model decides whether
     it is a fundus photo at all)."""
@@ -359,49 +319,6 @@ def assess_image(
     measures = image_measures(rgb, fov, source_diameter)
     found, kind = _image_findings(measures)
     return _verdict(found, kind, measures)
-
-
-def prediction_measures(
-    probability: npt.NDArray[np.float32],
-    fov: npt.NDArray[np.bool_],
-    threshold: float,
-    disc: tuple[float, float] | None = None,
-) -> dict[str, float]:
-    """The vessel map's measures: ``uncertain_fraction``,
-    ``vessel_density`` and the retina evidence ``tree_share`` and
-    ``disc_convergence`` (see :data:`EVIDENCE`; *disc* is the bright
-    spot as fractions of height and width), on every other pixel."""
-    from scipy import ndimage as ndi
-
-    p = np.asarray(probability)[::2, ::2]
-    m = np.asarray(fov, bool)[::2, ::2]
-    inside = p[m] if m.any() else p.ravel()
-    if inside.size == 0:
-        return {'uncertain_fraction': 1.0, 'vessel_density': 0.0}
-    v = (p >= threshold) & m if m.any() else p >= threshold
-    out = {
-        'uncertain_fraction': float(
-            ((inside > 0.25) & (inside < 0.75)).mean()
-        ),
-        'vessel_density': float((inside >= threshold).mean()),
-    }
-    n = int(v.sum())
-    if n < 20:  # no map to judge: 'vessel_density' says so
-        return out
-    lab, count = ndi.label(v, np.ones((3, 3), bool))
-    sizes = np.bincount(lab.ravel())[1:]
-    out['tree_share'] = float(sizes.max() / n)
-    if disc is not None:
-        h, w = v.shape
-        yy, xx = np.ogrid[:h, :w]
-        r = 0.12 * diameter(m if m.any() else np.ones_like(m))
-        near = (yy - disc[0] * h) ** 2 + (xx - disc[1] * w) ** 2 <= r * r
-        near &= m if m.any() else True
-        if near.any():
-            out['disc_convergence'] = float(
-                v[near].mean() / max(out['vessel_density'], 1e-6)
-            )
-    return out
 
 
 _MODEL_CHECKS = [

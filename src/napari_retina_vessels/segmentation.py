@@ -3,7 +3,7 @@
 The maps, their provenance and the quality grade, and what is needed to
 redo the threshold-dependent parts without running a model again. Made
 by :mod:`.pipeline` (which re-exports these names) and
-:mod:`.batching`.
+:mod:`.batch.batching`.
 """
 
 from __future__ import annotations

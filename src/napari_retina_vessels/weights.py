@@ -272,7 +272,7 @@ def load_weights_file(path: str | os.PathLike) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise WeightsError(f'weight file {path} does not exist')
-    from ._formats import torch_zip_problem
+    from .io._formats import torch_zip_problem
 
     problem = torch_zip_problem(path)
     if problem is not None:

@@ -53,7 +53,7 @@ def test_cuda_matches_cpu(drive_photos):
 
 @pytest.mark.data
 def test_batched_cuda_matches_cpu(drive_photos):
-    from napari_retina_vessels.batching import segment_many
+    from napari_retina_vessels.batch.batching import segment_many
     from napari_retina_vessels.pipeline import segment
 
     many = list(segment_many(drive_photos, device='cuda', batch_size=3))
@@ -104,7 +104,7 @@ def test_out_of_memory_falls_back_to_smaller_batches():
     message, and gives the same maps as one photo per pass."""
     import torch
 
-    from napari_retina_vessels.batching import segment_many
+    from napari_retina_vessels.batch.batching import segment_many
 
     rng = np.random.default_rng(1)
     images = [rng.integers(0, 255, (700, 700, 3), np.uint8) for _ in range(16)]
@@ -139,7 +139,7 @@ def test_dask_one_worker_per_gpu():
     import torch
     from distributed import Client, LocalCluster
 
-    from napari_retina_vessels.cluster import worker_device
+    from napari_retina_vessels.batch.cluster import worker_device
 
     n = torch.cuda.device_count()
     with (

@@ -191,7 +191,7 @@ def _done(folder, name, photo, grade=None, reasons=''):
 
 
 def test_ungradable_recorded_by_segment_is_not_measured(tmp_path, capsys):
-    from napari_retina_vessels.measures.batch import UNGRADABLE_REASON
+    from napari_retina_vessels.batch.measures import UNGRADABLE_REASON
 
     seg = tmp_path / 'seg'
     seg.mkdir()

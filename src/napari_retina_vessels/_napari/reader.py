@@ -12,7 +12,7 @@ What it opens
   1 artery (red), 2 vein (blue), 3 crossing or uncertain (yellow).
 - **A dataset folder** (DRIVE, RITE, CHASE_DB1, STARE, HRF or the
   generic ``images/ vessels/ masks/ av/`` layout, see
-  :mod:`napari_retina_vessels.datasets`): its **first** sample, sorted by
+  :mod:`napari_retina_vessels.io.datasets`): its **first** sample, sorted by
   name, as a photo plus whatever ground truth it has, e.g. ``01_test``,
   ``01_test vessels (1st observer)``, ``01_test FOV (dataset)`` and
   ``01_test A/V (reference)``. One sample, not all of them: forty photos
@@ -32,7 +32,7 @@ What it opens
   exports: an Image layer (a stack for several frames) whose ``scale``
   is the DICOM pixel spacing in micrometres. Layer metadata carries
   non-identifying facts only (modality, laterality, maker); patient
-  data is never read into it (see :mod:`napari_retina_vessels.clinical`
+  data is never read into it (see :mod:`napari_retina_vessels.io.clinical`
   to read it on purpose).
 - **Saved results** (``NAME_prob.png``, ``NAME_vessels.png``,
   ``NAME_av.png``, ``NAME_av_overlay.png``, as ``retina-vessels segment``
@@ -61,7 +61,7 @@ decoded raises :class:`~napari_retina_vessels.errors.ImageReadError`
 (a folder with no usable sample: ``DatasetError``) with a one-sentence
 message, which napari shows as a notification. Decoding itself lives in
 the Qt-free :mod:`~napari_retina_vessels.io` and
-:mod:`~napari_retina_vessels.datasets` modules.
+:mod:`~napari_retina_vessels.io.datasets` modules.
 """
 
 from __future__ import annotations
@@ -74,8 +74,9 @@ from typing import Any
 
 import numpy as np
 
-from .. import datasets, io
+from .. import io
 from ..errors import ImageReadError
+from ..io import datasets
 from .layers import AV_COLORS, AV_FEATURES, VESSEL_COLORS, VESSEL_FEATURES
 
 __all__ = ['MAX_FOLDER_FILES', 'napari_get_reader', 'read']
@@ -323,7 +324,7 @@ def _av_layer(av: np.ndarray, name: str, meta: dict) -> LayerData:
 
 def _read_clinical(path: Path) -> LayerData:
     """A DICOM or vendor file: the photo (or stack), scaled in um."""
-    from ..clinical import read_clinical
+    from ..io.clinical import read_clinical
 
     image = read_clinical(path)  # patient data stays out (not asked)
     arr = image.pixels

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import io
-from ..saved_maps import as_probability, read_prediction
+from ..io.saved_maps import as_probability, read_prediction
 
 LayerData = tuple[Any, dict[str, Any], str]
 

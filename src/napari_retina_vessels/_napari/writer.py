@@ -1,5 +1,5 @@
 """Save segmentation results as the files ``retina-vessels segment``
-writes (see :mod:`napari_retina_vessels.outputs`).
+writes (see :mod:`napari_retina_vessels.io.outputs`).
 
 - :func:`save_result` backs the Segment widget's *Save results* button:
   it writes the widget's last :class:`~napari_retina_vessels.pipeline.
@@ -26,9 +26,9 @@ from typing import Any
 
 import numpy as np
 
-from .. import outputs
-from .._outfolder import check_outputs_ours
 from ..errors import InvalidImageError
+from ..io import outputs
+from ..io._outfolder import check_outputs_ours
 from .layers import layer_names
 
 __all__ = ['save_result', 'write_results', 'safe_name']

@@ -64,7 +64,7 @@ def run(args: Any, inputs: list | None = None) -> int:
     status."""
     from tqdm import tqdm
 
-    from ..measures.batch import run_measures
+    from ..batch.measures import run_measures
 
     summary = run_measures(
         inputs or args.inputs,

@@ -69,7 +69,7 @@ def run(args: Any) -> int:
         engine_hint(args.device)  # [#33 engine]
     if args.measure:
         args.av = True  # CRAE, CRVE and AVR need arteries and veins
-        from ..measures.batch import check_pixel_size
+        from ..batch.measures import check_pixel_size
 
         # Refused before any photo is segmented, not after all of them.
         check_pixel_size(args.pixel_size)

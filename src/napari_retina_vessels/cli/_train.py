@@ -123,7 +123,7 @@ def run(args: Any) -> int:
     """Train as *args* say; the exit status."""
     from pathlib import Path
 
-    from .._outfolder import check_out
+    from ..io._outfolder import check_out
     from ..models import ARCHITECTURES
     from ..training.loop import TrainConfig, train
 

@@ -57,7 +57,7 @@ def find_measure_inputs(
         Items with ``name`` and ``photo`` and/or ``vessels``, ``av``,
         ``prob`` paths; and the inputs that matched nothing.
     """
-    from .._inputs import _names, collect_inputs
+    from ..io._inputs import _names, collect_inputs
 
     items: list[dict] = []
     photos: list[str | os.PathLike] = []

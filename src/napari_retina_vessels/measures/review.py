@@ -169,7 +169,7 @@ class ReviewLog:
         return row
 
     def _write(self) -> None:
-        from .._resume import table_text
+        from ..batch._resume import table_text
         from ..io import csv_cell, write_text_atomic
 
         rows = [self.rows[k] for k in sorted(self.rows)]

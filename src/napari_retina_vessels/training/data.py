@@ -9,9 +9,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..datasets import Sample, load_sample
 from ..errors import DatasetError
 from ..fov import fov_mask
+from ..io.datasets import Sample, load_sample
 from ..preprocessing import (
     as_rgb_float,
     canonical_scale,

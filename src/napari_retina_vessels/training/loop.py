@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .._writing import write_atomic
-from ..datasets import Sample, discover
 from ..errors import TrainingConfigError
+from ..io._writing import write_atomic
+from ..io.datasets import Sample, discover
 from ..models import ARCHITECTURES, build_model, count_parameters
 from ..preprocessing import INPUT_MODES
 from . import cache as C
@@ -409,7 +409,7 @@ def load_checkpoint(path: Path) -> dict:
         'best',
         'elapsed',
     }
-    from .._formats import torch_zip_problem
+    from ..io._formats import torch_zip_problem
 
     problem = torch_zip_problem(path)
     if problem is not None:

@@ -35,154 +35,33 @@ from ._common import (
     watch_layers,
 )
 from ._layout import Undockable, fit_dock
+from ._measure_shapes import (  # noqa: F401  (imported from here too)
+    COLOUR_BY,
+    DISC_LAYER,
+    DISC_STYLE,
+    FOVEA_LAYER,
+    SEGMENTS_LAYER,
+    ZONES_LAYER,
+    ZONES_STYLE,
+    _quality_row,
+    _ungradable,
+    disc_from_shape,
+    disc_shapes,
+    layer_pixel_size,
+    put_shapes,
+    segment_colours,
+    zone_shapes,
+)
+from ._measure_tables import (
+    SEGMENT_VIEW,
+    _fmt,
+    image_table_value,
+    segment_table_value,
+)
 from .corrections import CorrectionsPanel, corrected_colours
 
 if TYPE_CHECKING:  # pragma: no cover
     import napari
-
-DISC_LAYER = 'optic disc'
-FOVEA_LAYER = 'fovea'
-ZONES_LAYER = 'zones B, C'
-SEGMENTS_LAYER = 'vessel segments'
-COLOUR_BY = ('calibre', 'tortuosity', 'class')
-_CLASS_COLOURS = {
-    'artery': (1.0, 0.2, 0.2, 1.0),
-    'vein': (0.2, 0.4, 1.0, 1.0),
-    'uncertain': (1.0, 1.0, 0.0, 1.0),
-    'vessel': (1.0, 1.0, 1.0, 1.0),
-}
-#: Rows of the per-image table: (column, row label).
-IMAGE_ROWS = (
-    ('crae_um', 'CRAE (µm)'),
-    ('crve_um', 'CRVE (µm)'),
-    ('avr', 'AVR'),
-    ('crae_px', 'CRAE (px)'),
-    ('crve_px', 'CRVE (px)'),
-    ('fd_vessels', 'fractal dimension, all'),
-    ('fd_arteries', 'fractal dimension, arteries'),
-    ('fd_veins', 'fractal dimension, veins'),
-    ('vessel_density', 'vessel density'),
-    ('tortuosity_arteries', 'tortuosity, arteries'),
-    ('tortuosity_veins', 'tortuosity, veins'),
-    ('n_segments', 'segments'),
-    ('disc_radius_px', 'disc radius (px)'),
-    ('disc_confidence', 'disc confidence'),
-    ('pixel_size_um', 'pixel size (µm)'),
-    ('fovea_confidence', 'fovea confidence'),
-    ('disc_fovea_dd', 'disc-fovea distance (DD)'),
-    ('axis_angle_deg', 'disc-fovea axis (deg below)'),
-    ('eye', 'eye'),
-)
-#: Columns of the per-segment table shown (all are exported).
-SEGMENT_VIEW = (
-    'segment',
-    'label',
-    'zone',
-    'length_px',
-    'calibre_px',
-    'calibre_um',
-    'tortuosity',
-    'curvature_per_mm',
-    'orientation_deg',
-    'corrected',
-)
-
-
-def disc_shapes(disc) -> list[np.ndarray]:
-    """Ellipse corners (4, 2) of the disc: one shape."""
-    return [_circle(disc.y, disc.x, disc.radius)]
-
-
-def zone_shapes(disc) -> list[np.ndarray]:
-    """Circles at 2, 3 and 5 disc radii: the edges of zones B and C."""
-    return [_circle(disc.y, disc.x, k * disc.radius) for k in (2, 3, 5)]
-
-
-def _circle(y: float, x: float, r: float) -> np.ndarray:
-    return np.array(
-        [[y - r, x - r], [y - r, x + r], [y + r, x + r], [y + r, x - r]], float
-    )
-
-
-def disc_from_shape(corners: np.ndarray) -> tuple[float, float, float]:
-    """(y, x, radius) of an ellipse drawn as its four corners."""
-    c = np.asarray(corners, float)[:, -2:]
-    lo, hi = c.min(axis=0), c.max(axis=0)
-    centre = (lo + hi) / 2
-    return float(centre[0]), float(centre[1]), float(np.mean(hi - lo) / 2)
-
-
-def segment_colours(segments, by: str) -> dict[int, Any]:
-    """Labels colormap {segment + 1: RGBA} for a per-segment table."""
-    out: dict[Any, Any] = {0: 'transparent', None: 'transparent'}
-    n = len(segments)
-    if not n:
-        return out
-    if by == 'class':
-        for i, lab in enumerate(segments['label']):
-            out[i + 1] = _CLASS_COLOURS.get(lab, (1, 1, 1, 1))
-        return out
-    from napari.utils.colormaps import ensure_colormap
-
-    col = 'calibre_px' if by == 'calibre' else 'tortuosity'
-    v = segments[col].to_numpy(float)
-    finite = np.isfinite(v)
-    if finite.any():
-        lo, hi = np.percentile(v[finite], [2, 98])
-        scaled = np.clip((v - lo) / max(hi - lo, 1e-9), 0, 1)
-    else:
-        scaled = np.zeros(n)
-    rgba = ensure_colormap('viridis' if by == 'calibre' else 'plasma').map(
-        np.where(finite, scaled, 0.0)
-    )
-    for i in range(n):
-        out[i + 1] = tuple(rgba[i]) if finite[i] else (0.5, 0.5, 0.5, 1.0)
-    return out
-
-
-def _quality_row(layer) -> dict[str, Any] | None:
-    """The quality gate's row recorded in *layer*'s metadata, if any.
-
-    Result layers (the console helper's, or ``segment`` outputs opened
-    with the reader) carry ``quality_grade``, ``quality_score`` and
-    ``quality_reasons``; a map without them has no grade.
-    """
-    meta = getattr(layer, 'metadata', None) or {}
-    if not meta.get('quality_grade'):
-        return None
-    return {
-        k: meta.get(k, '')
-        for k in ('quality_grade', 'quality_score', 'quality_reasons')
-    }
-
-
-def layer_pixel_size(*layers) -> tuple[float | None, str | None]:
-    """Micrometres per pixel from the first layer with a scale, and its
-    source: a file's pixel spacing in the layer metadata (the reader
-    puts a DICOM PixelSpacing there, in µm, and sets the scale from it),
-    else a layer scale other than 1 (read as µm per pixel)."""
-    for ly in layers:
-        if ly is None:
-            continue
-        spacing = ly.metadata.get('pixel_spacing')
-        if spacing is not None and len(spacing) >= 2:
-            return float(np.sqrt(spacing[-2] * spacing[-1])), (
-                'file pixel spacing (layer metadata)'
-            )
-        scale = np.asarray(ly.scale, float)[-2:]
-        if np.all(scale > 0) and not np.allclose(scale, 1.0):
-            return float(np.sqrt(scale.prod())), 'napari layer scale'
-    return None, None
-
-
-def _ungradable(quality: dict[str, Any] | None) -> bool:
-    return bool(quality) and quality['quality_grade'] == 'ungradable'
-
-
-def _fmt(v: Any) -> str:
-    if isinstance(v, float | np.floating):
-        return 'n/a' if not np.isfinite(v) else f'{v:.4g}'
-    return str(v)
 
 
 class MeasureWidget(Container):
@@ -468,28 +347,19 @@ class MeasureWidget(Container):
         self.result = m
         self._source = name
         meta = {'measure_layer': True, 'shape': shape, 'source': name}
-        self._put_shapes(
+        put_shapes(
+            self._viewer,
             ZONES_LAYER,
             zone_shapes(m.disc) if m.disc else [],
-            {
-                'edge_color': ['#00ffff', '#00ffff', '#ffff00'],
-                'face_color': 'transparent',
-                'edge_width': 2,
-                'opacity': 0.6,
-                'shape_type': 'ellipse',
-            },
+            ZONES_STYLE,
             meta,
             geometry,
         )
-        self._put_shapes(
+        put_shapes(
+            self._viewer,
             DISC_LAYER,
             disc_shapes(m.disc) if m.disc else [],
-            {
-                'edge_color': '#ffffff',
-                'face_color': 'transparent',
-                'edge_width': 3,
-                'shape_type': 'ellipse',
-            },
+            DISC_STYLE,
             meta,
             geometry,
         )
@@ -550,58 +420,9 @@ class MeasureWidget(Container):
                 reasons=m.quality.reason
             )
 
-    def _put_shapes(self, layer_name, shapes, style, meta, geometry):
-        style = dict(style)
-        stype = style.pop('shape_type')
-        if layer_name in self._viewer.layers:
-            self._viewer.layers.remove(layer_name)
-        self._viewer.add_shapes(
-            shapes,
-            shape_type=stype,
-            name=layer_name,
-            metadata=dict(meta),
-            **style,
-            **geometry,
-        )
-
     def _show_tables(self, m) -> None:
-        row = m.image.iloc[0]
-        data, index = [], []
-        for col, label in IMAGE_ROWS:
-            note = ''
-            reason_col = f'{col.split("_")[0]}_reason'
-            if col.startswith(('crae', 'crve', 'avr')):
-                note = row.get(reason_col, '') or ''
-                n = row.get(f'{col.split("_")[0]}_n')
-                if not note and n is not None and np.isfinite(n):
-                    note = f'{int(n)} vessels'
-            elif col.startswith(('fd_', 'tortuosity_')):
-                note = row.get(f'{col}_reason', '') or ''
-                n = row.get(f'{col}_n')
-                if not note and n is not None and np.isfinite(n):
-                    note = f'{int(n)} segments'
-            elif col == 'pixel_size_um':
-                note = row['pixel_size_source']
-            elif col == 'disc_confidence':
-                note = row['disc_reason'] or row['disc_source']
-            elif col == 'fovea_confidence':
-                note = row['fovea_reason'] or row['fovea_source']
-            data.append([_fmt(row[col]), note])
-            index.append(label)
-        self.image_table.value = {
-            'data': data,
-            'index': index,
-            'columns': ['value', 'note'],
-        }
-        seg = m.segments
-        self.segment_table.value = {
-            'data': [
-                [_fmt(v) for v in r]
-                for r in seg[list(SEGMENT_VIEW)].itertuples(index=False)
-            ],
-            'index': [str(i) for i in seg['segment']],
-            'columns': list(SEGMENT_VIEW),
-        }
+        self.image_table.value = image_table_value(m.image.iloc[0])
+        self.segment_table.value = segment_table_value(m.segments)
 
     def _recolour(self, _value=None) -> None:
         if self.result is None or SEGMENTS_LAYER not in self._viewer.layers:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import DatasetError, InvalidImageError
+from ..errors import DatasetError, InvalidImageError
 
 __all__ = [
     'PREDICTION_SUFFIXES',
@@ -65,11 +65,11 @@ def read_prediction(path: str | os.PathLike) -> np.ndarray:
     ------
     ImageReadError, InvalidImageError
     """
-    from .io import imread
+    from . import imread
 
     path = Path(path)
     if path.suffix.lower() == '.npy':
-        from .io import read_npy
+        from . import read_npy
 
         arr = read_npy(path)
     else:

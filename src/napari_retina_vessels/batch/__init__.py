@@ -24,14 +24,31 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from ._batch_settings import batch_settings, check_models, options_of
-from ._inputs import _names, collect_inputs, missing_rows
-from ._outfolder import (
+from ..errors import (
+    DeviceError,
+    OutputError,
+    RetinaVesselsError,
+    WeightsError,
+)
+from ..io import (
+    csv_cell,
+    imread,
+    write_text_atomic,
+)
+from ..io._inputs import _names, collect_inputs, missing_rows
+from ..io._outfolder import (
     check_out,
     check_outputs_ours,
     folder_lock,
     remove_leftovers,
 )
+from ..io.outputs import (
+    output_paths,
+    segmentation_row,
+    write_marker,
+    write_segmentation,
+)
+from ..progress import Progress
 from ._resume import (
     count_statuses,
     drain,
@@ -39,25 +56,8 @@ from ._resume import (
     split_finished,
     table_text,
 )
+from ._settings import batch_settings, check_models, options_of
 from .cluster import iter_map, map_images, wants_cluster
-from .errors import (
-    DeviceError,
-    OutputError,
-    RetinaVesselsError,
-    WeightsError,
-)
-from .io import (
-    csv_cell,
-    imread,
-    write_text_atomic,
-)
-from .outputs import (
-    output_paths,
-    segmentation_row,
-    write_marker,
-    write_segmentation,
-)
-from .progress import Progress
 
 __all__ = ['SUMMARY_COLUMNS', 'collect_inputs', 'run_batch', 'map_images']
 
@@ -124,7 +124,7 @@ def _claim_outputs(job: _Job) -> None:
 
     A file is ours when a marker of this name lists it (a finished run,
     or one cut off half-way) or when it carries our ``Software`` tag
-    (:func:`~.io.written_by_us`). Any other file, such as a user's own
+    (:func:`~..io.written_by_us`). Any other file, such as a user's own
     ``p1_vessels.png`` beside ``p1.png`` when the input folder is the
     output folder, is never overwritten: the photo fails instead. The
     pending marker replaces the old one, which must not vouch for
@@ -214,8 +214,8 @@ def _process(job: _Job) -> dict[str, Any]:
     t0 = time.perf_counter()
     row = _blank_row(job)
     try:
+        from ..pipeline import segment_with
         from .cluster import worker_device
-        from .pipeline import segment_with
 
         image = _load(job)
         seg = segment_with(
@@ -337,7 +337,7 @@ def run_batch(
     out : str or os.PathLike
         Output folder (created).
     model, av, av_model, device, views, threshold, precision, engine
-        As for :func:`~.pipeline.segment`; ``tta=True``, the old
+        As for :func:`~..pipeline.segment`; ``tta=True``, the old
         option, is ``views=4``.
     fmt : {'png', 'tif', 'npy'}
         Probability map format: PNG holds ``round(p * 255)`` as uint8,
@@ -387,7 +387,7 @@ def run_batch(
     )
     local = not wants_cluster(workers, scheduler)
     if local:
-        from .inference import choose_device
+        from ..inference import choose_device
 
         choose_device(device)  # an unavailable device fails at once
     out = Path(out)

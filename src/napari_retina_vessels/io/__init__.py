@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from ..errors import ImageReadError, InvalidImageError
 from . import _formats
 from ._formats import IMAGE_SUFFIXES, file_stem, image_suffix, is_image_path
 from ._formats import MAX_PIXELS as MAX_PIXELS  # the decoders' size limit
@@ -26,7 +27,6 @@ from ._writing import (
     write_text_atomic,
     written_by_us,
 )
-from .errors import ImageReadError, InvalidImageError
 
 __all__ = [
     'IMAGE_SUFFIXES',
@@ -96,7 +96,7 @@ def _read_clinical_frame(path: Path) -> np.ndarray:
         raise ImageReadError(
             f'{path} holds {frames} images; open it in napari (one layer '
             'with a frame slider) or read them all with '
-            'napari_retina_vessels.clinical.read_clinical'
+            'napari_retina_vessels.io.clinical.read_clinical'
         )
     return arr
 

@@ -1,10 +1,10 @@
-"""Image file formats behind :mod:`.io`: which names are images, and one
+"""Image file formats behind :mod:`..io`: which names are images, and one
 guarded decoder per format.
 
 Every decoder checks what a header declares before it decodes a pixel
 (decompression bombs, gzip bombs, absurd TIFF tiles); :func:`decode`
-picks the decoder from the suffix. :mod:`.io` is the public face: read
-files through :func:`.io.imread`, not through this module.
+picks the decoder from the suffix. :mod:`..io` is the public face: read
+files through :func:`..io.imread`, not through this module.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ImageReadError
+from ..errors import ImageReadError
 
 #: File name endings this package decodes (lower case).
 IMAGE_SUFFIXES = (

@@ -1,7 +1,7 @@
 """The photos a batch command is given: files, folders, glob patterns.
 
-Shared by ``retina-vessels segment`` (:mod:`.batch`) and ``measure``
-(:mod:`.measures.batch`): the same expansion, the same output names, the
+Shared by ``retina-vessels segment`` (:mod:`..batch`) and ``measure``
+(:mod:`..batch.measures`): the same expansion, the same output names, the
 same report of an input that matched nothing.
 """
 
@@ -13,8 +13,8 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from .errors import RetinaVesselsError
-from .io import file_stem, is_image_path
+from ..errors import RetinaVesselsError
+from . import file_stem, is_image_path
 
 __all__ = ['collect_inputs', 'missing_rows']
 

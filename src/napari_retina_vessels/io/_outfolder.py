@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .errors import RetinaVesselsError
+from ..errors import RetinaVesselsError
 
 __all__ = [
     'check_outputs_ours',

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import closing
 from typing import Any, TypeVar
 
-from .progress import Progress
+from ..progress import Progress
 
 __all__ = [
     'count_statuses',

@@ -1,6 +1,6 @@
 """Writing files safely: atomic writes, our own outputs, CSV cells.
 
-Behind :mod:`.io`, which re-exports every public name here: a file is
+Behind :mod:`..io`, which re-exports every public name here: a file is
 written to a temporary name beside it and renamed into place, so a
 reader never sees half a file and a failure leaves none behind.
 """
@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import InvalidImageError
 from ._formats import image_suffix
-from .errors import InvalidImageError
 
 
 def check_output_file(path: str | os.PathLike, what: str = 'file') -> Path:

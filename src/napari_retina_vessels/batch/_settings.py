@@ -1,13 +1,13 @@
 """The options that decide a batch's outputs, resolved and checked
-before any image (:mod:`.batch`)."""
+before any image (:mod:`..batch`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from .errors import RetinaVesselsError
-from .options import SegmentOptions
-from .outputs import PROBABILITY_FORMATS
+from ..errors import RetinaVesselsError
+from ..io.outputs import PROBABILITY_FORMATS
+from ..options import SegmentOptions
 
 __all__ = ['batch_settings', 'check_models', 'options_of']
 
@@ -29,7 +29,7 @@ def batch_settings(
     Resolved here, before any model is loaded, so that an unknown model
     or a bad option fails before any image and a changed weight file
     redoes finished images. The record is
-    :meth:`~.options.SegmentOptions.record` plus the format.
+    :meth:`~..options.SegmentOptions.record` plus the format.
     """
     if fmt not in PROBABILITY_FORMATS:
         raise RetinaVesselsError(
@@ -49,7 +49,7 @@ def batch_settings(
 
 
 def options_of(settings: dict[str, Any], **extra: Any) -> SegmentOptions:
-    """The :class:`~.options.SegmentOptions` a marker's *settings*
+    """The :class:`~..options.SegmentOptions` a marker's *settings*
     record (model names resolved), with *extra* fields (``device``,
     ``batch_size``) on top."""
     return SegmentOptions(
@@ -73,7 +73,7 @@ def check_models(settings: dict[str, Any], device: str, local: bool) -> None:
     """Fetch and load the models once, before any image, so that a broken
     model file or a failing download fails the batch once instead of
     every image. On a cluster only the download happens here."""
-    from .weights import load_model, resolve
+    from ..weights import load_model, resolve
 
     for key, task in (('model', 'vessels'), ('av_model', 'av')):
         name = settings.get(key)
@@ -81,7 +81,7 @@ def check_models(settings: dict[str, Any], device: str, local: bool) -> None:
             continue
         ref = resolve(name, task)
         if local:
-            from .inference import choose_device
+            from ..inference import choose_device
 
             # The same cached network that segment() then uses.
             load_model(ref, task=task, device=choose_device(device))

@@ -23,25 +23,25 @@ import json
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .._outfolder import check_ours, check_out, folder_lock
-from .._resume import (
+from ..errors import DeviceError, RetinaVesselsError, WeightsError
+from ..io._outfolder import check_ours, check_out, folder_lock
+from ..io._writing import csv_cell
+from ..measures.core import IMAGE_COLUMNS, SEGMENT_COLUMNS, UNGRADABLE_REASON
+from ..measures.inputs import find_measure_inputs
+from ..progress import Progress
+from ._measure_items import _Item, _load_maps, _scale
+from ._resume import (
     count_statuses,
     drain,
     recorded_row,
     split_finished,
     table_text,
 )
-from .._writing import csv_cell
-from ..errors import DeviceError, RetinaVesselsError, WeightsError
-from ..progress import Progress
-from .core import IMAGE_COLUMNS, SEGMENT_COLUMNS, UNGRADABLE_REASON
-from .inputs import find_measure_inputs
 
 __all__ = ['MEASURES_COLUMNS', 'find_measure_inputs', 'run_measures']
 
@@ -65,104 +65,6 @@ _VERSION = 3
 _SEGMENTS_HEADER = ','.join(['name', *SEGMENT_COLUMNS])
 
 
-@dataclass(frozen=True)
-class _Item:
-    """One image to measure (small and picklable)."""
-
-    name: str
-    out: str
-    settings: dict = field(hash=False)
-    photo: str | None = None
-    vessels: str | None = None
-    av: str | None = None
-    prob: str | None = None
-    device: str = 'auto'
-    #: The grade ``segment`` recorded (``quality_grade``, ...), if any.
-    quality: dict | None = field(default=None, hash=False)
-    #: The grader's ``NAME.corrections.json``, if any.
-    corrections: str | None = None
-
-    @property
-    def marker(self) -> Path:
-        return Path(self.out) / f'{self.name}.measures.json'
-
-    @property
-    def segments_csv(self) -> Path:
-        return Path(self.out) / f'{self.name}_segments.csv'
-
-    @property
-    def source(self) -> str:
-        return 'segment outputs' if self.vessels else 'photo'
-
-
-@dataclass
-class _Maps:
-    """What one image is measured from."""
-
-    vessels: np.ndarray
-    photo: np.ndarray | None = None
-    av: np.ndarray | None = None
-    prob: np.ndarray | None = None
-    #: The quality gate's row (``quality_grade``, ...), when known.
-    quality: dict | None = None
-    note: str = ''
-
-
-def _load_maps(item: _Item) -> _Maps:
-    """The maps of *item* (a photo is segmented first) and its grade."""
-    from ..io import imread, read_mask
-
-    photo = imread(item.photo) if item.photo else None
-    if item.vessels is None:
-        from .._batch_settings import options_of
-        from ..pipeline import segment_with
-
-        seg = segment_with(
-            photo, options_of(item.settings, device=item.device)
-        )
-        return _Maps(
-            seg.vessels,
-            photo,
-            seg.artery_vein,
-            seg.probability,
-            quality=seg.quality.row() if seg.quality is not None else None,
-        )
-    vessels = read_mask(item.vessels)
-    av = imread(item.av) if item.av else None
-    if av is not None and av.ndim == 3:
-        from ..io import av_from_rgb
-
-        av = av_from_rgb(av)
-    prob = None
-    if item.prob:
-        from ..saved_maps import as_probability, read_prediction
-
-        # The one reader of saved maps: read_npy checks the declared
-        # size before allocating (a tiny .npy can declare terabytes),
-        # 16-bit PNGs are scaled, NaN and out-of-range maps refused.
-        prob = as_probability(read_prediction(item.prob))
-    note = ''
-    if photo is not None and photo.shape[:2] != vessels.shape:
-        # A different photo (replaced since segment ran): measure
-        # without it, and say so.
-        note = (
-            f'measured without the photo {Path(item.photo).name}: it is '
-            f'{photo.shape[1]} x {photo.shape[0]} pixels, the map '
-            f'{vessels.shape[1]} x {vessels.shape[0]}'
-        )
-        photo = None
-    quality = item.quality
-    if quality is None and photo is not None:
-        # Segment recorded no grade (an older run): grade the photo.
-        from ..quality import assess
-
-        try:
-            quality = assess(photo, probability=prob).row()
-        except RetinaVesselsError:
-            quality = None  # not gradable as a photo: measured as before
-    return _Maps(vessels, photo, av, prob, quality=quality, note=note)
-
-
 def _ungradable(quality: dict | None) -> bool:
     return bool(quality) and quality.get('quality_grade') == 'ungradable'
 
@@ -181,27 +83,10 @@ def _skip_ungradable(row: dict, quality: dict) -> None:
     )
 
 
-def _scale(item: _Item) -> dict[str, Any]:
-    """The pixel size given on the command line, else the photo file's
-    own (DICOM PixelSpacing or field of view; see measures.calibration).
-    """
-    given = item.settings['pixel_size_um']
-    if given is not None:
-        return {'pixel_size_um': given}
-    from .calibration import file_calibration
-
-    calib = file_calibration(item.photo)
-    return {
-        'pixel_size_um': calib.pixel_size_um,
-        'pixel_size_source': calib.pixel_size_source,
-        'field_of_view_deg': calib.field_of_view_deg,
-    }
-
-
 def _process(item: _Item) -> dict[str, Any]:
     """Measure one image, write its marker and segments; return its row."""
     from ..io import write_text_atomic
-    from .core import measure
+    from ..measures.core import measure
 
     t0 = time.perf_counter()
     row: dict[str, Any] = dict.fromkeys(MEASURES_COLUMNS, '')
@@ -299,7 +184,7 @@ def _corrections_files(
     the files that match no image (each said through *say*)."""
     if folder is None:
         return {}, []
-    from .corrections import corrections_path
+    from ..measures.corrections import corrections_path
 
     folder = Path(folder).absolute()
     if not folder.is_dir():
@@ -405,7 +290,7 @@ def run_measures(
         names of ``unmatched`` corrections files, and the paths
         ``measures_csv`` and ``segments_csv``.
     """
-    from ..cluster import iter_map
+    from .cluster import iter_map
 
     check_pixel_size(pixel_size_um)
     out = Path(out)
@@ -424,8 +309,8 @@ def run_measures(
     }
     photos = any('vessels' not in f for f in found)
     if photos:
-        from .._batch_settings import check_models
         from ..options import SegmentOptions
+        from ._settings import check_models
 
         # The one options check, and the weights' sha256 in every marker.
         settings.update(
@@ -453,7 +338,7 @@ def run_measures(
         )
         for f in found
     ]
-    from .._inputs import missing_rows
+    from ..io._inputs import missing_rows
 
     # One run at a time per folder, but for runs with these settings.
     with folder_lock(out, 'measure', settings):
@@ -461,7 +346,7 @@ def run_measures(
         by_item, todo = split_finished(items, _done_row, overwrite=overwrite)
         report(Progress('images', len(by_item), len(items)))
         if photos and todo:
-            from ..cluster import wants_cluster
+            from .cluster import wants_cluster
 
             # A broken model fails the batch once, not once per photo.
             check_models(
