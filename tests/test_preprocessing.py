@@ -219,7 +219,9 @@ def test_resize_shapes(shape):
     assert out.shape == (*shape, 3) and out.dtype == np.float32
     gray = pp.resize(rgb[..., 0], shape)
     assert gray.shape == shape and gray.dtype == np.float32
-    np.testing.assert_allclose(gray, out[..., 0])
+    # One channel and three channels take different vectorised paths
+    # (torch's interpolate when torch is loaded): float32 rounding only.
+    np.testing.assert_allclose(gray, out[..., 0], rtol=0, atol=1e-6)
 
 
 @pytest.mark.parametrize(
