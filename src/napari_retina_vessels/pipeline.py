@@ -72,13 +72,6 @@ def flip_views(
     )
 
 
-def _check_tile(tile: Any) -> int:
-    """*tile* as an int in :data:`TILE_RANGE`, else InvalidOptionError."""
-    from .options import _check_tile as check
-
-    return check(tile)
-
-
 def iter_segment(
     image: npt.ArrayLike,
     *,

@@ -266,9 +266,7 @@ def _order(paths: list[np.ndarray]) -> np.ndarray:
     for p in paths:
         ends = sorted([tuple(p[0].tolist()), tuple(p[-1].tolist())])
         keys.append((*ends[0], *ends[1], len(p)))
-    return np.array(
-        sorted(range(len(paths)), key=keys.__getitem__), np.intp
-    )
+    return np.array(sorted(range(len(paths)), key=keys.__getitem__), np.intp)
 
 
 @dataclass
@@ -345,23 +343,25 @@ def _select(segs: Segments, keep: np.ndarray) -> Segments:
     return _take(segs, np.flatnonzero(keep))
 
 
+#: The per-segment array fields of :class:`Segments`, after paths and
+#: widths: what selecting or joining segments carries along.
+_ARRAY_FIELDS = (
+    'length',
+    'arc',
+    'chord',
+    'curvature',
+    'orientation',
+    'label',
+    'kind',
+)
+
+
 def _take(segs: Segments, idx: np.ndarray) -> Segments:
     """The segments *idx* (indices), in that order."""
     return Segments(
         [segs.paths[i] for i in idx],
         [segs.widths[i] for i in idx],
-        *(
-            getattr(segs, f)[idx]
-            for f in (
-                'length',
-                'arc',
-                'chord',
-                'curvature',
-                'orientation',
-                'label',
-                'kind',
-            )
-        ),
+        *(getattr(segs, f)[idx] for f in _ARRAY_FIELDS),
     )
 
 
@@ -374,15 +374,7 @@ def _concat(parts: list[Segments]) -> Segments:
         [w for p in parts for w in p.widths],
         *(
             np.concatenate([getattr(p, f) for p in parts])
-            for f in (
-                'length',
-                'arc',
-                'chord',
-                'curvature',
-                'orientation',
-                'label',
-                'kind',
-            )
+            for f in _ARRAY_FIELDS
         ),
     )
 
