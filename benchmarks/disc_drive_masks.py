@@ -86,8 +86,9 @@ def evaluate(root: Path) -> list[dict]:
 def summary(rows: list[dict]) -> list[str]:
     out = [
         '| input | photos | centre within 1 radius | median / worst centre '
-        'error (radii) | median / 90th pct abs radius error |',
-        '|---|---|---|---|---|',
+        'error (radii) | median / 90th pct abs radius error | median '
+        'signed radius error |',
+        '|---|---|---|---|---|---|',
     ]
     for what in INPUTS:
         sel = [r for r in rows if r['input'] == what]
@@ -97,7 +98,8 @@ def summary(rows: list[dict]) -> list[str]:
             f'| {what} | {len(sel)} | {np.mean(err <= 1):.1%} '
             f'({int((err <= 1).sum())}/{len(sel)}) | '
             f'{np.median(err):.2f} / {err.max():.2f} | '
-            f'{np.median(rad):.0f} % / {np.percentile(rad, 90):.0f} % |'
+            f'{np.median(rad):.0f} % / {np.percentile(rad, 90):.0f} % | '
+            f'{np.median([r["radius_error_pct"] for r in sel]):+.0f} % |'
         )
     return out
 

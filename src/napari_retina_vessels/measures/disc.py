@@ -19,6 +19,7 @@ __all__ = [
     'DISC_DIAMETER_UM',
     'Disc',
     'MIN_TREE_FRACTION',
+    'RIM_LEVEL',
     'as_disc',
     'disc_evidence',
     'find_disc',
@@ -48,6 +49,19 @@ _WORK_WIDTH = 128
 MIN_TREE_FRACTION = 0.02
 # Weight of the vessel-convergence cue against brightness.
 _VESSEL_WEIGHT = 1.0
+#: Where the disc's margin lies on its ring profile: the fraction of the
+#: way from the surround's brightness up to the centre's. The centre is
+#: the pale cup, brighter than the pinker neuroretinal rim around it, so
+#: half way (0.5) falls at the cup's edge, inside the rim that a drawn
+#: outline includes. Chosen leave-one-camera-out by
+#: ``benchmarks/disc_radius_loco.py`` (docs/measures.md).
+RIM_LEVEL = 0.35
+# The radius is kept within this range of the prior r0 (a guard, not a
+# fit). 1.8, not 1.4: r0 is 1/13 of the field of view, but a 30-35
+# degree camera shows the disc 1.3-1.5 times larger against its field
+# than a 45 degree one (and single discs vary by about 15 %), so 1.4 r0
+# cut the radius on 68 % of CHASE_DB1 and 42 % of STARE photos.
+_RADIUS_RANGE = (0.7, 1.8)
 
 
 @dataclass(frozen=True)
@@ -124,17 +138,24 @@ def _zscore(a: np.ndarray, inside: np.ndarray) -> np.ndarray:
 
 
 def _profile_radius(
-    bright: np.ndarray, fov: np.ndarray, iy: int, ix: int, r0: float
+    bright: np.ndarray,
+    fov: np.ndarray,
+    iy: int,
+    ix: int,
+    r0: float,
+    level: float | None = None,
 ) -> float:
     """Radius of the bright disc at (iy, ix) from its radial profile.
 
     The brightness is averaged over rings around the centre (inside the
-    FOV) and the radius is where that mean first falls below half way
-    between the centre and the surround (the ring at 2-3 r0, zone B's
-    distance). Averaging over all directions keeps a bright patch that
-    touches the disc on one side (peripapillary atrophy, a bright
-    border of the field) from enlarging it, as a connected blob does.
-    Kept within 0.7-1.4 *r0*.
+    FOV) and the radius is where that mean first falls below *level*
+    (:data:`RIM_LEVEL` when None) of the way from the surround (the ring
+    at 2-3 r0, zone B's distance) up to the centre. Averaging over all
+    directions keeps a bright patch that touches the disc on one side
+    (peripapillary atrophy, a bright border of the field) from
+    enlarging it as much as a connected blob does (a ring median
+    resists it more but agrees less across cameras: see
+    ``benchmarks/disc_radius_loco.py``). Kept within 0.7-1.8 *r0*.
     """
     yy, xx = np.nonzero(fov)
     d = np.hypot(yy - iy, xx - ix)
@@ -142,24 +163,25 @@ def _profile_radius(
     d, v = d[near], bright[yy[near], xx[near]]
     width = 0.5  # ring width, working pixels
     bins = (d / width).astype(int)
-    total = np.bincount(bins, weights=v)
     count = np.bincount(bins)
-    ring = total / np.maximum(count, 1)
+    ring = np.bincount(bins, weights=v) / np.maximum(count, 1)
     centre = float(v[d <= max(1.0, 0.25 * r0)].mean())
     out = (d >= 2 * r0) & (d <= 3 * r0)
     surround = float(np.median(v[out])) if out.any() else float(v.min())
-    level = 0.5 * (centre + surround)
+    frac = RIM_LEVEL if level is None else level
+    level = surround + frac * (centre - surround)
     first = int(np.ceil(0.5 * r0 / width))  # past the centre's noise
     below = np.flatnonzero((ring[first:] < level) & (count[first:] > 0))
     if not below.size:
-        return 1.4 * r0
+        return _RADIUS_RANGE[1] * r0
     # Linear interpolation between the ring centres either side of the
     # crossing: the radius falls between rings.
     j = first + int(below[0])
     radius = (j + 0.5) * width
     if j > 0 and count[j - 1] and ring[j - 1] > ring[j]:
         radius -= width * (level - ring[j]) / (ring[j - 1] - ring[j])
-    return float(np.clip(radius, 0.7 * r0, 1.4 * r0))
+    lo, hi = _RADIUS_RANGE
+    return float(np.clip(radius, lo * r0, hi * r0))
 
 
 def disc_evidence(image, vessels, fov=None) -> str:
@@ -202,8 +224,9 @@ def find_disc(
     around it, both blurred at the disc's expected size, which is taken
     from the field of view (a disc is about 1/6.5 of its diameter). The
     radius is then where the brightness, averaged over rings around the
-    best place, falls half way to that of the surround, kept within
-    0.7-1.4 times that prior.
+    best place, falls to :data:`RIM_LEVEL` of the way from the surround
+    up to the centre (the outer edge of the pale rim), kept within
+    0.7-1.8 times that prior.
 
     Parameters
     ----------
