@@ -100,9 +100,28 @@ def test_segments_split_by_the_disc_fovea_axis(mirror):
     assert np.isfinite(row['tortuosity_inferior'])
 
 
-def test_no_hemifields_without_a_fovea():
+def test_no_hemifields_without_a_disc():
+    # One straight vessel converges nowhere: no clear disc, so neither
+    # the disc-fovea axis nor the horizontal through the disc is known.
     m = np.zeros((200, 200), bool)
     m[:, 90:96] = True
     out = measure(m, pixel_size_um=10.0)
     assert set(out.segments['hemifield']) <= {''}
-    assert np.isnan(out.image.iloc[0]['tortuosity_superior'])
+    row = out.image.iloc[0]
+    assert np.isnan(row['tortuosity_superior'])
+    assert row['hemifield_axis'] == ''
+
+
+def test_without_a_fovea_the_sides_split_at_the_disc_horizontal():
+    photo, vessels = _scene()
+    # A crop around the disc: no room for the macula, so no fovea.
+    crop = (slice(90, 210), slice(30, 150))
+    m = measure(vessels[crop], photo[crop], disc=(60, 60, 18))
+    row = m.image.iloc[0]
+    assert np.isnan(row['fovea_y'])
+    assert row['hemifield_axis'] == 'horizontal through the disc'
+    mid_y = np.array([p[len(p) // 2][0] for p in m.paths])
+    far = np.abs(mid_y - 60) > 20
+    assert far.sum() >= 2
+    expect = np.where(mid_y < 60, 'superior', 'inferior')
+    assert list(m.segments['hemifield'][far]) == list(expect[far])

@@ -24,6 +24,7 @@ from .disc import Disc, as_disc, disc_evidence, find_disc
 from .fovea import Fovea, find_fovea, fovea_row, hemifields
 from .fractal import box_counting_dimension
 from .graph import trace_segments
+from .hemifield import fill_side_calibres
 from .result import (
     IMAGE_COLUMNS,
     UNGRADABLE_REASON,
@@ -33,6 +34,7 @@ from .result import (
 from .tables import (
     MIN_VESSELS,
     SEGMENT_COLUMNS,
+    calibre_reason,
     fill_calibres,
     segment_table,
 )
@@ -371,6 +373,9 @@ def measure(
                 empty if not vessels.any() else 'no vessel segments'
             )
     row.update(hemifields(seg_df, segs.paths, found, fovea, min_len))
+    fill_side_calibres(
+        row, seg_df, um, calibre_reason(bool(vessels.any()), av, found)
+    )
     row['seconds'] = round(time.perf_counter() - t0, 3)
     image_df = pd.DataFrame([row], columns=list(IMAGE_COLUMNS))
     return Measurements(

@@ -200,33 +200,12 @@ def fovea_row(
 
 
 def hemifields(seg_df, paths, disc, fovea, min_len: float) -> dict:
-    """Split the segments by the disc-fovea axis; tortuosity per side.
+    """Split the segments into hemifields; tortuosity per side.
 
-    Sets ``seg_df['hemifield']`` to ``superior`` or ``inferior`` (the
-    side of the axis line the segment's middle pixel lies on; superior
-    is up in the photo) and returns ``tortuosity_superior`` and
-    ``tortuosity_inferior``: the length-weighted arc/chord of the
-    segments at least *min_len* long on each side (the superior and
-    inferior temporal arcades and their branches). Without a disc and a
-    fovea the column stays empty and the values NaN.
+    Kept for callers of earlier releases: see :func:`.hemifield.split`
+    (the disc-fovea axis, or the horizontal through the disc without a
+    fovea).
     """
-    out = {'tortuosity_superior': float('nan')}
-    out['tortuosity_inferior'] = float('nan')
-    if disc is None or fovea is None or not len(seg_df):
-        return out
-    ay, ax = fovea.y - disc.y, fovea.x - disc.x
-    norm = float(np.hypot(ay, ax)) or 1.0
-    # The normal to the axis that points up the photo (rows decrease).
-    ny, nx = -abs(ax) / norm, float(np.sign(ax) or 1.0) * ay / norm
-    mid = np.array([p[len(p) // 2] for p in paths], float)
-    up = (mid[:, 0] - disc.y) * ny + (mid[:, 1] - disc.x) * nx > 0
-    seg_df['hemifield'] = np.where(up, 'superior', 'inferior')
-    tort = seg_df['tortuosity'].to_numpy(float)
-    length = seg_df['length_px'].to_numpy(float)
-    for side, sel in (('superior', up), ('inferior', ~up)):
-        k = sel & (length >= min_len) & np.isfinite(tort)
-        if k.any():
-            out[f'tortuosity_{side}'] = round(
-                float(np.average(tort[k], weights=length[k])), 4
-            )
-    return out
+    from .hemifield import split
+
+    return split(seg_df, paths, disc, fovea, min_len)

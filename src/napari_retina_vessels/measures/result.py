@@ -11,6 +11,7 @@ import numpy.typing as npt
 
 from ..quality import Quality
 from .disc import Disc
+from .hemifield import SIDE_COLUMNS
 from .tables import SEGMENT_COLUMNS
 
 #: The ``*_reason`` of every measure of a map whose photo the quality
@@ -70,6 +71,8 @@ IMAGE_COLUMNS = (
     'axis_angle_deg',
     'tortuosity_superior',
     'tortuosity_inferior',
+    'hemifield_axis',
+    *SIDE_COLUMNS,
     'corrected',
     'corrections_missed',
     'corrections_reason',

@@ -12,7 +12,14 @@ from .graph import LABEL_NAMES, Segments
 from .knudtson import ARTERY_K, VEIN_K, knudtson
 from .zone_b import zone_b_vessels
 
-__all__ = ['MIN_VESSELS', 'SEGMENT_COLUMNS', 'fill_calibres', 'segment_table']
+__all__ = [
+    'MIN_VESSELS',
+    'SEGMENT_COLUMNS',
+    'calibre_reason',
+    'fill_calibres',
+    'segment_table',
+    'zone_b_widest',
+]
 
 #: Fewest arterioles (venules) in zone B for a CRAE (CRVE); the revised
 #: Knudtson formulas use six, fewer make the value less comparable.
@@ -147,16 +154,34 @@ def _zone_b_inside(disc: Disc, fov: np.ndarray) -> float:
     return float(inside.mean())
 
 
+def calibre_reason(any_vessels: bool, av, disc) -> str:
+    """Why no CRAE / CRVE can be made at all ('' when it can)."""
+    if not any_vessels:
+        return 'the vessel map is empty'
+    if av is None:
+        return 'no artery/vein map'
+    if disc is None:
+        return 'no optic disc: zone B is unknown'
+    return ''
+
+
+def zone_b_widest(seg_df, cls: str, where=None):
+    """The (up to) six widest zone-B vessels of class *cls*: one row per
+    vessel, its trunk's (zone_b.py); *where* (bool per segment) keeps
+    only some segments (a hemifield)."""
+    keep = (
+        (seg_df['label'] == cls)
+        & seg_df['zone_b_trunk']
+        & np.isfinite(seg_df['zone_b_calibre_px'])
+    )
+    if where is not None:
+        keep &= np.asarray(where, bool)
+    return seg_df[keep].nlargest(6, 'zone_b_calibre_px')
+
+
 def fill_calibres(row, seg_df, disc, av, um, any_vessels, fov) -> None:
     """Fill CRAE, CRVE and AVR (with counts and reasons) into *row*."""
-    if not any_vessels:
-        reason = 'the vessel map is empty'
-    elif av is None:
-        reason = 'no artery/vein map'
-    elif disc is None:
-        reason = 'no optic disc: zone B is unknown'
-    else:
-        reason = ''
+    reason = calibre_reason(any_vessels, av, disc)
     results = {}
     for cls, key, k in (
         ('artery', 'crae', ARTERY_K),
@@ -166,13 +191,7 @@ def fill_calibres(row, seg_df, disc, av, um, any_vessels, fov) -> None:
         if reason:
             row[f'{key}_reason'] = reason
             continue
-        # One calibre per vessel: its trunk's (zone_b.py).
-        sel = seg_df[
-            (seg_df['label'] == cls)
-            & seg_df['zone_b_trunk']
-            & np.isfinite(seg_df['zone_b_calibre_px'])
-        ]
-        top = sel.nlargest(6, 'zone_b_calibre_px')
+        top = zone_b_widest(seg_df, cls)
         n = len(top)
         row[f'{key}_n'] = n
         if n < MIN_VESSELS:
