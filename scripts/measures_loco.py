@@ -1,0 +1,334 @@
+"""The measures' thresholds, each chosen leave-one-camera-out.
+
+Three thresholds of the measures are swept here, each on the cameras
+that have what it needs; for every camera left out the value is chosen
+on the others (the one whose worst camera is best) and judged on the
+left-out one, and the value kept is the one the same rule picks on all
+cameras. Prints markdown tables (docs/measures.md).
+
+``fovea``
+    The fovea's search band (``measures/fovea.py``: nearest and farthest
+    distance from the disc centre in detected disc radii, largest angle
+    from the horizontal). Truth: the hand-placed centres of
+    ``tests/data/fovea_drive_test.csv`` (DRIVE test, 18) and
+    ``tests/data/fovea_centres.csv`` (HRF-AV 24, STARE 14); the disc
+    and the fovea are found from the photo and the manual vessel map,
+    as ``measure`` has them. Score: the share of photos whose fovea is
+    within one disc radius (DRIVE: the DRIVE-disc mask's; others: the
+    finder's prior r0, 1/13 of the field of view, which is smaller than
+    a 35-degree camera's disc, so STARE is judged strictly).
+``tree``
+    The vessel tree needed to place the disc without a photo
+    (``measures/disc.py``, ``MIN_TREE_FRACTION``: vessel pixels as a
+    share of the field of view). Each manual vessel map of DRIVE,
+    CHASE_DB1, STARE and HRF-AV is thinned by dropping random 1/16-wide
+    blocks of it (keeping 100 % down to 2 %, two seeds), the disc is
+    placed from what is left alone, and it is right when within one r0
+    of the hand-placed centre (``tests/data/disc_centres.csv``). A
+    threshold accepts the maps at or above it. Score: the worst of the
+    share of wrong discs accepted and the share of right discs refused.
+``share``
+    The largest vessel share of the field of view that is measured
+    (``measures/checks.py``, ``MAX_VESSEL_FRACTION``): above it a map is
+    refused as a wrong threshold or an all-True map. Real maps are the
+    manual ones; wrong ones are each photo's green channel thresholded
+    below its median inside the field of view (what a threshold far too
+    low gives: half the field or more marked vessel), and the all-True
+    map. Score: the worst of real maps refused and wrong maps accepted.
+
+Usage::
+
+    python scripts/measures_loco.py fovea|tree|share|all [--data DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import itertools
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from napari_retina_vessels.fov import fov_mask
+from napari_retina_vessels.io import imread
+from napari_retina_vessels.io.datasets import data_root
+from napari_retina_vessels.measures import checks
+from napari_retina_vessels.measures import disc as disc_mod
+from napari_retina_vessels.measures import fovea as fovea_mod
+
+HERE = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(HERE / 'benchmarks'))
+from disc_accuracy import read_centres, truth_vessels  # noqa: E402
+
+
+def _rows(name: str) -> list[dict]:
+    with open(HERE / 'tests' / 'data' / name, encoding='utf-8') as f:
+        return list(csv.DictReader(ln for ln in f if not ln.startswith('#')))
+
+
+def _r0(fov: np.ndarray) -> float:
+    ys, xs = np.nonzero(fov)
+    diam = max(np.ptp(xs) + 1, np.ptp(ys) + 1)
+    return 0.5 * diam * disc_mod._DISC_PER_FOV
+
+
+def loco(score: dict, cams: list[str], values: list, fmt) -> list[str]:
+    """Leave-one-camera-out table: *score[(camera, value)]*, higher is
+    better; ties go to the earlier value in *values*."""
+    out = [
+        '| left out | chosen on the others | worst of the others | '
+        'left-out camera |',
+        '|---|---|---|---|',
+    ]
+    held = []
+    for c in cams:
+        rest = [k for k in cams if k != c]
+        best = max(values, key=lambda v: min(score[k, v] for k in rest))
+        worst = min(score[k, best] for k in rest)
+        held.append(score[c, best])
+        out.append(
+            f'| {c} | {fmt(best)} | {worst:.0%} | {score[c, best]:.0%} |'
+        )
+    best = max(values, key=lambda v: min(score[k, v] for k in cams))
+    out.append(
+        f'\nworst held-out camera: {min(held):.0%}; chosen on all '
+        f'{len(cams)} cameras: {fmt(best)} (worst camera '
+        f'{min(score[k, best] for k in cams):.0%})'
+    )
+    return out
+
+
+# -- fovea band ------------------------------------------------------------
+
+
+NEARS = (2.5, 3.0, 3.5)
+FARS = (5.5, 6.0, 6.5, 7.0, 7.5)
+ANGLES = (20.0, 25.0, 30.0)
+
+
+def _fovea_cases(root: Path):
+    for r in _rows('fovea_drive_test.csv'):
+        num = r['image'].split('_')[0]
+        mask = imread(root / 'DRIVE-disc' / f'{num}_test_gt.tif')
+        mask = (mask[..., 0] if mask.ndim == 3 else mask) > 127
+        yield (
+            'DRIVE',
+            f'test/images/{r["image"]}',
+            float(r['y']),
+            float(r['x']),
+            float(np.sqrt(mask.sum() / np.pi)),
+        )
+    for r in _rows('fovea_centres.csv'):
+        if r['x']:
+            yield r['dataset'], r['image'], float(r['y']), float(r['x']), 0
+
+
+def fovea(root: Path) -> list[str]:
+    values = list(itertools.product(NEARS, FARS, ANGLES))
+    hits: dict = {}
+    keep = (fovea_mod._NEAR, fovea_mod._FAR, fovea_mod._MAX_ANGLE)
+    try:
+        for cam, image, ty, tx, radius in _fovea_cases(root):
+            photo = imread(root / cam / image)
+            vessels = truth_vessels(root, cam, image)
+            fov = fov_mask(photo)
+            unit = radius or _r0(fov)
+            disc = disc_mod.find_disc(photo, vessels, fov=fov)
+            for v in values:
+                (
+                    fovea_mod._NEAR,
+                    fovea_mod._FAR,
+                    fovea_mod._MAX_ANGLE,
+                ) = v
+                f, _ = fovea_mod.find_fovea(photo, vessels, disc, fov=fov)
+                ok = f is not None and np.hypot(f.y - ty, f.x - tx) <= unit
+                hits.setdefault((cam, v), []).append(bool(ok))
+    finally:
+        fovea_mod._NEAR, fovea_mod._FAR, fovea_mod._MAX_ANGLE = keep
+    cams = list(dict.fromkeys(c for c, _ in hits))
+    score = {k: float(np.mean(h)) for k, h in hits.items()}
+    n = {c: len(hits[c, values[0]]) for c in cams}
+
+    def fmt(v):
+        return f'{v[0]:g}-{v[1]:g} r, {v[2]:g} deg'
+
+    out = [
+        '### Fovea search band (fovea within one disc radius)\n',
+        '| band | ' + ' | '.join(f'{c} ({n[c]})' for c in cams) + ' |',
+        '|---|' + '---|' * len(cams),
+    ]
+    for v in values:
+        if v[2] == keep[2] or (v[0], v[1]) == keep[:2]:
+            out.append(
+                f'| {fmt(v)} | '
+                + ' | '.join(f'{score[c, v]:.0%}' for c in cams)
+                + ' |'
+            )
+    out.append('\n(rows: the current angle, or the current distances)\n')
+    out += loco(score, cams, values, fmt)
+    if all((c, keep) in score for c in cams):
+        out.append(
+            f'in use: {fmt(keep)}: '
+            + ', '.join(f'{c} {score[c, keep]:.0%}' for c in cams)
+        )
+    return out
+
+
+# -- tree share for a disc without a photo ---------------------------------
+
+
+KEEP = (1.0, 0.5, 0.3, 0.2, 0.1, 0.05, 0.02)
+TREES = (0.005, 0.01, 0.015, 0.02, 0.03, 0.04, 0.05, 0.07)
+
+
+def _thin(v: np.ndarray, keep: float, seed: int) -> np.ndarray:
+    if keep >= 1:
+        return v
+    b = max(8, v.shape[1] // 16)
+    rng = np.random.default_rng(seed)
+    grid = rng.random((v.shape[0] // b + 1, v.shape[1] // b + 1)) < keep
+    return v & np.kron(grid, np.ones((b, b), bool))[: v.shape[0], : v.shape[1]]
+
+
+def _tree_cases(root: Path) -> list[tuple]:
+    """(camera, vessel share of the FOV, disc right?) per thinned map."""
+    cases = []
+    for row in read_centres():
+        cam = row['dataset']
+        path = root / cam / row['image']
+        if not row['x'] or not path.is_file():
+            continue
+        photo = imread(path)
+        vessels = truth_vessels(root, cam, row['image'])
+        if vessels is None:
+            continue
+        fov = fov_mask(photo)
+        r0 = _r0(fov)
+        for keep, seed in itertools.product(KEEP, (0, 1)):
+            if keep >= 1 and seed:
+                continue
+            v = _thin(vessels > 0, keep, seed) & fov
+            n = int(v.sum())
+            if not n:
+                continue
+            d = disc_mod.find_disc(None, v, fov=fov)
+            err = np.hypot(d.y - float(row['y']), d.x - float(row['x']))
+            cases.append((cam, n / fov.sum(), bool(err <= r0)))
+    return cases
+
+
+def tree(root: Path) -> list[str]:
+    keep_min = disc_mod.MIN_TREE_FRACTION
+    disc_mod.MIN_TREE_FRACTION = 0.0  # place every disc, judge after
+    try:
+        cases = _tree_cases(root)
+    finally:
+        disc_mod.MIN_TREE_FRACTION = keep_min
+    cams = list(dict.fromkeys(c for c, *_ in cases))
+    score = {}
+    for c in cams:
+        sel = [(f, ok) for k, f, ok in cases if k == c]
+        for t in TREES:
+            wrong_in = [f >= t for f, ok in sel if not ok]
+            right_out = [f < t for f, ok in sel if ok]
+            bad = max(
+                np.mean(wrong_in) if wrong_in else 0.0,
+                np.mean(right_out) if right_out else 0.0,
+            )
+            score[c, t] = 1.0 - bad
+    out = [
+        '### Vessel tree needed for a disc without a photo '
+        '(1 - worst of wrong discs accepted, right discs refused)\n',
+        '| tree share | ' + ' | '.join(cams) + ' |',
+        '|---|' + '---|' * len(cams),
+    ]
+    for t in TREES:
+        out.append(
+            f'| {t:.1%} | '
+            + ' | '.join(f'{score[c, t]:.0%}' for c in cams)
+            + ' |'
+        )
+    for c in cams:
+        sel = [(f, ok) for k, f, ok in cases if k == c]
+        wrong = [f for f, ok in sel if not ok]
+        out.append(
+            f'\n{c}: {len(sel)} maps, {len(wrong)} wrong discs'
+            + (f' (largest share {max(wrong):.1%})' if wrong else '')
+        )
+    out.append('')
+    out += loco(score, cams, list(TREES), lambda t: f'{t:.1%}')
+    out.append(f'in use: {disc_mod.MIN_TREE_FRACTION:.1%}')
+    return out
+
+
+# -- largest vessel share measured -----------------------------------------
+
+
+SHARES = (0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7, 0.8, 0.9)
+
+
+def share(root: Path) -> list[str]:
+    cases = []  # (camera, share of the FOV, real map?)
+    for row in read_centres():
+        cam = row['dataset']
+        path = root / cam / row['image']
+        if not path.is_file():
+            continue
+        photo = imread(path)
+        fov = fov_mask(photo)
+        vessels = truth_vessels(root, cam, row['image'])
+        if vessels is None:
+            continue
+        area = fov.sum()
+        cases.append((cam, (vessels > 0)[fov].sum() / area, True))
+        g = photo[..., 1] if photo.ndim == 3 else photo
+        low = g < np.median(g[fov])
+        cases.append((cam, low[fov].sum() / area, False))
+        cases.append((cam, 1.0, False))
+    cams = list(dict.fromkeys(c for c, *_ in cases))
+    score = {}
+    for c in cams:
+        real = [f for k, f, ok in cases if k == c and ok]
+        wrong = [f for k, f, ok in cases if k == c and not ok]
+        for s in SHARES:
+            bad = max(
+                np.mean([f > s for f in real]),
+                np.mean([f <= s for f in wrong]),
+            )
+            score[c, s] = 1.0 - bad
+    out = [
+        '### Largest vessel share measured '
+        '(1 - worst of real maps refused, wrong maps measured)\n',
+        '| camera | real maps: median / largest share | '
+        'wrong maps: smallest share |',
+        '|---|---|---|',
+    ]
+    for c in cams:
+        real = [f for k, f, ok in cases if k == c and ok]
+        wrong = [f for k, f, ok in cases if k == c and not ok]
+        out.append(
+            f'| {c} | {np.median(real):.1%} / {max(real):.1%} | '
+            f'{min(wrong):.1%} |'
+        )
+    out.append('')
+    out += loco(score, cams, list(SHARES), lambda s: f'{s:.0%}')
+    out.append(f'in use: {checks.MAX_VESSEL_FRACTION:.0%}')
+    return out
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('what', choices=('fovea', 'tree', 'share', 'all'))
+    ap.add_argument('--data', type=Path, default=None)
+    args = ap.parse_args(argv)
+    root = args.data or data_root()
+    for name, fn in (('fovea', fovea), ('tree', tree), ('share', share)):
+        if args.what in (name, 'all'):
+            print('\n'.join(fn(root)) + '\n')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
