@@ -1,33 +1,41 @@
 """The disc radius's rim level, chosen leave-one-camera-out.
 
 ``find_disc`` puts the disc margin where the ring profile of the
-brightness falls to a fraction (``RIM_LEVEL``) of the way from the
-surround up to the centre. This script sweeps that fraction on the four
-cameras with hand-placed disc centres (``tests/data/disc_centres.csv``):
-DRIVE (Canon CR5, 45 degrees), CHASE_DB1 (Nidek NM-200-D, 30), STARE
-(TopCon TRV-50, 35) and HRF-AV (Canon CR-1, 45); each photo is searched
-with its photo and its ground-truth vessel map, as ``measure`` has them.
+brightness (blurred at ``RIM_BLUR`` r0) falls to a fraction
+(``RIM_LEVEL``) of the way from the surround up to the centre. This
+script sweeps that fraction on the cameras with hand-placed disc
+centres (``tests/data/disc_centres.csv``): DRIVE (Canon CR5, 45
+degrees), CHASE_DB1 (Nidek NM-200-D, 30), STARE (TopCon TRV-50, 35) and
+HRF-AV (Canon CR-1, 45); each photo is searched with its photo and its
+ground-truth vessel map, as ``measure`` has them.
 
 What a radius is judged against:
 
 - DRIVE: the drawn disc masks of ``DRIVE-disc`` (radius of the circle
   of the mask's area); the camera's error is the median absolute
   per-photo error.
-- the other cameras have no drawn discs: their photos' pixel size is
-  known from the camera's field of view (288 um per degree over the
-  width of the field of view, as ``measure`` computes it from a DICOM
-  ``HorizontalFieldOfView``), so each radius is a disc diameter in mm.
-  The camera's error is how far the median diameter lies from
-  ``--reference-mm`` (1.85 mm: the mean vertical 1.88-1.92 and
-  horizontal 1.76-1.77 mm of Jonas et al. 1988 and Quigley et al. 1990,
-  as one circle of the same area). Single discs vary by about 15 %, so
-  only the median over a camera's photos is compared.
+- HRF-AV and STARE have no drawn discs but hand-placed foveas
+  (``tests/data/fovea_centres.csv``): the disc-fovea distance over the
+  disc diameter (DM/DD) is an anatomical ratio that no camera changes.
+  The camera's error is how far its median DM/DD lies from that of the
+  drawn DRIVE discs (with the hand-placed DRIVE foveas,
+  ``tests/data/fovea_drive_test.csv``), so the drawn discs' standard is
+  carried to cameras without drawings. (When DRIVE is the camera left
+  out, that target still comes from its masks: the level is then fitted
+  on HRF-AV and STARE against DRIVE's drawing, and judged on DRIVE's
+  photos.)
+- CHASE_DB1 has neither (its macula is not visible) and is only shown:
+  the median disc diameter in mm from the camera's field of view (288
+  um per degree over the width of the field of view) of every camera
+  is printed for reference; that scale is itself uncertain (on HRF-AV
+  it puts the fovea 3.4 mm from the disc, against about 4.5 mm in
+  adults), so it is not used to choose.
 
 For each camera left out, the level is the one whose worst error over
-the other three cameras is smallest; the table gives the left-out
-camera's error at that level, which says how well the rule carries to
-a camera it has not seen. The level used is the one the same rule picks
-on all four cameras. Prints markdown.
+the other cameras is smallest; the table gives the left-out camera's
+error at that level, which says how well the rule carries to a camera
+it has not seen. The level used is the one the same rule picks on all
+cameras. Prints markdown.
 
 Usage::
 
@@ -55,6 +63,22 @@ from disc_accuracy import read_centres, truth_vessels  # noqa: E402
 #: Horizontal field of view of each camera, degrees (SOURCE.md files).
 CAMERA_DEG = {'DRIVE': 45, 'CHASE_DB1': 30, 'STARE': 35, 'HRF-AV': 45}
 LEVELS = np.round(np.arange(0.10, 0.601, 0.05), 2)
+HERE = Path(__file__).resolve().parents[1]
+
+
+def _foveas() -> dict:
+    """(dataset, image) -> hand-placed fovea (y, x)."""
+    out = {}
+    data = HERE / 'tests' / 'data'
+    with open(data / 'fovea_centres.csv', encoding='utf-8') as f:
+        for r in csv.DictReader(ln for ln in f if not ln.startswith('#')):
+            if r['x']:
+                out[r['dataset'], r['image']] = (float(r['y']), float(r['x']))
+    with open(data / 'fovea_drive_test.csv', encoding='utf-8') as f:
+        for r in csv.DictReader(ln for ln in f if not ln.startswith('#')):
+            key = ('DRIVE', f'test/images/{r["image"]}')
+            out[key] = (float(r['y']), float(r['x']))
+    return out
 
 
 def _drive_mask_radius(root: Path, image: str) -> float | None:
@@ -77,6 +101,7 @@ def profiles(root: Path) -> list[dict]:
         return real(bright, fov, iy, ix, r0, level)
 
     out = []
+    foveas = _foveas()
     disc_mod._profile_radius = spy
     try:
         for row in read_centres():
@@ -97,6 +122,16 @@ def profiles(root: Path) -> list[dict]:
                 'image': row['image'],
                 'um_per_px': um,
                 'r0': step * seen['args'][4],
+                'disc_fovea_px': (
+                    float(
+                        np.hypot(
+                            foveas[ds, row['image']][0] - float(row['y']),
+                            foveas[ds, row['image']][1] - float(row['x']),
+                        )
+                    )
+                    if (ds, row['image']) in foveas
+                    else None
+                ),
                 'true_radius': (
                     _drive_mask_radius(root, row['image'])
                     if ds == 'DRIVE'
@@ -111,55 +146,88 @@ def profiles(root: Path) -> list[dict]:
     return out
 
 
-def camera_error(recs: list[dict], lv: float, ref_mm: float) -> float:
+def _dmdd(recs: list[dict], key: str) -> float:
+    v = [
+        r['disc_fovea_px'] / (2 * r[key])
+        for r in recs
+        if r['disc_fovea_px'] is not None
+    ]
+    return float(np.median(v)) if v else float('nan')
+
+
+def drawn_dmdd(recs: list[dict]) -> float:
+    """Median DM/DD of the drawn DRIVE discs (the target elsewhere)."""
+    v = [
+        r['disc_fovea_px'] / (2 * r['true_radius'])
+        for r in recs
+        if r['dataset'] == 'DRIVE' and r['disc_fovea_px'] is not None
+    ]
+    return float(np.median(v))
+
+
+def camera_error(recs: list[dict], lv: float, target: float) -> float:
     """The camera's error at level *lv* (a fraction, see the module)."""
     key = f'r{lv:.2f}'
     if recs[0]['true_radius'] is not None:
         e = [abs(r[key] / r['true_radius'] - 1) for r in recs]
         return float(np.median(e))
-    mm = [2 * r[key] * r['um_per_px'] / 1000 for r in recs]
-    return float(abs(np.median(mm) / ref_mm - 1))
+    return float(abs(_dmdd(recs, key) / target - 1))
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--data', type=Path, default=None)
     ap.add_argument('--csv', type=Path, default=None)
-    ap.add_argument('--reference-mm', type=float, default=1.85)
     args = ap.parse_args(argv)
     root = args.data or data_root()
     recs = profiles(root)
     if not recs:
         print(f'no photos found under {root}', file=sys.stderr)
         return 1
-    cams = [c for c in CAMERA_DEG if any(r['dataset'] == c for r in recs)]
-    by = {c: [r for r in recs if r['dataset'] == c] for c in cams}
+    present = [c for c in CAMERA_DEG if any(r['dataset'] == c for r in recs)]
+    by = {c: [r for r in recs if r['dataset'] == c] for c in present}
+    target = drawn_dmdd(recs)
+    cams = [
+        c
+        for c in present
+        if by[c][0]['true_radius'] is not None
+        or any(r['disc_fovea_px'] is not None for r in by[c])
+    ]
     err = {
-        (c, lv): camera_error(by[c], lv, args.reference_mm)
-        for c in cams
-        for lv in LEVELS
+        (c, lv): camera_error(by[c], lv, target) for c in cams for lv in LEVELS
     }
-    print('Error per camera and level (DRIVE: median |radius error| '
-          'against the masks; others: |median diameter / '
-          f'{args.reference_mm} mm - 1|):\n')
+    print(
+        'Error per camera and level (DRIVE: median |radius error| against '
+        'the drawn masks; others: |median DM/DD / '
+        f"{target:.2f} - 1|, {target:.2f} being the drawn DRIVE discs' "
+        'DM/DD):\n'
+    )
     print('| level | ' + ' | '.join(cams) + ' |')
     print('|---|' + '---|' * len(cams))
     for lv in LEVELS:
         cells = ' | '.join(f'{100 * err[c, lv]:.0f} %' for c in cams)
         print(f'| {lv:.2f} | {cells} |')
-    print('\nMedian disc diameter (mm, camera field of view) per level:\n')
-    print('| level | ' + ' | '.join(cams) + ' |')
-    print('|---|' + '---|' * len(cams))
+    print(
+        '\nMedian DM/DD and disc diameter (mm, from the camera field of '
+        'view) per level:\n'
+    )
+    print('| level | ' + ' | '.join(present) + ' |')
+    print('|---|' + '---|' * len(present))
     for lv in LEVELS:
         key = f'r{lv:.2f}'
-        cells = ' | '.join(
-            f'{np.median([2 * r[key] * r["um_per_px"] for r in by[c]]) / 1000:.2f}'  # noqa: E501
-            for c in cams
-        )
-        print(f'| {lv:.2f} | {cells} |')
+        cells = []
+        for c in present:
+            mm = np.median([2 * r[key] * r['um_per_px'] for r in by[c]]) / 1000
+            d = _dmdd(by[c], key)
+            cells.append(
+                (f'{d:.2f} / ' if np.isfinite(d) else '- / ') + f'{mm:.2f} mm'
+            )
+        print(f'| {lv:.2f} | ' + ' | '.join(cells) + ' |')
     print('\nLeave one camera out:\n')
-    print('| left out | photos | level chosen on the others | worst '
-          'error on the others | error on the left-out camera |')
+    print(
+        '| left out | photos | level chosen on the others | worst '
+        'error on the others | error on the left-out camera |'
+    )
     print('|---|---|---|---|---|')
     chosen = []
     for out in cams:
@@ -167,17 +235,23 @@ def main(argv=None) -> int:
         worst = {lv: max(err[c, lv] for c in rest) for lv in LEVELS}
         lv = min(LEVELS, key=lambda v: (worst[v], abs(v - 0.5)))
         chosen.append((err[out, lv], lv, out))
-        print(f'| {out} | {len(by[out])} | {lv:.2f} | '
-              f'{100 * worst[lv]:.0f} % | {100 * err[out, lv]:.0f} % |')
+        print(
+            f'| {out} | {len(by[out])} | {lv:.2f} | '
+            f'{100 * worst[lv]:.0f} % | {100 * err[out, lv]:.0f} % |'
+        )
     worst_out = max(chosen)
-    print(f'\nworst held-out camera: {worst_out[2]} '
-          f'({100 * worst_out[0]:.0f} % at level {worst_out[1]:.2f}); '
-          f'levels chosen: {sorted({float(c[1]) for c in chosen})}')
+    print(
+        f'\nworst held-out camera: {worst_out[2]} '
+        f'({100 * worst_out[0]:.0f} % at level {worst_out[1]:.2f}); '
+        f'levels chosen: {sorted({float(c[1]) for c in chosen})}'
+    )
     every = {lv: max(err[c, lv] for c in cams) for lv in LEVELS}
     lv = min(LEVELS, key=lambda v: (every[v], abs(v - 0.5)))
-    print(f'on all {len(cams)} cameras: level {lv:.2f} (worst camera '
-          f'{100 * every[lv]:.0f} %); find_disc uses '
-          f'{disc_mod.RIM_LEVEL:.2f}')
+    print(
+        f'on all {len(cams)} cameras: level {lv:.2f} (worst camera '
+        f'{100 * every[lv]:.0f} %); find_disc uses '
+        f'{disc_mod.RIM_LEVEL:.2f}'
+    )
     if args.csv:
         with open(args.csv, 'w', newline='', encoding='utf-8') as f:
             w = csv.DictWriter(f, fieldnames=list(recs[0]))
