@@ -74,9 +74,22 @@ def _r0(fov: np.ndarray) -> float:
     return 0.5 * diam * disc_mod._DISC_PER_FOV
 
 
+def _rank(score: dict, cams: list[str], v) -> tuple[float, float]:
+    got = [score[k, v] for k in cams]
+    return round(min(got), 6), round(float(np.mean(got)), 6)
+
+
+def _choose(score: dict, cams: list[str], values: list):
+    top = max(_rank(score, cams, v) for v in values)
+    tied = [v for v in values if _rank(score, cams, v) == top]
+    return tied[len(tied) // 2]
+
+
 def loco(score: dict, cams: list[str], values: list, fmt) -> list[str]:
     """Leave-one-camera-out table: *score[(camera, value)]*, higher is
-    better; ties go to the earlier value in *values*."""
+    better. A value is chosen by its worst camera, ties by the mean
+    over the cameras; among values still tied, the middle one of
+    *values* (the farthest from both ends of the tied run)."""
     out = [
         '| left out | chosen on the others | worst of the others | '
         'left-out camera |',
@@ -85,13 +98,13 @@ def loco(score: dict, cams: list[str], values: list, fmt) -> list[str]:
     held = []
     for c in cams:
         rest = [k for k in cams if k != c]
-        best = max(values, key=lambda v: min(score[k, v] for k in rest))
+        best = _choose(score, rest, values)
         worst = min(score[k, best] for k in rest)
         held.append(score[c, best])
         out.append(
             f'| {c} | {fmt(best)} | {worst:.0%} | {score[c, best]:.0%} |'
         )
-    best = max(values, key=lambda v: min(score[k, v] for k in cams))
+    best = _choose(score, cams, values)
     out.append(
         f'\nworst held-out camera: {min(held):.0%}; chosen on all '
         f'{len(cams)} cameras: {fmt(best)} (worst camera '
@@ -125,7 +138,7 @@ def _fovea_cases(root: Path):
             yield r['dataset'], r['image'], float(r['y']), float(r['x']), 0
 
 
-def fovea(root: Path) -> list[str]:
+def fovea(root: Path, full: bool = False) -> list[str]:
     values = list(itertools.product(NEARS, FARS, ANGLES))
     hits: dict = {}
     keep = (fovea_mod._NEAR, fovea_mod._FAR, fovea_mod._MAX_ANGLE)
@@ -160,13 +173,17 @@ def fovea(root: Path) -> list[str]:
         '|---|' + '---|' * len(cams),
     ]
     for v in values:
-        if v[2] == keep[2] or (v[0], v[1]) == keep[:2]:
+        if v[2] == keep[2] or (v[0], v[1]) == keep[:2] or full:
             out.append(
                 f'| {fmt(v)} | '
                 + ' | '.join(f'{score[c, v]:.0%}' for c in cams)
                 + ' |'
             )
-    out.append('\n(rows: the current angle, or the current distances)\n')
+    if not full:
+        out.append(
+            '\n(rows: the current angle, or the current distances; '
+            '--all-rows for every band)\n'
+        )
     out += loco(score, cams, values, fmt)
     if all((c, keep) in score for c in cams):
         out.append(
@@ -312,6 +329,14 @@ def share(root: Path) -> list[str]:
             f'| {c} | {np.median(real):.1%} / {max(real):.1%} | '
             f'{min(wrong):.1%} |'
         )
+    out += ['', '| largest share | ' + ' | '.join(cams) + ' |']
+    out.append('|---|' + '---|' * len(cams))
+    for s in SHARES:
+        out.append(
+            f'| {s:.0%} | '
+            + ' | '.join(f'{score[c, s]:.0%}' for c in cams)
+            + ' |'
+        )
     out.append('')
     out += loco(score, cams, list(SHARES), lambda s: f'{s:.0%}')
     out.append(f'in use: {checks.MAX_VESSEL_FRACTION:.0%}')
@@ -322,11 +347,13 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('what', choices=('fovea', 'tree', 'share', 'all'))
     ap.add_argument('--data', type=Path, default=None)
+    ap.add_argument('--all-rows', action='store_true')
     args = ap.parse_args(argv)
     root = args.data or data_root()
     for name, fn in (('fovea', fovea), ('tree', tree), ('share', share)):
         if args.what in (name, 'all'):
-            print('\n'.join(fn(root)) + '\n')
+            lines = fn(root, args.all_rows) if name == 'fovea' else fn(root)
+            print('\n'.join(lines) + '\n')
     return 0
 
 

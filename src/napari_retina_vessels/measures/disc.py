@@ -45,8 +45,9 @@ _WORK_WIDTH = 128
 #: Without a photo the disc is placed where the vessels converge, which
 #: needs a vessel tree: at least this share of the field of view. Vessel
 #: maps of whole fundus photos cover about a tenth of it; a few scattered
-#: pixels or one short vessel converge nowhere.
-MIN_TREE_FRACTION = 0.02
+#: pixels or one short vessel converge nowhere. Chosen leave-one-camera-
+#: out on thinned manual maps (``scripts/measures_loco.py tree``).
+MIN_TREE_FRACTION = 0.03
 # Weight of the vessel-convergence cue against brightness.
 _VESSEL_WEIGHT = 1.0
 #: Where the disc's margin lies on its ring profile: the fraction of the
