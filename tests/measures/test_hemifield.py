@@ -105,9 +105,7 @@ def test_too_few_vessels_on_a_side_give_a_count_reason():
         fovea=(CENTRE[0], CENTRE[1] + 5 * R),
         pixel_size_um=5.0,
     ).image.iloc[0]
-    assert row['crae_inferior_n'] == 3 and np.isfinite(
-        row['crae_inferior_px']
-    )
+    assert row['crae_inferior_n'] == 3 and np.isfinite(row['crae_inferior_px'])
     assert np.isnan(row['crae_superior_px'])
     assert row['crae_superior_reason'].startswith(
         '0 arterioles measured in zone B superior of the disc-fovea axis'

@@ -12,6 +12,12 @@ IMAGE_ROWS = (
     ('avr', 'AVR'),
     ('crae_px', 'CRAE (px)'),
     ('crve_px', 'CRVE (px)'),
+    ('crae_superior_um', 'CRAE superior (µm)'),
+    ('crae_inferior_um', 'CRAE inferior (µm)'),
+    ('crve_superior_um', 'CRVE superior (µm)'),
+    ('crve_inferior_um', 'CRVE inferior (µm)'),
+    ('avr_superior', 'AVR superior'),
+    ('avr_inferior', 'AVR inferior'),
     ('fd_vessels', 'fractal dimension, all'),
     ('fd_arteries', 'fractal dimension, arteries'),
     ('fd_veins', 'fractal dimension, veins'),
@@ -25,6 +31,7 @@ IMAGE_ROWS = (
     ('fovea_confidence', 'fovea confidence'),
     ('disc_fovea_dd', 'disc-fovea distance (DD)'),
     ('axis_angle_deg', 'disc-fovea axis (deg below)'),
+    ('hemifield_axis', 'hemifields split by'),
     ('eye', 'eye'),
 )
 #: Columns of the per-segment table shown (all are exported).
@@ -53,10 +60,11 @@ def image_table_value(row) -> dict[str, Any]:
     data, index = [], []
     for col, label in IMAGE_ROWS:
         note = ''
-        reason_col = f'{col.split("_")[0]}_reason'
+        # crae_um -> crae, crae_superior_um -> crae_superior, avr -> avr
+        base = col[:-3] if col.endswith(('_um', '_px')) else col
         if col.startswith(('crae', 'crve', 'avr')):
-            note = row.get(reason_col, '') or ''
-            n = row.get(f'{col.split("_")[0]}_n')
+            note = row.get(f'{base}_reason', '') or ''
+            n = row.get(f'{base}_n')
             if not note and n is not None and np.isfinite(n):
                 note = f'{int(n)} vessels'
         elif col.startswith(('fd_', 'tortuosity_')):
