@@ -68,8 +68,9 @@ RIM_BLUR = 0.25
 # The radius is kept within this range of the prior r0 (a guard, not a
 # fit). 1.8, not 1.4: r0 is 1/13 of the field of view, but a 30-35
 # degree camera shows the disc 1.3-1.5 times larger against its field
-# than a 45 degree one (and single discs vary by about 15 %), so 1.4 r0
-# cut the radius on 68 % of CHASE_DB1 and 42 % of STARE photos.
+# than a 45 degree one (and single discs vary by about 15 %): with 1.4
+# r0 the radius sat at that limit for every level from 0.10 to 0.35 on
+# 68 % of CHASE_DB1 and 42 % of STARE photos.
 _RADIUS_RANGE = (0.7, 1.8)
 
 
