@@ -36,7 +36,7 @@ from .io.saved_maps import (
 )
 from .io.saved_maps import as_probability as _as_probability
 from .metrics import AVAccumulator, VesselAccumulator
-from .metrics.counting import check_threshold
+from .metrics.counting import EMPTY_FOV, check_threshold
 
 __all__ = [
     'PREDICTION_SUFFIXES',
@@ -183,7 +183,7 @@ def _score_sample(
         # per-image mean as a perfect photo.
         truth = truth_av = None
         want_av = False
-        error = 'the FOV mask is empty; the photo is not scored'
+        error = EMPTY_FOV
     if truth is not None:
         # Private helpers: a parallel worker returns counts and sorted
         # scores, the accumulators in the main process pool them.

@@ -223,6 +223,8 @@ def weights_path(
     if cached.is_file() and file_sha256(cached) == sha:
         return cached
     if not download:
+        if cached.is_file():  # there, but damaged: say so, not "fetch"
+            _weight_files.verify(cached, sha, 'the cached weight file')
         raise WeightsError(
             f'model {name!r} is not downloaded yet; run "retina-vessels '
             f'weights fetch {name}" or allow downloads'

@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import ImageReadError, InvalidImageError
-from . import _formats
+from . import _formats, _tiff
 from ._formats import IMAGE_SUFFIXES, file_stem, image_suffix, is_image_path
 from ._formats import MAX_PIXELS as MAX_PIXELS  # the decoders' size limit
 from ._writing import (
@@ -191,7 +191,7 @@ def read_stack(path: str | os.PathLike) -> npt.NDArray:
     try:
         gz = suffix.endswith('.gz')
         data = _formats.gunzip(path, '.tif') if gz else path
-        stack = _formats.read_tiff(data, frames=True)
+        stack = _tiff.read_tiff(data, frames=True)
     except ImageReadError as err:
         raise ImageReadError(f'cannot read {path}: {err}') from err
     except Exception as err:  # decoders raise many unrelated types
