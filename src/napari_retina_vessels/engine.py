@@ -34,7 +34,12 @@ from typing import Any
 
 import numpy as np
 
-from .errors import InvalidImageError, ShapeMismatchError
+from .errors import (
+    InvalidImageError,
+    ModelError,
+    RetinaVesselsError,
+    ShapeMismatchError,
+)
 from .options import SegmentOptions
 from .progress import Progress
 
@@ -186,21 +191,40 @@ class _Networks:
                     stage=stage,
                     precision=self.precision,
                 )
-            except (RuntimeError, MemoryError) as err:
-                _raise_if_out_of_memory(err, self.device)
+            except RetinaVesselsError:
                 raise
+            except Exception as err:  # noqa: BLE001 - any failure of the net
+                _raise_if_out_of_memory(err, self.device)
+                raise self.failed(stage, err) from err
             return [out]
-        outs, self.batch_size = predict_many(
-            net,
-            xs,
-            device=self.device,
-            views=views,
-            tile=opts.tile,
-            batch_size=self.batch_size,
-            log=log,
-            precision=self.precision,
-        )
+        try:
+            outs, self.batch_size = predict_many(
+                net,
+                xs,
+                device=self.device,
+                views=views,
+                tile=opts.tile,
+                batch_size=self.batch_size,
+                log=log,
+                precision=self.precision,
+            )
+        except RetinaVesselsError:
+            raise
+        except Exception as err:  # noqa: BLE001 - any failure of the net
+            raise self.failed(stage, err) from err
         return outs
+
+    def failed(self, stage: str, err: BaseException) -> ModelError:
+        """The one error for a network that fails: a batch stops once
+        (it would fail every photo), the widget shows one line."""
+        ref = self.refs['vessels' if stage == 'vessels' else 'av']
+        reason = str(err).splitlines()[0] if str(err) else ''
+        return ModelError(
+            f'the {stage} network of model {ref.name!r} failed on '
+            f'{self.device} ({type(err).__name__}: {reason[:200]}); every '
+            'photo would fail alike: check the weights file, or try '
+            'another device (--device cpu)'
+        )
 
 
 def _raise_if_out_of_memory(err: BaseException, device: Any) -> None:

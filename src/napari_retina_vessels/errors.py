@@ -12,6 +12,7 @@ __all__ = [
     'InvalidImageError',
     'DatasetError',
     'WeightsError',
+    'ModelError',
     'DeviceError',
     'ShapeMismatchError',
     'TrainingConfigError',
@@ -40,6 +41,11 @@ class DatasetError(RetinaVesselsError, ValueError):
 # worker as "the worker was deleted" and never reports it to the widget.
 class WeightsError(RetinaVesselsError):
     """Model weights are unknown, missing, corrupt or unreachable."""
+
+
+class ModelError(WeightsError):
+    """A network failed to run a photo: every other photo would fail the
+    same way, so a batch (segment, measure, Dask) stops once."""
 
 
 class DeviceError(RetinaVesselsError):
