@@ -227,6 +227,9 @@ def _check(cfg: TrainConfig) -> str:
             'input is standardised with whole-photo statistics that a '
             'crop-level cast would not match)'
         )
+    from .checks import check_network
+
+    check_network(cfg.arch, cfg.arch_kwargs)  # before any allocation
     return task
 
 
@@ -247,9 +250,10 @@ def train(
     out.mkdir(parents=True, exist_ok=True)
     ckpt_path = out / 'checkpoint.pt'
     if resume and (out / 'config.json').exists():
-        saved = json.loads((out / 'config.json').read_text())
+        from .checks import saved_config
+
         # The schedule and data come from the run being resumed.
-        cfg = TrainConfig(**{**saved, **{k: getattr(cfg, k) for k in RUNTIME}})
+        cfg = saved_config(out / 'config.json', cfg, RUNTIME)
     # Refuse a run it cannot do before any work or config.json is written.
     task = _check(cfg)
     ck = load_checkpoint(ckpt_path) if resume and ckpt_path.exists() else None
