@@ -80,9 +80,9 @@ class _Networks:
         net = self.net if vessels else self.av_net
         opts = self.options
         views = opts.vessel_views if vessels else opts.av_views
-        if len(xs) == 1:
-            # One photo: tile by tile, with progress.
-            try:
+        try:
+            if len(xs) == 1:
+                # One photo: tile by tile, with progress.
                 out = yield from predict(
                     net,
                     xs[0],
@@ -92,13 +92,7 @@ class _Networks:
                     stage=stage,
                     precision=self.precision,
                 )
-            except RetinaVesselsError:
-                raise
-            except Exception as err:  # noqa: BLE001 - any failure of the net
-                _raise_if_out_of_memory(err, self.device)
-                raise self.failed(stage, err) from err
-            return [out]
-        try:
+                return [out]
             outs, self.batch_size = predict_many(
                 net,
                 xs,
@@ -109,11 +103,12 @@ class _Networks:
                 log=log,
                 precision=self.precision,
             )
+            return outs
         except RetinaVesselsError:
             raise
         except Exception as err:  # noqa: BLE001 - any failure of the net
+            _raise_if_out_of_memory(err, self.device)
             raise self.failed(stage, err) from err
-        return outs
 
     def _built(self) -> None:
         """Load the networks, once, when the first photo needs them."""

@@ -71,3 +71,10 @@ class CorrectionsError(RetinaVesselsError, ValueError):
 class OutputError(RetinaVesselsError, OSError):
     """An output file could not be written (a full disk, a folder made
     read-only during the run): no other photo would fare better."""
+
+
+def first_line(err: BaseException) -> str:
+    """The first line of *err*'s text, else its type's name: what goes
+    in parentheses of a one-sentence message."""
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__

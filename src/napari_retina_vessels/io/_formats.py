@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ImageReadError
+from ..errors import ImageReadError, first_line
 
 #: File name endings this package decodes (lower case).
 IMAGE_SUFFIXES = (
@@ -369,7 +369,7 @@ def decode(path: Path, suffix: str) -> np.ndarray:
     ImageReadError
         One sentence naming *path*, whatever the decoder raised.
     """
-    try:
+    with decoding(path):
         if suffix.endswith('.gz'):
             inner = suffix[:-3]
             data: bytes | Path = gunzip(path, inner)
@@ -392,15 +392,26 @@ def decode(path: Path, suffix: str) -> np.ndarray:
             arr = read_pnm(data)
         else:
             arr = _read_pil(data)
+    return arr
+
+
+@contextlib.contextmanager
+def decoding(
+    path: Path,
+    what: str = 'an image',
+    hint: str = 'is the file complete and in a supported format?',
+):
+    """Whatever a decoder raises inside, one :class:`ImageReadError`
+    sentence naming *path* outside."""
+    try:
+        yield
     except ImageReadError as err:
         raise ImageReadError(f'cannot read {path}: {err}') from err
     except Exception as err:  # decoders raise many unrelated types
-        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        reason = first_line(err)
         raise ImageReadError(
-            f'cannot read {path} as an image ({reason}); is the file '
-            'complete and in a supported format?'
+            f'cannot read {path} as {what} ({reason}); {hint}'
         ) from err
-    return arr
 
 
 def torch_zip_problem(path: str | os.PathLike) -> str | None:

@@ -14,7 +14,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..errors import RetinaVesselsError, TrainingConfigError
+from ..errors import (
+    RetinaVesselsError,
+    TrainingConfigError,
+    first_line,
+)
 
 __all__ = ['MAX_PARAMETERS', 'check_network', 'saved_config']
 
@@ -39,7 +43,7 @@ def saved_config(path: Path, current, runtime: tuple[str, ...]):
     try:
         saved = json.loads(path.read_text(encoding='utf-8'))
     except (OSError, UnicodeDecodeError, ValueError) as err:
-        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        reason = first_line(err)
         raise TrainingConfigError(
             f'cannot read {path} ({reason}); it is not the config.json '
             'train wrote: start a new run in another --out folder'
@@ -91,7 +95,7 @@ def check_network(arch: str, arch_kwargs: dict[str, Any]) -> int:
     except RetinaVesselsError:
         raise
     except (TypeError, ValueError, RuntimeError) as err:
-        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        reason = first_line(err)
         raise TrainingConfigError(
             f'{arch} cannot be built with {arch_kwargs} ({reason}); check '
             '--channels and the arch_kwargs of config.json'
