@@ -22,7 +22,9 @@ from napari_retina_vessels.errors import ImageReadError
 PEAK_LIMIT_MB = 1024
 
 
-def _dicom(path, rows, cols, data, *, frames=1, samples=1, deflate=True):
+def _dicom(
+    path, rows, cols, data, *, frames=1, samples=1, deflate=True, spacing=None
+):
     """A minimal 8-bit DICOM file, deflated (the attack) or not."""
     from pydicom.dataset import Dataset, FileMetaDataset
     from pydicom.uid import (
@@ -52,6 +54,8 @@ def _dicom(path, rows, cols, data, *, frames=1, samples=1, deflate=True):
     ds.PixelRepresentation = 0
     if frames > 1:
         ds.NumberOfFrames = frames
+    if spacing is not None:
+        ds.PixelSpacing = [str(v) for v in spacing]
     ds.PixelData = data
     ds.save_as(path, enforce_file_format=True)
     return path
@@ -268,3 +272,34 @@ def test_well_formed_tiled_zlib_tiff_still_reads(tmp_path):
         path, rgb, tile=(64, 64), compression='zlib', photometric='rgb'
     )
     np.testing.assert_array_equal(io.imread(path), rgb)
+
+
+def test_attack_2_dicom_header_readers_do_not_inflate_the_pixels(tmp_path):
+    """The pixel spacing (reader, measure's calibration) comes from the
+    header: pydicom's stop_before_pixels still inflated a deflated file
+    whole (2 MB -> 4 GB, 35 s)."""
+    pytest.importorskip('pydicom')
+    import resource
+
+    from napari_retina_vessels.measures.calibration import file_calibration
+
+    bomb = _deflated_zeros(tmp_path / 'bomb.dcm', 1, 1, 2_000_000_000)
+    assert bomb.stat().st_size < 3_000_000
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    assert io.read_pixel_spacing(bomb) is None
+    assert file_calibration(bomb).pixel_size_um is None
+    grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+    assert grown < 200_000  # kB
+    rgb = fake_fundus(40, 48)
+    path = _dicom(
+        tmp_path / 'ok.dcm',
+        40,
+        48,
+        rgb.tobytes(),
+        samples=3,
+        spacing=(0.01, 0.0125),
+    )
+    assert io.read_pixel_spacing(path) == pytest.approx((10.0, 12.5))
+    assert file_calibration(path).pixel_size_um == pytest.approx(
+        (10.0 * 12.5) ** 0.5
+    )

@@ -53,6 +53,35 @@ def dcmread_guarded(pydicom, path: Path):
     return out
 
 
+def dicom_header(path: str | Path):
+    """The dataset of a DICOM file without its pixels (for its pixel
+    spacing, field of view...): ``dcmread(stop_before_pixels=True)``,
+    which for a deflated file would still inflate it whole (2 MB became
+    4 GB); here only the first megabyte is inflated."""
+    import zlib
+
+    import pydicom
+    from pydicom.filereader import read_file_meta_info
+
+    meta = read_file_meta_info(path)
+    length = meta.get('FileMetaInformationGroupLength')
+    if str(meta.get('TransferSyntaxUID', '')) != _DEFLATED or length is None:
+        return pydicom.dcmread(path, stop_before_pixels=True)
+    from pydicom.filebase import DicomBytesIO
+    from pydicom.filereader import read_dataset
+
+    with open(path, 'rb') as fh:
+        fh.seek(128 + 4 + 12 + int(length))
+        raw = fh.read(1 << 20)
+    head = zlib.decompressobj(-15).decompress(raw, 1 << 20)
+    return read_dataset(
+        DicomBytesIO(head),
+        is_implicit_VR=False,
+        is_little_endian=True,
+        stop_when=lambda tag, vr, length: tag == 0x7FE00010,
+    )
+
+
 def _declared(head: bytes, stored: int) -> int | None:
     """Bytes a deflated dataset may inflate to, from its first inflated
     bytes (the header before the pixel data); None when they do not

@@ -161,9 +161,10 @@ def dicom_pixel_spacing(
     """``(row, column)`` pixel spacing of a DICOM file in micrometres, or
     None (no spacing, no pydicom, unreadable header); reads no pixels."""
     try:
-        import pydicom
 
-        ds = pydicom.dcmread(path, stop_before_pixels=True)
+        from ._dicom_guard import dicom_header
+
+        ds = dicom_header(path)
     except Exception:  # noqa: BLE001 - a header we cannot parse: no spacing
         return None
     return _spacing_um(ds)
