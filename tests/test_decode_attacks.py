@@ -163,6 +163,11 @@ def hostile(tmp_path_factory):
             folder / 'pages.tif', 2000, 2000, 3, 'float64', pages=4
         ),
     }
+    import gzip
+
+    gz = folder / 'tiled.tif.gz'
+    gz.write_bytes(gzip.compress(files['tiled_tiff'].read_bytes()))
+    files['tiled_tiff_gz'] = gz
     fda = folder / 'huge.fda'
     write_topcon_fda(fda, fake_fundus(16, 16))
     raw = fda.read_bytes()
@@ -226,6 +231,7 @@ def test_attack_2_dicom_excess_frames(hostile):
 
 def test_attack_2_tiled_zlib_tiff_64_samples_float64(hostile):
     _refused(hostile, 'tiled_tiff', '64 samples per pixel')
+    _refused(hostile, 'tiled_tiff_gz', '64 samples per pixel')
 
 
 def test_attack_2_tiff_pages_past_the_compression_ratio(hostile):

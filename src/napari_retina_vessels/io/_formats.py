@@ -219,8 +219,14 @@ def _gz_limit(head: bytes, inner: str, eof: bool) -> int:
                 f'the image is {w} x {h} pixels but declares tiles of '
                 f'{tw} x {tl}; the file is damaged or crafted'
             )
+        samples = max(1, tags.get(277, 1))
+        if samples > 4:  # as read_tiff: refused before inflating
+            raise ImageReadError(
+                f'the image declares {samples} samples per pixel; a photo '
+                'has 1 (grey), 3 (RGB) or 4 (RGBA)'
+            )
         # Up to 8 bytes a sample, and a few frames of a stack.
-        raw = w * h * max(1, tags.get(277, 1)) * 8
+        raw = w * h * samples * 8
         return min(_MAX_GZ_BYTES, 16 * raw + (1 << 20))
     from ._pnm import _pnm_bytes, _pnm_header
 
