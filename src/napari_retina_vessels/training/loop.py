@@ -20,6 +20,7 @@ from ..models import ARCHITECTURES, build_model, count_parameters
 from ..preprocessing import INPUT_MODES
 from . import cache as C
 from . import data as D
+from .checks import check_network, saved_config
 from .colour import AUGMENTS
 from .feed import Feed
 from .losses import av_loss, vessel_loss
@@ -227,8 +228,6 @@ def _check(cfg: TrainConfig) -> str:
             'input is standardised with whole-photo statistics that a '
             'crop-level cast would not match)'
         )
-    from .checks import check_network
-
     check_network(cfg.arch, cfg.arch_kwargs)  # before any allocation
     return task
 
@@ -250,8 +249,6 @@ def train(
     out.mkdir(parents=True, exist_ok=True)
     ckpt_path = out / 'checkpoint.pt'
     if resume and (out / 'config.json').exists():
-        from .checks import saved_config
-
         # The schedule and data come from the run being resumed.
         cfg = saved_config(out / 'config.json', cfg, RUNTIME)
     # Refuse a run it cannot do before any work or config.json is written.
