@@ -145,3 +145,23 @@ def test_attack_11_stacked_folder_has_a_cap(tmp_path, monkeypatch):
         reader.read([str(tmp_path)])
     assert '\n' not in str(e.value)
     assert len(read) == 1  # refused after the first file, not the 4th
+
+
+def test_exif_orientation_of_a_jpeg_is_still_honoured(tmp_path):
+    """Turned in place (no copy of the whole photo), as Pillow's
+    exif_transpose returns it."""
+    from PIL import Image, ImageOps
+
+    rgb = np.zeros((30, 50, 3), np.uint8)
+    rgb[:, :10] = 255  # a bright band on the left
+    img = Image.fromarray(rgb)
+    exif = img.getexif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise to view
+    path = tmp_path / 'turned.jpg'
+    img.save(path, exif=exif, quality=95)
+    got = io.imread(path)
+    with Image.open(path) as ref:
+        seen = np.asarray(ImageOps.exif_transpose(ref))
+    assert got.shape == (50, 30, 3) == seen.shape
+    np.testing.assert_array_equal(got, seen)
+    assert got[:10].mean() > 200  # the band is now at the top

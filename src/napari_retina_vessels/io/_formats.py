@@ -152,8 +152,10 @@ def _read_pil(data: bytes | Path) -> np.ndarray:
 
     with open_pil(data) as img:
         img.load()
-        # A camera's EXIF orientation says how the photo is seen.
-        img = ImageOps.exif_transpose(img)
+        # A camera's EXIF orientation says how the photo is seen; in
+        # place: a copy would add a whole image to the peak (a 93 Mpx
+        # PNG went over 1 GB).
+        ImageOps.exif_transpose(img, in_place=True)
         return _pil_to_array(img)
 
 
