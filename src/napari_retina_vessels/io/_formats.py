@@ -118,7 +118,22 @@ def _pil_to_array(img) -> np.ndarray:
         img = img.convert('RGB')
     elif mode.startswith('I;16'):
         return np.asarray(img, dtype=np.uint16)
-    return np.asarray(img)
+    return _in_blocks(img)
+
+
+def _in_blocks(img, block: int = 1 << 24) -> np.ndarray:
+    """``np.asarray(img)``, copied a band of rows at a time for a large
+    image: Pillow's array interface makes its whole ``tobytes()`` twice
+    over, which put a 93 Mpx photo near 1 GB."""
+    if img.width * img.height * len(img.getbands()) <= block:
+        return np.asarray(img)
+    row = np.asarray(img.crop((0, 0, img.width, 1)))
+    out = np.empty((img.height, *row.shape[1:]), row.dtype)
+    step = max(1, block // max(1, row.nbytes))
+    for y in range(0, img.height, step):
+        end = min(y + step, img.height)
+        out[y:end] = np.asarray(img.crop((0, y, img.width, end)))
+    return out
 
 
 @contextlib.contextmanager
