@@ -309,3 +309,21 @@ def test_attack_2_dicom_header_readers_do_not_inflate_the_pixels(tmp_path):
     assert file_calibration(path).pixel_size_um == pytest.approx(
         (10.0 * 12.5) ** 0.5
     )
+
+
+@pytest.mark.parametrize('deflate', [False, True])
+def test_attack_2_dicom_declaring_a_huge_number_of_frames(tmp_path, deflate):
+    pytest.importorskip('pydicom')
+    from napari_retina_vessels.io.clinical import read_clinical
+
+    path = _dicom(
+        tmp_path / 'frames.dcm',
+        100,
+        100,
+        bytes(100 * 100 * 2),
+        frames=1_000_000,
+        deflate=deflate,
+    )
+    with pytest.raises(ImageReadError, match='1000000 frames') as info:
+        read_clinical(path)
+    assert '\n' not in str(info.value) and 'frames.dcm' in str(info.value)
