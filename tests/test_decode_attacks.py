@@ -217,27 +217,32 @@ def _refused(hostile, name, words):
     assert hostile['peak_mb'] < PEAK_LIMIT_MB, hostile['peak_mb']
 
 
+@pytest.mark.slow  # one child process reads every file
 def test_attack_2_dicom_deflated_explicit_vr_bomb(hostile):
     _refused(
         hostile, 'deflated', 'deflated.dcm: the image declares 8000 x 8000'
     )
 
 
+@pytest.mark.slow  # one child process reads every file
 def test_attack_2_dicom_excess_frames(hostile):
     _refused(hostile, 'excess_deflated', 'than its header declares')
     _refused(hostile, 'excess_small', 'than its header declares')
     _refused(hostile, 'excess_plain', '50 frames of 4 x 4')
 
 
+@pytest.mark.slow  # one child process reads every file
 def test_attack_2_tiled_zlib_tiff_64_samples_float64(hostile):
     _refused(hostile, 'tiled_tiff', '64 samples per pixel')
     _refused(hostile, 'tiled_tiff_gz', '64 samples per pixel')
 
 
+@pytest.mark.slow  # one child process reads every file
 def test_attack_2_tiff_pages_past_the_compression_ratio(hostile):
     _refused(hostile, 'stack_tiff_pages', 'compression')
 
 
+@pytest.mark.slow  # one child process reads every file
 def test_attack_2_topcon_fda_with_a_13000px_jpeg(hostile):
     _refused(hostile, 'topcon_jpeg', '13000 x 13000')
 
