@@ -449,3 +449,21 @@ def test_drive_ground_truth_as_prediction(data_root, tmp_path):
     assert rep['pooled']['auc'] == 1.0 and rep['pooled']['f1'] == 1.0
     assert rep['pooled']['cldice'] == 1.0
     assert rep['per_image_mean']['auc'] == 1.0
+
+
+def test_evaluate_view_options_warn_about_nothing(dataset, capsys):
+    """evaluate's --vessel-views / --av-views reach the engine as one
+    SegmentOptions: no DeprecationWarning for the CLI user (#29)."""
+    import warnings
+
+    from napari_retina_vessels.cli import main
+
+    with warnings.catch_warnings():
+        warnings.simplefilter('error', DeprecationWarning)
+        rep = evaluate_dataset(
+            dataset.root, device='cpu', vessel_views=1, av_views=1
+        )
+    assert rep['n_images'] == 4
+    args = ['evaluate', str(dataset.root), '--device', 'cpu']
+    assert main([*args, '--vessel-views', '1']) == 0
+    assert 'Deprecat' not in capsys.readouterr().err

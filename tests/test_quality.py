@@ -297,13 +297,14 @@ def test_a_thumbnail_is_at_most_usable_and_says_why():
     ],
 )
 def test_blank_frames_end_before_any_network(image, monkeypatch):
-    from napari_retina_vessels import inference, segment
+    from napari_retina_vessels import engines, inference, segment
 
     def no_network(*a, **k):
         raise AssertionError('a network was run for a blank frame')
 
-    # The engine loads the weights once per run (cheap, and shared by a
-    # batch); what the cheap verdict saves is running them.
+    # The engine builds its networks only for the first photo that
+    # reaches them: a blank frame loads no network and runs none.
+    monkeypatch.setattr(engines, 'load_net', no_network)
     monkeypatch.setattr(inference, 'predict', no_network)
     monkeypatch.setattr(inference, 'predict_many', no_network)
     seg = segment(image, av=True, views=1)
@@ -315,11 +316,12 @@ def test_blank_frames_end_before_any_network(image, monkeypatch):
 
 
 def test_a_tiny_field_of_view_ends_before_any_network(monkeypatch):
-    from napari_retina_vessels import inference, segment
+    from napari_retina_vessels import engines, inference, segment
 
     def no_network(*a, **k):
         raise AssertionError('a network was run for a tiny field of view')
 
+    monkeypatch.setattr(engines, 'load_net', no_network)  # nor loaded
     monkeypatch.setattr(inference, 'predict', no_network)
     monkeypatch.setattr(inference, 'predict_many', no_network)
     img = np.zeros((600, 600, 3), np.uint8)

@@ -290,3 +290,16 @@ def test_registered_downloadable_model_from_local_mirror(
         model, info = weights.load_model(name, task=task, device='cpu')
         assert info['sha256'] == _registry.REGISTRY[name]['sha256']
         assert Path(info['path']).parent == tmp_path / 'c'
+
+
+def test_attack_11_corrupt_cached_weights_say_corrupt_not_undownloaded(
+    fake_entry,
+):
+    cache = weights.cache_dir()
+    cache.mkdir(parents=True)
+    (cache / 'tiny-test.pt').write_bytes(b'garbage')
+    with pytest.raises(WeightsError, match='corrupt') as info:
+        weights.weights_path('tiny-test', download=False)
+    message = str(info.value)
+    assert 'sha256' in message and 'not downloaded' not in message
+    assert '\n' not in message

@@ -34,7 +34,11 @@ from typing import Any
 
 import numpy as np
 
-from .errors import InvalidImageError, ShapeMismatchError
+from ._networks import _Networks
+from .errors import (
+    InvalidImageError,
+    ShapeMismatchError,
+)
 from .options import SegmentOptions
 from .progress import Progress
 
@@ -108,116 +112,6 @@ def looks_grey(arr: np.ndarray, rgb: np.ndarray) -> bool:
         )
 
     return equal(rgb[::16, ::16]) and equal(rgb)
-
-
-class _Networks:
-    """The loaded networks of one run and what they were asked."""
-
-    def __init__(self, options: SegmentOptions) -> None:
-        from .weights import resolve
-
-        self.options = options
-        self.refs = {'vessels': resolve(options.model, 'vessels')}
-        if options.av:
-            self.refs['av'] = resolve(options.av_model, 'av')
-
-    def load(self) -> Generator[Progress, None, None]:
-        """Choose the device, fetch (with progress) and load."""
-        from ._allocator import tune_allocator
-        from .engines import load_net, resolve_engine
-        from .inference import choose_device, default_batch_size
-        from .weights import iter_fetch
-
-        # Opt-in here (RETINA_VESSELS_TUNE_MALLOC=1): this may be napari's
-        # or a user's process; the CLI and Dask workers tune by default.
-        tune_allocator(default=False)
-        opts = self.options
-        self.device = choose_device(opts.device)
-        # 'auto' resolved once: both stages run, and the result records,
-        # the same arithmetic.
-        self.engine, self.precision = resolve_engine(
-            opts.engine, opts.precision, self.device, self.refs
-        )
-        self.batch_size = opts.batch_size or default_batch_size(self.device)
-        yield Progress('weights', 0, 1)
-        for ref in self.refs.values():
-            if ref.registered:
-                yield from iter_fetch(ref.name)  # download progress
-        run = {
-            'device': self.device,
-            'engine': self.engine,
-            'precision': self.precision,
-            'with_av': bool(opts.av),
-        }
-        self.net, self.info = load_net(
-            self.refs['vessels'], task='vessels', **run
-        )
-        self.av_net = self.av_info = None
-        if opts.av:
-            self.av_net, self.av_info = load_net(
-                self.refs['av'], task='av', **run
-            )
-        yield Progress('weights', 1, 1)
-        self.threshold = float(
-            self.info['threshold']
-            if opts.threshold is None
-            else opts.threshold
-        )
-
-    def predict(
-        self, stage: str, xs: list[np.ndarray], log: Any
-    ) -> Generator[Progress, None, list[np.ndarray]]:
-        """Logits of *xs* through one stage ('vessels', 'artery/vein')."""
-        from .inference import predict, predict_many
-
-        vessels = stage == 'vessels'
-        net = self.net if vessels else self.av_net
-        opts = self.options
-        views = opts.vessel_views if vessels else opts.av_views
-        if len(xs) == 1:
-            # One photo: tile by tile, with progress.
-            try:
-                out = yield from predict(
-                    net,
-                    xs[0],
-                    device=self.device,
-                    views=views,
-                    tile=opts.tile,
-                    stage=stage,
-                    precision=self.precision,
-                )
-            except (RuntimeError, MemoryError) as err:
-                _raise_if_out_of_memory(err, self.device)
-                raise
-            return [out]
-        outs, self.batch_size = predict_many(
-            net,
-            xs,
-            device=self.device,
-            views=views,
-            tile=opts.tile,
-            batch_size=self.batch_size,
-            log=log,
-            precision=self.precision,
-        )
-        return outs
-
-
-def _raise_if_out_of_memory(err: BaseException, device: Any) -> None:
-    """A DeviceError, in the words ``predict_many`` uses, when *err*
-    says that *device* ran out of memory for a single photo."""
-    from .errors import DeviceError
-    from .inference import is_out_of_memory
-
-    if isinstance(err, MemoryError) or is_out_of_memory(err):
-        if getattr(device, 'type', '') == 'cuda':
-            import torch
-
-            torch.cuda.empty_cache()
-        raise DeviceError(
-            f'{device} ran out of memory for a single photo; use a smaller '
-            'tile or another device (--device cpu)'
-        ) from err
 
 
 def _prepare(

@@ -12,6 +12,7 @@ __all__ = [
     'InvalidImageError',
     'DatasetError',
     'WeightsError',
+    'ModelError',
     'DeviceError',
     'ShapeMismatchError',
     'TrainingConfigError',
@@ -42,6 +43,11 @@ class WeightsError(RetinaVesselsError):
     """Model weights are unknown, missing, corrupt or unreachable."""
 
 
+class ModelError(WeightsError):
+    """A network failed to run a photo: every other photo would fail the
+    same way, so a batch (segment, measure, Dask) stops once."""
+
+
 class DeviceError(RetinaVesselsError):
     """The requested compute device is not available."""
 
@@ -65,3 +71,10 @@ class CorrectionsError(RetinaVesselsError, ValueError):
 class OutputError(RetinaVesselsError, OSError):
     """An output file could not be written (a full disk, a folder made
     read-only during the run): no other photo would fare better."""
+
+
+def first_line(err: BaseException) -> str:
+    """The first line of *err*'s text, else its type's name: what goes
+    in parentheses of a one-sentence message."""
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__

@@ -36,7 +36,7 @@ from .io.saved_maps import (
 )
 from .io.saved_maps import as_probability as _as_probability
 from .metrics import AVAccumulator, VesselAccumulator
-from .metrics.counting import check_threshold
+from .metrics.counting import EMPTY_FOV, check_threshold
 
 __all__ = [
     'PREDICTION_SUFFIXES',
@@ -57,10 +57,9 @@ class _Options:
     av: bool
     av_model: str
     consistency: str
-    av_views: int | None = None
-    vessel_views: int | None = None
-    precision: str = 'auto'
-    engine: str = 'auto'  # [#33 engine]
+    #: What the model runs with (None when scoring saved maps): made and
+    #: checked once, in the one spelling (no deprecated keywords).
+    segment: Any = None
     model_fov: str = 'dataset'
 
 
@@ -143,21 +142,12 @@ def _score_sample(
                 pred if binary else _as_probability(pred) >= threshold
             )
     else:
-        from .pipeline import segment
+        from .pipeline import segment_with
 
-        seg = segment(
+        seg = segment_with(
             image,
-            model=opts.model,
-            av=want_av,
-            av_model=opts.av_model,
-            device=opts.device,
-            threshold=opts.threshold,
+            opts.segment.replace(av=want_av),
             fov=fov if opts.model_fov == 'dataset' else None,
-            consistency=opts.consistency,
-            av_views=opts.av_views,
-            vessel_views=opts.vessel_views,
-            precision=opts.precision,
-            engine=opts.engine,
             progress=progress,
         )
         pred, threshold, binary = seg.probability, seg.threshold, False
@@ -183,7 +173,7 @@ def _score_sample(
         # per-image mean as a perfect photo.
         truth = truth_av = None
         want_av = False
-        error = 'the FOV mask is empty; the photo is not scored'
+        error = EMPTY_FOV
     if truth is not None:
         # Private helpers: a parallel worker returns counts and sorted
         # scores, the accumulators in the main process pool them.
@@ -357,21 +347,30 @@ def evaluate_dataset(
         )
     if threshold is not None:
         threshold = check_threshold(threshold)
-    if predictions is None:
-        from .pipeline import flip_views
-
-        vessel_views, av_views = flip_views(
-            views, tta=tta, vessel_views=vessel_views, av_views=av_views
-        )
-        from .inference import check_precision
-
-        precision = check_precision(precision)
-        from .engines import check_engine
-
-        engine = check_engine(engine)
     from .av import check_vote
 
     consistency = check_vote(consistency)
+    segment_options = None
+    if predictions is None:
+        from .options import SegmentOptions
+        from .pipeline import flip_views
+
+        # evaluate's own keywords (tta, vessel_views, av_views) map onto
+        # the one options type here, so segmenting warns about nothing.
+        segment_options = SegmentOptions(
+            model=model,
+            av=av,
+            av_model=av_model,
+            device=device,
+            views=flip_views(
+                views, tta=tta, vessel_views=vessel_views, av_views=av_views
+            ),
+            threshold=threshold,
+            consistency=consistency,
+            precision=precision,
+            engine=engine,
+            batch_size=1,
+        )
     samples = discover(folder, split=split)
     if av and not any(s.av is not None for s in samples):
         raise DatasetError(
@@ -393,10 +392,7 @@ def evaluate_dataset(
         av=av,
         av_model=av_model,
         consistency=consistency,
-        av_views=av_views,
-        vessel_views=vessel_views,
-        precision=precision,
-        engine=engine,
+        segment=segment_options,
         model_fov=model_fov,
     )
     emit = None

@@ -223,6 +223,8 @@ def weights_path(
     if cached.is_file() and file_sha256(cached) == sha:
         return cached
     if not download:
+        if cached.is_file():  # there, but damaged: say so, not "fetch"
+            _weight_files.verify(cached, sha, 'the cached weight file')
         raise WeightsError(
             f'model {name!r} is not downloaded yet; run "retina-vessels '
             f'weights fetch {name}" or allow downloads'
@@ -406,12 +408,17 @@ def load_model(
         ref.info,
     )
     model, data = _cached_model(str(path), sha, str(device), fuse)
+    return model, _model_info(info, data, sha, path, task)
+
+
+def _model_info(info: dict, data: dict, sha: str, path, task: str) -> dict:
+    """What :func:`load_model` and :func:`model_header` say of a model."""
     if data.get('task', 'vessels') != task:
         raise WeightsError(
             f'model {info["name"]!r} is a {data.get("task")} model, not a '
             f'{task} model'
         )
-    return model, {
+    return {
         'name': info['name'],
         'arch': data['arch'],
         'task': task,
@@ -422,3 +429,29 @@ def load_model(
         # A/V model, whose registry entry has none (it is not used).
         'threshold': float(info.get('threshold', 0.5)),
     }
+
+
+def model_header(
+    name_or_path: str | os.PathLike | ModelRef,
+    *,
+    task: str = 'vessels',
+    progressbar: Any = False,
+) -> dict[str, Any]:
+    """:func:`load_model`'s information without building the network:
+    what a run needs before its first photo (input normalisation,
+    threshold), so that photos the quality gate ends early load none."""
+    ref = resolve(name_or_path, task)
+    path = ref.local_path(progressbar=progressbar)
+    data = _header(str(path), ref.sha256)
+    return _model_info(ref.info, data, ref.sha256, path, task)
+
+
+@lru_cache(maxsize=16)
+def _header(path: str, sha: str) -> dict[str, Any]:
+    data = load_weights_file(path)
+    if data.get('input', 'global') not in INPUT_MODES:
+        raise WeightsError(
+            f'{path} needs unknown input normalisation {data["input"]!r}; '
+            'a newer napari-retina-vessels may read it'
+        )
+    return {k: data.get(k) for k in ('arch', 'task', 'input') if k in data}

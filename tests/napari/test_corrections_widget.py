@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from widget_wait import wait_idle
 
 pytestmark = pytest.mark.gui
 
@@ -35,10 +36,7 @@ def measured(make_napari_viewer, qtbot):
 
 def _wait(qtbot, w, worker=True):
     assert worker is not None
-    qtbot.waitUntil(
-        lambda: w._worker is None and not w.corrections._pending,
-        timeout=600_000,
-    )
+    wait_idle(qtbot, w)
     return w.result
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from synthetic import fake_fundus
+from widget_wait import wait_idle
 
 pytestmark = pytest.mark.gui
 
@@ -70,7 +71,7 @@ def _measured(make_napari_viewer, qtbot):
     viewer.window.add_dock_widget(w)
     w.maps.value = viewer.layers['eye A/V']
     assert w.run() is not None
-    qtbot.waitUntil(lambda: w._worker is None, timeout=600_000)
+    wait_idle(qtbot, w)
     assert w.result is not None, w.status.value
     return viewer, w
 

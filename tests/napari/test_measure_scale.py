@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from widget_wait import wait_idle
 
 pytestmark = pytest.mark.gui
 
@@ -30,7 +31,7 @@ def widget(make_napari_viewer):
 
 def _run(qtbot, w):
     assert w.run() is not None
-    qtbot.waitUntil(lambda: w._worker is None, timeout=600_000)
+    wait_idle(qtbot, w)
     return w.result.image.iloc[0]
 
 

@@ -6,6 +6,7 @@ import csv
 
 import numpy as np
 import pytest
+from widget_wait import wait_idle
 
 pytestmark = pytest.mark.gui
 
@@ -41,7 +42,7 @@ def _measure(qtbot, w):
     assert not w.run_button.enabled  # no second job while one runs
     # The first run in a process also compiles skan's numba code (and
     # a shared CI machine can be slow).
-    qtbot.waitUntil(lambda: w._worker is None, timeout=600_000)
+    wait_idle(qtbot, w)
     return w.result
 
 

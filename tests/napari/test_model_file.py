@@ -7,6 +7,7 @@ import shutil
 
 import pytest
 from synthetic import fake_fundus
+from widget_wait import wait_idle
 
 from napari_retina_vessels.weights import list_models, weights_path
 
@@ -61,5 +62,5 @@ def test_a_model_file_is_used(widget, tmp_path, qtbot):
     w.model_file.value = path
     assert 'my-model' in w.status.value and w.run_button.enabled
     assert w.run() is not None
-    qtbot.waitUntil(lambda: w._worker is None, timeout=120_000)
+    wait_idle(qtbot, w, 120_000)
     assert viewer.layers['eye vessels'].metadata['model'] == 'my-model'

@@ -8,6 +8,7 @@ import types
 import numpy as np
 import pytest
 from synthetic import FAKE_PATIENT, fake_fundus, write_dicom
+from widget_wait import wait_idle, wait_threshold
 
 from napari_retina_vessels.weights import list_models
 
@@ -39,7 +40,7 @@ def notes():
 
 
 def _wait(qtbot, w, timeout=600_000):
-    qtbot.waitUntil(lambda: w._worker is None, timeout=timeout)
+    wait_idle(qtbot, w, timeout)
 
 
 def _stack(n=3, h=96, w=112):
@@ -86,7 +87,7 @@ def test_stack_is_segmented_frame_by_frame(widget, qtbot, notes):
     assert 'vessel density' in w.status.value
     # re-thresholding works on the whole stack, no rerun
     w.threshold.value = 0.2
-    qtbot.waitUntil(lambda: not w._threshold_timer.isActive(), timeout=10_000)
+    wait_threshold(qtbot, w)
     assert ves.metadata['threshold'] == pytest.approx(0.2)
     assert ves.data.sum() > 0
 

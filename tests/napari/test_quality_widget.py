@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from synthetic import fake_fundus
+from widget_wait import wait_idle
 
 pytestmark = pytest.mark.gui
 
@@ -24,7 +25,7 @@ def widget(make_napari_viewer):
 def _run(qtbot, w, timeout=120_000):
     worker = w.run()
     assert worker is not None
-    qtbot.waitUntil(lambda: w._worker is None, timeout=timeout)
+    wait_idle(qtbot, w, timeout)
 
 
 def test_blank_image_adds_no_layers_and_warns(widget, qtbot, monkeypatch):

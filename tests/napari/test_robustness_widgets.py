@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from widget_wait import wait_idle
 
 pytestmark = pytest.mark.gui
 
@@ -33,7 +34,7 @@ def test_segment_widget_odd_images(name, make_napari_viewer, qtbot):
     n = len(viewer.layers)
     worker = w.run()
     assert worker is not None
-    qtbot.waitUntil(lambda: w._worker is None, timeout=60_000)
+    wait_idle(qtbot, w, 60_000)
     if len(viewer.layers) == n:  # refused: a one-line message says why
         assert w.status.value and '\n' not in w.status.value
         assert 'Traceback' not in w.status.value

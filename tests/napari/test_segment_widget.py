@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from synthetic import fake_fundus
+from widget_wait import wait_idle, wait_threshold
 
 from napari_retina_vessels.weights import list_models
 
@@ -26,7 +27,7 @@ def widget(make_napari_viewer):
 def _run(qtbot, w, timeout=60_000):
     worker = w.run()
     assert worker is not None
-    qtbot.waitUntil(lambda: w._worker is None, timeout=timeout)
+    wait_idle(qtbot, w, timeout)
     return worker
 
 
@@ -34,7 +35,7 @@ def _set_threshold(qtbot, w, value):
     """Move the slider and wait until the layers show its value (the
     widget re-thresholds once the slider rests)."""
     w.threshold.value = value
-    qtbot.waitUntil(lambda: not w._threshold_timer.isActive(), timeout=10_000)
+    wait_threshold(qtbot, w)
 
 
 def test_no_image_disables_run(widget):
@@ -182,7 +183,7 @@ def test_threshold_drag_applies_only_its_last_value(
         w.threshold.value = value
         qtbot.wait(10)  # events flow between steps, as in a real drag
     final = w.threshold.value
-    qtbot.waitUntil(lambda: not w._threshold_timer.isActive(), timeout=10_000)
+    wait_threshold(qtbot, w)
     assert 0 < len(calls) < len(drag)
     assert calls[-1] == pytest.approx(final)
     want = real(first, final)
@@ -204,7 +205,7 @@ def test_save_right_after_a_slider_move_saves_the_slider_threshold(
     w.threshold.value = 0.3
     w.save_folder.value = tmp_path
     assert w.save()  # before the slider's wait is over
-    assert not w._threshold_timer.isActive()
+    assert not w.threshold_pending
     assert w._result.threshold == pytest.approx(0.3)
 
 
@@ -215,7 +216,7 @@ def test_cancel_leaves_no_layer(widget, qtbot):
     n = len(viewer.layers)
     worker = w.run()
     worker.yielded.connect(lambda rec: w.cancel())
-    qtbot.waitUntil(lambda: w._worker is None, timeout=60_000)
+    wait_idle(qtbot, w, 60_000)
     assert len(viewer.layers) == n
     assert 'Cancelled' in w.status.value
     assert w.run_button.enabled
@@ -228,7 +229,7 @@ def test_second_click_does_not_start_second_job(widget, qtbot):
     assert w.run() is not None
     assert w.run() is None
     assert not w.run_button.enabled
-    qtbot.waitUntil(lambda: w._worker is None, timeout=60_000)
+    wait_idle(qtbot, w, 60_000)
 
 
 def test_missing_weights_show_message_not_traceback(

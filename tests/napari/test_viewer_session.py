@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from synthetic import fake_fundus
+from widget_wait import wait_idle
 
 from napari_retina_vessels.progress import Progress
 from napari_retina_vessels.weights import list_models
@@ -76,7 +77,7 @@ def test_segment_twice_with_av_then_measure(make_napari_viewer, qtbot):
     seg.av.value = HAS_AV
     for _ in range(2):
         assert seg.run() is not None
-        qtbot.waitUntil(lambda: seg._worker is None, timeout=120_000)
+        wait_idle(qtbot, seg, 120_000)
         assert seg._pbar is None  # the activity entry is closed
     assert 'eye vessels' in viewer.layers
     if HAS_AV:
@@ -84,7 +85,7 @@ def test_segment_twice_with_av_then_measure(make_napari_viewer, qtbot):
     name = 'eye A/V' if HAS_AV else 'eye vessels'
     mea.maps.value = viewer.layers[name]
     assert mea.run() is not None
-    qtbot.waitUntil(lambda: mea._worker is None, timeout=600_000)
+    wait_idle(qtbot, mea)
     assert mea.result is not None, mea.status.value
     assert SEGMENTS_LAYER in viewer.layers
     assert np.asarray(viewer.layers[SEGMENTS_LAYER].data).max() >= 0

@@ -52,6 +52,7 @@ from ..progress import Progress
 from ._resume import (
     count_statuses,
     drain,
+    fill_unreached,
     recorded_row,
     split_finished,
     table_text,
@@ -451,13 +452,7 @@ def run_batch(
             )
             # Every photo has a row, those a stopped run never reached
             # too (a full disk, an interrupt).
-            for i in todo:
-                if i not in by_job:
-                    by_job[i] = _blank_row(jobs[i])
-                    by_job[i].update(
-                        status='failed',
-                        error='not done: the run stopped before it',
-                    )
+            fill_unreached(todo, by_job, lambda i: _blank_row(jobs[i]))
             rows += [by_job[i] for i in sorted(by_job)]
             summary = out / 'summary.csv'
             try:

@@ -107,6 +107,22 @@ def split_finished(
     return rows, todo
 
 
+def fill_unreached(
+    todo: Sequence[int],
+    rows: dict[int, dict],
+    blank_row: Callable[[int], dict],
+) -> None:
+    """Give every item of *todo* that a stopped run never reached (a
+    failing model, a full disk, an interrupt) a failed row, so that the
+    table lists every input."""
+    for i in todo:
+        if i not in rows:
+            rows[i] = blank_row(i)
+            rows[i].update(
+                status='failed', error='not done: the run stopped before it'
+            )
+
+
 def drain(
     runs: Iterator[tuple[int, dict | None, BaseException | None]],
     todo: Sequence[int],

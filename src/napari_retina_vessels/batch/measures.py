@@ -28,7 +28,12 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import DeviceError, RetinaVesselsError, WeightsError
+from ..errors import (
+    DeviceError,
+    OutputError,
+    RetinaVesselsError,
+    WeightsError,
+)
 from ..io._outfolder import check_ours, check_out, folder_lock
 from ..io._writing import csv_cell
 from ..measures.core import IMAGE_COLUMNS, SEGMENT_COLUMNS, UNGRADABLE_REASON
@@ -38,6 +43,7 @@ from ._measure_items import _Item, _load_maps, _scale
 from ._resume import (
     count_statuses,
     drain,
+    fill_unreached,
     recorded_row,
     split_finished,
     table_text,
@@ -138,8 +144,8 @@ def _process(item: _Item) -> dict[str, Any]:
             item.marker,
             json.dumps({'settings': item.settings, 'row': row}, indent=1),
         )
-    except (WeightsError, DeviceError):
-        raise  # the model or device: the batch stops once
+    except (WeightsError, DeviceError, OutputError):
+        raise  # the model, device or disk: the batch stops once
     except RetinaVesselsError as err:
         row.update(
             status='failed',
@@ -359,23 +365,32 @@ def run_measures(
             scheduler=scheduler,
             name='retina-measure',
         )
+
+        def blank_row(i: int) -> dict:
+            return {
+                **dict.fromkeys(MEASURES_COLUMNS, ''),
+                'name': items[i].name,
+                'path': items[i].photo or items[i].vessels or '',
+                'source': items[i].source,
+            }
+
         try:
+            # A failing model (ModelError is a WeightsError), device or
+            # disk would fail every image: the batch stops once.
             fatal = drain(
                 runs,
                 todo,
                 by_item,
                 total=len(items),
-                blank_row=lambda i: {
-                    **dict.fromkeys(MEASURES_COLUMNS, ''),
-                    'name': items[i].name,
-                },
+                blank_row=blank_row,
                 label=lambda i: items[i].name,
                 report=report,
                 say=say,
-                stop=(WeightsError, DeviceError),
+                stop=(WeightsError, DeviceError, OutputError),
                 recover=lambda i: _done_row(items[i]),
             )
         finally:
+            fill_unreached(todo, by_item, blank_row)
             rows += [by_item[i] for i in sorted(by_item)]
             _write_tables(out, rows, [items[i] for i in sorted(by_item)])
     if fatal is not None:

@@ -71,5 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         tqdm.write(f'retina-vessels: error: {err}', file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print('retina-vessels: interrupted', file=sys.stderr)
+        from tqdm import tqdm
+
+        tqdm.write('retina-vessels: interrupted', file=sys.stderr)
         return 130

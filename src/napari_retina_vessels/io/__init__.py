@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from ..errors import ImageReadError, InvalidImageError
-from . import _formats
+from ..errors import ImageReadError, InvalidImageError, first_line
+from . import _formats, _tiff
 from ._formats import IMAGE_SUFFIXES, file_stem, image_suffix, is_image_path
 from ._formats import MAX_PIXELS as MAX_PIXELS  # the decoders' size limit
 from ._writing import (
@@ -141,7 +141,7 @@ def read_npy(path: str | os.PathLike) -> npt.NDArray:
             start = fh.tell()
         size = path.stat().st_size
     except (OSError, ValueError) as err:
-        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        reason = first_line(err)
         raise ImageReadError(f'cannot read {path} ({reason})') from err
     n = int(np.prod(shape, dtype=np.float64)) if shape else 1
     if dtype.hasobject:
@@ -188,18 +188,14 @@ def read_stack(path: str | os.PathLike) -> npt.NDArray:
     if suffix not in ('.tif', '.tiff', '.tif.gz'):
         return imread(path)[None]
     _check_file(path)
-    try:
+    with _formats.decoding(
+        path,
+        'an image stack',
+        'is the file complete and uncompressed or zlib-compressed?',
+    ):
         gz = suffix.endswith('.gz')
         data = _formats.gunzip(path, '.tif') if gz else path
-        stack = _formats.read_tiff(data, frames=True)
-    except ImageReadError as err:
-        raise ImageReadError(f'cannot read {path}: {err}') from err
-    except Exception as err:  # decoders raise many unrelated types
-        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise ImageReadError(
-            f'cannot read {path} as an image stack ({reason}); is the file '
-            'complete and uncompressed or zlib-compressed?'
-        ) from err
+        stack = _tiff.read_tiff(data, frames=True)
     return np.stack([_check_decoded(frame, path) for frame in stack])
 
 

@@ -9,15 +9,17 @@ files through :func:`..io.imread`, not through this module.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import io as _io
 import os
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import ImageReadError
+from ..errors import ImageReadError, first_line
 
 #: File name endings this package decodes (lower case).
 IMAGE_SUFFIXES = (
@@ -49,11 +51,25 @@ IMAGE_SUFFIXES = (
 # than its image or a gzip stream longer than its header declares.
 MAX_PIXELS = 100_000_000
 
+# Bytes a decoded file may declare: 8-bit RGBA (or 16-bit RGB at two
+# thirds) of MAX_PIXELS. Samples, bits and frames multiply the pixels, so
+# a header within the pixel cap can still ask for gigabytes.
+MAX_DECODED_BYTES = 4 * MAX_PIXELS
+
+# Compression ratio (decoded bytes / stored bytes) a file may declare once
+# it decodes to more than _RATIO_FREE_BYTES: a blank mask compresses
+# 1000-fold but stays small; a photo compresses at most ~20-fold. With
+# the byte cap this keeps any input of 10 MB under 1 GB while decoding.
+MAX_RATIO = 32
+_RATIO_FREE_BYTES = 128 << 20
+
 # A gzipped image never needs more bytes than 16-bit RGB at MAX_PIXELS.
 _MAX_GZ_BYTES = MAX_PIXELS * 6 + 4096
 
 # How much of a gzip stream is read before its header must make sense.
 _GZ_HEAD = 1 << 16
+# ... and of a deflated stream (DICOM) before its header is checked.
+_HEAD = 1 << 16
 
 
 def image_suffix(path: Path) -> str:
@@ -102,93 +118,60 @@ def _pil_to_array(img) -> np.ndarray:
         img = img.convert('RGB')
     elif mode.startswith('I;16'):
         return np.asarray(img, dtype=np.uint16)
-    return np.asarray(img)
+    return _in_blocks(img)
 
 
-def _read_pil(data: bytes | Path) -> np.ndarray:
+def _in_blocks(img, block: int = 1 << 24) -> np.ndarray:
+    """``np.asarray(img)``, copied a band of rows at a time for a large
+    image: Pillow's array interface makes its whole ``tobytes()`` twice
+    over, which put a 93 Mpx photo near 1 GB."""
+    if img.width * img.height * len(img.getbands()) <= block:
+        return np.asarray(img)
+    row = np.asarray(img.crop((0, 0, img.width, 1)))
+    out = np.empty((img.height, *row.shape[1:]), row.dtype)
+    step = max(1, block // max(1, row.nbytes))
+    for y in range(0, img.height, step):
+        end = min(y + step, img.height)
+        out[y:end] = np.asarray(img.crop((0, y, img.width, end)))
+    return out
+
+
+@contextlib.contextmanager
+def open_pil(data: bytes | Path):
+    """Open an image with Pillow, header only, through the decode guard.
+
+    Our pixel cap rules, not Pillow's ``MAX_IMAGE_PIXELS`` (89 Mpx,
+    which turned a 93 Mpx photo under our cap into a "decompression
+    bomb"): its warning is ignored and its error above twice that said
+    in our words.
+    """
     from PIL import Image
 
     src = _io.BytesIO(data) if isinstance(data, bytes) else data
     with warnings.catch_warnings():
-        warnings.simplefilter('error', Image.DecompressionBombWarning)
-        with Image.open(src) as img:
-            w, h = img.size
-            if w * h > MAX_PIXELS:
-                raise ImageReadError(
-                    f'the image declares {w} x {h} pixels, more than the '
-                    f'{MAX_PIXELS:,} this reader accepts'
-                )
-            img.load()
-            # A camera's EXIF orientation says how the photo is seen.
-            from PIL import ImageOps
-
-            img = ImageOps.exif_transpose(img)
-            return _pil_to_array(img)
+        warnings.simplefilter('ignore', Image.DecompressionBombWarning)
+        try:
+            img = Image.open(src)
+        except Image.DecompressionBombError as err:
+            raise ImageReadError(
+                f'the image declares more than the {MAX_PIXELS:,} pixels '
+                'this reader accepts'
+            ) from err
+        with img:
+            _check_pixels(*img.size)
+            yield img
 
 
-def _pnm_header(head: bytes) -> tuple[int, int, int, int, int, int] | None:
-    """(kind, width, height, channels, maxval, data offset) of a PNM
-    header (P1-P6), or None when *head* does not start with one."""
-    if len(head) < 3 or head[:1] != b'P' or head[1:2] not in b'123456':
-        return None
-    kind = int(head[1:2])
-    need = 2 if kind in (1, 4) else 3
-    vals: list[int] = []
-    i = 2
-    while len(vals) < need:
-        while i < len(head) and (
-            head[i : i + 1].isspace() or head[i : i + 1] == b'#'
-        ):
-            if head[i : i + 1] == b'#':
-                j = head.find(b'\n', i)
-                if j < 0:
-                    return None
-                i = j
-            i += 1
-        j = i
-        while j < len(head) and head[j : j + 1].isdigit():
-            j += 1
-        if j == i or j - i > 9:
-            return None
-        vals.append(int(head[i:j]))
-        i = j
-    maxval = vals[2] if need == 3 else 1
-    return (kind, vals[0], vals[1], 3 if kind in (3, 6) else 1, maxval, i + 1)
+def _read_pil(data: bytes | Path) -> np.ndarray:
+    from PIL import ImageOps
 
-
-def _pnm_bytes(hdr: tuple[int, ...]) -> int:
-    """Bytes a PNM file with header *hdr* holds at most."""
-    kind, w, h, ch, maxval, offset = hdr
-    if kind == 4:
-        return offset + -(-w // 8) * h
-    per = 2 if maxval > 255 else 1
-    if kind in (1, 2, 3):  # ASCII: digits and separators
-        per = 7
-    return offset + w * h * ch * per
-
-
-def _read_pnm(data: bytes | Path) -> np.ndarray:
-    """Decode a PNM; binary 16-bit ones keep their 16 bits (Pillow
-    reduces 16-bit PPM to 8 bits)."""
-    if isinstance(data, Path):
-        with open(data, 'rb') as fh:
-            head = fh.read(_GZ_HEAD)
-    else:
-        head = data[:_GZ_HEAD]
-    hdr = _pnm_header(head)
-    if hdr is None or hdr[0] not in (5, 6) or hdr[4] <= 255:
-        return _read_pil(data)
-    kind, w, h, ch, _, offset = hdr
-    _check_pixels(w, h)
-    raw = data.read_bytes() if isinstance(data, Path) else data
-    n = w * h * ch
-    if len(raw) < offset + 2 * n:
-        raise ImageReadError(
-            f'the file is truncated: its header declares {w} x {h} 16-bit '
-            f'pixels, {offset + 2 * n:,} bytes, but it holds {len(raw):,}'
-        )
-    arr = np.frombuffer(raw, '>u2', count=n, offset=offset)
-    return arr.astype(np.uint16).reshape((h, w, ch) if ch == 3 else (h, w))
+    with open_pil(data) as img:
+        img.load()
+        # A camera's EXIF orientation says how the photo is seen; in
+        # place: a copy would add a whole image to the peak (a 93 Mpx
+        # PNG went over 1 GB).
+        ImageOps.exif_transpose(img, in_place=True)
+        return _pil_to_array(img)
 
 
 def _tiff_tags(buf: bytes) -> dict[int, int] | int | None:
@@ -253,9 +236,17 @@ def _gz_limit(head: bytes, inner: str, eof: bool) -> int:
                 f'the image is {w} x {h} pixels but declares tiles of '
                 f'{tw} x {tl}; the file is damaged or crafted'
             )
+        samples = max(1, tags.get(277, 1))
+        if samples > 4:  # as read_tiff: refused before inflating
+            raise ImageReadError(
+                f'the image declares {samples} samples per pixel; a photo '
+                'has 1 (grey), 3 (RGB) or 4 (RGBA)'
+            )
         # Up to 8 bytes a sample, and a few frames of a stack.
-        raw = w * h * max(1, tags.get(277, 1)) * 8
+        raw = w * h * samples * 8
         return min(_MAX_GZ_BYTES, 16 * raw + (1 << 20))
+    from ._pnm import _pnm_bytes, _pnm_header
+
     hdr = _pnm_header(head)
     if hdr is None:
         if eof:
@@ -298,81 +289,98 @@ def _check_pixels(w: int, h: int, frames: int = 1) -> None:
         )
 
 
-def _check_tiff_page(page) -> None:
-    """Refuse a TIFF page whose header asks for absurd buffers."""
-    w, h = int(page.imagewidth), int(page.imagelength)
-    _check_pixels(w, h)
-    tw, tl = int(page.tilewidth or 0), int(page.tilelength or 0)
-    # Tiles are multiples of 16 pixels; one larger than its (rounded up)
-    # image only makes the decoder allocate memory for nothing.
-    if (tw or tl) and (tw > -(-w // 16) * 16 or tl > -(-h // 16) * 16):
+def check_declared(
+    w: int,
+    h: int,
+    *,
+    samples: int = 1,
+    itemsize: int = 1,
+    frames: int = 1,
+    stored: int | None = None,
+) -> int:
+    """The decode guard: refuse a header before its pixels are decoded.
+
+    Every decoder calls this with what its header declares (width,
+    height, samples per pixel, bytes per sample, frames) and, for
+    compressed data, the bytes actually *stored*. Returns the declared
+    byte count.
+
+    Raises
+    ------
+    ImageReadError
+        When the pixels, the bytes or the compression ratio exceed what
+        this reader accepts (one sentence, without the file name).
+    """
+    _check_pixels(w, h, frames)
+    n = w * h * max(1, samples) * max(1, itemsize) * max(1, frames)
+    what = f'{w} x {h} pixels x {samples} samples of {itemsize} byte(s)'
+    if frames > 1:
+        what += f' x {frames} frames'
+    if n > MAX_DECODED_BYTES:
         raise ImageReadError(
-            f'the image is {w} x {h} pixels but declares tiles of '
-            f'{tw} x {tl}; the file is damaged or crafted'
+            f'the image declares {what}, {n:,} bytes, more than the '
+            f'{MAX_DECODED_BYTES:,} this reader decodes'
         )
-
-
-def _tiff_layout(series) -> tuple[tuple[int, ...], str]:
-    """(frame dims, image axes) of a tifffile series, from its header.
-
-    Samples (``S``, or ImageJ's 3-channel ``C``) belong to the image;
-    every other axis before ``YX`` is a frame axis.
-    """
-    axes, shape = series.axes, tuple(series.shape)
-    image = ''.join(a for a in axes if a in 'YXS')
     if (
-        'S' not in axes
-        and 'C' in axes
-        and shape[axes.index('C')] in (3, 4)
-        and axes.index('C') == len(axes) - 3
+        stored is not None
+        and n > _RATIO_FREE_BYTES
+        and n > MAX_RATIO * max(stored, 1)
     ):
-        image = 'C' + image
-    lead = tuple(n for a, n in zip(axes, shape) if a not in image)
-    return lead, image
-
-
-def read_tiff(data: bytes | Path, *, frames: bool = False) -> np.ndarray:
-    """Decode the main image series of a TIFF.
-
-    Returns (H, W) or (H, W, S); with *frames* (N, H, W[, S]). A file
-    with several frames is an error unless *frames*; more than one
-    frame axis (a 5-D array) always is.
-    """
-    import tifffile
-
-    src = _io.BytesIO(data) if isinstance(data, bytes) else data
-    with tifffile.TiffFile(src) as tif:
-        # The first series is the image; thumbnails are other series.
-        series = tif.series[0]
-        _check_tiff_page(series.keyframe)
-        lead, image = _tiff_layout(series)
-        lead = tuple(n for n in lead if n != 1)
-        n = int(np.prod(lead)) if lead else 1
-        _check_pixels(
-            int(series.keyframe.imagewidth),
-            int(series.keyframe.imagelength),
-            n,
+        raise ImageReadError(
+            f'the image declares {what}, {n:,} bytes from {stored:,} '
+            f'stored: more than {MAX_RATIO}-fold compression, the file '
+            'is damaged or crafted'
         )
-        if len(lead) > 1:
-            raise ImageReadError(
-                f'the file holds a {len(series.shape)}-D array of shape '
-                f'{tuple(series.shape)} (axes {series.axes}); expected a '
-                '2-D image, an RGB photograph or one stack of them'
-            )
-        if lead and not frames:
-            raise ImageReadError(
-                f'the file holds a stack of {n} images; open it in napari '
-                '(one layer with a frame slider) or read every frame with '
-                'napari_retina_vessels.io.read_stack'
-            )
-        arr = series.asarray()
-    if image[0] in 'SC':  # planar configuration: samples before YX
-        arr = np.moveaxis(arr, -3, -1)
-    return (
-        arr.reshape((n, *arr.shape[-len(image) :]))
-        if frames
-        else arr.reshape(arr.shape[-len(image) :])
+    return n
+
+
+def inflate(
+    raw: bytes,
+    *,
+    stored: int,
+    wbits: int = -15,
+    declared: Callable[[bytes], int | None] | None = None,
+) -> bytes:
+    """Inflate a zlib/deflate stream, refusing it as soon as it grows
+    past :func:`check_declared`'s limits for *stored* bytes.
+
+    *declared*, given the first 64 kB inflated, may return the byte
+    count the stream's own header declares: the limit then tightens to
+    it (plus 64 kB), so a stream longer than its header says is refused
+    before it is inflated whole.
+    """
+    import zlib
+
+    limit = min(
+        MAX_DECODED_BYTES + (1 << 20),
+        max(_RATIO_FREE_BYTES, MAX_RATIO * max(stored, 1)),
     )
+    z = zlib.decompressobj(wbits)
+    out = bytearray()
+    view = memoryview(raw)
+    asked = declared is None
+    why = 'than this reader accepts'
+    for start in range(0, len(raw), 1 << 20):
+        data = view[start : start + (1 << 20)]
+        while data and not z.eof:
+            step = (1 << 22) if asked else _HEAD
+            # max_length >= 1 here: 0 would mean "no limit"
+            out += z.decompress(data, min(limit + 1 - len(out), step))
+            if not asked and (len(out) >= _HEAD or z.eof):
+                asked = True
+                n = declared(bytes(out))
+                if n is not None and n + _HEAD < limit:
+                    limit, why = n + _HEAD, 'than its header declares'
+            if len(out) > limit:
+                raise ImageReadError(
+                    f'it inflates to more than {limit:,} bytes from '
+                    f'{stored:,} stored, more {why}; the file is damaged '
+                    'or crafted'
+                )
+            data = z.unconsumed_tail
+        if z.eof:
+            break
+    return bytes(out + z.flush())
 
 
 def decode(path: Path, suffix: str) -> np.ndarray:
@@ -384,13 +392,15 @@ def decode(path: Path, suffix: str) -> np.ndarray:
     ImageReadError
         One sentence naming *path*, whatever the decoder raised.
     """
-    try:
+    with decoding(path):
         if suffix.endswith('.gz'):
             inner = suffix[:-3]
             data: bytes | Path = gunzip(path, inner)
         else:
             data, inner = path, suffix
         if inner in ('.tif', '.tiff'):
+            from ._tiff import read_tiff
+
             try:
                 arr = read_tiff(data)
             except ImageReadError:
@@ -400,18 +410,31 @@ def decode(path: Path, suffix: str) -> np.ndarray:
                 # Pillow decodes the common 8-bit cases (DRIVE is LZW).
                 arr = _read_pil(data)
         elif inner in ('.ppm', '.pgm', '.pnm'):
-            arr = _read_pnm(data)
+            from ._pnm import read_pnm
+
+            arr = read_pnm(data)
         else:
             arr = _read_pil(data)
+    return arr
+
+
+@contextlib.contextmanager
+def decoding(
+    path: Path,
+    what: str = 'an image',
+    hint: str = 'is the file complete and in a supported format?',
+):
+    """Whatever a decoder raises inside, one :class:`ImageReadError`
+    sentence naming *path* outside."""
+    try:
+        yield
     except ImageReadError as err:
         raise ImageReadError(f'cannot read {path}: {err}') from err
     except Exception as err:  # decoders raise many unrelated types
-        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        reason = first_line(err)
         raise ImageReadError(
-            f'cannot read {path} as an image ({reason}); is the file '
-            'complete and in a supported format?'
+            f'cannot read {path} as {what} ({reason}); {hint}'
         ) from err
-    return arr
 
 
 def torch_zip_problem(path: str | os.PathLike) -> str | None:

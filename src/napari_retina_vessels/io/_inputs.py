@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import RetinaVesselsError
-from . import file_stem, is_image_path
+from . import file_stem, is_image_path, written_by_us
 
 __all__ = ['collect_inputs', 'missing_rows']
 
@@ -29,8 +29,24 @@ _OUTPUT_ENDINGS = (
 )
 
 
-def _folder_images(folder: Path) -> list[Path]:
-    """Photos of a dataset folder (not its labels), else its image files."""
+class Skipped(str):
+    """A file a folder or glob gave that is left out, and why: a ``str``
+    among the inputs that matched nothing, so every command reports it
+    (:func:`missing_rows`) instead of leaving it out in silence."""
+
+    reason: str
+
+    def __new__(cls, path: Path, reason: str):
+        self = super().__new__(cls, str(path))
+        self.reason = reason
+        return self
+
+
+def _folder_images(
+    folder: Path, skipped: list[str] | None = None
+) -> list[Path]:
+    """Photos of a dataset folder (not its labels), else its image files;
+    files named like our outputs but not ours go to *skipped*."""
     from .datasets import detect_layout, discover
 
     if detect_layout(folder) is not None:
@@ -40,7 +56,9 @@ def _folder_images(folder: Path) -> list[Path]:
             pass  # a layout without photos: fall back to the plain files
     try:
         return sorted(
-            p for p in folder.iterdir() if p.is_file() and _is_candidate(p)
+            p
+            for p in folder.iterdir()
+            if p.is_file() and _is_candidate(p, skipped)
         )
     except OSError as err:
         raise _UnreadableInput(
@@ -98,14 +116,27 @@ def _walk(top: Path) -> list[Path]:
     return out
 
 
-def _is_candidate(path: Path) -> bool:
-    """An image file of a folder or glob, not one of our own outputs."""
+def _is_candidate(path: Path, skipped: list[str] | None = None) -> bool:
+    """An image file of a folder or glob, not one of our own outputs.
+
+    A file named like an output (``eye_prob.tif``) that this package did
+    not write is left out too, but said so in *skipped*.
+    """
     name = path.name.lower()
-    return (
-        is_image_path(path)
-        and not name.startswith('.')
-        and not name.endswith(_OUTPUT_ENDINGS)
-    )
+    if not is_image_path(path) or name.startswith('.'):
+        return False
+    if not name.endswith(_OUTPUT_ENDINGS):
+        return True
+    if skipped is not None and not written_by_us(path):
+        skipped.append(
+            Skipped(
+                path,
+                'named like a retina-vessels output but not written by '
+                'it; rename it, or give the file itself, to use it as a '
+                'photo',
+            )
+        )
+    return False
 
 
 def collect_inputs(
@@ -121,15 +152,18 @@ def collect_inputs(
     Returns
     -------
     (list of Path, list of str)
-        The photos in input order, and the inputs that matched nothing.
+        The photos in input order, and the inputs that matched nothing
+        followed by the files left out (:class:`Skipped`, with a reason).
     """
     found: list[Path] = []
     missing: list[str] = []
+    skipped: list[str] = []
     for item in inputs:
         text = os.fspath(item)
         path = Path(text)
         if path.is_dir():
-            found += _folder_images(path)  # unreadable: the batch fails
+            # unreadable: the batch fails
+            found += _folder_images(path, skipped)
         elif path.is_file():
             found.append(path)
         elif glob.has_magic(text):
@@ -138,8 +172,8 @@ def collect_inputs(
                 if p.is_dir():
                     # One unreadable match among many is skipped.
                     with contextlib.suppress(_UnreadableInput):
-                        hits += _folder_images(p)
-                elif p.is_file() and _is_candidate(p):
+                        hits += _folder_images(p, skipped)
+                elif p.is_file() and _is_candidate(p, skipped):
                     hits.append(p)
             if hits:
                 found += hits
@@ -154,7 +188,7 @@ def collect_inputs(
         if key not in seen:
             seen.add(key)
             out.append(p)
-    return out, missing
+    return out, missing + sorted(set(skipped))
 
 
 def _names(paths: list[Path]) -> list[str]:
@@ -181,6 +215,10 @@ def missing_rows(missing, columns, say) -> list[dict]:
     """
     rows = []
     for text in missing:
+        reason = getattr(text, 'reason', None)
+        if reason is not None:  # a file left out: said, not a failure
+            say(f'left out {text}: {reason}')
+            continue
         row = dict.fromkeys(columns, '')
         row.update(
             name=Path(text).name,

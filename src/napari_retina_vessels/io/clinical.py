@@ -161,9 +161,10 @@ def dicom_pixel_spacing(
     """``(row, column)`` pixel spacing of a DICOM file in micrometres, or
     None (no spacing, no pydicom, unreadable header); reads no pixels."""
     try:
-        import pydicom
 
-        ds = pydicom.dcmread(path, stop_before_pixels=True)
+        from ._dicom_guard import dicom_header
+
+        ds = dicom_header(path)
     except Exception:  # noqa: BLE001 - a header we cannot parse: no spacing
         return None
     return _spacing_um(ds)
@@ -196,12 +197,14 @@ def read_dicom(
         When pydicom is missing, or the file is not DICOM, has no pixel
         data, is too large or cannot be decoded.
     """
-    from ._formats import MAX_PIXELS
+    from ._dicom_guard import check_dicom_pixels, dcmread_guarded
 
     pydicom = _import_pydicom()
     path = Path(path)
     try:
-        ds = pydicom.dcmread(path)
+        ds = dcmread_guarded(pydicom, path)
+    except ImageReadError as err:
+        raise ImageReadError(f'cannot read {path}: {err}') from err
     except Exception as err:  # pydicom raises many unrelated types
         raise ImageReadError(
             f'cannot read {path} as DICOM ({type(err).__name__}); is it a '
@@ -212,13 +215,11 @@ def read_dicom(
             f'{path} is a DICOM file without an image (no pixel data); '
             'open the photograph files of the study instead'
         )
-    rows, cols = int(ds.get('Rows', 0)), int(ds.get('Columns', 0))
     frames = int(ds.get('NumberOfFrames', 1) or 1)
-    if rows * cols * frames > MAX_PIXELS:
-        raise ImageReadError(
-            f'{path} declares {frames} frame(s) of {cols} x {rows} pixels, '
-            f'more than the {MAX_PIXELS:,} this reader accepts'
-        )
+    try:
+        check_dicom_pixels(ds, path.stat().st_size)
+    except ImageReadError as err:
+        raise ImageReadError(f'cannot read {path}: {err}') from err
     try:
         arr = np.asarray(ds.pixel_array)
     except Exception as err:  # decoders raise many unrelated types
@@ -298,7 +299,7 @@ def _read_topcon(path: Path) -> np.ndarray | None:
     """
     import struct
 
-    from PIL import Image
+    from ._formats import check_declared, open_pil
 
     chunks = _topcon_chunks(path)
     for name, header, fmt in (
@@ -315,8 +316,12 @@ def _read_topcon(path: Path) -> np.ndarray | None:
             if data_size > size - header:
                 raise ValueError('image larger than its chunk')
             data = fh.read(data_size)
+        check_declared(width, height, samples=3)
         if name == b'@IMG_FUNDUS':
-            with Image.open(_io.BytesIO(data)) as img:
+            # The JPEG's own header rules: it may declare far more
+            # pixels than the chunk header (a 13000^2 JPEG in 2 MB).
+            with open_pil(data) as img:
+                check_declared(*img.size, samples=3, stored=len(data))
                 bgr = np.asarray(img.convert('RGB'))
         else:
             bgr = np.frombuffer(data, np.uint8)[: height * width * 3]
@@ -390,8 +395,8 @@ def read_vendor(path: str | os.PathLike) -> ClinicalImage:
         else:
             rgb = _read_topcon(path)
             images = [] if rgb is None else [rgb]
-    except ImageReadError:
-        raise
+    except ImageReadError as err:
+        raise ImageReadError(f'cannot read {path}: {err}') from err
     except Exception as err:  # the parsers raise many unrelated types
         raise ImageReadError(
             f'cannot read the fundus photograph of {path} '

@@ -57,9 +57,9 @@ def file_calibration(path: str | os.PathLike | None) -> Calibration:
     if path is None or Path(path).suffix.lower() not in ('.dcm', '.dicom'):
         return Calibration()
     try:
-        import pydicom
+        from ..io._dicom_guard import dicom_header
 
-        ds = pydicom.dcmread(path, stop_before_pixels=True)
+        ds = dicom_header(path)  # a deflated file: not inflated whole
     except Exception:  # noqa: BLE001 - no header we can parse: no scale
         return Calibration()
     um = source = fov = None

@@ -84,7 +84,18 @@ def check_inputs(truth, prediction, mask):
     if mask is not None:
         mask = check_shape(t.shape, mask, 'mask')
         mask = mask if mask.dtype == np.bool_ else mask != 0
+        if not mask.any():
+            # No pixel to score: F1 would be 1.0 over nothing.
+            raise InvalidImageError(EMPTY_FOV)
     return t, o, mask
+
+
+#: Why a photo with an empty field-of-view mask is not scored (the API
+#: raises it, ``evaluate`` reports it in the photo's row).
+EMPTY_FOV = (
+    'the FOV mask is empty; the photo is not scored (give a mask with '
+    'the field of view on, or no mask)'
+)
 
 
 def as_scores(a: np.ndarray, binary: bool | None):

@@ -20,6 +20,7 @@ from ..models import ARCHITECTURES, build_model, count_parameters
 from ..preprocessing import INPUT_MODES
 from . import cache as C
 from . import data as D
+from .checks import check_network, saved_config
 from .colour import AUGMENTS
 from .feed import Feed
 from .losses import av_loss, vessel_loss
@@ -227,6 +228,7 @@ def _check(cfg: TrainConfig) -> str:
             'input is standardised with whole-photo statistics that a '
             'crop-level cast would not match)'
         )
+    check_network(cfg.arch, cfg.arch_kwargs)  # before any allocation
     return task
 
 
@@ -247,9 +249,8 @@ def train(
     out.mkdir(parents=True, exist_ok=True)
     ckpt_path = out / 'checkpoint.pt'
     if resume and (out / 'config.json').exists():
-        saved = json.loads((out / 'config.json').read_text())
         # The schedule and data come from the run being resumed.
-        cfg = TrainConfig(**{**saved, **{k: getattr(cfg, k) for k in RUNTIME}})
+        cfg = saved_config(out / 'config.json', cfg, RUNTIME)
     # Refuse a run it cannot do before any work or config.json is written.
     task = _check(cfg)
     ck = load_checkpoint(ckpt_path) if resume and ckpt_path.exists() else None

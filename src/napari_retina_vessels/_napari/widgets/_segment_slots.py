@@ -76,9 +76,16 @@ class ThresholdSlots:
         if self._result is not None:
             self._threshold_timer.start()
 
+    @property
+    def threshold_pending(self) -> bool:
+        """Whether a slider move waits to be applied (then
+        ``threshold_applied`` follows)."""
+        return self._threshold_timer.isActive()
+
     def _apply_threshold(self) -> None:
         self._threshold_timer.stop()
         self._rethreshold(float(self.threshold.value))
+        self.threshold_applied.emit(float(self.threshold.value))
 
     def _apply_pending_threshold(self) -> None:
         """Re-threshold now if a slider move is still waiting, so the

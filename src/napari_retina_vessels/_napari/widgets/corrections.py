@@ -125,6 +125,11 @@ class CorrectionsPanel(Container):
             T.CORRECTIONS_COUNT.format(n=n) if n else T.CORRECTIONS_NONE
         )
 
+    @property
+    def pending(self) -> bool:
+        """Whether a change waits for the running measurement to end."""
+        return self._pending
+
     def remeasure(self) -> None:
         """Measure again with the corrections (after the running job)."""
         owner = self._owner

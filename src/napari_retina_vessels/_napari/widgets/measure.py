@@ -24,6 +24,7 @@ from magicgui.widgets import (
     FloatSpinBox,
     PushButton,
 )
+from psygnal import Signal
 
 from . import _text as T
 from ._common import (
@@ -66,6 +67,16 @@ if TYPE_CHECKING:  # pragma: no cover
 
 class MeasureWidget(Container):
     """Measure the vessels of a vessel or artery/vein layer."""
+
+    #: Emitted when a measurement has ended and the widget is idle again
+    #: (a correction waiting to be measured may start the next one: wait
+    #: while :attr:`busy`).
+    job_finished = Signal()
+
+    @property
+    def busy(self) -> bool:
+        """Whether a measurement runs or a correction waits for one."""
+        return self._worker is not None or self.corrections.pending
 
     def __init__(self, viewer: napari.viewer.Viewer) -> None:
         super().__init__(labels=False)
@@ -341,6 +352,7 @@ class MeasureWidget(Container):
     def _set_idle(self) -> None:
         self._worker = None
         self._validate()
+        self.job_finished.emit()
 
     # ------------------------------------------------------------ result
     def _on_result(self, m, name: str, geometry: dict, shape) -> None:

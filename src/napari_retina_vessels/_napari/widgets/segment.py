@@ -23,6 +23,7 @@ from magicgui.widgets import (
     ProgressBar,
     PushButton,
 )
+from psygnal import Signal
 
 from . import _text as T
 from ._layout import fit_dock, section
@@ -39,6 +40,19 @@ if TYPE_CHECKING:  # pragma: no cover
 
 class SegmentWidget(ProgressSlots, ThresholdSlots, Container):
     """Segment the vessels (and arteries/veins) of an image layer."""
+
+    #: Emitted when a job has ended (result shown, error said or
+    #: cancelled) and the widget is idle again: what scripts and tests
+    #: wait on (with :attr:`busy`), not the private worker.
+    job_finished = Signal()
+    #: Emitted with the threshold once a slider move has been applied to
+    #: the result layers (see :attr:`threshold_pending`).
+    threshold_applied = Signal(float)
+
+    @property
+    def busy(self) -> bool:
+        """Whether a job is running."""
+        return self._worker is not None
 
     def __init__(self, viewer: napari.viewer.Viewer) -> None:
         from qtpy.QtCore import QTimer
@@ -369,6 +383,7 @@ class SegmentWidget(ProgressSlots, ThresholdSlots, Container):
         self.cancel_button.enabled = False
         self.progress.visible = False
         self._validate()
+        self.job_finished.emit()
 
     def _on_result(self, result, name: str, geometry: dict) -> None:
         from ..console import add_layers
