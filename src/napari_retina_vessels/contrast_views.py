@@ -1,0 +1,110 @@
+"""Test-time contrast views for the artery/vein stage (#28).
+
+An A/V network trained on a few cameras sees other cameras' photos
+with a different local contrast. A *contrast view* gives the network a
+second look at the photo after contrast-limited adaptive histogram
+equalisation (CLAHE) of its luminance inside the field of view, and the
+A/V logits of the photo and of that view are averaged. With the default
+two flip views it costs nothing in network time: the mirror view is
+taken of the equalised photo instead of the photo itself (see
+:func:`av_inputs`). The choice of default was made by
+leave-one-camera-out (``scripts/av_loco.py``, docs/results.md).
+
+Torch-free: numpy and scikit-image only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = [
+    'CONTRAST_VIEWS',
+    'CLAHE_CLIP',
+    'CLAHE_KERNEL',
+    'check_contrast_view',
+    'clahe_luminance',
+    'contrast_av_logits',
+]
+
+#: What the A/V stage averages: ``'none'`` (the photo's flip views) or
+#: ``'clahe'`` (the photo and its CLAHE-equalised mirror image).
+CONTRAST_VIEWS = ('none', 'clahe')
+#: CLAHE tile side (pixels at the canonical scale, about a tenth of the
+#: FOV diameter) and clip limit (scikit-image's units).
+CLAHE_KERNEL = 64
+CLAHE_CLIP = 0.01
+_LUMA = np.array([0.299, 0.587, 0.114], np.float32)
+
+
+def check_contrast_view(value: object) -> str:
+    """*value* as one of :data:`CONTRAST_VIEWS` (None: ``'none'``).
+
+    Raises
+    ------
+    InvalidOptionError
+        For any other value.
+    """
+    if value is None or value is False:
+        return 'none'
+    if isinstance(value, str) and value.lower() in CONTRAST_VIEWS:
+        return value.lower()
+    from .errors import InvalidOptionError
+
+    raise InvalidOptionError(
+        f'contrast_view must be one of {", ".join(CONTRAST_VIEWS)}, not '
+        f'{value!r}'
+    )
+
+
+def clahe_luminance(
+    rgb: npt.NDArray[np.float32], fov: npt.NDArray[np.bool_]
+) -> npt.NDArray[np.float32]:
+    """The (H, W, 3) photo with its luminance equalised by CLAHE.
+
+    Each pixel's three channels are scaled by one gain (the equalised
+    over the original luminance), so the hue is kept; outside the FOV
+    the result is 0.
+    """
+    from skimage.exposure import equalize_adapthist
+
+    rgb = np.asarray(rgb, np.float32)
+    fov = np.asarray(fov, bool)
+    luma = np.clip(rgb @ _LUMA, 0, 1)
+    eq = equalize_adapthist(
+        luma, kernel_size=CLAHE_KERNEL, clip_limit=CLAHE_CLIP
+    ).astype(np.float32)
+    gain = eq / np.maximum(luma, 1e-3)
+    out = np.clip(rgb * gain[..., None], 0, 1)
+    out *= fov[..., None]
+    return out
+
+
+def contrast_av_logits(
+    nets: Any, batch: list, xs: list[np.ndarray], log: Any
+) -> Generator[Any, None, list[np.ndarray]]:
+    """The engine's A/V logits for ``contrast_view='clahe'``.
+
+    The mean of the logits of the photos' A/V inputs *xs* and of the
+    mirror images of their equalised versions (each photo's
+    ``contrast``, a future of :func:`clahe_luminance` made while the
+    vessel network ran), each with half the stage's flip views: with
+    the default two, the network time of the usual photo-and-mirror
+    pair. *nets* is the engine's loaded networks.
+    """
+    from .preprocessing import normalise_input
+
+    views = max(1, nets.options.av_views // 2)
+    mode = nets.av_info['input']
+    plain = yield from nets.predict('artery/vein', xs, log, views)
+    mirrored = []
+    for p in batch:
+        x = normalise_input(p.contrast.result(), p.fov_s, mode)
+        p.contrast = None
+        x = np.concatenate([x, p.prob_s[None]], 0)[..., ::-1]
+        mirrored.append(np.ascontiguousarray(x, np.float32))
+    seen = yield from nets.predict('artery/vein', mirrored, log, views)
+    return [(a + b[..., ::-1]) / 2 for a, b in zip(plain, seen)]
