@@ -91,7 +91,7 @@ ROWS = {
 for _m, _name in (('v3', 'v3'), ('rite', 'seqnet-av-rite'),
                   ('hrf', 'seqnet-av-hrf')):
     for _mode in ('gamma3', 'gamma2', 'grey2', 'smooth2', 'smooth',
-                  'clahe', 'clahe2'):
+                  'clahe', 'clahe2', 'clahey2'):
         ROWS[f'{_name} + {_mode}'] = (_m, 0.45, _mode)
         ROWS[f'{_name} + {_mode}/f'] = (_m, 0.45, _mode + '/f')
     ROWS[f'{_name} + hist'] = (_m, 0.45, 'hist')
@@ -231,6 +231,8 @@ class Runner:
         rgb = it['rgb'].astype(np.float32) / 255
         fov = fov_mask(it['rgb'])
         if pre == 'clahe':
+            from napari_retina_vessels.contrast_views import clahe_luminance
+
             rgb = clahe_luminance(rgb, fov)
         x = normalise_input(rgb, fov, self.vinfo['input'])
         logit = self._predict(self.vnet, x)[0]
@@ -302,7 +304,10 @@ class Runner:
 
 
 def colour_views(mode: str, rgb: np.ndarray, fov: np.ndarray) -> list:
-    """The (H, W, 3) photos whose A/V logits are averaged for *mode*."""
+    """The (H, W, 3) photos whose A/V logits are averaged for *mode*
+    (``clahe2/f`` is what ``contrast_view='clahe'`` does)."""
+    from napari_retina_vessels.contrast_views import clahe_luminance
+
     if mode in ('', 'cm'):
         return [rgb]
     if mode == 'gamma3':
@@ -323,19 +328,14 @@ def colour_views(mode: str, rgb: np.ndarray, fov: np.ndarray) -> list:
         return [clahe_luminance(rgb, fov)]
     if mode == 'clahe2':
         return [rgb, clahe_luminance(rgb, fov)]
+    if mode == 'clahey2':  # one gain per pixel from CLAHE of luminance
+        luma = np.clip(rgb @ np.array([0.299, 0.587, 0.114], np.float32), 0, 1)
+        from skimage.exposure import equalize_adapthist
+
+        eq = equalize_adapthist(luma, kernel_size=64, clip_limit=0.01)
+        gain = (eq / np.maximum(luma, 1e-3)).astype(np.float32)
+        return [rgb, np.clip(rgb * gain[..., None], 0, 1) * fov[..., None]]
     raise ValueError(mode)
-
-
-def clahe_luminance(rgb: np.ndarray, fov: np.ndarray) -> np.ndarray:
-    """CLAHE on the Lab lightness inside the FOV, colour kept."""
-    from skimage.color import lab2rgb, rgb2lab
-    from skimage.exposure import equalize_adapthist
-
-    lab = rgb2lab(np.clip(rgb, 0, 1))
-    lum = lab[..., 0] / 100
-    eq = equalize_adapthist(lum, kernel_size=64, clip_limit=0.01)
-    lab[..., 0] = np.where(fov, eq * 100, lab[..., 0])
-    return (lab2rgb(lab) * fov[..., None]).astype(np.float32)
 
 
 def _tag(model: str) -> str:

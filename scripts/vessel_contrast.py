@@ -3,7 +3,8 @@ low-contrast photos? (#28, item 2)
 
 The default vessel model (2 flip views, float32, the FOV found in each
 photo as ``segment(image)`` does) with and without CLAHE on the Lab
-lightness inside the FOV (``av_loco.clahe_luminance``), on:
+lightness inside the FOV (``contrast_views.clahe_luminance``, what
+the A/V stage's ``contrast_view='clahe'`` uses), on:
 
 - the test splits of its three training cameras (DRIVE 20, CHASE_DB1 8,
   STARE 10; photos it was not trained on) and on HRF-AV (24 photos of a
@@ -33,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from av_loco import cast, clahe_luminance  # noqa: E402
+from av_loco import cast  # noqa: E402
 
 CAMERAS = {
     'DRIVE': ('DRIVE/test', 'all'),
@@ -75,6 +76,7 @@ def _canonical(d: dict) -> dict:
 def main() -> None:
     import torch
 
+    from napari_retina_vessels.contrast_views import clahe_luminance
     from napari_retina_vessels.datasets import discover, load_sample
     from napari_retina_vessels.fov import fov_mask
     from napari_retina_vessels.inference import _drain, predict

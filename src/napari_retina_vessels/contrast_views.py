@@ -37,7 +37,6 @@ CONTRAST_VIEWS = ('none', 'clahe')
 #: FOV diameter) and clip limit (scikit-image's units).
 CLAHE_KERNEL = 64
 CLAHE_CLIP = 0.01
-_LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 
 
 def check_contrast_view(value: object) -> str:
@@ -63,24 +62,26 @@ def check_contrast_view(value: object) -> str:
 def clahe_luminance(
     rgb: npt.NDArray[np.float32], fov: npt.NDArray[np.bool_]
 ) -> npt.NDArray[np.float32]:
-    """The (H, W, 3) photo with its luminance equalised by CLAHE.
+    """The (H, W, 3) photo with the CIE Lab lightness equalised by CLAHE
+    (tiles of :data:`CLAHE_KERNEL` pixels, clip limit
+    :data:`CLAHE_CLIP`) inside the FOV; a and b are kept, and the
+    result is 0 outside the FOV."""
+    import warnings
 
-    Each pixel's three channels are scaled by one gain (the equalised
-    over the original luminance), so the hue is kept; outside the FOV
-    the result is 0.
-    """
+    from skimage.color import lab2rgb, rgb2lab
     from skimage.exposure import equalize_adapthist
 
-    rgb = np.asarray(rgb, np.float32)
     fov = np.asarray(fov, bool)
-    luma = np.clip(rgb @ _LUMA, 0, 1)
+    lab = rgb2lab(np.clip(np.asarray(rgb, np.float32), 0, 1))
     eq = equalize_adapthist(
-        luma, kernel_size=CLAHE_KERNEL, clip_limit=CLAHE_CLIP
-    ).astype(np.float32)
-    gain = eq / np.maximum(luma, 1e-3)
-    out = np.clip(rgb * gain[..., None], 0, 1)
-    out *= fov[..., None]
-    return out
+        lab[..., 0] / 100, kernel_size=CLAHE_KERNEL, clip_limit=CLAHE_CLIP
+    )
+    lab[..., 0] = np.where(fov, eq * 100, lab[..., 0])
+    with warnings.catch_warnings():
+        # Out-of-gamut colours are clipped, as they should be.
+        warnings.simplefilter('ignore', UserWarning)
+        out = lab2rgb(lab)
+    return (out * fov[..., None]).astype(np.float32)
 
 
 def contrast_av_logits(
