@@ -14,7 +14,9 @@ of those columns, never by one camera's validation photos:
   photos, held out of every model's training (RITE 39, 40; HRF-AV 08_g,
   08_h): ``yellow`` (blue x0.3, red x0.8), ``grey`` (colour 70 %
   washed out), ``haze`` (35 % bright veil), ``lowcon`` (contrast x0.45)
-  and ``gamma`` (gamma 1.8), each recorded in 8 bits;
+  ``gamma`` (gamma 1.8) and ``harsh`` (the yellow cast, contrast
+  x0.35 and a 20 % veil: the kind of photo where the vessel stage
+  starts to miss vessels), each recorded in 8 bits;
 - DRIMDB ``good`` photos (every 4th of the sorted list, no labels): the
   mean fraction of the FOV called vessel and the artery share of it,
   which must stay plausible (RITE test truth: about 12 % and 0.45).
@@ -33,6 +35,17 @@ covariance of the model's training photos (RITE and/or HRF-AV training,
 validation photos excluded), so a photo whose channels are correlated
 differently (a cast, a washed-out colour) reaches the network with the
 training photos' colour structure.
+
+Test-time views of the A/V stage (rows ``MODEL + VIEW``): the A/V
+logits are averaged over the photo and a changed copy of it. ``VIEW/f``
+keeps the network time of the default two flip views (one pass of the
+photo, one of the mirrored copy); without ``/f`` each copy gets both
+flip views. ``gamma2`` (gamma 0.7), ``grey2`` (colour half washed
+out), ``smooth2`` (Gaussian sigma 0.8), ``clahe2`` (CLAHE of the Lab
+lightness inside the FOV: what ``contrast_view='clahe'`` does, with
+``/f``), ``clahey2`` (CLAHE of luma as one gain per pixel), ``clahe``
+(the equalised photo alone), ``hist`` / ``hist2`` (each channel's FOV
+quantiles mapped onto the mean of the model's training photos').
 
 Results are cached in runs/av_loco_cache/ (``--refresh`` redoes them).
 Usage: python scripts/av_loco.py [--models v3,v4,...] [--json FILE]
