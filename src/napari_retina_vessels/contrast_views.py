@@ -7,14 +7,15 @@ equalisation (CLAHE) of its CIE Lab lightness inside the field of view,
 and the A/V logits of the photo and of that view are averaged. With the
 default two flip views it costs no network time: the mirror view is
 taken of the equalised photo instead of the photo itself (see
-:func:`contrast_av_logits`); the equalisation itself costs about 0.25 s
+:func:`contrast_av_logits`); the equalisation itself costs about 0.1 s
 per DRIVE-sized photo on one CPU core.
 
 Chosen by leave-one-camera-out (``scripts/av_loco.py``,
 docs/results.md): it lifts both held-out cameras and the harshest
 colour-cast photos, leaves RITE test level, but costs a few tenths of a
-point on clean photos of the training cameras and about 15 % more time,
-so it is an option (``contrast_view='clahe'``), off by default.
+point on clean photos of the training cameras and the equalisation's
+time (the network passes are the same), so it is an option
+(``contrast_view='clahe'``), off by default.
 
 Torch-free: numpy and scikit-image only.
 """
