@@ -70,16 +70,22 @@ class _Networks:
         )
 
     def predict(
-        self, stage: str, xs: list[np.ndarray], log: Any
+        self,
+        stage: str,
+        xs: list[np.ndarray],
+        log: Any,
+        views: int | None = None,
     ) -> Generator[Progress, None, list[np.ndarray]]:
-        """Logits of *xs* through one stage ('vessels', 'artery/vein')."""
+        """Logits of *xs* through one stage ('vessels', 'artery/vein'),
+        with the stage's flip views unless *views* is given."""
         from .inference import predict, predict_many
 
         self._built()
         vessels = stage == 'vessels'
         net = self.net if vessels else self.av_net
         opts = self.options
-        views = opts.vessel_views if vessels else opts.av_views
+        if views is None:
+            views = opts.vessel_views if vessels else opts.av_views
         try:
             if len(xs) == 1:
                 # One photo: tile by tile, with progress.

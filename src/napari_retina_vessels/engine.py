@@ -69,6 +69,7 @@ class _Photo:
     early: Any = None
     image_grade: Future | None = None
     graph: Future | None = None
+    contrast: Future | None = None
     prob_s: np.ndarray | None = None
     prob: np.ndarray | None = None
     vessels: np.ndarray | None = None
@@ -342,6 +343,12 @@ def run(
                 fill()
             if not batch:
                 continue
+            if opts.av and opts.contrast_view == 'clahe':
+                from .contrast_views import clahe_luminance
+
+                # Equalised in the pool while the vessel network runs.
+                for p in batch:
+                    p.contrast = pool.submit(clahe_luminance, p.rgb_s, p.fov_s)
             logits = yield from nets.predict(
                 'vessels', [p.x for p in batch], log
             )
@@ -355,7 +362,16 @@ def run(
             av_logits = [None] * len(batch)
             if opts.av:
                 xs = [_av_input(p, mode, av_mode) for p in batch]
-                av_logits = yield from nets.predict('artery/vein', xs, log)
+                if opts.contrast_view == 'clahe':
+                    from .contrast_views import contrast_av_logits
+
+                    av_logits = yield from contrast_av_logits(
+                        nets, batch, xs, log
+                    )
+                else:
+                    av_logits = yield from nets.predict(
+                        'artery/vein', xs, log
+                    )
                 if opts.consistency != 'none':
                     yield Progress('consistency', 0, 1)
             for p, av_lg in zip(batch, av_logits):

@@ -90,6 +90,7 @@ def iter_segment(
     precision: str = 'auto',
     force: bool = False,
     engine: str = 'auto',
+    contrast_view: str = 'none',
 ) -> Generator[Any, None, Segmentation]:
     """Segment vessels (and arteries/veins) of one fundus photograph.
 
@@ -110,6 +111,7 @@ def iter_segment(
         precision=precision,
         force=force,
         engine=engine,
+        contrast_view=contrast_view,
         batch_size=1,
         **_old(tta=tta, vessel_views=vessel_views, av_views=av_views),
     )
@@ -216,7 +218,10 @@ def segment(
         ungradable: a blank frame, an empty or tiny field of view),
         ``engine`` (``'auto'``, the default: OpenVINO on the CPU when
         installed, its int8 files under precision auto; ``'torch'``;
-        ``'openvino'``: see :mod:`~.engines`). Every option is checked by
+        ``'openvino'``: see :mod:`~.engines`), ``contrast_view``
+        (``'none'``, the default; ``'clahe'``: the A/V stage's mirror
+        view is of the CLAHE-equalised photo, see
+        :mod:`~.contrast_views`). Every option is checked by
         :class:`~.options.SegmentOptions`. Old spellings, accepted with
         a ``DeprecationWarning``: ``tta`` (True: 4 views in both
         stages; an int: the vessel stage's), ``vessel_views`` and

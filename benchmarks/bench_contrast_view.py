@@ -1,0 +1,84 @@
+"""What ``contrast_view='clahe'`` costs: seconds per DRIVE test photo,
+vessels + A/V in float32 on the CPU, with and without the contrast view,
+each as its ratio to the reference job
+(``../shared/tools/cpu_reference.py``) timed right after it, interleaved
+over the photos (median and range of the ratios); and the
+equalisation alone (``contrast_views.clahe_luminance`` on the photo,
+one thread of its own) as its ratio to the reference job.
+
+Usage: python benchmarks/bench_contrast_view.py [--threads 2] [--photos 6]
+       [--alone]   (the equalisation only)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+REFERENCE = (
+    Path(__file__).resolve().parents[2] / 'shared' / 'tools'
+)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument('--threads', type=int, default=2)
+    ap.add_argument('--photos', type=int, default=6)
+    ap.add_argument('--alone', action='store_true')
+    args = ap.parse_args()
+    import torch
+
+    torch.set_num_threads(args.threads)
+    sys.path.insert(0, str(REFERENCE))
+    from cpu_reference import reference_seconds
+
+    import napari_retina_vessels as nrv
+
+    data = Path(os.environ.get('RETINA_VESSELS_DATA', 'datasets'))
+    photos = sorted((data / 'DRIVE' / 'test' / 'images').glob('*.tif'))
+    photos = photos[: args.photos]
+    kw = {'device': 'cpu', 'precision': 'fp32', 'engine': 'torch'}
+    nrv.segment(nrv.imread(photos[0]), **kw)  # warm-up
+    from napari_retina_vessels.contrast_views import clahe_luminance
+    from napari_retina_vessels.fov import fov_mask
+
+    alone, seconds = [], []
+    for path in photos:
+        img = nrv.imread(path)
+        rgb, fov = img.astype('float32') / 255, fov_mask(img)
+        t = time.perf_counter()
+        clahe_luminance(rgb, fov)
+        dt = time.perf_counter() - t
+        seconds.append(dt)
+        alone.append(dt / reference_seconds(threads=args.threads, repeats=3))
+    print(
+        f'equalisation alone: {statistics.median(seconds):.3f} s, '
+        f'{statistics.median(alone):.2f}x the reference job (range '
+        f'{min(alone):.2f}-{max(alone):.2f}x)',
+        flush=True,
+    )
+    if args.alone:
+        return
+    ratios: dict[str, list[float]] = {'none': [], 'clahe': []}
+    for path in photos:
+        img = nrv.imread(path)
+        for view in ratios:
+            t = time.perf_counter()
+            nrv.segment(img, contrast_view=view, **kw)
+            dt = time.perf_counter() - t
+            ref = reference_seconds(threads=args.threads, repeats=3)
+            ratios[view].append(dt / ref)
+    for view, r in ratios.items():
+        print(
+            f'contrast_view={view}: vessels + A/V {statistics.median(r):.2f}x '
+            f'the reference job (range {min(r):.2f}-{max(r):.2f}x, '
+            f'{len(r)} photos)'
+        )
+
+
+if __name__ == '__main__':
+    main()
