@@ -372,3 +372,46 @@ def test_drive_photo_as_12_bit_with_a_hot_pixel_is_gradable(data_root):
     high = photo.astype(np.uint16) * 16
     high[3, 4, 0] = 65535
     assert Q.assess(high).grade == Q.assess(photo).grade != 'ungradable'
+
+
+def test_segment_force_flag_runs_the_networks_on_a_blank_frame(
+    tmp_path, monkeypatch
+):
+    import csv
+
+    from PIL import Image
+
+    from napari_retina_vessels import inference
+    from napari_retina_vessels.cli import main
+
+    runs = []
+    one, many = inference.predict, inference.predict_many
+
+    def counted_one(*a, **k):
+        runs.append(1)
+        return (yield from one(*a, **k))
+
+    def counted_many(*a, **k):
+        runs.append(1)
+        return many(*a, **k)
+
+    monkeypatch.setattr(inference, 'predict', counted_one)
+    monkeypatch.setattr(inference, 'predict_many', counted_many)
+    (tmp_path / 'in').mkdir()
+    Image.fromarray(np.full((120, 130, 3), 90, np.uint8)).save(
+        tmp_path / 'in' / 'blank.png'
+    )
+
+    def status(out, *flags):
+        rc = main(
+            ['segment', str(tmp_path / 'in'), '--out', str(tmp_path / out)]
+            + ['--device', 'cpu', '--engine', 'torch', '--views', '1', *flags]
+        )
+        with open(tmp_path / out / 'summary.csv', newline='') as fh:
+            return rc, list(csv.DictReader(fh))[0]
+
+    rc, row = status('plain')
+    assert rc == 0 and row['status'] == 'ungradable' and not runs
+    assert 'blank frame' in row['quality_reasons']
+    rc, row = status('forced', '--force')
+    assert rc == 0 and runs, row
