@@ -54,6 +54,7 @@ __all__ = [
     'image_measures',
     'precheck',
     'prediction_measures',
+    'resolution_caveat',
 ]
 
 #: The grades, best first.
@@ -114,6 +115,9 @@ _REASONS = {
     'vessel_density_high': 'implausibly many vessels (density {:.1%})',
 }
 NOT_FUNDUS = 'not a fundus photograph'
+#: How the reason that caps a photo at ``usable`` for its resolution
+#: begins (see :data:`MIN_RESOLUTION`).
+LOW_RESOLUTION = 'low resolution'
 
 
 @dataclass(frozen=True)
@@ -157,6 +161,16 @@ class Quality:
             'quality_score': round(self.score, 3),
             'quality_reasons': self.reason,
         }
+
+
+def resolution_caveat(quality: Any) -> str:
+    """What the calibre measures (CRAE, CRVE, AVR) carry when the gate
+    capped *quality* (a :class:`Quality`, or None) at ``usable`` for
+    its resolution; '' otherwise."""
+    for reason in getattr(quality, 'reasons', None) or ():
+        if reason.startswith(LOW_RESOLUTION):
+            return f'less reliable calibres: {reason}'
+    return ''
 
 
 def _score(value: float, limits: tuple[float, float]) -> float:
@@ -286,7 +300,7 @@ def _image_findings(
         out.append(
             (
                 0.75,
-                f'low resolution: the field of view is {d:.0f} pixels '
+                f'{LOW_RESOLUTION}: the field of view is {d:.0f} pixels '
                 f'across (calibres need {MIN_RESOLUTION})',
             )
         )
