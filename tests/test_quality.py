@@ -427,3 +427,4 @@ def test_a_map_sparser_than_any_retina_is_ungradable():
     density = q.measures['vessel_density']
     assert density < Q.EVIDENCE['vessel_density'], density
     assert q.grade == 'ungradable' and 'too few vessels' in q.reasons[0]
+
