@@ -428,3 +428,24 @@ def test_a_map_sparser_than_any_retina_is_ungradable():
     assert density < Q.EVIDENCE['vessel_density'], density
     assert q.grade == 'ungradable' and 'too few vessels' in q.reasons[0]
 
+
+def test_measures_csv_notes_a_low_resolution_photo(tmp_path):
+    import csv
+
+    from PIL import Image
+
+    from napari_retina_vessels.cli import main
+
+    (tmp_path / 'in').mkdir()
+    Image.fromarray(fake_fundus(240, 260, seed=0)).save(
+        tmp_path / 'in' / 'small.png'
+    )
+    rc = main(
+        ['segment', str(tmp_path / 'in'), '--out', str(tmp_path / 'out')]
+        + ['--device', 'cpu', '--views', '1', '--measure']
+    )
+    with open(tmp_path / 'out' / 'measures.csv', newline='') as fh:
+        row = list(csv.DictReader(fh))[0]
+    assert rc == 0 and row['quality_grade'] == 'usable', row
+    assert 'low resolution' in row['quality_reasons']
+    assert 'less reliable calibres: low resolution' in row['note']
