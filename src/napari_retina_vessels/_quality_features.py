@@ -147,16 +147,36 @@ def features(
     fov = np.asarray(fov, bool)
     h, w = fov.shape
     d = diameter(fov)
-    out: dict[str, float] = {
-        'fov_found': float(not fov.all()),
-        'fov_fraction': d / max(h, w, 1),
-    }
+    small, m = working_copy(rgb, fov, source_diameter)
+    return small_features(small, m, not fov.all(), d / max(h, w, 1))
+
+
+def working_copy(
+    rgb: npt.NDArray[np.float32],
+    fov: npt.NDArray[np.bool_],
+    source_diameter: float | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The copy the features are taken on: ``(small, mask)``, block
+    means with the FOV at most :data:`WORK_DIAMETER` pixels across and
+    never finer than the photo as given."""
+    d = diameter(fov)
     target = WORK_DIAMETER
     if source_diameter is not None and d:
         target = min(target, max(32.0, float(source_diameter)))
     k = max(1, int(round(d / target))) if d else 1
     small = _block_mean(np.asarray(rgb, np.float32), k)
-    m = _block_mean(fov.astype(np.float32), k) > 0.5
+    m = _block_mean(np.asarray(fov, np.float32), k) > 0.5
+    return small, m
+
+
+def small_features(
+    small: np.ndarray, m: np.ndarray, fov_found: bool, fov_fraction: float
+) -> dict[str, float]:
+    """:func:`features` of the working copy (see :func:`working_copy`)."""
+    out: dict[str, float] = {
+        'fov_found': float(fov_found),
+        'fov_fraction': float(fov_fraction),
+    }
     out['fov_roundness'] = _roundness(m) if out['fov_found'] else 1.0
     md = diameter(m)
     out['fov_fill'] = float(m.sum() / max(md * md, 1))

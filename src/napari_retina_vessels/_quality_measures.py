@@ -56,9 +56,10 @@ def prediction_measures(
     disc: tuple[float, float] | None = None,
 ) -> dict[str, float]:
     """The vessel map's measures: ``uncertain_fraction``,
-    ``vessel_density`` and the retina evidence ``tree_share`` and
-    ``disc_convergence`` (see :data:`.quality.EVIDENCE`; *disc* is the bright
-    spot as fractions of height and width), on every other pixel."""
+    ``vessel_density`` and the retina evidence ``tree_share``,
+    ``top5_share`` and ``disc_convergence`` (see
+    :data:`.quality.EVIDENCE`; *disc* is the bright spot as fractions of
+    height and width), on every other pixel."""
     from scipy import ndimage as ndi
 
     p = np.asarray(probability)[::2, ::2]
@@ -79,6 +80,10 @@ def prediction_measures(
     lab, count = ndi.label(v, np.ones((3, 3), bool))
     sizes = np.bincount(lab.ravel())[1:]
     out['tree_share'] = float(sizes.max() / n)
+    # A retina's map is a few trees (one per vessel leaving the disc,
+    # cut where a crossing or a faint stretch breaks it), not hundreds
+    # of scattered pieces.
+    out['top5_share'] = float(np.sort(sizes)[-5:].sum() / n)
     if disc is not None:
         h, w = v.shape
         yy, xx = np.ogrid[:h, :w]

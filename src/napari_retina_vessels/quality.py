@@ -54,6 +54,7 @@ __all__ = [
     'image_measures',
     'precheck',
     'prediction_measures',
+    'resolution_caveat',
 ]
 
 #: The grades, best first.
@@ -88,14 +89,23 @@ MIN_RESOLUTION = 360
 MIN_FOV_PIXELS = 48
 
 #: Retina evidence after segmentation (``docs/quality.md`` says how each
-#: limit was chosen): a real vessel map is mostly one tree
+#: limit and the rule were chosen): a real vessel map is mostly one tree
 #: (``tree_share``: its largest connected piece over all vessel pixels)
 #: whose vessels crowd towards the bright disc (``disc_convergence``:
-#: vessel density near the brightest spot over the mean density).
-#: A picture fails when both are below their limits (fitted by
-#: ``scripts/retina_evidence.py``: 0.9 times the lowest value over real
-#: photos of the five sources).
-EVIDENCE = {'tree_share': 0.49, 'disc_convergence': 0.31}
+#: vessel density near the brightest spot over the mean density), held
+#: almost all by its five largest pieces (``top5_share``), at a density
+#: of real retinas. A picture is not a fundus photograph when its map
+#: is scattered pieces (top-5 share low) or neither a tree nor
+#: converging (both low); a map sparser than any retina's
+#: (``vessel_density``) is ungradable. Limits fitted by
+#: ``scripts/retina_evidence.py``: a margin times the lowest value over
+#: real photos of the five sources.
+EVIDENCE = {
+    'tree_share': 0.309,
+    'disc_convergence': 0.304,
+    'top5_share': 0.786,
+    'vessel_density': 0.038,
+}
 
 _REASONS = {
     'fov_fraction': 'the field of view is small ({:.0%} of the image)',
@@ -105,6 +115,9 @@ _REASONS = {
     'vessel_density_high': 'implausibly many vessels (density {:.1%})',
 }
 NOT_FUNDUS = 'not a fundus photograph'
+#: How the reason that caps a photo at ``usable`` for its resolution
+#: begins (see :data:`MIN_RESOLUTION`).
+LOW_RESOLUTION = 'low resolution'
 
 
 @dataclass(frozen=True)
@@ -148,6 +161,16 @@ class Quality:
             'quality_score': round(self.score, 3),
             'quality_reasons': self.reason,
         }
+
+
+def resolution_caveat(quality: Any) -> str:
+    """What the calibre measures (CRAE, CRVE, AVR) carry when the gate
+    capped *quality* (a :class:`Quality`, or None) at ``usable`` for
+    its resolution; '' otherwise."""
+    for reason in getattr(quality, 'reasons', None) or ():
+        if reason.startswith(LOW_RESOLUTION):
+            return f'less reliable calibres: {reason}'
+    return ''
 
 
 def _score(value: float, limits: tuple[float, float]) -> float:
@@ -277,7 +300,7 @@ def _image_findings(
         out.append(
             (
                 0.75,
-                f'low resolution: the field of view is {d:.0f} pixels '
+                f'{LOW_RESOLUTION}: the field of view is {d:.0f} pixels '
                 f'across (calibres need {MIN_RESOLUTION})',
             )
         )
@@ -369,12 +392,22 @@ def assess_prediction(
     kind = quality.kind
     if 'tree_share' not in pm:
         found.append((0.0, 'no vessels found in the field of view'))
-    elif 'disc_convergence' in pm:
-        no_tree = pm['tree_share'] < EVIDENCE['tree_share']
-        no_disc = pm['disc_convergence'] < EVIDENCE['disc_convergence']
-        if no_tree and no_disc:
+    else:
+        low = {k: pm.get(k, 1.0) < v for k, v in EVIDENCE.items()}
+        if low['top5_share'] or (
+            low['tree_share'] and low['disc_convergence']
+        ):
             kind = 'not a fundus photo'
             found.insert(0, (0.0, NOT_FUNDUS))
+        elif low['vessel_density']:
+            found.insert(
+                0,
+                (
+                    0.0,
+                    'too few vessels for a retina (density '
+                    f'{pm["vessel_density"]:.1%})',
+                ),
+            )
     q = _verdict(found, kind, measures)
     if quality.grade == 'usable' and q.grade == 'good':
         q = replace(q, grade='usable')

@@ -117,3 +117,24 @@ def test_an_ungradable_result_writes_csv(tmp_path):
     text = (tmp_path / 'measures.csv').read_text()
     assert UNGRADABLE_REASON in text
     assert (tmp_path / 'segments.csv').read_text().count('\n') == 1
+
+
+def test_calibres_of_a_low_resolution_photo_say_so():
+    reason = (
+        'low resolution: the field of view is 140 pixels across '
+        '(calibres need 360)'
+    )
+    small = Quality('usable', 0.75, (reason,))
+    row = measure(_segmentation(small), disc=(*CENTRE, R)).image.iloc[0]
+    for key in ('crae', 'crve', 'avr'):
+        assert np.isfinite(row[key if key == 'avr' else f'{key}_px'])
+        assert row[f'{key}_reason'] == f'less reliable calibres: {reason}'
+    # The same grade as a recorded row (layer metadata, done.json).
+    row = measure(
+        _segmentation(None).artery_vein,
+        quality=small.row(),
+        disc=(*CENTRE, R),
+    ).image.iloc[0]
+    assert row['crae_reason'].endswith('(calibres need 360)')
+    good = measure(_segmentation(Quality('good', 1.0)), disc=(*CENTRE, R))
+    assert good.image.iloc[0]['crae_reason'] == ''

@@ -328,6 +328,7 @@ def run_batch(
     batch_size: int | None = None,
     precision: str = 'auto',
     engine: str = 'auto',
+    force: bool = False,
 ) -> dict[str, Any]:
     """Segment photos into *out*, resuming earlier runs; write summary.csv.
 
@@ -337,7 +338,7 @@ def run_batch(
         Files, folders and glob patterns (see :func:`collect_inputs`).
     out : str or os.PathLike
         Output folder (created).
-    model, av, av_model, device, views, threshold, precision, engine
+    model, av, av_model, device, views, threshold, precision, engine, force
         As for :func:`~..pipeline.segment`; ``tta=True``, the old
         option, is ``views=4``.
     fmt : {'png', 'tif', 'npy'}
@@ -385,6 +386,7 @@ def run_batch(
         views=views,
         precision=precision,
         engine=engine,
+        force=force,
     )
     local = not wants_cluster(workers, scheduler)
     if local:

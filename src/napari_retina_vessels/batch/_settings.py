@@ -23,6 +23,7 @@ def batch_settings(
     views: Any = None,
     precision: str = 'auto',
     engine: str = 'auto',  # [#33 engine]
+    force: bool = False,
 ) -> dict[str, Any]:
     """Options that decide the outputs, with the weights' sha256.
 
@@ -44,6 +45,7 @@ def batch_settings(
         threshold=threshold,
         precision=precision,
         engine=engine,
+        force=force,
     )
     return {**options.record(), 'fmt': fmt}
 
@@ -65,6 +67,7 @@ def options_of(settings: dict[str, Any], **extra: Any) -> SegmentOptions:
         consistency=settings.get('consistency', 'graph'),
         tile=settings.get('tile', 768),
         engine=settings.get('engine', 'auto'),
+        force=settings.get('force', False),
         **extra,
     )
 

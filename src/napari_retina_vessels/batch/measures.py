@@ -36,9 +36,11 @@ from ..errors import (
 )
 from ..io._outfolder import check_ours, check_out, folder_lock
 from ..io._writing import csv_cell
+from ..measures.checks import as_quality
 from ..measures.core import IMAGE_COLUMNS, SEGMENT_COLUMNS, UNGRADABLE_REASON
 from ..measures.inputs import find_measure_inputs
 from ..progress import Progress
+from ..quality import resolution_caveat
 from ._measure_items import _Item, _load_maps, _scale
 from ._resume import (
     count_statuses,
@@ -115,6 +117,9 @@ def _process(item: _Item) -> dict[str, Any]:
         else:
             maps = _load_maps(item)
             row.update(maps.quality or {}, note=maps.note)
+            caveat = resolution_caveat(as_quality(None, maps.quality or None))
+            if caveat:  # the calibres' reasons say it too
+                row['note'] = '; '.join(filter(None, (maps.note, caveat)))
             if _ungradable(maps.quality) and not measure_all:
                 _skip_ungradable(row, maps.quality)
                 maps = None

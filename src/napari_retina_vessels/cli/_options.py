@@ -53,6 +53,8 @@ _ARGS = {
     'engine': {'default': 'auto', 'choices': ENGINES},
     'views': {'default': None, 'type': _argtype(_check_views_pair)},
     'threshold': {'default': None, 'type': _argtype(check_threshold)},
+    # A switch: the photos the gate ends early are segmented anyway.
+    'force': {'default': False, 'action': 'store_true'},
     'batch_size': {
         'default': None,
         'type': _argtype(lambda t: check_batch_size(_int(t))),
@@ -82,7 +84,7 @@ def add_arguments(
         flag = '--' + name.replace('_', '-')
         spec['help'] = FIELDS[name] + (
             ' (default: %(default)s)'
-            if spec.get('default') not in (None,) and name != 'device'
+            if spec.get('default') not in (None, False) and name != 'device'
             else ''
         )
         parser.add_argument(flag, dest=name, **spec)

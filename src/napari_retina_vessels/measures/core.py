@@ -11,7 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import InvalidImageError, ShapeMismatchError
-from ..quality import Quality
+from ..quality import Quality, resolution_caveat
 from .calibration import Calibration, file_calibration, pixel_size
 from .checks import (
     as_quality,
@@ -376,6 +376,11 @@ def measure(
     fill_side_calibres(
         row, seg_df, um, calibre_reason(bool(vessels.any()), av, found)
     )
+    caveat = resolution_caveat(grade)
+    for key in ('crae', 'crve', 'avr') if caveat else ():
+        # Made, but from a photo too small for calibres: say so.
+        if not row[f'{key}_reason']:
+            row[f'{key}_reason'] = caveat
     row['seconds'] = round(time.perf_counter() - t0, 3)
     image_df = pd.DataFrame([row], columns=list(IMAGE_COLUMNS))
     return Measurements(
