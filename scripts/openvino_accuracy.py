@@ -116,6 +116,11 @@ def main() -> None:
         help='a --json of an earlier run: its torch fp32 and OpenVINO '
         'fp32 rows are reused, only int8 runs',
     )
+    ap.add_argument(
+        '--no-int8',
+        action='store_true',
+        help='run torch fp32 and OpenVINO fp32 only (a --baseline)',
+    )
     args = ap.parse_args()
     root = data_root()
     old = {}
@@ -134,6 +139,8 @@ def main() -> None:
                 path = _hrf_subset(path, only, Path(tmp) / key)
             row = {'set': label}
             for name, opts in ENGINES:
+                if name == 'OpenVINO int8' and args.no_int8:
+                    continue
                 if name != 'OpenVINO int8' and name in old.get(label, {}):
                     row[name] = old[label][name]
                     continue
@@ -148,6 +155,9 @@ def main() -> None:
                 }
                 print(label, name, row[name], flush=True)
             rows.append(row)
+    if args.no_int8:
+        args.json and args.json.write_text(json.dumps({'rows': rows}))
+        return
     ok = True
     print('\n| set | metric | torch fp32 | OpenVINO fp32 | OpenVINO int8 '
           '| int8 - torch |')
