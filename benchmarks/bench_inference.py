@@ -15,7 +15,9 @@ the photos in the same run and each time's ratio to it:
   OpenVINO's int8 files, ``engines.py``): seconds per DRIVE photo,
   vessels and vessels + A/V, and the 3504 x 2336 photo with A/V, each as
   its ratio to the reference job timed right after it (median and range
-  over the photos; ``--matrix-only`` prints just this).
+  over the photos; ``--matrix-only`` prints just this);
+- ``--networks``: each OpenVINO network's int8 forward pass over its
+  fp32 one, the files run in turn.
 
 Usage: python benchmarks/bench_inference.py [--threads 2] [--device cpu]
 """
@@ -108,6 +110,12 @@ def main() -> None:
         'every photo (robust to a busy machine)',
     )
     ap.add_argument(
+        '--networks',
+        action='store_true',
+        help='only each OpenVINO file\'s forward pass, int8 over fp32, '
+        'the files run in turn (robust to a busy machine)',
+    )
+    ap.add_argument(
         '--reference',
         default=str(REFERENCE),
         help='cpu_reference.py, timed in the same run',
@@ -136,6 +144,9 @@ def main() -> None:
     refs: list[float] = []
     if args.interleaved:
         interleaved(args, images)
+        return
+    if args.networks:
+        networks(args, images)
         return
     if args.matrix_only:
         matrix(args, images, samples[0].image, reference)
@@ -362,6 +373,60 @@ def interleaved(args, images) -> None:
             )
     for label, _ in rows:
         print(f'| {label} | ' + ' | '.join(out[label]) + ' |')
+
+def networks(args, images) -> None:
+    """Each registered network's OpenVINO forward pass (a 2-view batch of
+    a DRIVE photo at the canonical scale, compiled as ``engines.py``
+    compiles it, float32 arithmetic) in turn, int8 file over fp32 file:
+    median [min-max] over ``--photos x --repeat`` rounds."""
+    import numpy as np
+
+    from napari_retina_vessels import _registry, engines
+    from napari_retina_vessels._weight_files import openvino_path
+
+    if not engines.openvino_available():
+        print('openvino not installed: no network table')
+        return
+    h, w = images[0].shape[:2]
+    h, w = -(-h // 8) * 8, -(-w // 8) * 8
+    rng = np.random.default_rng(0)
+    runs = {}
+    for name, kinds in _registry.OPENVINO.items():
+        if 'int8' not in kinds:
+            continue
+        task = _registry.REGISTRY[name]['task']
+        x = rng.random((2, 4 if task == 'av' else 3, h, w), np.float32)
+        for kind in ('fp32', 'int8'):
+            path = str(openvino_path(kinds[kind]))
+            compiled = engines._compiled(
+                (path, kinds[kind]['sha256']),
+                'f32',
+                args.threads,
+                lambda p=path: engines._read_packed(p, ''),
+            )
+            compiled(x)  # warm up
+            runs[(name, kind)] = (compiled, x)
+    times = {key: [] for key in runs}
+    for _ in range(args.photos * args.repeat):
+        for key, (compiled, x) in runs.items():
+            t = time.perf_counter()
+            compiled(x)
+            times[key].append(time.perf_counter() - t)
+    print(
+        f'\nforward pass, 2 views of {h} x {w}, {args.threads} threads: '
+        'int8 time / fp32 time, files in turn'
+    )
+    print('| network | fp32 ms | int8 ms | int8 / fp32 |')
+    print('|---|---|---|---|')
+    for name in dict.fromkeys(n for n, _ in runs):
+        f32, i8 = times[(name, 'fp32')], times[(name, 'int8')]
+        r = [b / a for a, b in zip(f32, i8)]
+        print(
+            f'| {name} | {statistics.median(f32) * 1e3:.0f} | '
+            f'{statistics.median(i8) * 1e3:.0f} | {statistics.median(r):.2f} '
+            f'[{min(r):.2f}-{max(r):.2f}] |'
+        )
+
 
 if __name__ == '__main__':
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / 'src'))

@@ -27,14 +27,18 @@ from pathlib import Path
 AUC_GATE = 0.0005
 AV_GATE = 0.002
 
-#: (label, folder, split, score A/V, HRF photos)
-SETS = [
-    ('DRIVE test', 'DRIVE', 'test', False, None),
-    ('RITE test', 'RITE', 'test', True, None),  # A/V labels only
-    ('CHASE_DB1 test', 'CHASE_DB1', 'test', False, None),
-    ('STARE test', 'STARE', 'test', False, None),
-    ('HRF-AV 08_g, 08_h', 'HRF-AV', 'all', True, ('08_g', '08_h')),
-]
+#: id -> (label, folder, split, score A/V, HRF photos)
+SETS = {
+    'DRIVE': ('DRIVE test', 'DRIVE', 'test', False, None),
+    'RITE': ('RITE test', 'RITE', 'test', True, None),  # A/V labels only
+    'CHASE_DB1': ('CHASE_DB1 test', 'CHASE_DB1', 'test', False, None),
+    'STARE': ('STARE test', 'STARE', 'test', False, None),
+    'HRF-AV': ('HRF-AV 08_g, 08_h', 'HRF-AV', 'all', True, ('08_g', '08_h')),
+    # Every HRF-AV photo: the held-out camera of an int8 file calibrated
+    # on RITE only (--candidate), not run unless asked for (--sets).
+    'HRF-AV-all': ('HRF-AV all', 'HRF-AV', 'all', True, None),
+}
+DEFAULT_SETS = ('DRIVE', 'RITE', 'CHASE_DB1', 'STARE', 'HRF-AV')
 
 ENGINES = [
     ('torch fp32', {'engine': 'torch', 'precision': 'fp32'}),
@@ -55,25 +59,91 @@ def _hrf_subset(root: Path, names, tmp: Path) -> Path:
     return tmp / 'HRF-AV'
 
 
+def _use_candidates(pairs, wnet_with_av: bool, tmp: Path) -> None:
+    """Register int8 files *pairs* (``NAME=PATH``) for this process only:
+    copied into a scratch download cache, entered in ``_registry.OPENVINO``
+    with their sha256 (as a registered file would be). *wnet_with_av*
+    lets the int8 W-Net feed the A/V stage too."""
+    import hashlib
+    import os
+    import shutil
+
+    from napari_retina_vessels import _registry
+
+    cache = tmp / 'cache'
+    cache.mkdir()
+    os.environ['RETINA_VESSELS_CACHE_DIR'] = str(cache)
+    for pair in pairs:
+        name, _, path = pair.partition('=')
+        path = Path(path)
+        sha = hashlib.sha256(path.read_bytes()).hexdigest()
+        fname = f'candidate-{sha[:12]}-{path.name}'
+        shutil.copy(path, cache / fname)
+        entry = {'file': fname, 'sha256': sha, 'shipped': False}
+        _registry.OPENVINO.setdefault(name, {})['int8'] = entry
+        print(f'candidate int8 {name}: {path} sha256 {sha}', flush=True)
+    if wnet_with_av:
+        name = _registry.DEFAULTS['vessels']
+        entry = _registry.OPENVINO[name]['int8']
+        _registry.OPENVINO[name]['int8'] = {**entry, 'with_av': True}
+
+
 def main() -> None:
     from napari_retina_vessels.evaluation import evaluate_dataset
     from napari_retina_vessels.io.datasets import data_root
 
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--json', type=Path, default=None)
-    ap.add_argument('--sets', nargs='*', default=None)
+    ap.add_argument(
+        '--sets', nargs='*', default=list(DEFAULT_SETS), choices=list(SETS)
+    )
+    ap.add_argument(
+        '--candidate',
+        nargs='*',
+        default=[],
+        metavar='NAME=PATH',
+        help='score this int8 file as registry model NAME\'s',
+    )
+    ap.add_argument(
+        '--wnet-int8-with-av',
+        action='store_true',
+        help='the int8 W-Net feeds the A/V stage too',
+    )
+    ap.add_argument(
+        '--baseline',
+        type=Path,
+        default=None,
+        help='a --json of an earlier run: its torch fp32 and OpenVINO '
+        'fp32 rows are reused, only int8 runs',
+    )
+    ap.add_argument(
+        '--no-int8',
+        action='store_true',
+        help='run torch fp32 and OpenVINO fp32 only (a --baseline)',
+    )
     args = ap.parse_args()
     root = data_root()
+    old = {}
+    if args.baseline:
+        old = {
+            r['set']: r
+            for r in json.loads(args.baseline.read_text())['rows']
+        }
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for label, folder, split, av, only in SETS:
-            if args.sets and folder not in args.sets:
-                continue
+        _use_candidates(args.candidate, args.wnet_int8_with_av, Path(tmp))
+        for key in args.sets:
+            label, folder, split, av, only = SETS[key]
             path = root / folder
             if only:
-                path = _hrf_subset(path, only, Path(tmp))
+                path = _hrf_subset(path, only, Path(tmp) / key)
             row = {'set': label}
             for name, opts in ENGINES:
+                if name == 'OpenVINO int8' and args.no_int8:
+                    continue
+                if name != 'OpenVINO int8' and name in old.get(label, {}):
+                    row[name] = old[label][name]
+                    continue
                 rep = evaluate_dataset(
                     path, split=split, av=av, device='cpu', **opts
                 )
@@ -85,6 +155,9 @@ def main() -> None:
                 }
                 print(label, name, row[name], flush=True)
             rows.append(row)
+    if args.no_int8:
+        args.json and args.json.write_text(json.dumps({'rows': rows}))
+        return
     ok = True
     print('\n| set | metric | torch fp32 | OpenVINO fp32 | OpenVINO int8 '
           '| int8 - torch |')

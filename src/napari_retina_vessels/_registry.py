@@ -214,13 +214,21 @@ OPENVINO: dict[str, dict[str, dict]] = {
             'with_av': False,
         },
     },
-    # No int8 A/V file: quantised, it lost 0.0027 A/V accuracy on the
-    # held-out HRF-AV photos, over the 0.002 gate (docs/weights.md).
     'seqnet-av-universal-v3': {
         'fp32': {
             'file': 'seqnet-av-universal-v3.fp32.ovz',
             'sha256': (
                 'c4234a07dd22d05575d04931c61e1d9962d0b55ef4b903dc4f07778d51883da2'
+            ),
+            'shipped': True,
+        },
+        # Calibrated to keep the fp32 network's artery/vein decisions
+        # (RITE + HRF-AV training photos); passed the gate on the
+        # held-out photos (docs/weights.md).
+        'int8': {
+            'file': 'seqnet-av-universal-v3.int8.ovz',
+            'sha256': (
+                '1603ab946936bca03802bfe72a10a773101e561b53ffad44de1cd8f5522ed226'
             ),
             'shipped': True,
         },
