@@ -60,7 +60,14 @@ def _update(av, photo, disc, corrections, fov):
     )
     from napari_retina_vessels._napari.widgets.measure import segment_colours
 
-    m = measure(av, photo, artery_vein=av, disc=disc, corrections=corrections)
+    m = measure(
+        av,
+        photo,
+        artery_vein=av,
+        disc=disc,
+        fov=fov,
+        corrections=corrections,
+    )
     m.segment_map()
     corrected_colours(m.segments, segment_colours(m.segments, 'class'))
     return m

@@ -40,9 +40,12 @@ def _digest(*arrays: np.ndarray) -> str:
     return h.hexdigest()
 
 
-#: The last segment map: a corrected photo needs it to relabel and again
-#: to draw the segments, and each correction of it asks again.
-_REGIONS: list = [None, None]
+#: The last segment maps (key, map), newest last: a correction relabels
+#: with the map of the segments as traced, then the widget draws the
+#: map of the corrected segments; both are asked for again at the next
+#: correction, so one kept map would be made again each time.
+_REGIONS: list = []
+_REGIONS_KEPT = 3
 
 
 def segment_regions(paths, vessels: np.ndarray, labels=None) -> np.ndarray:
@@ -55,7 +58,7 @@ def segment_regions(paths, vessels: np.ndarray, labels=None) -> np.ndarray:
     vein pixel belongs to the nearest segment of its own class (each
     class is traced on its own map: the edge of a vein touching an
     artery is nearer the artery's centreline, but is the vein's).
-    The last map is kept; the array returned must not be changed.
+    The last maps are kept; the array returned must not be changed.
     """
     vessels = np.asarray(vessels, bool)
     lengths = np.array([len(p) for p in paths], np.int64)
@@ -63,11 +66,13 @@ def segment_regions(paths, vessels: np.ndarray, labels=None) -> np.ndarray:
     maps = (vessels,) if labels is None else (vessels, np.asarray(labels))
     key = (labels is None, _digest(*maps, lengths, pts))
     with _LAST_LOCK:
-        if _REGIONS[0] == key:
-            return _REGIONS[1]
+        for i, (k, kept) in enumerate(_REGIONS):
+            if k == key:
+                _REGIONS.append(_REGIONS.pop(i))
+                return kept
     out = _regions(paths, vessels, labels)
     with _LAST_LOCK:
-        _REGIONS[:] = [key, out]
+        _REGIONS[:] = [*_REGIONS[-(_REGIONS_KEPT - 1) :], (key, out)]
     return out
 
 

@@ -14,6 +14,9 @@ import numpy as np
 import numpy.typing as npt
 from scipy import ndimage as ndi
 
+from ._trace_cache import _TRACED, _class_key, _maps_key
+from .profiles import _STEP, _profile_widths, _radius_on
+
 __all__ = ['LABEL_NAMES', 'Segments', 'centrelines', 'trace_segments']
 
 #: Segment label from the A/V map value most of its skeleton carries.
@@ -25,8 +28,6 @@ LABEL_NAMES = {0: 'vessel', 1: 'artery', 2: 'vein', 3: 'uncertain'}
 # wavelength keeps 94 % of its curvature and 98 % of its arc/chord
 # (tests/measures: 2 px left 0.011 rad/px on straight lines).
 _SMOOTH = 3.0
-# Profile sampling step across a vessel (pixels).
-_STEP = 0.25
 
 
 @dataclass
@@ -78,129 +79,6 @@ def _smooth(path: np.ndarray) -> np.ndarray:
         return p
     sigma = min(_SMOOTH, (len(p) - 1) / 4)
     return ndi.gaussian_filter1d(p, sigma, axis=0, mode='nearest')
-
-
-def _profile_widths(
-    soft: np.ndarray,
-    centres: np.ndarray,
-    normals: np.ndarray,
-    half: float | np.ndarray,
-) -> np.ndarray:
-    """Width at each centre: the distance between the 0.5 crossings.
-
-    ``soft`` is sampled with bilinear interpolation along the normal, so
-    the crossings fall between pixel centres: sub-pixel widths. A binary
-    map gives its edge halfway between a vessel and a background pixel.
-    *half* is how far to look on each side: one distance, or one per
-    centre (centres are then measured in groups of similar reach, so a
-    thin vessel is not sampled as far out as the widest one).
-    """
-    out = np.full(len(centres), np.nan)
-    halves = np.broadcast_to(np.asarray(half, np.float64), (len(centres),))
-    # Reach rounded up to whole pixels: a few groups, each sampled once.
-    reach = np.ceil(halves)
-    for r in np.unique(reach):
-        idx = np.flatnonzero(reach == r)
-        # Chunks keep the sample arrays to some tens of megabytes.
-        chunk = max(1, 2_000_000 // int(r / _STEP + 1))
-        for a in range(0, len(idx), chunk):
-            sel = idx[a : a + chunk]
-            out[sel] = _chunk_widths(soft, centres[sel], normals[sel], r)
-    return out
-
-
-def _chunk_widths(soft, centres, normals, half) -> np.ndarray:
-    offsets = np.arange(0.0, half + _STEP, _STEP)
-    return _side_widths(soft, centres, normals, offsets, 1.0) + _side_widths(
-        soft, centres, normals, offsets, -1.0
-    )
-
-
-# Offsets sampled in a profile's first block; each later block is twice
-# as long. Most profiles cross the 0.5 level within a vessel radius, so
-# they stop after the first block or two instead of sampling out to the
-# reach of the widest vessel.
-_FIRST_BLOCK = 8
-
-
-def _side_widths(soft, centres, normals, offsets, sign) -> np.ndarray:
-    """Distance from each centre to the 0.5 crossing on one side (NaN
-    where the centre is below 0.5 or no crossing is within *offsets*).
-
-    The profile is sampled in blocks of offsets, each block only for the
-    centres that have not crossed yet; the crossing is the first sample
-    below 0.5, so each distance is the one sampling every offset gives
-    (bilinear samples are independent of one another), in a fraction of
-    the samples.
-    """
-    out = np.full(len(centres), np.nan)
-    pending = np.arange(len(centres))
-    prev = None  # the last sample of the previous block, per pending
-    lo, block = 0, _FIRST_BLOCK
-    while len(pending) and lo < len(offsets):
-        hi = min(len(offsets), lo + block)
-        off = offsets[lo:hi]
-        c, n = centres[pending], normals[pending]
-        pts = c[:, None, :] + sign * off[None, :, None] * n[:, None, :]
-        vals = ndi.map_coordinates(
-            soft,
-            [pts[..., 0].ravel(), pts[..., 1].ravel()],
-            order=1,
-            mode='constant',
-            cval=0.0,
-        ).reshape(len(pending), hi - lo)
-        if prev is None:
-            # A centre below the edge level has no width on this side.
-            inside = vals[:, 0] >= 0.5
-            pending, vals = pending[inside], vals[inside]
-            prev = vals[:, 0]
-            vals, lo = vals[:, 1:], lo + 1
-        below = vals < 0.5
-        found = below.any(axis=1)
-        j = np.argmax(below, axis=1)
-        rows = np.arange(len(pending))
-        v1 = vals[rows, j]
-        v0 = np.where(j > 0, vals[rows, np.maximum(j - 1, 0)], prev)
-        frac = np.where(v0 > v1, (v0 - 0.5) / np.maximum(v0 - v1, 1e-9), 0)
-        dist = offsets[lo + j - 1] + frac * _STEP
-        out[pending[found]] = dist[found]
-        if vals.shape[1]:
-            prev = vals[~found, -1]
-        pending = pending[~found]
-        lo, block = hi, 2 * block
-    return out
-
-
-def _radius_on(vessels: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """``distance_transform_edt(vessels)``, computed at *points* only.
-
-    (H, W) float array holding, at each of the (n, 2) *points*, the
-    distance to the nearest background pixel (0 elsewhere). That pixel
-    always touches the vessels (a background pixel whose neighbours are
-    all background has one nearer to any vessel pixel), so a k-d tree of
-    those pixels gives the same distances as the full transform in a
-    fraction of its time on a large photo.
-    """
-    from scipy.spatial import cKDTree
-
-    out = np.zeros(vessels.shape, np.float64)
-    if not len(points):
-        return out
-    # A 3 x 3 dilation as two one-pixel shifts per axis: the same
-    # pixels as binary_dilation, several times faster on a large map.
-    rows = vessels.copy()
-    rows[1:] |= vessels[:-1]
-    rows[:-1] |= vessels[1:]
-    grown = rows.copy()
-    grown[:, 1:] |= rows[:, :-1]
-    grown[:, :-1] |= rows[:, 1:]
-    edge = grown & ~vessels
-    background = np.argwhere(edge)
-    if not len(background):  # all vessel: the transform's convention
-        return ndi.distance_transform_edt(vessels)
-    dist, _ = cKDTree(background).query(points)
-    out[points[:, 0], points[:, 1]] = dist
-    return out
 
 
 def _class_label(label_map, path, cls) -> int:
@@ -256,19 +134,36 @@ def trace_segments(
         soft_map = vessels.astype(np.float32)
     else:
         soft_map = np.asarray(soft, np.float32)
+    label_map = _label_map(vessels, labels)
+    common = _maps_key(vessels, None if soft is None else soft_map, label_map)
     parts = []
-    for t in _traced(vessels, labels, min_length):
-        if t.cls is None:
-            soft_c = soft_map
-        else:
-            # The other class's pixels are background to this one (0, so
-            # a binary edge falls half way between the two vessels'
-            # pixels): a profile stops where the touching vessel begins.
-            soft_c = np.where(t.own | ~vessels, soft_map, 0.0)
-            soft_c = soft_c.astype(np.float32)
-        parts.append(_select(_measure(t, soft_c), t.keep))
+    for cls, own in _class_maps(vessels, label_map):
+        key = (min_length, cls, *common, _class_key(cls, own, label_map))
+        part = _TRACED.get(key)
+        if part is None:
+            part = _trace_measured(
+                cls, own, vessels, soft_map, label_map, min_length
+            )
+            _TRACED.put(key, part)
+        parts.append(part)
     segs = _concat(parts)
     return _take(segs, _order(segs.paths))
+
+
+def _trace_measured(cls, own, vessels, soft_map, label_map, min_length):
+    """One class map's segments, measured (none when it has none)."""
+    t = _trace_class(cls, own, label_map, min_length)
+    if t is None:
+        return _empty()
+    if cls is None:
+        soft_c = soft_map
+    else:
+        # The other class's pixels are background to this one (0, so a
+        # binary edge falls half way between the two vessels' pixels):
+        # a profile stops where the touching vessel begins.
+        soft_c = np.where(own | ~vessels, soft_map, 0.0)
+        soft_c = soft_c.astype(np.float32)
+    return _select(_measure(t, soft_c), t.keep)
 
 
 def centrelines(
@@ -332,25 +227,35 @@ def _class_maps(vessels, label_map):
             yield cls, own
 
 
+def _label_map(vessels, labels):
+    """The A/V map to trace by (None: no classes)."""
+    # An A/V map over an empty vessel map draws no segments.
+    if labels is None or not vessels.any():
+        return None
+    return np.asarray(labels)
+
+
 def _traced(vessels, labels, min_length) -> list[_Traced]:
     """The one centreline tracing, shared by :func:`trace_segments` and
     :func:`centrelines`: each class map's skeleton split by skan."""
-    # An A/V map over an empty vessel map draws no segments.
-    label_map = None if labels is None or not vessels.any() else labels
-    if label_map is not None:
-        label_map = np.asarray(label_map)
+    label_map = _label_map(vessels, labels)
     out = []
     for cls, own in _class_maps(vessels, label_map):
-        skel, index, paths = _skeleton(own, min_length)
-        if not paths:
-            continue
-        lab = np.array(
-            [_class_label(label_map, p, cls or 0) for p in paths], int
-        )
-        # Label-3 pieces of the vein map were kept with the arteries.
-        keep = lab != 3 if cls == 2 else np.ones(len(paths), bool)
-        out.append(_Traced(cls, own, skel, index, paths, lab, keep))
+        t = _trace_class(cls, own, label_map, min_length)
+        if t is not None:
+            out.append(t)
     return out
+
+
+def _trace_class(cls, own, label_map, min_length) -> _Traced | None:
+    """One class map's centrelines (None when it has none)."""
+    skel, index, paths = _skeleton(own, min_length)
+    if not paths:
+        return None
+    lab = np.array([_class_label(label_map, p, cls or 0) for p in paths], int)
+    # Label-3 pieces of the vein map were kept with the arteries.
+    keep = lab != 3 if cls == 2 else np.ones(len(paths), bool)
+    return _Traced(cls, own, skel, index, paths, lab, keep)
 
 
 def _skeleton(own: np.ndarray, min_length: float):
