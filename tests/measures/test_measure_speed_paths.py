@@ -16,7 +16,7 @@ from scipy import ndimage as ndi
 
 from napari_retina_vessels.measures import measure
 from napari_retina_vessels.measures.fractal import box_counting_dimension
-from napari_retina_vessels.measures.profiles import _STEP, _chunk_widths
+from napari_retina_vessels.measures.profiles import _STEP, _profile_widths
 
 from .render import radial_tree
 
@@ -59,10 +59,17 @@ def test_block_sampled_profiles_equal_every_offset(half):
     centres = rng.uniform(-5, 135, (3000, 2))
     angle = rng.uniform(0, 2 * np.pi, 3000)
     normals = np.stack([np.sin(angle), np.cos(angle)], axis=1)
-    got = _chunk_widths(soft, centres, normals, half)
-    want = _every_offset(soft, centres, normals, half)
-    assert np.isfinite(got).sum() > 100 and np.isnan(got).sum() > 100
-    np.testing.assert_array_equal(got, want)
+    # One reach for all, and one per centre (grouped by whole pixels).
+    halves = rng.uniform(2.5, half, 3000)
+    for h in (half, halves):
+        got = _profile_widths(soft, centres, normals, h)
+        reach = np.ceil(np.broadcast_to(h, (3000,)))
+        want = np.full(3000, np.nan)
+        for r in np.unique(reach):
+            sel = reach == r
+            want[sel] = _every_offset(soft, centres[sel], normals[sel], r)
+        assert np.isfinite(got).sum() > 100 and np.isnan(got).sum() > 100
+        np.testing.assert_array_equal(got, want)
 
 
 def _tiled_counts(m, min_box):
@@ -104,13 +111,9 @@ def test_pooled_box_counts_equal_tiling_again(min_box, monkeypatch):
 
 def _fresh():
     """Forget every kept tracing and segment map."""
-    from napari_retina_vessels.measures import correcting
-    from napari_retina_vessels.measures._trace_cache import _TRACED
+    from napari_retina_vessels.measures.correcting import forget_kept
 
-    _TRACED.clear()
-    with correcting._LAST_LOCK:
-        correcting._REGIONS[:] = []
-        correcting._LAST[:] = [None, None]
+    forget_kept()
 
 
 def _same(a, b):

@@ -16,6 +16,7 @@ __all__ = [
     'centrelines',
     'correct_segments',
     'fill_row',
+    'forget_kept',
     'relabel',
     'segment_regions',
     'snap',
@@ -30,14 +31,9 @@ REPLACED = 'replaced by a later correction of the same segment'
 
 
 def _digest(*arrays: np.ndarray) -> str:
-    import hashlib
+    from ._trace_cache import _digest as digest
 
-    h = hashlib.blake2b(digest_size=16)
-    for a in arrays:
-        a = np.ascontiguousarray(a)
-        h.update(str((a.shape, a.dtype.str)).encode())
-        h.update(a.data)
-    return h.hexdigest()
+    return digest(*arrays)
 
 
 #: The last segment maps (key, map), newest last: a correction relabels
@@ -271,6 +267,17 @@ def centrelines(
     with _LAST_LOCK:
         _LAST[:] = [key, paths]
     return paths
+
+
+def forget_kept() -> None:
+    """Forget the kept centrelines, segment maps and traced class maps:
+    the next measurement starts from nothing (benchmarks, tests)."""
+    from ._trace_cache import _TRACED
+
+    _TRACED.clear()
+    with _LAST_LOCK:
+        _REGIONS[:] = []
+        _LAST[:] = [None, None]
 
 
 def relabel(vessels, av, paths, report) -> np.ndarray | None:

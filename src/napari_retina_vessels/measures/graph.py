@@ -201,7 +201,8 @@ def _order(paths: list[np.ndarray]) -> np.ndarray:
 @dataclass
 class _Traced:
     """One map's centrelines: *cls* (None: all vessels, no A/V map), its
-    pixels *own*, the skan graph, the kept paths (*index* into skan's),
+    pixels *own*, the skan graph of its bounding box with the box's
+    top-left corner, the kept paths (*index* into skan's),
     their labels and which of them are segments (*keep*)."""
 
     cls: int | None
@@ -259,11 +260,24 @@ def _trace_class(cls, own, label_map, min_length) -> _Traced | None:
 
 
 def _skeleton(own: np.ndarray, min_length: float):
-    """skan graph of *own*'s skeleton, and its paths of at least
-    *min_length* pixels with their indices (None, [], [] when none)."""
+    """skan graph of *own*'s skeleton with its origin, and its paths of
+    at least *min_length* pixels with their indices (None, [], [] when
+    none).
+
+    Skeleton and graph are made of the map's bounding box only (the
+    thinning and skan's graph see nothing outside it): the origin is the
+    box's top-left corner in the map; the paths are in the map's
+    coordinates.
+    """
     from skimage.morphology import skeletonize
 
-    skeleton = skeletonize(own)
+    rows = np.flatnonzero(own.any(axis=1))
+    if not len(rows):
+        return None, [], []
+    cols = np.flatnonzero(own.any(axis=0))
+    origin = np.array([rows[0], cols[0]], np.intp)
+    box = own[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    skeleton = skeletonize(box)
     if skeleton.sum() < 2:
         return None, [], []
     import skan  # numba is slow to import: only when there is a graph
@@ -274,8 +288,8 @@ def _skeleton(own: np.ndarray, min_length: float):
         p = np.rint(skel.path_coordinates(i)).astype(np.intp)
         if len(p) >= min_length:
             index.append(i)
-            paths.append(p)
-    return skel, index, paths
+            paths.append(p + origin)
+    return (skel, origin), index, paths
 
 
 def _select(segs: Segments, keep: np.ndarray) -> Segments:
@@ -322,11 +336,11 @@ def _measure(t: _Traced, soft_map: np.ndarray) -> Segments:
     """Measure the segments of one traced map (all of its paths)."""
     import skan
 
-    skel, paths, vessels = t.skel, t.paths, t.own
+    (skel, origin), paths, vessels = t.skel, t.paths, t.own
     seg_label = t.label
     types = skan.summarize(skel, separator='_')['branch_type'].to_numpy()
     kinds = [int(types[i]) for i in t.index]
-    coords = np.asarray(skel.coordinates, np.intp)
+    coords = np.asarray(skel.coordinates, np.intp) + origin
     radius = _radius_on(vessels, coords)
     degree = np.zeros(vessels.shape, np.int32)
     degree[coords[:, 0], coords[:, 1]] = skel.degrees

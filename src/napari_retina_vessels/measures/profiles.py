@@ -23,28 +23,21 @@ def _profile_widths(
     the crossings fall between pixel centres: sub-pixel widths. A binary
     map gives its edge halfway between a vessel and a background pixel.
     *half* is how far to look on each side: one distance, or one per
-    centre (centres are then measured in groups of similar reach, so a
-    thin vessel is not sampled as far out as the widest one).
+    centre (rounded up to whole pixels, so a thin vessel is not sampled
+    as far out as the widest one).
     """
-    out = np.full(len(centres), np.nan)
     halves = np.broadcast_to(np.asarray(half, np.float64), (len(centres),))
-    # Reach rounded up to whole pixels: a few groups, each sampled once.
+    if not len(centres):
+        return np.full(0, np.nan)
     reach = np.ceil(halves)
-    for r in np.unique(reach):
-        idx = np.flatnonzero(reach == r)
-        # Chunks keep the sample arrays to some tens of megabytes.
-        chunk = max(1, 2_000_000 // int(r / _STEP + 1))
-        for a in range(0, len(idx), chunk):
-            sel = idx[a : a + chunk]
-            out[sel] = _chunk_widths(soft, centres[sel], normals[sel], r)
-    return out
-
-
-def _chunk_widths(soft, centres, normals, half) -> np.ndarray:
-    offsets = np.arange(0.0, half + _STEP, _STEP)
-    return _side_widths(soft, centres, normals, offsets, 1.0) + _side_widths(
-        soft, centres, normals, offsets, -1.0
-    )
+    offsets = np.arange(0.0, reach.max() + _STEP, _STEP)
+    # How many of the offsets each centre's own reach samples.
+    values, where = np.unique(reach, return_inverse=True)
+    counts = np.array([len(np.arange(0.0, r + _STEP, _STEP)) for r in values])
+    count = counts[where.ravel()]
+    return _side_widths(
+        soft, centres, normals, offsets, count, 1.0
+    ) + _side_widths(soft, centres, normals, offsets, count, -1.0)
 
 
 # Offsets sampled in a profile's first block; each later block is twice
@@ -52,15 +45,19 @@ def _chunk_widths(soft, centres, normals, half) -> np.ndarray:
 # they stop after the first block or two instead of sampling out to the
 # reach of the widest vessel.
 _FIRST_BLOCK = 8
+# Samples in one block at most: keeps the arrays to some tens of MB.
+_MAX_SAMPLES = 2_000_000
 
 
-def _side_widths(soft, centres, normals, offsets, sign) -> np.ndarray:
+def _side_widths(soft, centres, normals, offsets, count, sign) -> np.ndarray:
     """Distance from each centre to the 0.5 crossing on one side (NaN
-    where the centre is below 0.5 or no crossing is within *offsets*).
+    where the centre is below 0.5 or no crossing is within its first
+    *count* offsets).
 
-    The profile is sampled in blocks of offsets, each block only for the
-    centres that have not crossed yet; the crossing is the first sample
-    below 0.5, so each distance is the one sampling every offset gives
+    The profiles are sampled in blocks of offsets, each block only for
+    the centres that have not crossed yet and still have offsets to
+    look at; the crossing is the first sample below 0.5, so each
+    distance is the one sampling all of a centre's offsets gives
     (bilinear samples are independent of one another), in a fraction of
     the samples.
     """
@@ -68,7 +65,8 @@ def _side_widths(soft, centres, normals, offsets, sign) -> np.ndarray:
     pending = np.arange(len(centres))
     prev = None  # the last sample of the previous block, per pending
     lo, block = 0, _FIRST_BLOCK
-    while len(pending) and lo < len(offsets):
+    while len(pending):
+        block = max(2, min(block, _MAX_SAMPLES // len(pending)))
         hi = min(len(offsets), lo + block)
         off = offsets[lo:hi]
         c, n = centres[pending], normals[pending]
@@ -86,7 +84,9 @@ def _side_widths(soft, centres, normals, offsets, sign) -> np.ndarray:
             pending, vals = pending[inside], vals[inside]
             prev = vals[:, 0]
             vals, lo = vals[:, 1:], lo + 1
-        below = vals < 0.5
+        # Offsets past a centre's own reach are not looked at.
+        mine = (lo + np.arange(vals.shape[1]))[None, :] < count[pending, None]
+        below = (vals < 0.5) & mine
         found = below.any(axis=1)
         j = np.argmax(below, axis=1)
         rows = np.arange(len(pending))
@@ -95,9 +95,9 @@ def _side_widths(soft, centres, normals, offsets, sign) -> np.ndarray:
         frac = np.where(v0 > v1, (v0 - 0.5) / np.maximum(v0 - v1, 1e-9), 0)
         dist = offsets[lo + j - 1] + frac * _STEP
         out[pending[found]] = dist[found]
-        if vals.shape[1]:
-            prev = vals[~found, -1]
-        pending = pending[~found]
+        go_on = ~found & (count[pending] > hi)
+        prev = vals[go_on, -1] if vals.shape[1] else prev[go_on]
+        pending = pending[go_on]
         lo, block = hi, 2 * block
     return out
 
