@@ -92,7 +92,11 @@ def _regions(paths, vessels: np.ndarray, labels=None) -> np.ndarray:
     owner = np.repeat(
         np.arange(1, len(paths) + 1, dtype=np.int32), [len(p) for p in paths]
     )
-    q = np.argwhere(vessels)
+    # Centreline pixels are their own segment's (set below): only the
+    # other vessel pixels are looked up.
+    off_line = vessels.copy()
+    off_line[pts[:, 0], pts[:, 1]] = False
+    q = np.argwhere(off_line)
     if len(q):
         if labels is None:
             groups = [(np.ones(len(q), bool), np.ones(len(pts), bool))]
