@@ -205,3 +205,39 @@ def test_kept_segments_are_not_changed_by_an_exclusion():
     )
     assert (cut.segments['label'] == 'excluded').sum() == 1
     _same(plain, measure(vessels, artery_vein=av, disc=disc))
+
+
+def test_widths_kept_from_the_last_map_equal_profiling_again(monkeypatch):
+    """A map changed in one corner: the paths far from it keep their
+    widths, the others are profiled again; all equal profiling all."""
+    from napari_retina_vessels.measures import profiles
+
+    _fresh()
+    rng = np.random.default_rng(7)
+    noise = ndi.gaussian_filter(rng.random((200, 200)), 3)
+    soft = ndi.gaussian_filter((noise > np.median(noise)) * 1.0, 1.0)
+    soft = soft.astype(np.float32)
+    paths = [
+        np.stack([np.full(40, y), np.arange(40) + x], axis=1)
+        for y, x in rng.integers(5, 150, (30, 2))
+    ]
+    centres = np.concatenate(paths).astype(float)
+    normals = np.tile([[1.0, 0.0]], (len(centres), 1))
+    half = rng.choice([3.0, 5.0, 8.0], len(centres))
+    key = (1, soft.shape)
+    profiles._path_widths(key, soft, paths, centres, normals, half)
+    changed = soft.copy()
+    changed[:60, :60] = 1.0 - changed[:60, :60]
+    seen = []
+    real = profiles._profile_widths
+
+    def count(s, c, *a):
+        seen.append(len(c))
+        return real(s, c, *a)
+
+    monkeypatch.setattr(profiles, '_profile_widths', count)
+    got = profiles._path_widths(key, changed, paths, centres, normals, half)
+    monkeypatch.setattr(profiles, '_profile_widths', real)
+    np.testing.assert_array_equal(got, real(changed, centres, normals, half))
+    assert 0 < sum(seen) < len(centres)
+    _fresh()

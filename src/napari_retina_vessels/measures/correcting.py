@@ -274,11 +274,15 @@ def centrelines(
 
 
 def forget_kept() -> None:
-    """Forget the kept centrelines, segment maps and traced class maps:
-    the next measurement starts from nothing (benchmarks, tests)."""
+    """Forget the kept centrelines, segment maps, traced class maps and
+    profiled widths: the next measurement starts from nothing
+    (benchmarks, tests)."""
     from ._trace_cache import _TRACED
+    from .profiles import _LAST_PROFILES, _PROFILES_LOCK
 
     _TRACED.clear()
+    with _PROFILES_LOCK:
+        _LAST_PROFILES.clear()
     with _LAST_LOCK:
         _REGIONS[:] = []
         _LAST[:] = [None, None]

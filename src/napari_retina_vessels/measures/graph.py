@@ -15,7 +15,7 @@ import numpy.typing as npt
 from scipy import ndimage as ndi
 
 from ._trace_cache import _TRACED, _class_key, _maps_key
-from .profiles import _STEP, _profile_widths, _radius_on
+from .profiles import _STEP, _path_widths, _radius_on
 
 __all__ = ['LABEL_NAMES', 'Segments', 'centrelines', 'trace_segments']
 
@@ -133,7 +133,9 @@ def trace_segments(
     if soft is None:
         soft_map = vessels.astype(np.float32)
     else:
-        soft_map = np.asarray(soft, np.float32)
+        # A copy: the profiled map is kept (profiles.py), the caller's
+        # array may change.
+        soft_map = np.array(soft, np.float32)
     label_map = _label_map(vessels, labels)
     common = _maps_key(vessels, None if soft is None else soft_map, label_map)
     parts = []
@@ -337,7 +339,7 @@ def _measure(t: _Traced, soft_map: np.ndarray) -> Segments:
     import skan
 
     (skel, origin), paths, vessels = t.skel, t.paths, t.own
-    seg_label = t.label
+    seg_label, cls = t.label, t.cls
     types = skan.summarize(skel, separator='_')['branch_type'].to_numpy()
     kinds = [int(types[i]) for i in t.index]
     coords = np.asarray(skel.coordinates, np.intp) + origin
@@ -367,7 +369,9 @@ def _measure(t: _Traced, soft_map: np.ndarray) -> Segments:
     rough = np.maximum(2 * r - 1, 1.0)
     limit = 2.5 * rough + 2
     half = np.minimum(limit + _STEP, max(3.0, 2.5 * r.max() + 2))
-    width = _profile_widths(soft_map, centres, normals, half)
+    width = _path_widths(
+        (cls, vessels.shape), soft_map, paths, centres, normals, half
+    )
     width[(width > limit) | (width <= 0)] = np.nan
 
     widths, length, arcs, chord, curv, orient, lab = ([] for _ in range(7))

@@ -4,6 +4,8 @@ vessel map along each centreline pixel's normal, and the local radius
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 from scipy import ndimage as ndi
 
@@ -100,6 +102,68 @@ def _side_widths(soft, centres, normals, offsets, count, sign) -> np.ndarray:
         pending = pending[go_on]
         lo, block = hi, 2 * block
     return out
+
+
+#: Per class map: the last map profiled (the frame size of the last
+#: photo only) and its paths' widths, keyed by their pixels and reach.
+_LAST_PROFILES: dict = {}
+_PROFILES_LOCK = threading.Lock()
+
+
+def _path_widths(key, soft, paths, centres, normals, half) -> np.ndarray:
+    """:func:`_profile_widths` of the centres of *paths* (in order),
+    reusing the widths of the paths the last map profiled under *key*
+    had, with the same pixels and reach, where *soft* is the same as
+    that map within their reach: a grader's flip changes one vessel's
+    pixels, and the other paths of its class map are profiled again
+    only there. Each width depends only on its centre, normal, reach
+    and the map within that reach, so the widths are those profiling
+    everything gives."""
+    with _PROFILES_LOCK:
+        last = _LAST_PROFILES.get(key)
+    bounds = np.cumsum([0] + [len(p) for p in paths])
+    width = np.full(len(centres), np.nan)
+    todo = np.ones(len(centres), bool)
+    if last is not None and last[0].shape == soft.shape:
+        before, widths = last
+        box = _changed_box(before, soft)
+        for i, p in enumerate(paths):
+            a, b = bounds[i], bounds[i + 1]
+            w = widths.get((p.tobytes(), half[a:b].tobytes()))
+            if w is None or (box is not None and _near(p, half[a:b], box)):
+                continue
+            width[a:b], todo[a:b] = w, False
+    if todo.any():
+        width[todo] = _profile_widths(
+            soft, centres[todo], normals[todo], half[todo]
+        )
+    mine = {
+        (p.tobytes(), half[a:b].tobytes()): width[a:b].copy()
+        for p, a, b in zip(paths, bounds[:-1], bounds[1:])
+    }
+    with _PROFILES_LOCK:
+        for k in [k for k in _LAST_PROFILES if k[1] != key[1]]:
+            del _LAST_PROFILES[k]  # another photo's frame size
+        _LAST_PROFILES[key] = (soft, mine)
+    return width
+
+
+def _changed_box(before: np.ndarray, now: np.ndarray):
+    """(y0, x0, y1, x1) bounding the pixels that differ, or None."""
+    changed = before != now
+    rows = np.flatnonzero(changed.any(axis=1))
+    if not len(rows):
+        return None
+    cols = np.flatnonzero(changed.any(axis=0))
+    return rows[0], cols[0], rows[-1], cols[-1]
+
+
+def _near(path: np.ndarray, half: np.ndarray, box) -> bool:
+    """Whether a profile of *path* (bilinear samples within *half* of
+    its pixels) can read a pixel inside *box*."""
+    m = int(np.ceil(half.max())) + 2
+    (y0, x0), (y1, x1) = path.min(axis=0) - m, path.max(axis=0) + m
+    return not (y1 < box[0] or y0 > box[2] or x1 < box[1] or x0 > box[3])
 
 
 def _radius_on(vessels: np.ndarray, points: np.ndarray) -> np.ndarray:
