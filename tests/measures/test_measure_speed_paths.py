@@ -241,3 +241,30 @@ def test_widths_kept_from_the_last_map_equal_profiling_again(monkeypatch):
     np.testing.assert_array_equal(got, real(changed, centres, normals, half))
     assert 0 < sum(seen) < len(centres)
     _fresh()
+
+
+def test_centrelines_of_traced_maps_are_not_skeletonised_again(monkeypatch):
+    """A grader's first correction snaps to the centrelines of the maps
+    just measured: the tracing's paths, not a second thinning."""
+    from napari_retina_vessels.measures import graph
+
+    vessels, av, soft = radial_tree(
+        (200, 200), (100.0, 100.0), 12.0, [5.0, 7.0, 4.0, 6.0], [1, 2] * 2
+    )
+    _fresh()
+    traced = graph.trace_segments(vessels, soft=soft, labels=av)
+    calls = []
+    real = graph._skeleton
+    monkeypatch.setattr(
+        graph, '_skeleton', lambda *a: calls.append(1) or real(*a)
+    )
+    paths = graph.centrelines(vessels, av)
+    assert not calls
+    assert len(paths) == len(traced.paths)
+    assert all(np.array_equal(a, b) for a, b in zip(paths, traced.paths))
+    _fresh()
+    assert all(
+        np.array_equal(a, b)
+        for a, b in zip(graph.centrelines(vessels, av), traced.paths)
+    )
+    assert calls

@@ -16,7 +16,7 @@ import threading
 
 import numpy as np
 
-__all__ = ['_TRACED', '_class_key', '_maps_key']
+__all__ = ['_PATHS', '_TRACED', '_class_key', '_maps_key']
 
 
 def _digest(*arrays) -> str:
@@ -78,3 +78,6 @@ class _Kept:
 
 #: Measured segments of the last class maps: three classes of two photos.
 _TRACED = _Kept(6)
+#: Kept paths of the last class maps (what corrections snap to: the maps
+#: as given, then as corrected), three classes of two photos.
+_PATHS = _Kept(6)

@@ -277,10 +277,11 @@ def forget_kept() -> None:
     """Forget the kept centrelines, segment maps, traced class maps and
     profiled widths: the next measurement starts from nothing
     (benchmarks, tests)."""
-    from ._trace_cache import _TRACED
+    from ._trace_cache import _PATHS, _TRACED
     from .profiles import _LAST_PROFILES, _PROFILES_LOCK
 
     _TRACED.clear()
+    _PATHS.clear()
     with _PROFILES_LOCK:
         _LAST_PROFILES.clear()
     with _LAST_LOCK:

@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import ndimage as ndi
 
-from ._trace_cache import _TRACED, _class_key, _maps_key
+from ._trace_cache import _PATHS, _TRACED, _class_key, _maps_key
 from .profiles import _STEP, _path_widths, _radius_on
 
 __all__ = ['LABEL_NAMES', 'Segments', 'centrelines', 'trace_segments']
@@ -140,13 +140,16 @@ def trace_segments(
     common = _maps_key(vessels, None if soft is None else soft_map, label_map)
     parts = []
     for cls, own in _class_maps(vessels, label_map):
-        key = (min_length, cls, *common, _class_key(cls, own, label_map))
+        paths_key = _paths_key(min_length, cls, own, label_map)
+        key = (*paths_key, *common)
         part = _TRACED.get(key)
         if part is None:
             part = _trace_measured(
                 cls, own, vessels, soft_map, label_map, min_length
             )
             _TRACED.put(key, part)
+            # The corrections snap to these paths (centrelines()).
+            _PATHS.put(paths_key, list(part.paths))
         parts.append(part)
     segs = _concat(parts)
     return _take(segs, _order(segs.paths))
@@ -180,13 +183,31 @@ def centrelines(
     segments that measuring the same maps reports.
     """
     vessels = np.asarray(vessels, bool)
-    paths = [
-        p
-        for t in _traced(vessels, labels, min_length)
-        for p, k in zip(t.paths, t.keep)
-        if k
-    ]
+    label_map = _label_map(vessels, labels)
+    paths = []
+    for cls, own in _class_maps(vessels, label_map):
+        key = _paths_key(min_length, cls, own, label_map)
+        kept = _PATHS.get(key)
+        if kept is None:
+            t = _trace_class(cls, own, label_map, min_length)
+            kept = (
+                [] if t is None else [p for p, k in zip(t.paths, t.keep) if k]
+            )
+            _PATHS.put(key, kept)
+        paths.extend(kept)
     return [paths[i] for i in _order(paths)]
+
+
+def _paths_key(min_length, cls, own, label_map) -> tuple:
+    """What a class map's kept paths depend on: its pixels (and which
+    are uncertain)."""
+    return (
+        min_length,
+        cls,
+        own.shape,
+        label_map is None,
+        _class_key(cls, own, label_map),
+    )
 
 
 def _order(paths: list[np.ndarray]) -> np.ndarray:
@@ -236,18 +257,6 @@ def _label_map(vessels, labels):
     if labels is None or not vessels.any():
         return None
     return np.asarray(labels)
-
-
-def _traced(vessels, labels, min_length) -> list[_Traced]:
-    """The one centreline tracing, shared by :func:`trace_segments` and
-    :func:`centrelines`: each class map's skeleton split by skan."""
-    label_map = _label_map(vessels, labels)
-    out = []
-    for cls, own in _class_maps(vessels, label_map):
-        t = _trace_class(cls, own, label_map, min_length)
-        if t is not None:
-            out.append(t)
-    return out
 
 
 def _trace_class(cls, own, label_map, min_length) -> _Traced | None:
