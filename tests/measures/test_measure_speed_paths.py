@@ -268,3 +268,26 @@ def test_centrelines_of_traced_maps_are_not_skeletonised_again(monkeypatch):
         for a, b in zip(graph.centrelines(vessels, av), traced.paths)
     )
     assert calls
+
+
+def test_radii_kept_from_the_last_map_equal_reading_them_again():
+    """A map changed in one place: points far from it keep their radius,
+    the others are read again; all equal the k-d tree over the map."""
+    from napari_retina_vessels.measures import profiles
+
+    rng = np.random.default_rng(3)
+    for _ in range(30):
+        h, w = rng.integers(30, 160, 2)
+        blobs = ndi.gaussian_filter(rng.random((h, w)), 2)
+        before = blobs > np.quantile(blobs, 0.4)
+        after = before.copy()
+        y, x = rng.integers(0, h), rng.integers(0, w)
+        patch = after[max(0, y - 6) : y + 6, max(0, x - 6) : x + 6]
+        patch[...] = rng.random(patch.shape) < 0.6
+        _fresh()
+        key = (1, before.shape)
+        profiles._kept_radius(key, before, np.argwhere(before))
+        pts = np.argwhere(after)
+        got = profiles._kept_radius(key, after, pts)
+        np.testing.assert_array_equal(got, profiles._radius_on(after, pts))
+    _fresh()

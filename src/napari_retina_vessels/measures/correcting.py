@@ -278,12 +278,13 @@ def forget_kept() -> None:
     profiled widths: the next measurement starts from nothing
     (benchmarks, tests)."""
     from ._trace_cache import _PATHS, _TRACED
-    from .profiles import _LAST_PROFILES, _PROFILES_LOCK
+    from .profiles import _LAST_PROFILES, _LAST_RADII, _PROFILES_LOCK
 
     _TRACED.clear()
     _PATHS.clear()
     with _PROFILES_LOCK:
         _LAST_PROFILES.clear()
+        _LAST_RADII.clear()
     with _LAST_LOCK:
         _REGIONS[:] = []
         _LAST[:] = [None, None]

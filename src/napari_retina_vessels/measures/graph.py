@@ -15,7 +15,7 @@ import numpy.typing as npt
 from scipy import ndimage as ndi
 
 from ._trace_cache import _PATHS, _TRACED, _class_key, _maps_key
-from .profiles import _STEP, _path_widths, _radius_on
+from .profiles import _STEP, _kept_radius, _path_widths
 
 __all__ = ['LABEL_NAMES', 'Segments', 'centrelines', 'trace_segments']
 
@@ -352,7 +352,7 @@ def _measure(t: _Traced, soft_map: np.ndarray) -> Segments:
     types = skan.summarize(skel, separator='_')['branch_type'].to_numpy()
     kinds = [int(types[i]) for i in t.index]
     coords = np.asarray(skel.coordinates, np.intp) + origin
-    radius = _radius_on(vessels, coords)
+    radius = _kept_radius((cls, vessels.shape), vessels, coords)
     degree = np.zeros(vessels.shape, np.int32)
     degree[coords[:, 0], coords[:, 1]] = skel.degrees
 

@@ -196,3 +196,81 @@ def _radius_on(vessels: np.ndarray, points: np.ndarray) -> np.ndarray:
     dist, _ = cKDTree(background).query(points)
     out[points[:, 0], points[:, 1]] = dist
     return out
+
+
+#: Per class map: the last map whose radii were read (the frame size of
+#: the last photo only), its points (flat indices, sorted) and radii.
+_LAST_RADII: dict = {}
+
+
+def _kept_radius(key, vessels: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """:func:`_radius_on`, reusing the radius of each point the last map
+    read under *key* had where the map is the same within that radius
+    (the nearest background pixel is then the same), and looking up the
+    others in a crop around them where that is enough."""
+    h, w = vessels.shape
+    lin = points[:, 0] * w + points[:, 1]
+    with _PROFILES_LOCK:
+        last = _LAST_RADII.get(key)
+    values = np.full(len(points), np.nan)
+    if last is not None and last[0].shape == vessels.shape and len(lin):
+        before, lin_before, r_before = last
+        box = _changed_box(before, vessels)
+        at = np.minimum(np.searchsorted(lin_before, lin), len(lin_before) - 1)
+        known = lin_before[at] == lin if len(lin_before) else at < 0
+        r = np.where(known, r_before[at] if len(lin_before) else 0, 0.0)
+        if box is not None:
+            m = np.ceil(r) + 1
+            py, px = points[:, 0], points[:, 1]
+            near = ~(
+                (py + m < box[0])
+                | (py - m > box[2])
+                | (px + m < box[1])
+                | (px - m > box[3])
+            )
+            known &= ~near
+        values[known] = r[known]
+        todo = np.flatnonzero(~known)
+        if len(todo):
+            values[todo] = _radius_near(vessels, points[todo])
+    else:
+        values = _radius_on(vessels, points)[points[:, 0], points[:, 1]]
+    order = np.argsort(lin)
+    with _PROFILES_LOCK:
+        for k in [k for k in _LAST_RADII if k[1] != key[1]]:
+            del _LAST_RADII[k]  # another photo's frame size
+        _LAST_RADII[key] = (vessels.copy(), lin[order], values[order])
+    out = np.zeros(vessels.shape, np.float64)
+    out[points[:, 0], points[:, 1]] = values
+    return out
+
+
+def _radius_near(vessels: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """The radius at *points* from a crop around them: exact where the
+    distance found is shorter than the way out of the crop (a background
+    pixel outside it would be further), else from the whole map."""
+    h, w = vessels.shape
+    margin = 64
+    y0, x0 = np.maximum(points.min(axis=0) - margin, 0)
+    y1 = min(h, int(points[:, 0].max()) + margin + 1)
+    x1 = min(w, int(points[:, 1].max()) + margin + 1)
+    crop = vessels[y0:y1, x0:x1]
+    inner = points - [y0, x0]
+    if crop.all():
+        return _radius_on(vessels, points)[points[:, 0], points[:, 1]]
+    d = _radius_on(crop, inner)[inner[:, 0], inner[:, 1]]
+    # How far each point is from a side of the crop that cuts the map.
+    out_of = np.full(len(points), np.inf)
+    if y0 > 0:
+        out_of = np.minimum(out_of, inner[:, 0] + 1)
+    if x0 > 0:
+        out_of = np.minimum(out_of, inner[:, 1] + 1)
+    if y1 < h:
+        out_of = np.minimum(out_of, y1 - points[:, 0])
+    if x1 < w:
+        out_of = np.minimum(out_of, x1 - points[:, 1])
+    far = ~(d < out_of)
+    if far.any():
+        full = _radius_on(vessels, points[far])
+        d[far] = full[points[far, 0], points[far, 1]]
+    return d
