@@ -16,6 +16,7 @@ __all__ = [
     'centrelines',
     'correct_segments',
     'fill_row',
+    'forget_kept',
     'relabel',
     'segment_regions',
     'snap',
@@ -30,19 +31,17 @@ REPLACED = 'replaced by a later correction of the same segment'
 
 
 def _digest(*arrays: np.ndarray) -> str:
-    import hashlib
+    from ._trace_cache import _digest as digest
 
-    h = hashlib.blake2b(digest_size=16)
-    for a in arrays:
-        a = np.ascontiguousarray(a)
-        h.update(str((a.shape, a.dtype.str)).encode())
-        h.update(a.data)
-    return h.hexdigest()
+    return digest(*arrays)
 
 
-#: The last segment map: a corrected photo needs it to relabel and again
-#: to draw the segments, and each correction of it asks again.
-_REGIONS: list = [None, None]
+#: The last segment maps (key, map), newest last: a correction relabels
+#: with the map of the segments as traced, then the widget draws the
+#: map of the corrected segments; both are asked for again at the next
+#: correction, so one kept map would be made again each time.
+_REGIONS: list = []
+_REGIONS_KEPT = 3
 
 
 def segment_regions(paths, vessels: np.ndarray, labels=None) -> np.ndarray:
@@ -55,7 +54,7 @@ def segment_regions(paths, vessels: np.ndarray, labels=None) -> np.ndarray:
     vein pixel belongs to the nearest segment of its own class (each
     class is traced on its own map: the edge of a vein touching an
     artery is nearer the artery's centreline, but is the vein's).
-    The last map is kept; the array returned must not be changed.
+    The last maps are kept; the array returned must not be changed.
     """
     vessels = np.asarray(vessels, bool)
     lengths = np.array([len(p) for p in paths], np.int64)
@@ -63,11 +62,13 @@ def segment_regions(paths, vessels: np.ndarray, labels=None) -> np.ndarray:
     maps = (vessels,) if labels is None else (vessels, np.asarray(labels))
     key = (labels is None, _digest(*maps, lengths, pts))
     with _LAST_LOCK:
-        if _REGIONS[0] == key:
-            return _REGIONS[1]
+        for i, (k, kept) in enumerate(_REGIONS):
+            if k == key:
+                _REGIONS.append(_REGIONS.pop(i))
+                return kept
     out = _regions(paths, vessels, labels)
     with _LAST_LOCK:
-        _REGIONS[:] = [key, out]
+        _REGIONS[:] = [*_REGIONS[-(_REGIONS_KEPT - 1) :], (key, out)]
     return out
 
 
@@ -91,7 +92,11 @@ def _regions(paths, vessels: np.ndarray, labels=None) -> np.ndarray:
     owner = np.repeat(
         np.arange(1, len(paths) + 1, dtype=np.int32), [len(p) for p in paths]
     )
-    q = np.argwhere(vessels)
+    # Centreline pixels are their own segment's (set below): only the
+    # other vessel pixels are looked up.
+    off_line = vessels.copy()
+    off_line[pts[:, 0], pts[:, 1]] = False
+    q = np.argwhere(off_line)
     if len(q):
         if labels is None:
             groups = [(np.ones(len(q), bool), np.ones(len(pts), bool))]
@@ -266,6 +271,23 @@ def centrelines(
     with _LAST_LOCK:
         _LAST[:] = [key, paths]
     return paths
+
+
+def forget_kept() -> None:
+    """Forget the kept centrelines, segment maps, traced class maps and
+    profiled widths: the next measurement starts from nothing
+    (benchmarks, tests)."""
+    from ._trace_cache import _PATHS, _TRACED
+    from .profiles import _LAST_PROFILES, _LAST_RADII, _PROFILES_LOCK
+
+    _TRACED.clear()
+    _PATHS.clear()
+    with _PROFILES_LOCK:
+        _LAST_PROFILES.clear()
+        _LAST_RADII.clear()
+    with _LAST_LOCK:
+        _REGIONS[:] = []
+        _LAST[:] = [None, None]
 
 
 def relabel(vessels, av, paths, report) -> np.ndarray | None:

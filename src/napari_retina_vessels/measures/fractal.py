@@ -43,12 +43,12 @@ def box_counting_dimension(
         max_box = min(m.shape) // 4
     sizes, counts = [], []
     s = max(1, int(min_box))
+    boxes = None
     while s <= max_box:
-        h = -(-m.shape[0] // s) * s
-        w = -(-m.shape[1] // s) * s
-        padded = np.zeros((h, w), bool)
-        padded[: m.shape[0], : m.shape[1]] = m
-        boxes = padded.reshape(h // s, s, w // s, s).any(axis=(1, 3))
+        # A box of side 2s holds foreground when one of the four boxes
+        # of side s inside it does: the same counts as tiling the map
+        # again, from a map s*s times smaller.
+        boxes = _boxes(m, s) if boxes is None else _boxes(boxes, 2)
         sizes.append(s)
         counts.append(int(boxes.sum()))
         s *= 2
@@ -56,3 +56,21 @@ def box_counting_dimension(
         return float('nan'), n
     slope = np.polyfit(np.log(sizes), np.log(counts), 1)[0]
     return float(-slope), n
+
+
+def _boxes(m: np.ndarray, s: int) -> np.ndarray:
+    """Which boxes of side *s* (tiling *m* from its top-left corner,
+    the last row and column of boxes padded) hold foreground."""
+    h = -(-m.shape[0] // s) * s
+    w = -(-m.shape[1] // s) * s
+    padded = np.zeros((h, w), bool)
+    padded[: m.shape[0], : m.shape[1]] = m
+    if s > 4:
+        return padded.reshape(h // s, s, w // s, s).any(axis=(1, 3))
+    # Small boxes: one strided view per offset inside a box, faster than
+    # any() over a reshaped axis.
+    out = np.zeros((h // s, w // s), bool)
+    for dy in range(s):
+        for dx in range(s):
+            out |= padded[dy::s, dx::s]
+    return out

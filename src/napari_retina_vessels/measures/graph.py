@@ -14,6 +14,9 @@ import numpy as np
 import numpy.typing as npt
 from scipy import ndimage as ndi
 
+from ._trace_cache import _PATHS, _TRACED, _class_key, _maps_key
+from .profiles import _STEP, _kept_radius, _path_widths
+
 __all__ = ['LABEL_NAMES', 'Segments', 'centrelines', 'trace_segments']
 
 #: Segment label from the A/V map value most of its skeleton carries.
@@ -25,8 +28,6 @@ LABEL_NAMES = {0: 'vessel', 1: 'artery', 2: 'vein', 3: 'uncertain'}
 # wavelength keeps 94 % of its curvature and 98 % of its arc/chord
 # (tests/measures: 2 px left 0.011 rad/px on straight lines).
 _SMOOTH = 3.0
-# Profile sampling step across a vessel (pixels).
-_STEP = 0.25
 
 
 @dataclass
@@ -78,95 +79,6 @@ def _smooth(path: np.ndarray) -> np.ndarray:
         return p
     sigma = min(_SMOOTH, (len(p) - 1) / 4)
     return ndi.gaussian_filter1d(p, sigma, axis=0, mode='nearest')
-
-
-def _profile_widths(
-    soft: np.ndarray,
-    centres: np.ndarray,
-    normals: np.ndarray,
-    half: float | np.ndarray,
-) -> np.ndarray:
-    """Width at each centre: the distance between the 0.5 crossings.
-
-    ``soft`` is sampled with bilinear interpolation along the normal, so
-    the crossings fall between pixel centres: sub-pixel widths. A binary
-    map gives its edge halfway between a vessel and a background pixel.
-    *half* is how far to look on each side: one distance, or one per
-    centre (centres are then measured in groups of similar reach, so a
-    thin vessel is not sampled as far out as the widest one).
-    """
-    out = np.full(len(centres), np.nan)
-    halves = np.broadcast_to(np.asarray(half, np.float64), (len(centres),))
-    # Reach rounded up to whole pixels: a few groups, each sampled once.
-    reach = np.ceil(halves)
-    for r in np.unique(reach):
-        idx = np.flatnonzero(reach == r)
-        # Chunks keep the sample arrays to some tens of megabytes.
-        chunk = max(1, 2_000_000 // int(r / _STEP + 1))
-        for a in range(0, len(idx), chunk):
-            sel = idx[a : a + chunk]
-            out[sel] = _chunk_widths(soft, centres[sel], normals[sel], r)
-    return out
-
-
-def _chunk_widths(soft, centres, normals, half) -> np.ndarray:
-    offsets = np.arange(0.0, half + _STEP, _STEP)
-    k = len(offsets)
-    sides = []
-    for sign in (1.0, -1.0):
-        pts = (
-            centres[:, None, :]
-            + sign * offsets[None, :, None] * normals[:, None, :]
-        )
-        vals = ndi.map_coordinates(
-            soft,
-            [pts[..., 0].ravel(), pts[..., 1].ravel()],
-            order=1,
-            mode='constant',
-            cval=0.0,
-        ).reshape(len(centres), k)
-        below = vals < 0.5
-        has = below.any(axis=1) & (vals[:, 0] >= 0.5)
-        idx = np.argmax(below, axis=1)
-        idx = np.maximum(idx, 1)
-        rows = np.arange(len(centres))
-        v0, v1 = vals[rows, idx - 1], vals[rows, idx]
-        frac = np.where(v0 > v1, (v0 - 0.5) / np.maximum(v0 - v1, 1e-9), 0)
-        dist = offsets[idx - 1] + frac * _STEP
-        sides.append(np.where(has, dist, np.nan))
-    return sides[0] + sides[1]
-
-
-def _radius_on(vessels: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """``distance_transform_edt(vessels)``, computed at *points* only.
-
-    (H, W) float array holding, at each of the (n, 2) *points*, the
-    distance to the nearest background pixel (0 elsewhere). That pixel
-    always touches the vessels (a background pixel whose neighbours are
-    all background has one nearer to any vessel pixel), so a k-d tree of
-    those pixels gives the same distances as the full transform in a
-    fraction of its time on a large photo.
-    """
-    from scipy.spatial import cKDTree
-
-    out = np.zeros(vessels.shape, np.float64)
-    if not len(points):
-        return out
-    # A 3 x 3 dilation as two one-pixel shifts per axis: the same
-    # pixels as binary_dilation, several times faster on a large map.
-    rows = vessels.copy()
-    rows[1:] |= vessels[:-1]
-    rows[:-1] |= vessels[1:]
-    grown = rows.copy()
-    grown[:, 1:] |= rows[:, :-1]
-    grown[:, :-1] |= rows[:, 1:]
-    edge = grown & ~vessels
-    background = np.argwhere(edge)
-    if not len(background):  # all vessel: the transform's convention
-        return ndi.distance_transform_edt(vessels)
-    dist, _ = cKDTree(background).query(points)
-    out[points[:, 0], points[:, 1]] = dist
-    return out
 
 
 def _class_label(label_map, path, cls) -> int:
@@ -221,20 +133,42 @@ def trace_segments(
     if soft is None:
         soft_map = vessels.astype(np.float32)
     else:
-        soft_map = np.asarray(soft, np.float32)
+        # A copy: the profiled map is kept (profiles.py), the caller's
+        # array may change.
+        soft_map = np.array(soft, np.float32)
+    label_map = _label_map(vessels, labels)
+    common = _maps_key(vessels, None if soft is None else soft_map, label_map)
     parts = []
-    for t in _traced(vessels, labels, min_length):
-        if t.cls is None:
-            soft_c = soft_map
-        else:
-            # The other class's pixels are background to this one (0, so
-            # a binary edge falls half way between the two vessels'
-            # pixels): a profile stops where the touching vessel begins.
-            soft_c = np.where(t.own | ~vessels, soft_map, 0.0)
-            soft_c = soft_c.astype(np.float32)
-        parts.append(_select(_measure(t, soft_c), t.keep))
+    for cls, own in _class_maps(vessels, label_map):
+        paths_key = _paths_key(min_length, cls, own, label_map)
+        key = (*paths_key, *common)
+        part = _TRACED.get(key)
+        if part is None:
+            part = _trace_measured(
+                cls, own, vessels, soft_map, label_map, min_length
+            )
+            _TRACED.put(key, part)
+            # The corrections snap to these paths (centrelines()).
+            _PATHS.put(paths_key, list(part.paths))
+        parts.append(part)
     segs = _concat(parts)
     return _take(segs, _order(segs.paths))
+
+
+def _trace_measured(cls, own, vessels, soft_map, label_map, min_length):
+    """One class map's segments, measured (none when it has none)."""
+    t = _trace_class(cls, own, label_map, min_length)
+    if t is None:
+        return _empty()
+    if cls is None:
+        soft_c = soft_map
+    else:
+        # The other class's pixels are background to this one (0, so a
+        # binary edge falls half way between the two vessels' pixels):
+        # a profile stops where the touching vessel begins.
+        soft_c = np.where(own | ~vessels, soft_map, 0.0)
+        soft_c = soft_c.astype(np.float32)
+    return _select(_measure(t, soft_c), t.keep)
 
 
 def centrelines(
@@ -249,13 +183,31 @@ def centrelines(
     segments that measuring the same maps reports.
     """
     vessels = np.asarray(vessels, bool)
-    paths = [
-        p
-        for t in _traced(vessels, labels, min_length)
-        for p, k in zip(t.paths, t.keep)
-        if k
-    ]
+    label_map = _label_map(vessels, labels)
+    paths = []
+    for cls, own in _class_maps(vessels, label_map):
+        key = _paths_key(min_length, cls, own, label_map)
+        kept = _PATHS.get(key)
+        if kept is None:
+            t = _trace_class(cls, own, label_map, min_length)
+            kept = (
+                [] if t is None else [p for p, k in zip(t.paths, t.keep) if k]
+            )
+            _PATHS.put(key, kept)
+        paths.extend(kept)
     return [paths[i] for i in _order(paths)]
+
+
+def _paths_key(min_length, cls, own, label_map) -> tuple:
+    """What a class map's kept paths depend on: its pixels (and which
+    are uncertain)."""
+    return (
+        min_length,
+        cls,
+        own.shape,
+        label_map is None,
+        _class_key(cls, own, label_map),
+    )
 
 
 def _order(paths: list[np.ndarray]) -> np.ndarray:
@@ -272,7 +224,8 @@ def _order(paths: list[np.ndarray]) -> np.ndarray:
 @dataclass
 class _Traced:
     """One map's centrelines: *cls* (None: all vessels, no A/V map), its
-    pixels *own*, the skan graph, the kept paths (*index* into skan's),
+    pixels *own*, the skan graph of its bounding box with the box's
+    top-left corner, the kept paths (*index* into skan's),
     their labels and which of them are segments (*keep*)."""
 
     cls: int | None
@@ -298,33 +251,44 @@ def _class_maps(vessels, label_map):
             yield cls, own
 
 
-def _traced(vessels, labels, min_length) -> list[_Traced]:
-    """The one centreline tracing, shared by :func:`trace_segments` and
-    :func:`centrelines`: each class map's skeleton split by skan."""
+def _label_map(vessels, labels):
+    """The A/V map to trace by (None: no classes)."""
     # An A/V map over an empty vessel map draws no segments.
-    label_map = None if labels is None or not vessels.any() else labels
-    if label_map is not None:
-        label_map = np.asarray(label_map)
-    out = []
-    for cls, own in _class_maps(vessels, label_map):
-        skel, index, paths = _skeleton(own, min_length)
-        if not paths:
-            continue
-        lab = np.array(
-            [_class_label(label_map, p, cls or 0) for p in paths], int
-        )
-        # Label-3 pieces of the vein map were kept with the arteries.
-        keep = lab != 3 if cls == 2 else np.ones(len(paths), bool)
-        out.append(_Traced(cls, own, skel, index, paths, lab, keep))
-    return out
+    if labels is None or not vessels.any():
+        return None
+    return np.asarray(labels)
+
+
+def _trace_class(cls, own, label_map, min_length) -> _Traced | None:
+    """One class map's centrelines (None when it has none)."""
+    skel, index, paths = _skeleton(own, min_length)
+    if not paths:
+        return None
+    lab = np.array([_class_label(label_map, p, cls or 0) for p in paths], int)
+    # Label-3 pieces of the vein map were kept with the arteries.
+    keep = lab != 3 if cls == 2 else np.ones(len(paths), bool)
+    return _Traced(cls, own, skel, index, paths, lab, keep)
 
 
 def _skeleton(own: np.ndarray, min_length: float):
-    """skan graph of *own*'s skeleton, and its paths of at least
-    *min_length* pixels with their indices (None, [], [] when none)."""
+    """skan graph of *own*'s skeleton with its origin, and its paths of
+    at least *min_length* pixels with their indices (None, [], [] when
+    none).
+
+    Skeleton and graph are made of the map's bounding box only (the
+    thinning and skan's graph see nothing outside it): the origin is the
+    box's top-left corner in the map; the paths are in the map's
+    coordinates.
+    """
     from skimage.morphology import skeletonize
 
-    skeleton = skeletonize(own)
+    rows = np.flatnonzero(own.any(axis=1))
+    if not len(rows):
+        return None, [], []
+    cols = np.flatnonzero(own.any(axis=0))
+    origin = np.array([rows[0], cols[0]], np.intp)
+    box = own[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    skeleton = skeletonize(box)
     if skeleton.sum() < 2:
         return None, [], []
     import skan  # numba is slow to import: only when there is a graph
@@ -335,8 +299,8 @@ def _skeleton(own: np.ndarray, min_length: float):
         p = np.rint(skel.path_coordinates(i)).astype(np.intp)
         if len(p) >= min_length:
             index.append(i)
-            paths.append(p)
-    return skel, index, paths
+            paths.append(p + origin)
+    return (skel, origin), index, paths
 
 
 def _select(segs: Segments, keep: np.ndarray) -> Segments:
@@ -383,12 +347,12 @@ def _measure(t: _Traced, soft_map: np.ndarray) -> Segments:
     """Measure the segments of one traced map (all of its paths)."""
     import skan
 
-    skel, paths, vessels = t.skel, t.paths, t.own
-    seg_label = t.label
+    (skel, origin), paths, vessels = t.skel, t.paths, t.own
+    seg_label, cls = t.label, t.cls
     types = skan.summarize(skel, separator='_')['branch_type'].to_numpy()
     kinds = [int(types[i]) for i in t.index]
-    coords = np.asarray(skel.coordinates, np.intp)
-    radius = _radius_on(vessels, coords)
+    coords = np.asarray(skel.coordinates, np.intp) + origin
+    radius = _kept_radius((cls, vessels.shape), vessels, coords)
     degree = np.zeros(vessels.shape, np.int32)
     degree[coords[:, 0], coords[:, 1]] = skel.degrees
 
@@ -414,7 +378,9 @@ def _measure(t: _Traced, soft_map: np.ndarray) -> Segments:
     rough = np.maximum(2 * r - 1, 1.0)
     limit = 2.5 * rough + 2
     half = np.minimum(limit + _STEP, max(3.0, 2.5 * r.max() + 2))
-    width = _profile_widths(soft_map, centres, normals, half)
+    width = _path_widths(
+        (cls, vessels.shape), soft_map, paths, centres, normals, half
+    )
     width[(width > limit) | (width <= 0)] = np.nan
 
     widths, length, arcs, chord, curv, orient, lab = ([] for _ in range(7))

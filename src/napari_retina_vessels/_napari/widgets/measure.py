@@ -310,7 +310,11 @@ class MeasureWidget(Container):
             if photo is not None:
                 # Each correction measures again: find the FOV once.
                 options['fov'] = self._fov_of(photo)
-            return measure(maps, photo, **options)
+            m = measure(maps, photo, **options)
+            # The segment map is made here, off the GUI thread (it is
+            # kept: _on_result's segment_map() takes the kept one).
+            m.segment_map()
+            return m
 
         worker = thread_worker(job, ignore_errors=True)(**inputs)
         relay = getattr(worker, '_relay_error', None)
