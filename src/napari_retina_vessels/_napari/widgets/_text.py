@@ -32,7 +32,7 @@ ENGINE_TIP = (
     'openvino force one.'
 )
 CONTRAST_VIEW_TIP = (
-    'The A/V stage\'s second view. none: the mirror image of the photo '
+    "The A/V stage's second view. none: the mirror image of the photo "
     '(default). clahe: the mirror image of the CLAHE-equalised photo, '
     'better on cameras the A/V model was not trained on and on hazy or '
     'low-contrast photos, a little worse on clean photos of its '
