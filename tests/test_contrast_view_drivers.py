@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 from synthetic import fake_fundus
@@ -143,3 +144,35 @@ def test_measure_segments_photos_with_the_view(tmp_path):
     marker = next(out.glob('*.measures.json'))
     settings = json.loads(marker.read_text())['settings']
     assert settings['contrast_view'] == 'clahe'
+
+
+def test_evaluate_runs_and_reports_the_view(tmp_path):
+    from napari_retina_vessels.io import imwrite
+
+    photo = fake_fundus(112, 128, seed=5)
+    fov = photo.max(axis=2) > 20
+    truth = np.zeros(fov.shape, np.uint8)
+    truth[50:54, 10:118] = 1
+    av = truth * 2
+    av[:, :64] = truth[:, :64]
+    root = tmp_path / 'data'
+    imwrite(root / 'images' / 'img0.png', photo)
+    imwrite(root / 'vessels' / 'img0.png', truth)
+    imwrite(root / 'masks' / 'img0.png', fov.astype(np.uint8))
+    imwrite(root / 'av' / 'img0.png', av.astype(np.uint8))
+    out = tmp_path / 'report.json'
+    args = [
+        'evaluate',
+        str(root),
+        '--av',
+        '--device',
+        'cpu',
+        '--views',
+        '1',
+        '--json',
+        str(out),
+    ]
+    assert main([*args, '--contrast-view', 'clahe']) == 0
+    assert json.loads(out.read_text())['contrast_view'] == 'clahe'
+    assert main(args) == 0
+    assert json.loads(out.read_text())['contrast_view'] == 'none'
