@@ -176,3 +176,67 @@ def test_evaluate_runs_and_reports_the_view(tmp_path):
     assert json.loads(out.read_text())['contrast_view'] == 'clahe'
     assert main(args) == 0
     assert json.loads(out.read_text())['contrast_view'] == 'none'
+
+
+@pytest.mark.slow
+def test_dask_workers_segment_with_the_view(tmp_path):
+    pytest.importorskip('distributed')
+    from napari_retina_vessels.io import imread
+
+    photo = _photo(tmp_path / 'in')
+    exact = {'av': True, 'device': 'cpu', 'precision': 'fp32'}
+    labels = {}
+    for name, extra in (
+        ('none', {}),
+        ('clahe', {'contrast_view': 'clahe'}),
+        ('dask', {'contrast_view': 'clahe', 'workers': 1}),
+    ):
+        res = run_batch([photo], tmp_path / name, **exact, **extra)
+        assert res['done'] == 1
+        labels[name] = imread(tmp_path / name / 'photo0_av.png')
+    # The view changes the labels, and the worker used it.
+    assert (labels['none'] != labels['clahe']).any()
+    assert np.array_equal(labels['dask'], labels['clahe'])
+    assert _marker(tmp_path / 'dask')['contrast_view'] == 'clahe'
+
+
+class _Stop(Exception):
+    pass
+
+
+@pytest.mark.parametrize(
+    ('command', 'module', 'function'),
+    [
+        ('segment', 'napari_retina_vessels.batch', 'run_batch'),
+        ('measure', 'napari_retina_vessels.batch.measures', 'run_measures'),
+        ('evaluate', 'napari_retina_vessels.evaluation', 'evaluate_dataset'),
+    ],
+)
+def test_every_option_flag_reaches_its_driver(
+    command, module, function, tmp_path, monkeypatch
+):
+    # The class of the bug: a flag made from FIELDS that its command
+    # never hands on. Each option flag a command offers must arrive.
+    import importlib
+
+    from napari_retina_vessels.cli import build_parser
+    from napari_retina_vessels.options import FIELDS
+
+    seen = {}
+
+    def capture(*args, **kwargs):
+        seen.update(kwargs)
+        raise _Stop
+
+    monkeypatch.setattr(importlib.import_module(module), function, capture)
+    argv = [command, str(tmp_path)]
+    if command != 'evaluate':
+        argv += ['--out', str(tmp_path / 'out')]
+    argv += ['--contrast-view', 'clahe', '--device', 'cpu']
+    args = build_parser().parse_args(argv)
+    offered = [k for k in FIELDS if hasattr(args, k)]
+    assert 'contrast_view' in offered
+    with pytest.raises(_Stop):
+        main(argv)
+    for key in offered:
+        assert seen.get(key) == getattr(args, key), key
