@@ -271,6 +271,7 @@ def evaluate_dataset(
     strict: bool = False,
     engine: str = 'auto',  # [#33 engine]
     model_fov: str = 'dataset',
+    contrast_view: str = 'none',
 ) -> dict[str, Any]:
     """Score a model (or saved maps) on a dataset folder.
 
@@ -289,7 +290,7 @@ def evaluate_dataset(
         are read from ``<image stem>_av.*``.
     split : {'all', 'train', 'test'}
     device, views, av_model, consistency, av_views, vessel_views, precision,
-    engine
+    engine, contrast_view
         Passed to :func:`.pipeline.segment` (``tta=True``, the old
         option, is ``views=4``).
     threshold : float, optional
@@ -369,6 +370,7 @@ def evaluate_dataset(
             consistency=consistency,
             precision=precision,
             engine=engine,
+            contrast_view=contrast_view,
             batch_size=1,
         )
     samples = discover(folder, split=split)
@@ -438,6 +440,9 @@ def evaluate_dataset(
         'av_model': info.get('av_model'),
         'av_weights_sha256': info.get('av_weights_sha256'),
         'av_vote': consistency if av and pred_dir is None else None,
+        'contrast_view': (
+            segment_options.contrast_view if av and segment_options else None
+        ),
         'device': info.get('device'),
         'arithmetic': info.get('arithmetic'),
         'predictions': str(pred_dir) if pred_dir else None,

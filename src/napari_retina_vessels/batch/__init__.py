@@ -329,6 +329,7 @@ def run_batch(
     precision: str = 'auto',
     engine: str = 'auto',
     force: bool = False,
+    contrast_view: str = 'none',
 ) -> dict[str, Any]:
     """Segment photos into *out*, resuming earlier runs; write summary.csv.
 
@@ -339,6 +340,7 @@ def run_batch(
     out : str or os.PathLike
         Output folder (created).
     model, av, av_model, device, views, threshold, precision, engine, force
+    contrast_view
         As for :func:`~..pipeline.segment`; ``tta=True``, the old
         option, is ``views=4``.
     fmt : {'png', 'tif', 'npy'}
@@ -387,6 +389,7 @@ def run_batch(
         precision=precision,
         engine=engine,
         force=force,
+        contrast_view=contrast_view,
     )
     local = not wants_cluster(workers, scheduler)
     if local:

@@ -7,7 +7,7 @@ from typing import Any
 
 from ..errors import RetinaVesselsError
 from ..io.outputs import PROBABILITY_FORMATS
-from ..options import SegmentOptions
+from ..options import FIELDS, SegmentOptions
 
 __all__ = ['batch_settings', 'check_models', 'options_of']
 
@@ -24,6 +24,7 @@ def batch_settings(
     precision: str = 'auto',
     engine: str = 'auto',  # [#33 engine]
     force: bool = False,
+    contrast_view: str = 'none',
 ) -> dict[str, Any]:
     """Options that decide the outputs, with the weights' sha256.
 
@@ -46,6 +47,7 @@ def batch_settings(
         precision=precision,
         engine=engine,
         force=force,
+        contrast_view=contrast_view,
     )
     return {**options.record(), 'fmt': fmt}
 
@@ -53,23 +55,23 @@ def batch_settings(
 def options_of(settings: dict[str, Any], **extra: Any) -> SegmentOptions:
     """The :class:`~..options.SegmentOptions` a marker's *settings*
     record (model names resolved), with *extra* fields (``device``,
-    ``batch_size``) on top."""
-    return SegmentOptions(
-        model=settings['model'],
-        av=settings.get('av', True),
+    ``batch_size``) on top.
+
+    Every option the record stores under its own name is taken over,
+    so an option added to :meth:`~..options.SegmentOptions.record`
+    reaches the workers (local or Dask) without a change here; an
+    option the record leaves out has its default.
+    """
+    values = {k: settings[k] for k in FIELDS if k in settings}
+    values.update(
         av_model=settings.get('av_model') or 'default',
         views=(
             settings.get('vessel_views') or 2,
             settings.get('av_views') or 2,
         ),
-        threshold=settings.get('threshold'),
-        precision=settings.get('precision', 'auto'),
-        consistency=settings.get('consistency', 'graph'),
-        tile=settings.get('tile', 768),
-        engine=settings.get('engine', 'auto'),
-        force=settings.get('force', False),
-        **extra,
     )
+    values.update(extra)
+    return SegmentOptions(**values)
 
 
 def check_models(settings: dict[str, Any], device: str, local: bool) -> None:

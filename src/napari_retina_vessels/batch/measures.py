@@ -262,6 +262,7 @@ def run_measures(
     log: Callable[[str], Any] | None = None,
     precision: str = 'auto',
     corrections: str | os.PathLike | None = None,
+    contrast_view: str = 'none',
 ) -> dict[str, Any]:
     """Measure images into *out*, resuming earlier runs.
 
@@ -275,7 +276,7 @@ def run_measures(
     pixel_size_um : float, optional
         Micrometres per pixel for every image; otherwise from each disc
         (1.8 mm assumed).
-    model, av_model, device, threshold, precision
+    model, av_model, device, threshold, precision, contrast_view
         For photos, which are segmented first (with artery/vein).
     overwrite : bool
         Redo images that an earlier run finished.
@@ -331,6 +332,7 @@ def run_measures(
                 av_model=av_model,
                 threshold=threshold,
                 precision=precision,
+                contrast_view=contrast_view,
             ).record()
         )
     by_name, unmatched = _corrections_files(corrections, found, say)

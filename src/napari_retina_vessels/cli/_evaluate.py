@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from ._common import add_cluster_options, add_model_options, tqdm_progress
+from ._options import add_arguments
 
 
 def add_parser(sub: Any) -> None:
@@ -64,6 +65,7 @@ def add_parser(sub: Any) -> None:
         default=None,
         help='flip views of the vessel stage (default: --views)',
     )
+    add_arguments(ev, ('contrast_view',))
     ev.add_argument(
         '--model-fov',
         choices=['dataset', 'photo'],
@@ -102,6 +104,7 @@ def run(args: Any) -> int:
         views=args.views,
         precision=args.precision,
         engine=args.engine,  # [#33 engine]
+        contrast_view=args.contrast_view,
         threshold=args.threshold,
         av=args.av,
         av_model=args.av_model,

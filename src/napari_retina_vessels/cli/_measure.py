@@ -30,7 +30,15 @@ def add_parser(sub: Any) -> None:
     )
     # For photos, which are segmented first (with artery/vein).
     add_arguments(
-        me, ('model', 'av_model', 'device', 'precision', 'threshold')
+        me,
+        (
+            'model',
+            'av_model',
+            'device',
+            'precision',
+            'threshold',
+            'contrast_view',
+        ),
     )
     me.add_argument(
         '--overwrite',
@@ -74,6 +82,7 @@ def run(args: Any, inputs: list | None = None) -> int:
         av_model=args.av_model,
         device=args.device,
         precision=getattr(args, 'precision', 'auto'),
+        contrast_view=getattr(args, 'contrast_view', 'none'),
         threshold=args.threshold,
         overwrite=args.overwrite,
         measure_ungradable=args.measure_ungradable,

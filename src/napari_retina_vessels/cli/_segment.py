@@ -43,7 +43,7 @@ def add_parser(sub: Any) -> None:
         help='redo images whose outputs exist (default: skip)',
     )
     add_cluster_options(seg)
-    add_arguments(seg, ('batch_size', 'force'))
+    add_arguments(seg, ('batch_size', 'force', 'contrast_view'))
     seg.add_argument(
         '--measure',
         action='store_true',
@@ -90,6 +90,7 @@ def run(args: Any) -> int:
         scheduler=args.scheduler,
         batch_size=args.batch_size,
         force=args.force,
+        contrast_view=args.contrast_view,
         progress=tqdm_progress({'images', 'download'}),
         # tqdm.write keeps a message off the progress bar's line.
         log=lambda msg: tqdm.write(msg, file=sys.stderr),

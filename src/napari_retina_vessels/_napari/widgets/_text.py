@@ -31,6 +31,13 @@ ENGINE_TIP = (
     'on a GPU and for weights without converted files; torch or '
     'openvino force one.'
 )
+CONTRAST_VIEW_TIP = (
+    "The A/V stage's second view. none: the mirror image of the photo "
+    '(default). clahe: the mirror image of the CLAHE-equalised photo, '
+    'better on cameras the A/V model was not trained on and on hazy or '
+    'low-contrast photos, a little worse on clean photos of its '
+    'training cameras (see docs/results.md).'
+)
 THRESHOLD_TIP = (
     'Vessel probability cut-off. Moving it re-thresholds the '
     'last result where the slider stops; the model is not run again.'

@@ -135,15 +135,21 @@ class SegmentWidget(ProgressSlots, ThresholdSlots, Container):
         self.engine_hint.native.setWordWrap(True)
         self._show_engine_hint()
         self.device.changed.connect(self._show_engine_hint)
+        # The A/V stage's view of the photo: only with artery / vein on.
+        self.contrast_view = ComboBox(
+            label='A/V contrast',
+            tooltip=T.CONTRAST_VIEW_TIP,
+            choices=list(choices('contrast_view')),
+            value='none',
+            enabled=has_av,
+        )
         self.show_artery_prob = CheckBox(
             text='add artery probability layer',
             value=False,
             enabled=has_av,
             tooltip=T.ARTERY_PROB_TIP,
         )
-        self.av.changed.connect(
-            lambda on: setattr(self.show_artery_prob, 'enabled', bool(on))
-        )
+        self.av.changed.connect(self._av_toggled)
         self.show_fov = CheckBox(
             text='add FOV mask layer', value=False, tooltip=T.FOV_TIP
         )
@@ -183,6 +189,7 @@ class SegmentWidget(ProgressSlots, ThresholdSlots, Container):
             self.precision,
             self.engine,
             self.engine_hint,
+            self.contrast_view,
             self.show_artery_prob,
             self.show_fov,
             self.keep,
@@ -301,6 +308,11 @@ class SegmentWidget(ProgressSlots, ThresholdSlots, Container):
         getattr(notifications, f'show_{kind}')(note or message)
 
     # --------------------------------------------------------------- run
+    def _av_toggled(self, on) -> None:
+        """The A/V-only controls follow the artery / vein box."""
+        self.show_artery_prob.enabled = bool(on)
+        self.contrast_view.enabled = bool(on)
+
     def _show_engine_hint(self, _value=None) -> None:
         """Show the OpenVINO hint only where it would help (CPU, not
         installed)."""
@@ -328,6 +340,7 @@ class SegmentWidget(ProgressSlots, ThresholdSlots, Container):
             'views': int(self.views.value),
             'precision': self.precision.value,
             'engine': self.engine.value,  # [#33 engine]
+            'contrast_view': self.contrast_view.value,
             'threshold': float(self.threshold.value),
         }
         if source.stack:
