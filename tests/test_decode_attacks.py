@@ -14,6 +14,7 @@ import textwrap
 
 import numpy as np
 import pytest
+from memory import PEAK_MB_SOURCE, need_peak_counter, peak_mb, reset_peak
 from synthetic import fake_fundus, write_topcon_fda
 
 from napari_retina_vessels import io
@@ -133,6 +134,7 @@ def hostile(tmp_path_factory):
     """Every hostile file, read in ONE child process: {name: (error or
     shape)} plus the child's peak memory in MB."""
     pytest.importorskip('pydicom')
+    need_peak_counter()
     folder = tmp_path_factory.mktemp('hostile')
     files = {
         # 1.4 MB -> 4.4 GB in the report: 4.4 GB declared
@@ -183,7 +185,7 @@ def hostile(tmp_path_factory):
         assert path.stat().st_size < 10_000_000, name
     script = textwrap.dedent(
         """
-        import json, resource, sys
+        import json, sys
         from napari_retina_vessels import io
         out = {}
         for name, path in json.loads(sys.argv[1]).items():
@@ -192,10 +194,10 @@ def hostile(tmp_path_factory):
                 out[name] = list(read(path).shape)
             except Exception as err:
                 out[name] = type(err).__name__ + ': ' + str(err)
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(json.dumps({'results': out, 'peak_mb': peak}))
+        print(json.dumps({'results': out, 'peak_mb': peak_mb()}))
         """
     )
+    script = PEAK_MB_SOURCE + script
     done = subprocess.run(
         [
             sys.executable,
@@ -290,17 +292,14 @@ def test_attack_2_dicom_header_readers_do_not_inflate_the_pixels(tmp_path):
     header: pydicom's stop_before_pixels still inflated a deflated file
     whole (2 MB -> 4 GB, 35 s)."""
     pytest.importorskip('pydicom')
-    import resource
-
     from napari_retina_vessels.measures.calibration import file_calibration
 
     bomb = _deflated_zeros(tmp_path / 'bomb.dcm', 1, 1, 2_000_000_000)
     assert bomb.stat().st_size < 3_000_000
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    before = reset_peak()
     assert io.read_pixel_spacing(bomb) is None
     assert file_calibration(bomb).pixel_size_um is None
-    grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
-    assert grown < 200_000  # kB
+    assert peak_mb() - before < 200
     rgb = fake_fundus(40, 48)
     path = _dicom(
         tmp_path / 'ok.dcm',
