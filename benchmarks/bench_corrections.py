@@ -11,6 +11,9 @@ times that update on the ground-truth A/V maps of RITE test 01 (DRIVE
   repeat (the widest first), after the photo's first measurement (what
   the widget has kept from it, nothing else);
 - ``exclude``: a zone-B vein excluded, a different one each repeat;
+- ``paint``: a 9 x 9 px square erased across a zone-B artery's centre,
+  a different one each repeat (a grader cutting a vessel: every class
+  map is traced again);
 - ``again``: the same maps measured again (the disc moved, an undo).
 
 Each update is followed by the reference job
@@ -50,7 +53,7 @@ from napari_retina_vessels.measures.correcting import (  # noqa: E402
 )
 
 TARGETS = {'DRIVE': 1.0, 'HRF': 3.0}
-CHANGES = ('flip', 'exclude', 'again')
+CHANGES = ('flip', 'exclude', 'paint', 'again')
 
 
 def _cases(root: Path):
@@ -98,6 +101,18 @@ def _zone_b(seg, label):
     ]
 
 
+def _erased(shape, centres, r: int):
+    """A painted image erasing 9 x 9 px around the r-th centre."""
+    import numpy as np
+
+    from napari_retina_vessels.measures.corrections import ERASED
+
+    painted = np.zeros(shape[:2], np.uint8)
+    y, x = centres[r % len(centres)]
+    painted[max(y - 4, 0) : y + 5, max(x - 4, 0) : x + 5] = ERASED
+    return painted
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--repeats', type=int, default=5)
@@ -128,11 +143,12 @@ def main(argv=None) -> int:
                     at, new = arteries[r % len(arteries)], 'vein'
                 elif change == 'exclude':
                     at, new = veins[r % len(veins)], 'exclude'
-                corr = (
-                    None
-                    if change == 'again'
-                    else {'segments': [{'at': at, 'label': new}]}
-                )
+                if change == 'paint':
+                    corr = {'painted': _erased(av.shape, arteries, r)}
+                elif change == 'again':
+                    corr = None
+                else:
+                    corr = {'segments': [{'at': at, 'label': new}]}
                 t0 = time.perf_counter()
                 m = _update(av, photo, disc, corr, fov)
                 times[change].append(time.perf_counter() - t0)
@@ -152,11 +168,11 @@ def main(argv=None) -> int:
                     f'[{min(q):.2f}-{max(q):.2f}]'
                 )
             print(line)
-        flip = statistics.median(times['flip'])
+        worst = max(statistics.median(times[c]) for c in CHANGES)
         row, before = flipped.image.iloc[0], first.image.iloc[0]
         print(
-            f'  target <= {TARGETS[key]:g} s after a flip: '
-            f'{"met" if flip <= TARGETS[key] else "MISSED"} (widest zone-B '
+            f'  target <= {TARGETS[key]:g} s after each change: '
+            f'{"met" if worst <= TARGETS[key] else "MISSED"} (widest zone-B '
             f'artery flipped: CRAE {before["crae_px"]} -> {row["crae_px"]} '
             f'px, CRVE {before["crve_px"]} -> {row["crve_px"]} px)'
         )
