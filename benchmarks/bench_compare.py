@@ -63,20 +63,29 @@ NAMES = {
 }
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def compare_parser(doc: str) -> argparse.ArgumentParser:
+    """The command line of a side-by-side comparison of two versions."""
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
     ap.add_argument('old', help='src folder of the old version')
     ap.add_argument('new', help='src folder of the new version')
     ap.add_argument('--threads', type=int, default=2)
     ap.add_argument('--rounds', type=int, default=5)
     ap.add_argument('--reference', default=str(REFERENCE))
-    args = ap.parse_args()
+    return ap
 
+
+def side_by_side(worker: str, args, jobs_of_round) -> tuple[dict, list]:
+    """Run *worker* (a script reading one JSON job per line, answering
+    one JSON number) once with each of ``args.old`` and ``args.new`` first
+    on ``sys.path``; hand it the jobs of each round (``jobs_of_round(r)``:
+    ``(key, job)`` pairs), alternating which version goes first, with the
+    reference job after each round. Returns ``{(version, key): [seconds,
+    ...]}`` and the reference job's seconds."""
     versions = {}
     for name, src in (('old', args.old), ('new', args.new)):
         src = str(Path(src).resolve())
         proc = subprocess.Popen(
-            [sys.executable, '-c', WORKER, src, str(args.threads)],
+            [sys.executable, '-c', worker, src, str(args.threads)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -96,18 +105,28 @@ def main() -> None:
     refs = []
     for r in range(args.rounds):
         order = ('old', 'new') if r % 2 == 0 else ('new', 'old')
-        for what, av, n in JOBS:
-            for i in range(n):
-                for name in order:
-                    job = {'what': what, 'i': i, 'av': av}
-                    times.setdefault((name, what, av), []).append(
-                        ask(name, job)
-                    )
+        for key, job in jobs_of_round(r):
+            for name in order:
+                times.setdefault((name, key), []).append(ask(name, job))
         if reference is not None:
             refs.append(reference(args.threads, 5))
     for proc in versions.values():
         proc.stdin.close()
         proc.wait()
+    return times, refs
+
+
+def main() -> None:
+    args = compare_parser(__doc__).parse_args()
+    times, refs = side_by_side(
+        WORKER,
+        args,
+        lambda r: [
+            ((what, av), {'what': what, 'i': i, 'av': av})
+            for what, av, n in JOBS
+            for i in range(n)
+        ],
+    )
 
     ref = statistics.median(refs) if refs else None
     print(
@@ -117,8 +136,8 @@ def main() -> None:
     if ref is not None:
         print(f'reference job: {ref:.3f} s (median of the rounds)')
     for what, av, _ in JOBS:
-        old = statistics.median(times[('old', what, av)])
-        new = statistics.median(times[('new', what, av)])
+        old = statistics.median(times[('old', (what, av))])
+        new = statistics.median(times[('new', (what, av))])
         line = f'{NAMES[(what, av)]:34s} old {old:.3f} s  new {new:.3f} s'
         if ref is not None:
             line += f'  ({old / ref:.2f}x -> {new / ref:.2f}x the reference)'

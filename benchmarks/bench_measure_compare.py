@@ -26,15 +26,12 @@ Usage::
 
 from __future__ import annotations
 
-import argparse
-import json
 import statistics
-import subprocess
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_inference import REFERENCE, _reference  # noqa: E402
+from bench_compare import compare_parser, side_by_side  # noqa: E402
 
 WORKER = r"""
 import json, os, sys, time
@@ -128,49 +125,15 @@ PHOTOS = {'drive': 'DRIVE 565 x 584', 'hrf': 'HRF 3504 x 2336'}
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument('old', help='src folder of the old version')
-    ap.add_argument('new', help='src folder of the new version')
-    ap.add_argument('--threads', type=int, default=2)
-    ap.add_argument('--rounds', type=int, default=5)
-    ap.add_argument('--reference', default=str(REFERENCE))
-    args = ap.parse_args()
-
-    versions = {}
-    for name, src in (('old', args.old), ('new', args.new)):
-        src = str(Path(src).resolve())
-        proc = subprocess.Popen(
-            [sys.executable, '-c', WORKER, src, str(args.threads)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        if proc.stdout.readline().strip() != 'ready':
-            sys.exit(f'the {name} version ({src}) did not start')
-        versions[name] = proc
-
-    def ask(name: str, job: dict) -> float:
-        proc = versions[name]
-        proc.stdin.write(json.dumps(job) + '\n')
-        proc.stdin.flush()
-        return json.loads(proc.stdout.readline())
-
-    reference = _reference(args.reference)
-    times: dict = {}
-    refs = []
-    for r in range(args.rounds):
-        order = ('old', 'new') if r % 2 == 0 else ('new', 'old')
-        for photo, what in JOBS:
-            for name in order:
-                job = {'photo': photo, 'what': what, 'round': r}
-                times.setdefault((name, photo, what), []).append(
-                    ask(name, job)
-                )
-        if reference is not None:
-            refs.append(reference(args.threads, 5))
-    for proc in versions.values():
-        proc.stdin.close()
-        proc.wait()
+    args = compare_parser(__doc__).parse_args()
+    times, refs = side_by_side(
+        WORKER,
+        args,
+        lambda r: [
+            ((photo, what), {'photo': photo, 'what': what, 'round': r})
+            for photo, what in JOBS
+        ],
+    )
 
     ref = statistics.median(refs) if refs else None
     print(
@@ -183,8 +146,8 @@ def main() -> None:
             f'{min(refs):.3f}-{max(refs):.3f} s)'
         )
     for photo, what in JOBS:
-        old = statistics.median(times[('old', photo, what)])
-        new = statistics.median(times[('new', photo, what)])
+        old = statistics.median(times[('old', (photo, what))])
+        new = statistics.median(times[('new', (photo, what))])
         line = f'{PHOTOS[photo]} {what:8s} old {old:.3f} s  new {new:.3f} s'
         if ref is not None:
             line += f'  ({old / ref:.2f}x -> {new / ref:.2f}x the reference)'
