@@ -57,14 +57,9 @@ def check_contrast_view(value: object) -> str:
     """
     if value is None or value is False:
         return 'none'
-    if isinstance(value, str) and value.lower() in CONTRAST_VIEWS:
-        return value.lower()
-    from .errors import InvalidOptionError
+    from ._choices import one_of
 
-    raise InvalidOptionError(
-        f'contrast_view must be one of {", ".join(CONTRAST_VIEWS)}, not '
-        f'{value!r}'
-    )
+    return one_of('contrast_view', value, CONTRAST_VIEWS)
 
 
 def clahe_luminance(

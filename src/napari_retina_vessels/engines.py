@@ -64,11 +64,9 @@ def check_engine(engine: str) -> str:
     ------
     InvalidOptionError
     """
-    if not isinstance(engine, str) or engine.lower() not in ENGINES:
-        raise InvalidOptionError(
-            f'engine must be one of {", ".join(ENGINES)}, got {engine!r}'
-        )
-    return engine.lower()
+    from ._choices import one_of
+
+    return one_of('engine', engine, ENGINES)
 
 
 @lru_cache(maxsize=1)

@@ -33,6 +33,7 @@ import warnings
 from dataclasses import dataclass
 from typing import Any
 
+from ._choices import one_of
 from .contrast_views import CONTRAST_VIEWS, check_contrast_view
 from .engines import ENGINES, check_engine
 from .errors import InvalidOptionError
@@ -154,12 +155,7 @@ def check_precision(precision: Any) -> str:
     ------
     InvalidOptionError
     """
-    if not isinstance(precision, str) or precision.lower() not in PRECISIONS:
-        raise InvalidOptionError(
-            f'precision must be one of {", ".join(PRECISIONS)}, '
-            f'got {precision!r}'
-        )
-    return precision.lower()
+    return one_of('precision', precision, PRECISIONS)
 
 
 def check_batch_size(size: Any) -> int | None:
