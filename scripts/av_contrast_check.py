@@ -1,11 +1,13 @@
-"""The pipeline's ``contrast_view='clahe'`` scored end to end on the 20
+"""The pipeline's contrast views scored end to end on the 20
 RITE test photos, as a user runs it (``segment(photo)``: the FOV found
 in the photo, default models, 2 views, float32, torch), against the
 default: intersection accuracy as ``evaluate --av --model-fov photo``
 counts it (labelled artery and vein pixels inside the dataset's FOV
 that the model calls vessel; crossings and uncertain excluded; pooled).
 It checks that the engine does what ``scripts/av_loco.py`` measured as
-the row ``v3 + clahe2/f``.
+the row ``v3 + clahe2/f`` (``'clahe'``) and what
+``scripts/av_auto_view.py`` chose for ``'auto'`` (the default; the
+photos that got the view are counted).
 
 Usage: python scripts/av_contrast_check.py
 """
@@ -23,10 +25,20 @@ def main() -> None:
     from napari_retina_vessels.datasets import discover, load_sample
 
     data = Path(os.environ.get('RETINA_VESSELS_DATA', 'datasets'))
-    tot = {'none': [0, 0], 'clahe': [0, 0]}
+    from napari_retina_vessels._quality_features import canonical_copy
+    from napari_retina_vessels.contrast_views import (
+        distance,
+        photo_statistics,
+    )
+
+    tot = {'none': [0, 0], 'clahe': [0, 0], 'auto': [0, 0]}
+    chosen = []
     for s in discover(data / 'RITE' / 'test'):
         d = load_sample(s)
         lab = ((d['av'] == 1) | (d['av'] == 2)) & d['fov']
+        rgb_s, fov_s, _ = canonical_copy(d['image'])
+        dist = distance(photo_statistics(rgb_s, fov_s))
+        chosen.append(f'{s.name} {dist:.2f}')
         for view, acc in tot.items():
             r = nrv.segment(
                 d['image'],
@@ -44,6 +56,8 @@ def main() -> None:
             f'contrast_view={view}: RITE test intersection accuracy '
             f'{right / counted:.4f} ({counted} pixels counted)'
         )
+    print('distance of each photo (auto adds the view above 2.25):')
+    print(', '.join(chosen))
 
 
 if __name__ == '__main__':

@@ -52,16 +52,22 @@ def test_every_recorded_option_reaches_the_workers():
         device='cpu',
         batch_size=3,
     )
-    # A marker of a run without the option gives its default.
-    assert options_of(SegmentOptions().record()).contrast_view == 'none'
+    # A marker of a run without the option (before 'auto' became the
+    # default) ran with none.
+    record = SegmentOptions(contrast_view='none').record()
+    assert options_of(record).contrast_view == 'none'
 
 
 def test_batch_settings_record_the_contrast_view():
     on = batch_settings(
         'default', True, 'default', False, None, 'png', contrast_view='clahe'
     )
-    off = batch_settings('default', True, 'default', False, None, 'png')
+    off = batch_settings(
+        'default', True, 'default', False, None, 'png', contrast_view='none'
+    )
     assert on['contrast_view'] == 'clahe' and 'contrast_view' not in off
+    default = batch_settings('default', True, 'default', False, None, 'png')
+    assert default['contrast_view'] == 'auto'
     # Without A/V the view changes nothing, so it is not recorded.
     assert 'contrast_view' not in batch_settings(
         'default',
@@ -104,7 +110,9 @@ def test_cli_flag_reaches_options_and_marker_and_a_change_redoes(
     # The same value again is done; another value re-segments.
     assert main([*args, '--contrast-view', 'clahe']) == 0
     assert seen == ['clahe']
-    res = run_batch([photo], out, av=True, device='cpu', views=1)
+    res = run_batch(
+        [photo], out, av=True, device='cpu', views=1, contrast_view='none'
+    )
     assert (res['done'], res['skipped']) == (1, 0)
     assert seen == ['clahe', 'none']
     assert 'contrast_view' not in _marker(out)
@@ -175,6 +183,8 @@ def test_evaluate_runs_and_reports_the_view(tmp_path):
     assert main([*args, '--contrast-view', 'clahe']) == 0
     assert json.loads(out.read_text())['contrast_view'] == 'clahe'
     assert main(args) == 0
+    assert json.loads(out.read_text())['contrast_view'] == 'auto'
+    assert main([*args, '--contrast-view', 'none']) == 0
     assert json.loads(out.read_text())['contrast_view'] == 'none'
 
 
@@ -187,7 +197,7 @@ def test_dask_workers_segment_with_the_view(tmp_path):
     exact = {'av': True, 'device': 'cpu', 'precision': 'fp32'}
     labels = {}
     for name, extra in (
-        ('none', {}),
+        ('none', {'contrast_view': 'none'}),
         ('clahe', {'contrast_view': 'clahe'}),
         ('dask', {'contrast_view': 'clahe', 'workers': 1}),
     ):

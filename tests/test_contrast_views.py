@@ -30,11 +30,12 @@ def test_check_contrast_view_accepts_names_and_refuses_others():
         check_contrast_view('gamma')
     with pytest.raises(InvalidOptionError):
         SegmentOptions(contrast_view='sharpen')
-    assert SegmentOptions().contrast_view == 'none'
+    assert check_contrast_view('Auto') == 'auto'
+    assert SegmentOptions().contrast_view == 'auto'
 
 
 def test_record_names_the_view_only_when_it_changes_the_maps():
-    base = SegmentOptions().record()
+    base = SegmentOptions(contrast_view='none').record()
     assert 'contrast_view' not in base
     on = SegmentOptions(contrast_view='clahe').record()
     assert on['contrast_view'] == 'clahe'
@@ -73,7 +74,9 @@ def test_clahe_raises_local_contrast_and_keeps_colour():
 
 
 def test_segment_with_contrast_view(photo):
-    plain = segment(photo, precision='fp32', device='cpu')
+    plain = segment(
+        photo, precision='fp32', device='cpu', contrast_view='none'
+    )
     seen = segment(
         photo, precision='fp32', device='cpu', contrast_view='clahe'
     )
@@ -100,7 +103,7 @@ def test_contrast_view_costs_no_more_network_passes(photo, monkeypatch):
         return real(model, x, device, views, *args, **kwargs)
 
     monkeypatch.setattr(inference, '_forward', counting)
-    segment(photo, precision='fp32', device='cpu')
+    segment(photo, precision='fp32', device='cpu', contrast_view='none')
     default = sum(passes)
     passes.clear()
     segment(photo, precision='fp32', device='cpu', contrast_view='clahe')

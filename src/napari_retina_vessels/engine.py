@@ -343,12 +343,15 @@ def run(
                 fill()
             if not batch:
                 continue
-            if opts.av and opts.contrast_view == 'clahe':
-                from .contrast_views import clahe_luminance
+            if opts.av and opts.contrast_view != 'none':
+                from .contrast_views import equalised_view
 
-                # Equalised in the pool while the vessel network runs.
+                # Chosen and equalised in the pool while the vessel
+                # network runs.
                 for p in batch:
-                    p.contrast = pool.submit(clahe_luminance, p.rgb_s, p.fov_s)
+                    p.contrast = pool.submit(
+                        equalised_view, p.rgb_s, p.fov_s, opts.contrast_view
+                    )
             logits = yield from nets.predict(
                 'vessels', [p.x for p in batch], log
             )
@@ -362,7 +365,7 @@ def run(
             av_logits = [None] * len(batch)
             if opts.av:
                 xs = [_av_input(p, mode, av_mode) for p in batch]
-                if opts.contrast_view == 'clahe':
+                if opts.contrast_view != 'none':
                     from .contrast_views import contrast_av_logits
 
                     av_logits = yield from contrast_av_logits(

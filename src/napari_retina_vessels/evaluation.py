@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from .contrast_views import DEFAULT_VIEW
 from .errors import (
     DatasetError,
     InvalidOptionError,
@@ -271,7 +272,7 @@ def evaluate_dataset(
     strict: bool = False,
     engine: str = 'auto',  # [#33 engine]
     model_fov: str = 'dataset',
-    contrast_view: str = 'none',
+    contrast_view: str = DEFAULT_VIEW,
 ) -> dict[str, Any]:
     """Score a model (or saved maps) on a dataset folder.
 

@@ -34,7 +34,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._choices import one_of
-from .contrast_views import CONTRAST_VIEWS, check_contrast_view
+from .contrast_views import (
+    CONTRAST_VIEWS,
+    DEFAULT_VIEW,
+    check_contrast_view,
+)
 from .engines import ENGINES, check_engine
 from .errors import InvalidOptionError
 
@@ -99,12 +103,13 @@ FIELDS = {
     'when installed (int8 under precision auto), torch elsewhere',
     'force': 'run the networks even on a photo the quality gate ends '
     'early (a blank frame, an empty or tiny field of view)',
-    'contrast_view': 'A/V stage: none (default) averages the photo and '
-    'its mirror image; clahe takes the mirror of the CLAHE-equalised '
-    'photo instead (better on cameras the A/V model was not trained on '
-    'and on low-contrast or hazy photos, a little worse on clean photos '
-    'of its training cameras; the equalisation adds about 0.1 s per '
-    'DRIVE-sized photo on a CPU core)',
+    'contrast_view': 'A/V stage: auto (default) adds a CLAHE-equalised '
+    'mirror view only for a photo unlike the training photos (contrast, '
+    'detail or haze far from theirs: other cameras, hazy or low-contrast '
+    'photos); clahe adds it for every photo (a little worse on clean '
+    'photos of the training cameras); none averages the photo and its '
+    'mirror image. The equalisation adds about 0.1 s per DRIVE-sized '
+    'photo that gets it on a CPU core',
 }
 
 #: Old keyword spellings still accepted, with a DeprecationWarning.
@@ -305,7 +310,7 @@ class SegmentOptions:
     tile: int = 768
     force: bool = False
     engine: str = 'auto'
-    contrast_view: str = 'none'
+    contrast_view: str = DEFAULT_VIEW
 
     def __post_init__(self) -> None:
         fix = {

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from .contrast_views import DEFAULT_VIEW
 from .engine import Done, check_photo, run
 from .engine import looks_grey as _looks_grey  # noqa: F401 - old name
 from .errors import InvalidImageError
@@ -90,7 +91,7 @@ def iter_segment(
     precision: str = 'auto',
     force: bool = False,
     engine: str = 'auto',
-    contrast_view: str = 'none',
+    contrast_view: str = DEFAULT_VIEW,
 ) -> Generator[Any, None, Segmentation]:
     """Segment vessels (and arteries/veins) of one fundus photograph.
 

@@ -37,7 +37,9 @@ def test_contrast_choice_follows_av_and_reaches_the_run(
     viewer, w = widget
     # The CLI's choices, from the one list in options.
     assert tuple(w.contrast_view.choices) == choices('contrast_view')
-    assert w.contrast_view.value == 'none'
+    # The default of the options (the one place it is set).
+    assert w.contrast_view.value == 'auto'
+    w.contrast_view.value = 'none'
     w.av.value = False
     assert not w.contrast_view.enabled
     w.av.value = True

@@ -24,6 +24,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from ..contrast_views import DEFAULT_VIEW
 from ..errors import (
     DeviceError,
     OutputError,
@@ -329,7 +330,7 @@ def run_batch(
     precision: str = 'auto',
     engine: str = 'auto',
     force: bool = False,
-    contrast_view: str = 'none',
+    contrast_view: str = DEFAULT_VIEW,
 ) -> dict[str, Any]:
     """Segment photos into *out*, resuming earlier runs; write summary.csv.
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..contrast_views import DEFAULT_VIEW
 from ..errors import RetinaVesselsError
 from ..io.outputs import PROBABILITY_FORMATS
 from ..options import FIELDS, SegmentOptions
@@ -24,7 +25,7 @@ def batch_settings(
     precision: str = 'auto',
     engine: str = 'auto',  # [#33 engine]
     force: bool = False,
-    contrast_view: str = 'none',
+    contrast_view: str = DEFAULT_VIEW,
 ) -> dict[str, Any]:
     """Options that decide the outputs, with the weights' sha256.
 
@@ -65,6 +66,9 @@ def options_of(settings: dict[str, Any], **extra: Any) -> SegmentOptions:
     values = {k: settings[k] for k in FIELDS if k in settings}
     values.update(
         av_model=settings.get('av_model') or 'default',
+        # Markers of runs before 'auto' became the default record no
+        # contrast view: theirs was 'none'.
+        contrast_view=settings.get('contrast_view') or 'none',
         views=(
             settings.get('vessel_views') or 2,
             settings.get('av_views') or 2,

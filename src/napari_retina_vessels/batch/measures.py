@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from ..contrast_views import DEFAULT_VIEW
 from ..errors import (
     DeviceError,
     OutputError,
@@ -262,7 +263,7 @@ def run_measures(
     log: Callable[[str], Any] | None = None,
     precision: str = 'auto',
     corrections: str | os.PathLike | None = None,
-    contrast_view: str = 'none',
+    contrast_view: str = DEFAULT_VIEW,
 ) -> dict[str, Any]:
     """Measure images into *out*, resuming earlier runs.
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+from ..contrast_views import DEFAULT_VIEW
 from ._common import add_cluster_options, tqdm_progress
 from ._options import add_arguments
 
@@ -82,7 +83,7 @@ def run(args: Any, inputs: list | None = None) -> int:
         av_model=args.av_model,
         device=args.device,
         precision=getattr(args, 'precision', 'auto'),
-        contrast_view=getattr(args, 'contrast_view', 'none'),
+        contrast_view=getattr(args, 'contrast_view', DEFAULT_VIEW),
         threshold=args.threshold,
         overwrite=args.overwrite,
         measure_ungradable=args.measure_ungradable,

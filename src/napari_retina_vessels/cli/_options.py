@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ..contrast_views import CONTRAST_VIEWS
+from ..contrast_views import CONTRAST_VIEWS, DEFAULT_VIEW
 from ..errors import InvalidOptionError
 from ..options import (
     ENGINES,
@@ -52,7 +52,7 @@ _ARGS = {
     # argparse's own 'invalid choice' line names every choice.
     'precision': {'default': 'auto', 'choices': PRECISIONS},
     'engine': {'default': 'auto', 'choices': ENGINES},
-    'contrast_view': {'default': 'none', 'choices': CONTRAST_VIEWS},
+    'contrast_view': {'default': DEFAULT_VIEW, 'choices': CONTRAST_VIEWS},
     'views': {'default': None, 'type': _argtype(_check_views_pair)},
     'threshold': {'default': None, 'type': _argtype(check_threshold)},
     # A switch: the photos the gate ends early are segmented anyway.

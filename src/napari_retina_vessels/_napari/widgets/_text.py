@@ -32,11 +32,12 @@ ENGINE_TIP = (
     'openvino force one.'
 )
 CONTRAST_VIEW_TIP = (
-    "The A/V stage's second view. none: the mirror image of the photo "
-    '(default). clahe: the mirror image of the CLAHE-equalised photo, '
-    'better on cameras the A/V model was not trained on and on hazy or '
-    'low-contrast photos, a little worse on clean photos of its '
-    'training cameras (see docs/results.md).'
+    "The A/V stage's second view. auto (default): the mirror image of "
+    'the CLAHE-equalised photo for a photo unlike the training photos '
+    '(another camera, hazy or low contrast), of the photo itself '
+    'otherwise. clahe: the equalised view for every photo (a little '
+    'worse on clean photos of the training cameras). none: always the '
+    'mirror image of the photo (see docs/results.md).'
 )
 THRESHOLD_TIP = (
     'Vessel probability cut-off. Moving it re-thresholds the '

@@ -58,7 +58,7 @@ class SegmentWidget(ProgressSlots, ThresholdSlots, Container):
         from qtpy.QtCore import QTimer
 
         from ...inference import available_devices
-        from ...options import VESSEL_VIEWS, choices
+        from ...options import VESSEL_VIEWS, SegmentOptions, choices
         from ...weights import list_models
 
         super().__init__(labels=True)
@@ -140,7 +140,7 @@ class SegmentWidget(ProgressSlots, ThresholdSlots, Container):
             label='A/V contrast',
             tooltip=T.CONTRAST_VIEW_TIP,
             choices=list(choices('contrast_view')),
-            value='none',
+            value=SegmentOptions().contrast_view,
             enabled=has_av,
         )
         self.show_artery_prob = CheckBox(
