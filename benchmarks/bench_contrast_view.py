@@ -1,13 +1,15 @@
-"""What ``contrast_view='clahe'`` costs: seconds per DRIVE test photo,
-vessels + A/V in float32 on the CPU, with and without the contrast view,
+"""What the contrast views cost: seconds per DRIVE test photo,
+vessels + A/V in float32 on the CPU, with each contrast view,
 each as its ratio to the reference job
 (``../shared/tools/cpu_reference.py``) timed right after it, interleaved
 over the photos (median and range of the ratios); and the
 equalisation alone (``contrast_views.clahe_luminance`` on the photo,
-one thread of its own) as its ratio to the reference job.
+one thread of its own) and the statistics ``'auto'`` decides on
+(``contrast_views.photo_statistics`` on the canonical photo, every
+photo pays them) as their ratio to the reference job.
 
 Usage: python benchmarks/bench_contrast_view.py [--threads 2] [--photos 6]
-       [--alone]   (the equalisation only)
+       [--alone]   (the equalisation and the statistics only)
 """
 
 from __future__ import annotations
@@ -43,27 +45,42 @@ def main() -> None:
     photos = photos[: args.photos]
     kw = {'device': 'cpu', 'precision': 'fp32', 'engine': 'torch'}
     nrv.segment(nrv.imread(photos[0]), **kw)  # warm-up
-    from napari_retina_vessels.contrast_views import clahe_luminance
-    from napari_retina_vessels.fov import fov_mask
-
-    alone, seconds = [], []
-    for path in photos:
-        img = nrv.imread(path)
-        rgb, fov = img.astype('float32') / 255, fov_mask(img)
-        t = time.perf_counter()
-        clahe_luminance(rgb, fov)
-        dt = time.perf_counter() - t
-        seconds.append(dt)
-        alone.append(dt / reference_seconds(threads=args.threads, repeats=3))
-    print(
-        f'equalisation alone: {statistics.median(seconds):.3f} s, '
-        f'{statistics.median(alone):.2f}x the reference job (range '
-        f'{min(alone):.2f}-{max(alone):.2f}x)',
-        flush=True,
+    from napari_retina_vessels._quality_features import canonical_copy
+    from napari_retina_vessels.contrast_views import (
+        clahe_luminance,
+        photo_statistics,
     )
+
+    def equalise(img):
+        rgb, fov, _ = canonical_copy(img)
+        return lambda: clahe_luminance(rgb, fov)
+
+    def statistics_of(img):
+        rgb, fov, _ = canonical_copy(img)
+        return lambda: photo_statistics(rgb, fov)
+
+    for name, job in (
+        ('equalisation', equalise),
+        ('auto statistics', statistics_of),
+    ):
+        alone, seconds = [], []
+        for path in photos:
+            work = job(nrv.imread(path))
+            t = time.perf_counter()
+            work()
+            dt = time.perf_counter() - t
+            seconds.append(dt)
+            ref = reference_seconds(threads=args.threads, repeats=3)
+            alone.append(dt / ref)
+        print(
+            f'{name} alone: {statistics.median(seconds):.3f} s, '
+            f'{statistics.median(alone):.3f}x the reference job (range '
+            f'{min(alone):.3f}-{max(alone):.3f}x)',
+            flush=True,
+        )
     if args.alone:
         return
-    ratios: dict[str, list[float]] = {'none': [], 'clahe': []}
+    ratios: dict[str, list[float]] = {'none': [], 'clahe': [], 'auto': []}
     for path in photos:
         img = nrv.imread(path)
         for view in ratios:
