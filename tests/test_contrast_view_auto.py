@@ -121,3 +121,26 @@ def test_a_mixed_batch_gives_each_photo_its_own_choice(photos):
     assert not np.allclose(
         both[1].artery_probability, plain_hazy.artery_probability, atol=1e-3
     )
+
+
+@pytest.mark.data
+@pytest.mark.slow
+def test_reference_is_the_training_photos_statistics(data_root):
+    """The shipped table is what ``scripts/av_auto_view.py --reference``
+    measures: a change to :func:`photo_statistics` must refit it."""
+    from napari_retina_vessels._quality_features import canonical_copy
+    from napari_retina_vessels.io.datasets import discover, load_sample
+
+    held_out = {'RITE': ('39', '40'), 'HRF-AV': ('08_g', '08_h')}
+    rows = []
+    for camera, names in held_out.items():
+        for s in discover(data_root / camera / 'training'):
+            if s.name.startswith(names):
+                continue
+            rgb_s, fov_s, _ = canonical_copy(load_sample(s)['image'])
+            rows.append(photo_statistics(rgb_s, fov_s))
+    assert len(rows) == 40
+    for name, (mean, sd) in REFERENCE.items():
+        values = [r[name] for r in rows]
+        assert np.mean(values) == pytest.approx(mean, rel=0.02, abs=2e-3)
+        assert np.std(values) == pytest.approx(sd, rel=0.05, abs=2e-3)
