@@ -92,10 +92,11 @@ def _save(out, src, name, label, image):
     )
 
 
-def _versions(per_source):
+def _versions(per_source, only=None):
     """(source, name::version, label, loader) of the synthetic versions
     that ``quality_model.py features`` made of the first *per_source*
-    photos of each source (the same random draw)."""
+    photos of each source (the same random draw), or of those listed in
+    *only* (a set of (source, name, version))."""
     from napari_retina_vessels._quality_features import canonical_copy
     from napari_retina_vessels.io import imread
 
@@ -103,12 +104,18 @@ def _versions(per_source):
     for src, path, _, degrade in QMOD._photos():
         if not degrade or seen.get(src, 0) >= per_source:
             continue
+        if only is not None and not any(
+            (src, path.name) == o[:2] for o in only
+        ):
+            continue
         seen[src] = seen.get(src, 0) + 1
         rng = np.random.default_rng(sum(path.name.encode()))
         rgb_s, fov_s, _ = canonical_copy(imread(path))
         vs = QMOD.versions(rgb_s, fov_s, rng)
         for n, im, lab in QMOD._pick(vs, rgb_s, rng):
-            if n != 'original':
+            if n != 'original' and (
+                only is None or (src, path.name, n) in only
+            ):
                 yield src, f'{path.name}::{n}', lab, (lambda im=im: im)
 
 
@@ -116,6 +123,11 @@ def cmd_maps(args):
     from napari_retina_vessels.io import imread
 
     MAPS.mkdir(parents=True, exist_ok=True)
+    if args.only:
+        lines = Path(args.only).read_text().splitlines()
+        only = {tuple(t.split('\t')) for t in lines if t}
+        _run(_versions(10**9, only))
+        return
     if args.versions:
         _run(_versions(args.versions))
         return
@@ -167,6 +179,13 @@ def main(argv=None) -> int:
         metavar='N',
         help='maps: the synthetic versions of the first N photos of each '
         'source instead',
+    )
+    parser.add_argument(
+        '--only',
+        default=None,
+        metavar='FILE',
+        help='maps: the synthetic versions listed in FILE (source, photo '
+        'and version, tab-separated, one a line) instead',
     )
     args = parser.parse_args(argv)
     if args.command == 'maps':

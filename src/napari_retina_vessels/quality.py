@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from ._quality_evidence import clear_map, map_findings
 from ._quality_features import (  # noqa: F401  (imported from here too)
     WORK_DIAMETER,
     _block_mean,
@@ -105,7 +106,23 @@ EVIDENCE = {
     'disc_convergence': 0.304,
     'top5_share': 0.786,
     'vessel_density': 0.038,
+    'vessel_length': 2.6,
 }
+
+#: Upper limits of the retina evidence: a map that closes more small
+#: cells per field-of-view diameter of vessel than any real retina's
+#: (``mesh``: scales, lattices, gravel) is not a fundus photograph.
+EVIDENCE_MAX = {'mesh': 8.2}
+
+#: When a clear vessel map outweighs the image model (see
+#: :func:`._quality_evidence.clear_map`): a photo the model calls
+#: ungradable with a gradable probability of at least ``p_gradable``
+#: whose map passes every check and is at least ``vessel_length``
+#: field-of-view diameters long is ``usable``, with :data:`CLEAR_REASON`.
+CLEAR_MAP = {'p_gradable': 0.1, 'vessel_length': 5.2}
+CLEAR_REASON = (
+    'the image model doubted this photo but its vessel map is clear'
+)
 
 _REASONS = {
     'fov_fraction': 'the field of view is small ({:.0%} of the image)',
@@ -390,28 +407,40 @@ def assess_prediction(
         if s < 0.999:
             found.append((s, _REASONS[name].format(measures[key])))
     kind = quality.kind
-    if 'tree_share' not in pm:
-        found.append((0.0, 'no vessels found in the field of view'))
-    else:
-        low = {k: pm.get(k, 1.0) < v for k, v in EVIDENCE.items()}
-        if low['top5_share'] or (
-            low['tree_share'] and low['disc_convergence']
-        ):
-            kind = 'not a fundus photo'
-            found.insert(0, (0.0, NOT_FUNDUS))
-        elif low['vessel_density']:
-            found.insert(
-                0,
-                (
-                    0.0,
-                    'too few vessels for a retina (density '
-                    f'{pm["vessel_density"]:.1%})',
-                ),
-            )
+    ev, not_fundus = map_findings(pm, EVIDENCE, EVIDENCE_MAX, NOT_FUNDUS)
+    if not_fundus:
+        kind = 'not a fundus photo'
+    if _rescued(quality, pm, ev, found):
+        kind = _kind(measures)
+        doubt = [r for r in quality.reasons if r != NOT_FUNDUS]
+        found = [
+            (0.75, f'{CLEAR_REASON} ({"; ".join(doubt[:2]) or "image"})')
+        ] + [(min(s, 0.75), r) for s, r in found if s >= 0.5]
+    found = ev + found
     q = _verdict(found, kind, measures)
     if quality.grade == 'usable' and q.grade == 'good':
         q = replace(q, grade='usable')
     return q
+
+
+def _rescued(
+    quality: Quality,
+    pm: dict[str, float],
+    evidence: list[tuple[float, str]],
+    found: list[tuple[float, str]],
+) -> bool:
+    """Whether a clear vessel map lifts a photo that only the image
+    model called ungradable to ``usable`` (:data:`CLEAR_MAP`)."""
+    if quality.grade != 'ungradable' or evidence:
+        return False
+    if 'p_gradable' not in quality.measures:
+        return False
+    if any(s < 0.5 for s, r in found if r not in quality.reasons):
+        return False  # the map's own checks found it wanting
+    from . import _quality_model as QM
+
+    t_u = float(QM.load()['t_ungradable'])
+    return clear_map(quality, pm, CLEAR_MAP, t_u)
 
 
 def assess(
