@@ -14,18 +14,28 @@ count as they were graded.
 
 Usage::
 
-    python scripts/quality_gate_loco.py maps     # cache vessel maps
-    python scripts/quality_gate_loco.py table    # the table (Markdown)
+    python scripts/quality_model.py features            # image features
+    python scripts/quality_gate_loco.py maps            # every photo
+    python scripts/quality_gate_loco.py maps --near-threshold
+    python scripts/quality_gate_loco.py maps --versions 6
+    python scripts/quality_gate_loco.py table           # the table
 
 ``maps`` runs the default vessel model (one view, no A/V, ``force``)
-once on every real photo and every non-fundus picture and caches, per
-picture, the canonical-scale probability map, FOV, green channel and
-the image model's features under ``build/quality_gate/`` (not
-committed; about 2 s a photo). ``table`` needs ``build/quality_features.npz``
-(``scripts/quality_model.py features``) for the image model's training
-rows, and prints per left-out source: good photos ungradable, bad
-photos ungradable, non-fundus pictures ungradable, for the image model
-alone and for the whole gate, and the reasons of every misgraded photo.
+once on every real photo (all splits) and every non-fundus picture and
+caches, per picture, the canonical-scale probability map, FOV, green
+channel and the image model's measures under ``build/quality_gate/``
+(not committed; 1 to 5 s a picture on the shared 2-core machine).
+``--near-threshold`` adds the synthetic versions (``quality_model.py``'s
+draw) whose held-out gradable probability lies in :data:`NEAR`: every
+one a clear map could lift; ``--versions 6`` all synthetic versions of
+the first 6 photos of each source (the map checks on versions far from
+the threshold). Synthetic versions without a map get the image verdict
+only. ``table`` needs ``build/quality_features.npz`` for the image
+model's training rows and prints per left-out source, for real photos
+and synthetic versions apart: good photos ungradable, bad photos
+ungradable, non-fundus pictures ungradable, by the image model alone
+and by the whole gate; the limits per fold; the reasons of every
+misgraded picture.
 """
 
 from __future__ import annotations
@@ -119,14 +129,39 @@ def _versions(per_source, only=None):
                 yield src, f'{path.name}::{n}', lab, (lambda im=im: im)
 
 
+#: Held-out gradable probabilities of the synthetic versions whose maps
+#: ``maps --near-threshold`` makes: every one a clear map may lift
+#: (``_quality_gate_table.CLEAR_P``) or that sits near the threshold.
+NEAR = (0.02, 0.7)
+
+
+def near_threshold(cache):
+    """{(source, photo, version)} of the synthetic versions whose
+    gradable probability under their fold's image model lies in
+    :data:`NEAR`."""
+    import _quality_fit as FIT
+    import _quality_gate_table as T
+
+    from napari_retina_vessels import _quality_model as QM
+
+    d = FIT.load(cache)
+    models = T.fold_models(d)[0]
+    out = set()
+    for i, src in enumerate(FIT.SOURCES):
+        sel = (d['source'] == src) & ~np.isin(d['version'], T.REAL)
+        p = QM.probabilities(models[i], d['X'][sel])[:, 0]
+        keep = (p >= NEAR[0]) & (p < NEAR[1])
+        for n, v in zip(d['name'][sel][keep], d['version'][sel][keep]):
+            out.add((src, str(n), str(v)))
+    return out
+
+
 def cmd_maps(args):
     from napari_retina_vessels.io import imread
 
     MAPS.mkdir(parents=True, exist_ok=True)
-    if args.only:
-        lines = Path(args.only).read_text().splitlines()
-        only = {tuple(t.split('\t')) for t in lines if t}
-        _run(_versions(10**9, only))
+    if args.near_threshold:
+        _run(_versions(10**9, near_threshold(args.cache)))
         return
     if args.versions:
         _run(_versions(args.versions))
@@ -181,11 +216,10 @@ def main(argv=None) -> int:
         'source instead',
     )
     parser.add_argument(
-        '--only',
-        default=None,
-        metavar='FILE',
-        help='maps: the synthetic versions listed in FILE (source, photo '
-        'and version, tab-separated, one a line) instead',
+        '--near-threshold',
+        action='store_true',
+        help='maps: the synthetic versions whose held-out gradable '
+        f'probability lies in {NEAR} instead (those a clear map may lift)',
     )
     args = parser.parse_args(argv)
     if args.command == 'maps':
