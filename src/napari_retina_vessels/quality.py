@@ -16,10 +16,12 @@ numbers that look like data. The gate grades every photo in three steps:
    gradable and readable reasons. Rules on top: a photo with few pixels
    across its field of view is at most ``usable``.
 3. **After segmentation** (:func:`assess_prediction`): the model's own
-   confidence, and evidence that the picture is a retina at all (a
-   connected vessel tree converging on the bright disc, vessel density
-   in the range of real retinas); a picture that fails is
-   ``ungradable``, "not a fundus photograph".
+   confidence, whether vessels are visible at all (density and length
+   of the map; "no vessels visible"), and evidence that the picture is
+   a retina (a connected vessel tree converging on the bright disc, not
+   a mesh); a picture that fails is ``ungradable``, "not a fundus
+   photograph". A clear retina map lifts a photo only the image model
+   doubted to ``usable`` (:data:`CLEAR_MAP`).
 
 Grades: ``'good'``, ``'usable'`` (segmented, but read the reasons) and
 ``'ungradable'`` (the vessel map is not a result). The score is in
