@@ -522,6 +522,11 @@ def test_a_clear_vessel_map_lifts_a_photo_only_the_model_doubted():
     if p_low > 0.001:
         sure = Q.assess_prediction(_doubted(p_low / 2), tree, fov, 0.5)
         assert sure.grade == 'ungradable', sure.reasons
+    from dataclasses import replace
+
+    picture = replace(doubted, kind='not a fundus photo')
+    q = Q.assess_prediction(picture, tree, fov, 0.5)
+    assert q.grade == 'ungradable', q.reasons
     short = _rays(n=4) * fov
     q = Q.assess_prediction(doubted, short, fov, 0.5)
     assert q.measures['vessel_length'] < Q.CLEAR_MAP['vessel_length']

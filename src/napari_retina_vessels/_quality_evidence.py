@@ -63,7 +63,8 @@ def clear_map(
 ) -> bool:
     """Whether a clear vessel map outweighs the image model: the model
     alone called the photo ungradable (gradable probability at least
-    ``clear['p_gradable']`` but under its threshold *t_ungradable*) and
+    ``clear['p_gradable']`` but under its threshold *t_ungradable*; not
+    "not a fundus photograph": ``quality.assess_prediction``) and
     the map is as long and as much held by its five largest pieces as
     real retinas' maps (each other key of *clear*: the measure's
     lowest value). The

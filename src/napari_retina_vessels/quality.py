@@ -438,6 +438,10 @@ def _rescued(
     model called ungradable to ``usable`` (:data:`CLEAR_MAP`)."""
     if quality.grade != 'ungradable' or evidence:
         return False
+    # The model's "not a fundus photograph" is never lifted: pictures
+    # can draw maps as clear as a retina's (scales, lattices).
+    if quality.kind == 'not a fundus photo':
+        return False
     if 'p_gradable' not in quality.measures:
         return False
     if any(s < 0.5 for s, r in found if r not in quality.reasons):
