@@ -540,3 +540,26 @@ def test_no_vessels_visible_says_so_and_nothing_is_lifted():
     q = Q.assess_prediction(_doubted(0.3), stub, fov, 0.5)
     assert q.grade == 'ungradable'
     assert q.reasons[0].startswith('no vessels visible'), q.reasons
+
+
+@pytest.mark.data
+@pytest.mark.slow
+def test_drimdb_hazy_photo_shows_no_vessels_and_good_ones_pass(data_root):
+    # DRIMDB's bad photos (haze, no vessel visible) draw a sparse, short
+    # map: the gate says so after segmentation and nothing is measured;
+    # its good photos (yellow-green, octagonal, dated) stay gradable.
+    from napari_retina_vessels import segment
+    from napari_retina_vessels.io import imread
+
+    folder = data_root / 'DRIMDB'
+    bad = folder / 'bad' / 'drimdb_bad (1).jpg'
+    good = folder / 'good' / 'drimdb_good (24).jpg'
+    if not (bad.is_file() and good.is_file()):
+        pytest.skip('DRIMDB is not in the dataset folder')
+    q = segment(imread(bad), av=False, views=1).quality
+    assert q.grade == 'ungradable', q.reasons
+    assert any(r.startswith('no vessels visible') for r in q.reasons)
+    assert q.measures['vessel_length'] < Q.EVIDENCE['vessel_length']
+    q = segment(imread(good), av=False, views=1).quality
+    assert q.grade != 'ungradable', q.reasons
+    assert q.measures['vessel_length'] >= Q.CLEAR_MAP['vessel_length']
