@@ -563,3 +563,19 @@ def test_drimdb_hazy_photo_shows_no_vessels_and_good_ones_pass(data_root):
     q = segment(imread(good), av=False, views=1).quality
     assert q.grade != 'ungradable', q.reasons
     assert q.measures['vessel_length'] >= Q.CLEAR_MAP['vessel_length']
+
+
+def test_vessel_length_and_mesh_by_hand():
+    from napari_retina_vessels._quality_measures import _length_and_mesh
+
+    fov = np.ones((100, 100), bool)  # no aperture: the image's edge
+    v = np.zeros((100, 100), bool)
+    v[10, 10:50] = v[49, 10:50] = v[10:50, 10] = v[10:50, 49] = True
+    # 156 pixels of outline (each on the edge of the map), 100 across,
+    # one gap closed all round.
+    m = _length_and_mesh(v, fov)
+    assert m['vessel_length'] == pytest.approx(156 / 2 / 100)
+    assert m['mesh'] == pytest.approx(1 / (156 / 2 / 100))
+    v[60, :] = True  # a line across the image closes nothing
+    m = _length_and_mesh(v, fov)
+    assert m['mesh'] == pytest.approx(1 / m['vessel_length'])
