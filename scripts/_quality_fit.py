@@ -127,37 +127,41 @@ def _violation(r):
     return max(x for x in v if x == x)
 
 
+def loco_one(d, cand):
+    """One candidate's worst violation, its threshold (chosen by the
+    worst fold) and the held-out p(gradable) of every row of each
+    fold."""
+    X = d['X']
+    held = []
+    for i in range(len(SOURCES)):
+        train, test = _fold_rows(d, i)
+        y = np.array([LABELS[v] for v in d['label'][train]])
+        model = fit(X[train], y, *cand)
+        p = QM.probabilities(model, X[test])
+        held.append((test, p))
+    worst = []
+    for t in GRID:
+        worst.append(
+            max(
+                _violation(_rates(p[sub, 0], d['label'][test][sub], t))
+                for i, (test, p) in enumerate(held)
+                for _, sub in _subsets(d, i, test)
+            )
+        )
+    worst = np.array(worst)
+    best = np.flatnonzero(worst <= worst.min() + 1e-9)
+    t = float(GRID[best[len(best) // 2]])
+    print(
+        f'{cand}: worst violation {worst.min():+.3f} at t={t}',
+        file=sys.stderr,
+    )
+    return float(worst.min()), t, held
+
+
 def loco(d):
     """Per candidate: the held-out p(gradable) of every row of each
     fold, and the threshold chosen by the worst fold."""
-    X = d['X']
-    results = {}
-    for cand in CANDIDATES:
-        held = []
-        for i in range(len(SOURCES)):
-            train, test = _fold_rows(d, i)
-            y = np.array([LABELS[v] for v in d['label'][train]])
-            model = fit(X[train], y, *cand)
-            p = QM.probabilities(model, X[test])
-            held.append((test, p))
-        worst = []
-        for t in GRID:
-            worst.append(
-                max(
-                    _violation(_rates(p[sub, 0], d['label'][test][sub], t))
-                    for i, (test, p) in enumerate(held)
-                    for _, sub in _subsets(d, i, test)
-                )
-            )
-        worst = np.array(worst)
-        best = np.flatnonzero(worst <= worst.min() + 1e-9)
-        t = float(GRID[best[len(best) // 2]])
-        results[cand] = (float(worst.min()), t, held)
-        print(
-            f'{cand}: worst violation {worst.min():+.3f} at t={t}',
-            file=sys.stderr,
-        )
-    return results
+    return {cand: loco_one(d, cand) for cand in CANDIDATES}
 
 
 def choose(results):

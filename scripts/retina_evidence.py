@@ -15,8 +15,9 @@ the :data:`RULES` (the rule with the fewest real photos failing in the
 worst left-out source, then the most non-fundus pictures failing in the
 worst left-out group); for each left-out source the table gives its
 photos that fail and the left-out non-fundus group's pictures that
-fail. The shipped limits (``quality.EVIDENCE``) are fitted on every
-source.
+fail. It chose the rule; the shipped limits (``quality.EVIDENCE``)
+are now fitted on every training-split photo of the five sources by
+``scripts/quality_gate_loco.py``, which judges the whole gate.
 
 Usage::
 

@@ -451,3 +451,131 @@ def test_measures_csv_notes_a_low_resolution_photo(tmp_path):
     assert rc == 0 and row['quality_grade'] == 'usable', row
     assert 'low resolution' in row['quality_reasons']
     assert 'less reliable calibres: low resolution' in row['note']
+
+
+def _rays(n=16, h=400, w=400, width=2.5):
+    """A map of *n* vessels leaving one disc: a long, clear tree."""
+    p = np.zeros((h, w), np.float32)
+    yy, xx = np.mgrid[:h, :w]
+    for a in np.linspace(0, 2 * np.pi, n + 1)[:-1]:
+        d = np.abs((yy - 200) * np.cos(a) - (xx - 200) * np.sin(a))
+        ahead = (xx - 200) * np.cos(a) + (yy - 200) * np.sin(a) > 0
+        p[(d < width) & ahead] = 0.95
+    return p
+
+
+def _disc_fov(h=400, w=400):
+    yy, xx = np.mgrid[:h, :w]
+    return (yy - h / 2) ** 2 + (xx - w / 2) ** 2 <= (0.48 * h) ** 2
+
+
+def test_a_lattice_map_is_not_a_fundus_photograph():
+    # Scales, lattices and gravel close small cells all over the map; a
+    # retina's vessels close a loop only where two of them cross.
+    fov = _disc_fov()
+    p = np.zeros(fov.shape, np.float32)
+    p[::12, :] = 0.95
+    p[:, ::12] = 0.95
+    p[1::12, :] = 0.95
+    p[:, 1::12] = 0.95
+    good = Q.Quality('good', 1.0, measures={'disc_y': 0.5, 'disc_x': 0.5})
+    q = Q.assess_prediction(good, p * fov, fov, 0.5)
+    assert q.measures['mesh'] > Q.EVIDENCE_MAX['mesh'], q.measures
+    assert q.grade == 'ungradable' and q.reasons[0] == Q.NOT_FUNDUS
+    tree = Q.assess_prediction(good, _rays() * fov, fov, 0.5)
+    assert tree.measures['mesh'] < Q.EVIDENCE_MAX['mesh'], tree.measures
+    assert tree.grade != 'ungradable', tree.reasons
+
+
+def _doubted(p_gradable):
+    """An image grade: the model alone calls the photo ungradable."""
+    return Q.Quality(
+        'ungradable',
+        0.3,
+        reasons=('under-exposed',),
+        measures={
+            'disc_y': 0.5,
+            'disc_x': 0.5,
+            'p_gradable': p_gradable,
+            'gray_difference': 0.2,
+            'green_share': 0.4,
+        },
+    )
+
+
+def test_a_clear_vessel_map_lifts_a_photo_only_the_model_doubted():
+    from napari_retina_vessels import _quality_model as QM
+
+    t_u = float(QM.load()['t_ungradable'])
+    p_low = Q.CLEAR_MAP['p_gradable']
+    fov = _disc_fov()
+    tree = _rays() * fov
+    doubted = _doubted((p_low + t_u) / 2)
+    q = Q.assess_prediction(doubted, tree, fov, 0.5)
+    m = q.measures
+    assert m['vessel_length'] >= Q.CLEAR_MAP['vessel_length'], m
+    assert q.grade == 'usable', q.reasons
+    assert q.reasons[0].startswith(Q.CLEAR_REASON), q.reasons
+    assert 'under-exposed' in q.reasons[0] and q.kind == 'colour'
+    # Too sure a verdict is not lifted, nor is a map too short to be
+    # a whole retina's.
+    if p_low > 0.001:
+        sure = Q.assess_prediction(_doubted(p_low / 2), tree, fov, 0.5)
+        assert sure.grade == 'ungradable', sure.reasons
+    from dataclasses import replace
+
+    picture = replace(doubted, kind='not a fundus photo')
+    q = Q.assess_prediction(picture, tree, fov, 0.5)
+    assert q.grade == 'ungradable', q.reasons
+    short = _rays(n=4) * fov
+    q = Q.assess_prediction(doubted, short, fov, 0.5)
+    assert q.measures['vessel_length'] < Q.CLEAR_MAP['vessel_length']
+    assert q.grade == 'ungradable', q.reasons
+
+
+def test_no_vessels_visible_says_so_and_nothing_is_lifted():
+    fov = _disc_fov()
+    stub = np.zeros(fov.shape, np.float32)
+    stub[190:200, 200:260] = 0.95  # one short vessel
+    q = Q.assess_prediction(_doubted(0.3), stub, fov, 0.5)
+    assert q.grade == 'ungradable'
+    assert q.reasons[0].startswith('no vessels visible'), q.reasons
+
+
+@pytest.mark.data
+@pytest.mark.slow
+def test_drimdb_hazy_photo_shows_no_vessels_and_good_ones_pass(data_root):
+    # DRIMDB's bad photos (haze, no vessel visible) draw a sparse, short
+    # map: the gate says so after segmentation and nothing is measured;
+    # its good photos (yellow-green, octagonal, dated) stay gradable.
+    from napari_retina_vessels import segment
+    from napari_retina_vessels.io import imread
+
+    folder = data_root / 'DRIMDB'
+    bad = folder / 'bad' / 'drimdb_bad (1).jpg'
+    good = folder / 'good' / 'drimdb_good (24).jpg'
+    if not (bad.is_file() and good.is_file()):
+        pytest.skip('DRIMDB is not in the dataset folder')
+    q = segment(imread(bad), av=False, views=1).quality
+    assert q.grade == 'ungradable', q.reasons
+    assert any(r.startswith('no vessels visible') for r in q.reasons)
+    assert q.measures['vessel_length'] < Q.EVIDENCE['vessel_length']
+    q = segment(imread(good), av=False, views=1).quality
+    assert q.grade != 'ungradable', q.reasons
+    assert q.measures['vessel_length'] >= Q.CLEAR_MAP['vessel_length']
+
+
+def test_vessel_length_and_mesh_by_hand():
+    from napari_retina_vessels._quality_measures import _length_and_mesh
+
+    fov = np.ones((100, 100), bool)  # no aperture: the image's edge
+    v = np.zeros((100, 100), bool)
+    v[10, 10:50] = v[49, 10:50] = v[10:50, 10] = v[10:50, 49] = True
+    # 156 pixels of outline (each on the edge of the map), 100 across,
+    # one gap closed all round.
+    m = _length_and_mesh(v, fov)
+    assert m['vessel_length'] == pytest.approx(156 / 2 / 100)
+    assert m['mesh'] == pytest.approx(1 / (156 / 2 / 100))
+    v[60, :] = True  # a line across the image closes nothing
+    m = _length_and_mesh(v, fov)
+    assert m['mesh'] == pytest.approx(1 / m['vessel_length'])

@@ -59,7 +59,8 @@ def prediction_measures(
     ``vessel_density`` and the retina evidence ``tree_share``,
     ``top5_share`` and ``disc_convergence`` (see
     :data:`.quality.EVIDENCE`; *disc* is the bright spot as fractions of
-    height and width), on every other pixel."""
+    height and width), ``vessel_length`` and ``mesh``
+    (:func:`_length_and_mesh`), on every other pixel."""
     from scipy import ndimage as ndi
 
     p = np.asarray(probability)[::2, ::2]
@@ -84,6 +85,7 @@ def prediction_measures(
     # cut where a crossing or a faint stretch breaks it), not hundreds
     # of scattered pieces.
     out['top5_share'] = float(np.sort(sizes)[-5:].sum() / n)
+    out.update(_length_and_mesh(v, m))
     if disc is not None:
         h, w = v.shape
         yy, xx = np.ogrid[:h, :w]
@@ -95,3 +97,31 @@ def prediction_measures(
                 v[near].mean() / max(out['vessel_density'], 1e-6)
             )
     return out
+
+
+def _length_and_mesh(
+    v: npt.NDArray[np.bool_], m: npt.NDArray[np.bool_]
+) -> dict[str, float]:
+    """``vessel_length``: the vessel map's length (half its outline),
+    in FOV diameters (a real photo's map runs 6 or more; a hazy
+    photo's under 3). ``mesh``: gaps that the map closes all round per
+    FOV diameter of length. A retina's vessels are trees that close a
+    loop only where an artery crosses a vein; scales, lattices and
+    gravel close small cells everywhere."""
+    from scipy import ndimage as ndi
+
+    d = float(diameter(m) if m.any() else max(v.shape)) or 1.0
+    core = v[1:-1, 1:-1] & v[:-2, 1:-1] & v[2:, 1:-1]
+    core &= v[1:-1, :-2] & v[1:-1, 2:]
+    length = float(v.sum() - core.sum()) / 2 / d
+    gaps, count = ndi.label(~v)
+    # Gaps open to the outside of the field of view (or to the image's
+    # edge when there is none) are not closed.
+    outside = ~m if m.any() and not m.all() else np.ones(v.shape, bool)
+    if outside is not None and m.all():
+        outside[1:-1, 1:-1] = False
+    closed = count - int((np.unique(gaps[outside]) > 0).sum())
+    return {
+        'vessel_length': length,
+        'mesh': float(closed) / max(length, 0.1),
+    }

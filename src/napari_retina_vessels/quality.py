@@ -16,10 +16,12 @@ numbers that look like data. The gate grades every photo in three steps:
    gradable and readable reasons. Rules on top: a photo with few pixels
    across its field of view is at most ``usable``.
 3. **After segmentation** (:func:`assess_prediction`): the model's own
-   confidence, and evidence that the picture is a retina at all (a
-   connected vessel tree converging on the bright disc, vessel density
-   in the range of real retinas); a picture that fails is
-   ``ungradable``, "not a fundus photograph".
+   confidence, whether vessels are visible at all (density and length
+   of the map; "no vessels visible"), and evidence that the picture is
+   a retina (a connected vessel tree converging on the bright disc, not
+   a mesh); a picture that fails is ``ungradable``, "not a fundus
+   photograph". A clear retina map lifts a photo only the image model
+   doubted to ``usable`` (:data:`CLEAR_MAP`).
 
 Grades: ``'good'``, ``'usable'`` (segmented, but read the reasons) and
 ``'ungradable'`` (the vessel map is not a result). The score is in
@@ -34,6 +36,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from ._quality_evidence import clear_map, map_findings
 from ._quality_features import (  # noqa: F401  (imported from here too)
     WORK_DIAMETER,
     _block_mean,
@@ -94,18 +97,37 @@ MIN_FOV_PIXELS = 48
 #: whose vessels crowd towards the bright disc (``disc_convergence``:
 #: vessel density near the brightest spot over the mean density), held
 #: almost all by its five largest pieces (``top5_share``), at a density
-#: of real retinas. A picture is not a fundus photograph when its map
-#: is scattered pieces (top-5 share low) or neither a tree nor
-#: converging (both low); a map sparser than any retina's
-#: (``vessel_density``) is ungradable. Limits fitted by
-#: ``scripts/retina_evidence.py``: a margin times the lowest value over
-#: real photos of the five sources.
+#: and length (``vessel_length``, in FOV diameters) of real retinas. A
+#: map sparser or shorter than any retina's shows no vessels
+#: (ungradable); a picture is not a fundus photograph when its map is
+#: scattered pieces (top-5 share low), neither a tree nor converging
+#: (both low) or a mesh (:data:`EVIDENCE_MAX`). Each limit is a margin
+#: times the lowest value over the training-split photos of the five
+#: sources (``scripts/quality_gate_loco.py``).
 EVIDENCE = {
     'tree_share': 0.309,
-    'disc_convergence': 0.304,
-    'top5_share': 0.786,
-    'vessel_density': 0.038,
+    'disc_convergence': 0.154,
+    'top5_share': 0.679,
+    'vessel_density': 0.034,
+    'vessel_length': 2.599,
 }
+
+#: Upper limits of the retina evidence: a map that closes more small
+#: cells per field-of-view diameter of vessel than any real retina's
+#: (``mesh``: scales, lattices, gravel; 1.25 x the highest over the
+#: real photos) is not a fundus photograph.
+EVIDENCE_MAX = {'mesh': 8.223}
+
+#: When a clear vessel map outweighs the image model (see
+#: :func:`._quality_evidence.clear_map`): a photo the model calls
+#: ungradable with a gradable probability of at least ``p_gradable``
+#: whose map passes every check, is at least ``vessel_length``
+#: field-of-view diameters long (1.2 x the shortest real map) and held
+#: by its five largest pieces at least ``top5_share`` (95 % of real
+#: maps are) is ``usable``, with :data:`CLEAR_REASON`. Chosen
+#: leave-one-camera-out (``scripts/quality_gate_loco.py table``).
+CLEAR_MAP = {'p_gradable': 0.02, 'vessel_length': 6.239, 'top5_share': 0.87}
+CLEAR_REASON = 'the image model doubted this photo but its vessel map is clear'
 
 _REASONS = {
     'fov_fraction': 'the field of view is small ({:.0%} of the image)',
@@ -390,28 +412,44 @@ def assess_prediction(
         if s < 0.999:
             found.append((s, _REASONS[name].format(measures[key])))
     kind = quality.kind
-    if 'tree_share' not in pm:
-        found.append((0.0, 'no vessels found in the field of view'))
-    else:
-        low = {k: pm.get(k, 1.0) < v for k, v in EVIDENCE.items()}
-        if low['top5_share'] or (
-            low['tree_share'] and low['disc_convergence']
-        ):
-            kind = 'not a fundus photo'
-            found.insert(0, (0.0, NOT_FUNDUS))
-        elif low['vessel_density']:
-            found.insert(
-                0,
-                (
-                    0.0,
-                    'too few vessels for a retina (density '
-                    f'{pm["vessel_density"]:.1%})',
-                ),
-            )
+    ev, not_fundus = map_findings(pm, EVIDENCE, EVIDENCE_MAX, NOT_FUNDUS)
+    if not_fundus:
+        kind = 'not a fundus photo'
+    if _rescued(quality, pm, ev, found):
+        kind = _kind(measures)
+        doubt = [r for r in quality.reasons if r != NOT_FUNDUS]
+        found = [
+            (0.75, f'{CLEAR_REASON} ({"; ".join(doubt[:2]) or "image"})')
+        ] + [(min(s, 0.75), r) for s, r in found if s >= 0.5]
+    found = ev + found
     q = _verdict(found, kind, measures)
     if quality.grade == 'usable' and q.grade == 'good':
         q = replace(q, grade='usable')
     return q
+
+
+def _rescued(
+    quality: Quality,
+    pm: dict[str, float],
+    evidence: list[tuple[float, str]],
+    found: list[tuple[float, str]],
+) -> bool:
+    """Whether a clear vessel map lifts a photo that only the image
+    model called ungradable to ``usable`` (:data:`CLEAR_MAP`)."""
+    if quality.grade != 'ungradable' or evidence:
+        return False
+    # The model's "not a fundus photograph" is never lifted: pictures
+    # can draw maps as clear as a retina's (scales, lattices).
+    if quality.kind == 'not a fundus photo':
+        return False
+    if 'p_gradable' not in quality.measures:
+        return False
+    if any(s < 0.5 for s, r in found if r not in quality.reasons):
+        return False  # the map's own checks found it wanting
+    from . import _quality_model as QM
+
+    t_u = float(QM.load()['t_ungradable'])
+    return clear_map(quality, pm, CLEAR_MAP, t_u)
 
 
 def assess(
