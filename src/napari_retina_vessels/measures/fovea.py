@@ -26,7 +26,8 @@ field of view is scored by
 The lowest score wins. Disc radii here are the prior r0 (1/13 of the
 field of view, ``disc._DISC_PER_FOV``), not the detected radius: the
 detected radius varies more between photos of one camera than the
-disc-fovea distance in r0 does. The weights, the blur and
+disc-fovea distance in r0 does. A disc placed by hand gives its own
+radius instead. The weights, the blur and
 ``TRUST_DISC`` were chosen leave-one-camera-out on hand-placed foveas
 of DRIVE, HRF-AV and STARE (``scripts/measures_loco.py fovea``; see
 docs/measures.md).
@@ -111,17 +112,22 @@ def _local(a: np.ndarray, w: np.ndarray, s: float) -> np.ndarray:
     )
 
 
-def _beside_disc(disc, step, r0, yy, xx, mid_x):
+def _beside_disc(disc, step, r0, yy, xx, mid_x, inside):
     """(allowed places, penalty) of a trusted disc, working pixels."""
     cy = (disc.y - (step - 1) / 2) / step
     cx = (disc.x - (step - 1) / 2) / step
     dy, dx = yy - cy, xx - cx
     d = np.hypot(dy, dx) / r0
     angle = np.degrees(np.arctan2(np.abs(dy), np.abs(dx)))
-    allowed = (d >= _NEAR) & (d <= _FAR) & (angle <= _MAX_ANGLE)
+    allowed = inside & (d >= _NEAR) & (d <= _FAR) & (angle <= _MAX_ANGLE)
     off = (mid_x - cx) / r0
     if abs(off) > _SIDE_OFFSET:
         allowed &= np.sign(dx) == np.sign(off)
+    # The macula must fit: some place a disc radius short of the
+    # expected distance or farther (else a disc-centred crop would get
+    # a "fovea" squeezed in beside the disc).
+    if not (allowed & (d >= _DISTANCE - 1)).any():
+        allowed[...] = False
     penalty = DISTANCE_WEIGHT * (d - _DISTANCE) ** 2 + _ANGLE_WEIGHT * (
         angle / 10.0
     ) ** 2
@@ -177,7 +183,11 @@ def find_fovea(
         fov_s = _shrink(np.asarray(fov, bool), step) > 0.5
     if not fov_s.any():
         return None, 'the field of view is empty'
+    # The unit: the prior r0 from the field of view, or the radius of a
+    # disc the user placed (a crop's frame says nothing of the disc).
     r0 = prior_radius(fov_s)
+    if disc is not None and disc.source != 'detected':
+        r0 = disc.radius / step
     ys, xs = np.nonzero(fov_s)
     mid_y, mid_x = float(ys.mean()), float(xs.mean())
     yy, xx = np.mgrid[:hs, :ws].astype(np.float32)
@@ -187,7 +197,9 @@ def find_fovea(
         ((yy - mid_y) ** 2 + (xx - mid_x) ** 2) / np.float32(r0 * r0)
     )
     if trusted:
-        allowed, penalty = _beside_disc(disc, step, r0, yy, xx, mid_x)
+        allowed, penalty = _beside_disc(
+            disc, step, r0, yy, xx, mid_x, inside
+        )
         band &= allowed
         score = score + penalty
     if not band.any():
