@@ -89,7 +89,12 @@ def held_out(root: Path) -> int:
             else np.inf
         )
         errors.setdefault(r['dataset'], []).append(float(err))
-        print(f'{r["image"]}: error {err:.2f} r0', file=sys.stderr)
+        conf = found.confidence if found is not None else float('nan')
+        print(
+            f'{r["image"]}: error {err:.2f} r0, confidence {conf:.2f}'
+            + ('' if use is not None else ' (no disc)'),
+            file=sys.stderr,
+        )
     print(
         '| camera | photos | fovea within 1 disc radius (r0) | median / '
         'worst error (r0) |'
