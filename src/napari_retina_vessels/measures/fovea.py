@@ -128,9 +128,10 @@ def _beside_disc(disc, step, r0, yy, xx, mid_x, inside):
     # a "fovea" squeezed in beside the disc).
     if not (allowed & (d >= _DISTANCE - 1)).any():
         allowed[...] = False
-    penalty = DISTANCE_WEIGHT * (d - _DISTANCE) ** 2 + _ANGLE_WEIGHT * (
-        angle / 10.0
-    ) ** 2
+    penalty = (
+        DISTANCE_WEIGHT * (d - _DISTANCE) ** 2
+        + _ANGLE_WEIGHT * (angle / 10.0) ** 2
+    )
     return allowed, penalty
 
 
@@ -197,9 +198,7 @@ def find_fovea(
         ((yy - mid_y) ** 2 + (xx - mid_x) ** 2) / np.float32(r0 * r0)
     )
     if trusted:
-        allowed, penalty = _beside_disc(
-            disc, step, r0, yy, xx, mid_x, inside
-        )
+        allowed, penalty = _beside_disc(disc, step, r0, yy, xx, mid_x, inside)
         band &= allowed
         score = score + penalty
     if not band.any():
