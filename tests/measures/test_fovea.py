@@ -163,3 +163,24 @@ def test_without_a_trusted_disc_the_fovea_comes_from_the_photo():
     # Without a photo the uncertain disc cannot be replaced.
     f, why = find_fovea(None, vessels, wrong)
     assert f is None and 'too uncertain' in why
+
+
+def test_measure_finds_the_fovea_from_the_photo_without_a_clear_disc(
+    monkeypatch,
+):
+    # A disc under the confidence measure needs is no disc: the fovea is
+    # still found from the photo, with no axis (no eye, no distance).
+    from napari_retina_vessels.measures import Disc, core
+
+    def unclear(*args, **kwargs):
+        return Disc(40.0, 380.0, 18.0, 0.05, 'detected')
+
+    monkeypatch.setattr(core, 'find_disc', unclear)
+    photo, vessels = _scene()
+    row = _row(measure(vessels, photo))
+    assert 'no clear optic disc' in row['disc_reason']
+    assert np.hypot(row['fovea_y'] - FOVEA[0], row['fovea_x'] - FOVEA[1]) < (
+        DISC[2]
+    )
+    assert row['fovea_source'] == 'detected' and row['fovea_reason'] == ''
+    assert row['eye'] == '' and np.isnan(row['disc_fovea_px'])
