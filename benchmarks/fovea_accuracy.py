@@ -14,13 +14,14 @@ was revised on these photos, so they are not a held-out check.
 finder: the hand-placed centres of ``tests/data/fovea_centres.csv``
 (HRF-AV 24, STARE 14; procedure in its header). The disc and the fovea
 are found from the photo and the manual vessel map, as ``measure``
-finds them (a disc under ``MIN_CONFIDENCE`` gives no fovea: a miss).
+finds them (a disc under ``MIN_CONFIDENCE`` is no disc: the fovea is
+then sought without it; a photo without a fovea counts as a miss).
 Those photos have no drawn discs, so the unit is the finder's prior
 r0, 1/13 of the field of view (on STARE's 35-degree photos smaller
-than the disc, so the check is strict there). The fovea band was chosen
-leave-one-camera-out with these photos among others
-(``scripts/measures_loco.py fovea``): the table says which figures are
-held out.
+than the disc, so the check is strict there). The finder's weights
+were chosen leave-one-camera-out with these photos among others
+(``scripts/measures_loco.py fovea``): its table gives the held-out
+figures.
 
 Usage::
 
@@ -79,16 +80,21 @@ def held_out(root: Path) -> int:
         ys, xs = np.nonzero(fov)
         r0 = 0.5 * max(np.ptp(xs) + 1, np.ptp(ys) + 1) * _DISC_PER_FOV
         disc = find_disc(photo, vessels, fov=fov)
-        found = None
-        if disc.confidence >= MIN_CONFIDENCE:
-            found, _ = find_fovea(photo, vessels, disc, fov=fov)
+        # As ``measure``: a disc under MIN_CONFIDENCE is not a disc.
+        use = disc if disc.confidence >= MIN_CONFIDENCE else None
+        found, _ = find_fovea(photo, vessels, use, fov=fov)
         err = (
             np.hypot(found.y - float(r['y']), found.x - float(r['x'])) / r0
             if found is not None
             else np.inf
         )
         errors.setdefault(r['dataset'], []).append(float(err))
-        print(f'{r["image"]}: error {err:.2f} r0', file=sys.stderr)
+        conf = found.confidence if found is not None else float('nan')
+        print(
+            f'{r["image"]}: error {err:.2f} r0, confidence {conf:.2f}'
+            + ('' if use is not None else ' (no disc)'),
+            file=sys.stderr,
+        )
     print(
         '| camera | photos | fovea within 1 disc radius (r0) | median / '
         'worst error (r0) |'

@@ -7,10 +7,12 @@ left-out one, and the value kept is the one the same rule picks on all
 cameras. Prints markdown tables (docs/measures.md).
 
 ``fovea``
-    The fovea's search band (``measures/fovea.py``: nearest and farthest
-    distance from the disc centre in detected disc radii, largest angle
-    from the horizontal). Truth: the hand-placed centres of
-    ``tests/data/fovea_drive_test.csv`` (DRIVE test, 18) and
+    The fovea finder's weights (``measures/fovea.py``: the blur of its
+    darkness and vessel cues, the weight of the distance from the disc
+    and of the distance from the middle of the field, and the disc
+    confidence below which the disc is not used). Truth: the
+    hand-placed centres of ``tests/data/fovea_drive_test.csv``
+    (DRIVE test, 18) and
     ``tests/data/fovea_centres.csv`` (HRF-AV 24, STARE 14); the disc
     and the fovea are found from the photo and the manual vessel map,
     as ``measure`` has them. Score: the share of photos whose fovea is
@@ -113,12 +115,14 @@ def loco(score: dict, cams: list[str], values: list, fmt) -> list[str]:
     return out
 
 
-# -- fovea band ------------------------------------------------------------
+# -- fovea weights ---------------------------------------------------------
 
 
-NEARS = (2.5, 3.0, 3.5)
-FARS = (5.5, 6.0, 6.5, 7.0, 7.5)
-ANGLES = (20.0, 25.0, 30.0)
+BLURS = (0.5, 0.75, 1.0)
+DISTANCE_WEIGHTS = (0.0, 0.15, 0.3)
+CENTRE_WEIGHTS = (0.0, 0.05, 0.1, 0.2)
+TRUSTS = (0.15, 0.3, 0.5)
+_FOVEA_KNOBS = ('BLUR', 'DISTANCE_WEIGHT', 'CENTRE_WEIGHT', 'TRUST_DISC')
 
 
 def _fovea_cases(root: Path):
@@ -139,9 +143,13 @@ def _fovea_cases(root: Path):
 
 
 def fovea(root: Path, full: bool = False) -> list[str]:
-    values = list(itertools.product(NEARS, FARS, ANGLES))
+    from napari_retina_vessels.measures.core import MIN_CONFIDENCE
+
+    values = list(
+        itertools.product(BLURS, DISTANCE_WEIGHTS, CENTRE_WEIGHTS, TRUSTS)
+    )
     hits: dict = {}
-    keep = (fovea_mod._NEAR, fovea_mod._FAR, fovea_mod._MAX_ANGLE)
+    keep = tuple(getattr(fovea_mod, k) for k in _FOVEA_KNOBS)
     try:
         for cam, image, ty, tx, radius in _fovea_cases(root):
             photo = imread(root / cam / image)
@@ -149,31 +157,36 @@ def fovea(root: Path, full: bool = False) -> list[str]:
             fov = fov_mask(photo)
             unit = radius or _r0(fov)
             disc = disc_mod.find_disc(photo, vessels, fov=fov)
+            if disc.confidence < MIN_CONFIDENCE:  # as ``measure``
+                disc = None
             for v in values:
-                (
-                    fovea_mod._NEAR,
-                    fovea_mod._FAR,
-                    fovea_mod._MAX_ANGLE,
-                ) = v
+                for k, x in zip(_FOVEA_KNOBS, v):
+                    setattr(fovea_mod, k, x)
                 f, _ = fovea_mod.find_fovea(photo, vessels, disc, fov=fov)
                 ok = f is not None and np.hypot(f.y - ty, f.x - tx) <= unit
                 hits.setdefault((cam, v), []).append(bool(ok))
+            print(f'{cam} {image}', file=sys.stderr)
     finally:
-        fovea_mod._NEAR, fovea_mod._FAR, fovea_mod._MAX_ANGLE = keep
+        for k, x in zip(_FOVEA_KNOBS, keep):
+            setattr(fovea_mod, k, x)
     cams = list(dict.fromkeys(c for c, _ in hits))
     score = {k: float(np.mean(h)) for k, h in hits.items()}
     n = {c: len(hits[c, values[0]]) for c in cams}
 
     def fmt(v):
-        return f'{v[0]:g}-{v[1]:g} r, {v[2]:g} deg'
+        return (
+            f'blur {v[0]:g} r0, distance {v[1]:g}, centre {v[2]:g}, '
+            f'trust {v[3]:g}'
+        )
 
     out = [
-        '### Fovea search band (fovea within one disc radius)\n',
-        '| band | ' + ' | '.join(f'{c} ({n[c]})' for c in cams) + ' |',
+        '### Fovea weights (fovea within one disc radius)\n',
+        '| weights | ' + ' | '.join(f'{c} ({n[c]})' for c in cams) + ' |',
         '|---|' + '---|' * len(cams),
     ]
     for v in values:
-        if v[2] == keep[2] or (v[0], v[1]) == keep[:2] or full:
+        near = sum(a != b for a, b in zip(v, keep)) <= 1
+        if near or full:
             out.append(
                 f'| {fmt(v)} | '
                 + ' | '.join(f'{score[c, v]:.0%}' for c in cams)
@@ -181,8 +194,8 @@ def fovea(root: Path, full: bool = False) -> list[str]:
             )
     if not full:
         out.append(
-            '\n(rows: the current angle, or the current distances; '
-            '--all-rows for every band)\n'
+            '\n(rows: the weights in use and those differing from them '
+            'in one; --all-rows for every combination)\n'
         )
     out += loco(score, cams, values, fmt)
     if all((c, keep) in score for c in cams):

@@ -125,3 +125,62 @@ def test_without_a_fovea_the_sides_split_at_the_disc_horizontal():
     assert far.sum() >= 2
     expect = np.where(mid_y < 60, 'superior', 'inferior')
     assert list(m.segments['hemifield'][far]) == list(expect[far])
+
+
+def _dark(shape, at, sigma=200.0, depth=0.35):
+    yy, xx = np.mgrid[: shape[0], : shape[1]].astype(float)
+    d2 = (yy - at[0]) ** 2 + (xx - at[1]) ** 2
+    return 1 - depth * np.exp(-d2 / sigma)
+
+
+def test_the_fovea_is_sought_on_the_disc_side_towards_the_middle():
+    # A darker spot on the nasal side of the disc (the rim of the field
+    # beyond it) must not win: the macula is temporal to the disc.
+    from napari_retina_vessels.measures import Disc, find_fovea
+
+    photo, vessels = _scene()
+    photo = photo * _dark(SHAPE, (150, 25), 150, 0.8)[..., None]
+    vessels = vessels.copy()
+    vessels[:, :60] = False  # as free of vessels there as the macula
+    disc = Disc(*DISC, confidence=1.0, source='detected')
+    f, why = find_fovea(photo.astype(np.uint8), vessels, disc)
+    assert why == ''
+    assert np.hypot(f.y - FOVEA[0], f.x - FOVEA[1]) < DISC[2]
+
+
+def test_without_a_trusted_disc_the_fovea_comes_from_the_photo():
+    from napari_retina_vessels.measures import Disc, find_fovea
+    from napari_retina_vessels.measures.fovea import TRUST_DISC
+
+    photo, vessels = _scene()
+    # A detected disc under TRUST_DISC in the wrong place is ignored,
+    # and no disc at all gives the same fovea.
+    wrong = Disc(40.0, 380.0, 18.0, TRUST_DISC / 2, 'detected')
+    got = [find_fovea(photo, vessels, d)[0] for d in (wrong, None)]
+    for f in got:
+        assert np.hypot(f.y - FOVEA[0], f.x - FOVEA[1]) < DISC[2]
+    assert (got[0].y, got[0].x) == (got[1].y, got[1].x)
+    # Without a photo the uncertain disc cannot be replaced.
+    f, why = find_fovea(None, vessels, wrong)
+    assert f is None and 'too uncertain' in why
+
+
+def test_measure_finds_the_fovea_from_the_photo_without_a_clear_disc(
+    monkeypatch,
+):
+    # A disc under the confidence measure needs is no disc: the fovea is
+    # still found from the photo, with no axis (no eye, no distance).
+    from napari_retina_vessels.measures import Disc, core
+
+    def unclear(*args, **kwargs):
+        return Disc(40.0, 380.0, 18.0, 0.05, 'detected')
+
+    monkeypatch.setattr(core, 'find_disc', unclear)
+    photo, vessels = _scene()
+    row = _row(measure(vessels, photo))
+    assert 'no clear optic disc' in row['disc_reason']
+    assert np.hypot(row['fovea_y'] - FOVEA[0], row['fovea_x'] - FOVEA[1]) < (
+        DISC[2]
+    )
+    assert row['fovea_source'] == 'detected' and row['fovea_reason'] == ''
+    assert row['eye'] == '' and np.isnan(row['disc_fovea_px'])

@@ -64,9 +64,8 @@ def _fovea(fovea, image, vessels, disc, fov, um) -> tuple[dict, Any]:
                 f'a fovea is (y, x) in pixels, got {fovea!r}'
             )
         found = Fovea(y, x, 1.0, 'given')
-    elif disc is None:
-        found, reason = None, 'no optic disc to find the fovea from'
     else:
+        # Without a disc the fovea is sought from the photo alone.
         found, reason = find_fovea(image, vessels, disc, fov=fov)
     row = fovea_row(found, disc, um)
     row['fovea_reason'] = reason

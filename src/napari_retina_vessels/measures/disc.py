@@ -134,6 +134,15 @@ def _shrink(arr: np.ndarray, step: int) -> np.ndarray:
     return a.reshape(h // step, step, w // step, step).mean(axis=(1, 3))
 
 
+def prior_radius(fov: np.ndarray) -> float:
+    """r0, the expected disc radius: 1/13 of the diameter of the field
+    of view *fov* (its larger extent, robust to cut-off tops), in the
+    pixels of *fov*."""
+    ys, xs = np.nonzero(fov)
+    diam = max(xs.max() - xs.min() + 1, ys.max() - ys.min() + 1)
+    return float(0.5 * diam * _DISC_PER_FOV)
+
+
 def _masked_blur(a: np.ndarray, w: np.ndarray, sigma: float) -> np.ndarray:
     """Gaussian blur of *a* using only the pixels where *w* is 1."""
     num = ndi.gaussian_filter(a * w, sigma, truncate=3.0)
@@ -307,10 +316,7 @@ def find_disc(
         fov_s = np.ones((shape[0] // step, shape[1] // step), bool)
     if not fov_s.any():
         fov_s = np.ones_like(fov_s)
-    # Diameter of the FOV from its area (robust to cut-off tops).
-    ys, xs = np.nonzero(fov_s)
-    fov_diam = max(xs.max() - xs.min() + 1, ys.max() - ys.min() + 1)
-    r0 = 0.5 * fov_diam * _DISC_PER_FOV  # working pixels
+    r0 = prior_radius(fov_s)  # working pixels
     inside = ndi.binary_erosion(fov_s, iterations=max(1, int(r0 / 4)))
     if not inside.any():
         inside = fov_s
