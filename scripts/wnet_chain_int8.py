@@ -25,10 +25,11 @@ training (RITE 39, 40; HRF-AV 08_g, 08_h):
 - the W-Net's own forward time (2 views of a DRIVE-size photo), int8
   over float32, the two run in turn.
 
-The candidate kept is the fastest whose worst camera keeps the agreement
-the gate needs; it is then judged on held-out photos by
-``scripts/openvino_accuracy.py --candidate NAME=FILE
---wnet-int8-with-av`` (docs/weights.md). ``--cameras RITE`` (or
+The script prints the table and writes ``--save``'s candidate; which one
+to ship is chosen from the table (docs/weights.md: ``first``, the
+fewest fp32 layers of the chain-calibrated ones) and then judged on
+held-out photos by ``scripts/openvino_accuracy.py --candidate NAME=FILE
+--wnet-int8-with-av``. ``--cameras RITE`` (or
 ``HRF-AV``) calibrates on one camera: the leave-one-camera-out check.
 Needs ``pip install openvino nncf`` (nncf only here).
 """
