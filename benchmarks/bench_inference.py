@@ -130,6 +130,12 @@ def main() -> None:
         'the files run in turn (robust to a busy machine)',
     )
     ap.add_argument(
+        '--chain',
+        action='store_true',
+        help='only vessels + A/V with OpenVINO int8, the int8 W-Net '
+        'feeding the A/V stage over the fp32 W-Net feeding it, in turn',
+    )
+    ap.add_argument(
         '--reference',
         default=str(REFERENCE),
         help='cpu_reference.py, timed in the same run',
@@ -161,6 +167,9 @@ def main() -> None:
         return
     if args.networks:
         networks(args, images)
+        return
+    if args.chain:
+        chain(args, images)
         return
     if args.matrix_only:
         matrix(args, images, samples[0].image, reference)
@@ -387,6 +396,52 @@ def interleaved(args, images) -> None:
             )
     for label, _ in rows:
         print(f'| {label} | ' + ' | '.join(out[label]) + ' |')
+
+def chain(args, images) -> None:
+    """``segment(av=True)`` with OpenVINO int8, the int8 W-Net feeding
+    the A/V stage over the fp32 W-Net feeding it (the registered int8
+    W-Net flagged vessel-only, ``with_av: False``, as before round 3),
+    the two in turn on every photo: median [min-max] over photos x
+    repeats."""
+    import napari_retina_vessels as nrv
+    from napari_retina_vessels import _registry, engines
+
+    name = _registry.DEFAULTS['vessels']
+    entry = _registry.OPENVINO.get(name, {}).get('int8')
+    if not engines.openvino_available() or entry is None:
+        print('openvino or the int8 W-Net missing: no chain comparison')
+        return
+    kinds = {
+        'fp32 W-Net feeds A/V': {**entry, 'with_av': False},
+        'int8 W-Net feeds A/V': {**entry, 'with_av': True},
+    }
+
+    def run(label, img) -> float:
+        _registry.OPENVINO[name]['int8'] = kinds[label]
+        t = time.perf_counter()
+        nrv.segment(img, av=True, device=args.device, engine='openvino')
+        return time.perf_counter() - t
+
+    try:
+        for label in kinds:  # warm up, compile
+            run(label, images[0])
+        times = {label: [] for label in kinds}
+        for img in images[: args.photos]:
+            for _ in range(args.repeat):
+                for label in kinds:
+                    times[label].append(run(label, img))
+    finally:
+        _registry.OPENVINO[name]['int8'] = entry
+    old, new = times.values()
+    r = [b / a for a, b in zip(old, new)]
+    print(
+        f'\nvessels + A/V, OpenVINO int8, {args.threads} threads, '
+        f'{args.photos} photos x {args.repeat}: int8 W-Net feeding the '
+        f'A/V stage {statistics.median(new) * 1e3:.0f} ms, fp32 W-Net '
+        f'feeding it {statistics.median(old) * 1e3:.0f} ms; ratio '
+        f'{statistics.median(r):.2f} [{min(r):.2f}-{max(r):.2f}]'
+    )
+
 
 def networks(args, images) -> None:
     """Each registered network's OpenVINO forward pass (a 2-view batch of

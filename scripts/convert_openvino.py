@@ -14,7 +14,9 @@ validated on TRAINING photos only:
 
 - vessels: the first ``--photos`` DRIVE training photos; metric the vessel
   AUC inside the FOV; layers go back to float32 until the drop is below
-  ``--max-drop``;
+  ``--max-drop`` (the first int8 W-Net; the shipped one, whose map must
+  also keep the A/V stage's decisions, is made by
+  ``scripts/wnet_chain_int8.py``);
 - A/V: RITE training and HRF-AV training (``--av-cameras``), without the
   photos held out of every A/V network's training (RITE 39, 40; HRF-AV
   08_g, 08_h: the gate's held-out photos), the vessel probability from the

@@ -21,9 +21,10 @@ needs_openvino = pytest.mark.skipif(
 #: fp32 (docs/weights.md): rounding only.
 FP32_TOLERANCE = 1e-5
 #: Largest mean difference of the artery probability on vessel pixels,
-#: the int8 A/V network against torch fp32 (measured 0.002-0.004 on the
-#: synthetic photos here; its accuracy on real photos: docs/weights.md).
-AV_INT8_TOLERANCE = 0.01
+#: the int8 W-Net and A/V network against torch fp32 (measured 0.011-0.013
+#: on the synthetic photos here, 0.002-0.004 with the float32 W-Net; their
+#: accuracy on real photos: docs/weights.md).
+AV_INT8_TOLERANCE = 0.025
 
 
 def _refs(*names):
@@ -237,13 +238,18 @@ def test_int8_is_the_cpu_default_and_close_to_fp32():
     assert (got.engine, got.precision) == ('openvino', 'int8')
     assert got.metadata()['arithmetic'] == 'int8'
     assert np.abs(got.probability - ref.probability).mean() < 0.01
-    # Not with the A/V stage: the shipped int8 W-Net failed its gate
-    # there, so the vessel map feeding it is the float32 file's.
+    # With the A/V stage too, unless its file is flagged vessel-only (it
+    # failed the A/V gate): the vessel map feeding the A/V network is
+    # the int8 file's, the same map as without the A/V stage.
+    name = _registry.DEFAULTS['vessels']
     both = segment(img, device='cpu')
     full = segment(img, device='cpu', engine='torch', precision='fp32')
-    assert np.abs(both.probability - full.probability).max() < (
-        FP32_TOLERANCE
-    )
+    diff = np.abs(both.probability - full.probability).max()
+    if _registry.OPENVINO[name]['int8'].get('with_av', True):
+        np.testing.assert_array_equal(both.probability, got.probability)
+        assert diff > 0
+    else:
+        assert diff < FP32_TOLERANCE
 
 
 @needs_openvino

@@ -15,9 +15,9 @@ Arithmetic with OpenVINO follows ``precision``: ``fp32`` runs the float32
 files in float32 (OpenVINO's own default on CPUs with AMX or AVX512-BF16
 would be bfloat16: the hint is always set); ``bf16`` runs them in
 bfloat16; ``auto`` runs the int8 file of each network that has one for
-the run (the A/V network's; the W-Net's only without the A/V stage,
-whose accuracy its map moved over the gate) and the others' float32
-files, every float layer in bfloat16 on CPUs that compute it natively
+the run (an int8 file flagged ``with_av: False`` only without the A/V
+stage: its map moved the A/V accuracy over the gate) and the others'
+float32 files, every float layer in bfloat16 on CPUs that compute it natively
 and float32 elsewhere, and is recorded as ``'int8'``. Inside napari's
 process OpenVINO does not pin threads to cores; it uses as many threads
 as torch. Which files are shipped, and their accuracy against torch:
