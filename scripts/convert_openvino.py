@@ -28,6 +28,10 @@ validated on TRAINING photos only:
   float32 from the start (default: the first convolution of each stage and
   the classifier heads).
 
+``--av-wnet int8`` feeds the A/V calibration photos the vessel map of the
+registered int8 W-Net instead (the chain that runs with ``engine='auto'``
+since the int8 W-Net feeds the A/V stage).
+
 ``--av-cameras RITE`` (or ``HRF-AV``) calibrates on one camera only: the
 leave-one-camera-out check of the recipe (gate it on the other camera with
 ``scripts/openvino_accuracy.py --candidate``). A file is a packed IR
@@ -168,6 +172,15 @@ def _av_items(vcomp, cameras: list[str]) -> list:
     return items
 
 
+def _registered_int8(name: str):
+    """The registered int8 OpenVINO model of network *name*."""
+    from napari_retina_vessels import _registry, engines
+    from napari_retina_vessels._weight_files import openvino_path
+
+    path = openvino_path(_registry.OPENVINO[name]['int8'])
+    return engines._read_packed(str(path), '')
+
+
 def _ignored(patterns):
     import nncf
 
@@ -194,6 +207,12 @@ def main() -> None:
     )
     ap.add_argument('--av-max-drop', type=float, default=0.005)
     ap.add_argument('--av-keep', nargs='*', default=list(AV_KEEP))
+    ap.add_argument(
+        '--av-wnet',
+        choices=('fp32', 'int8'),
+        default='fp32',
+        help='the W-Net file whose map feeds the A/V calibration photos',
+    )
     ap.add_argument('--suffix', default='')
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -222,7 +241,12 @@ def main() -> None:
         )
     if 'av' in nets:
         amodel = _convert(anet, 4)
-        items = _av_items(vcomp, args.av_cameras.split(','))
+        feed = vcomp
+        if args.av_wnet == 'int8':
+            feed = core.compile_model(
+                _registered_int8(vinfo['name']), 'CPU', f32
+            )
+        items = _av_items(feed, args.av_cameras.split(','))
         acomp = core.compile_model(amodel, 'CPU', f32)
         ref = [_run(acomp, xa) for xa, _, _ in items]
         ref = [(lg[0] > lg[1])[w] for lg, (_, w, _) in zip(ref, items)]
