@@ -213,6 +213,13 @@ def main() -> None:
         default='fp32',
         help='the W-Net file whose map feeds the A/V calibration photos',
     )
+    ap.add_argument(
+        '--av-preset',
+        choices=('performance', 'mixed'),
+        default='performance',
+        help='NNCF preset of the A/V network: mixed quantises '
+        'activations asymmetrically',
+    )
     ap.add_argument('--suffix', default='')
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -234,6 +241,16 @@ def main() -> None:
         return _auc(np.concatenate(scores), np.concatenate(truth))
 
     jobs = []
+    # per-network keyword arguments of nncf.quantize_with_accuracy_control
+    extra = {
+        vinfo['name']: {},
+        ainfo['name']: {
+            'preset': {
+                'performance': nncf.QuantizationPreset.PERFORMANCE,
+                'mixed': nncf.QuantizationPreset.MIXED,
+            }[args.av_preset],
+        },
+    }
     if 'vessels' in nets:
         drive = _samples('DRIVE', args.photos)
         jobs.append(
@@ -291,6 +308,7 @@ def main() -> None:
             drop_type=nncf.DropType.ABSOLUTE,
             subset_size=len(items),
             ignored_scope=ignored,
+            **extra[name],
         )
         got = metric(core.compile_model(q, 'CPU', f32), items)
         got = got[0] if isinstance(got, tuple) else got
