@@ -67,6 +67,12 @@ AV_KEEP = (
     '.*stage2.head/.*',
 )
 
+#: Layers kept in float32 in the shipped A/V file (v2,
+#: ``--av-keep`` these, ``--av-wnet int8``): the first U-Net's whole
+#: encoder too, so that every decoder convolution and the full-resolution
+#: concatenation before the widest one run in int8 (docs/weights.md).
+AV_KEEP_V2 = AV_KEEP + ('.*stage1.encoders.*',)
+
 
 def pack(model, path: Path) -> str:
     """Write *model* as a packed IR file; return its sha256."""
