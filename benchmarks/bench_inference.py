@@ -17,7 +17,10 @@ the photos in the same run and each time's ratio to it:
   its ratio to the reference job timed right after it (median and range
   over the photos; ``--matrix-only`` prints just this);
 - ``--networks``: each OpenVINO network's int8 forward pass over its
-  fp32 one, the files run in turn.
+  fp32 one, the files run in turn (``--candidate NAME=PATH``: an int8
+  file not yet registered, in turn with NAME's files);
+- ``--swap NAME=PATH``: vessels + A/V with OpenVINO int8, the int8 file
+  PATH standing in for NAME's registered one over that file, in turn.
 
 Usage: python benchmarks/bench_inference.py [--threads 2] [--device cpu]
 """
@@ -136,6 +139,20 @@ def main() -> None:
         'feeding the A/V stage over the fp32 W-Net feeding it, in turn',
     )
     ap.add_argument(
+        '--candidate',
+        default=None,
+        metavar='NAME=PATH',
+        help='with --networks: an int8 file for network NAME, timed in '
+        'turn with its registered files',
+    )
+    ap.add_argument(
+        '--swap',
+        default=None,
+        metavar='NAME=PATH',
+        help='only vessels + A/V with OpenVINO int8, the int8 file PATH '
+        'standing in for NAME\'s registered one over that file, in turn',
+    )
+    ap.add_argument(
         '--reference',
         default=str(REFERENCE),
         help='cpu_reference.py, timed in the same run',
@@ -170,6 +187,9 @@ def main() -> None:
         return
     if args.chain:
         chain(args, images)
+        return
+    if args.swap:
+        swap(args, images)
         return
     if args.matrix_only:
         matrix(args, images, samples[0].image, reference)
@@ -443,6 +463,55 @@ def chain(args, images) -> None:
     )
 
 
+def swap(args, images) -> None:
+    """``segment(av=True)`` with OpenVINO int8, an int8 file not yet
+    registered (``--swap NAME=PATH``) standing in for NAME's registered
+    one over that one, the two in turn on every photo: median [min-max]
+    over photos x repeats."""
+    import hashlib
+
+    import napari_retina_vessels as nrv
+    from napari_retina_vessels import _registry, engines
+
+    name, _, path = args.swap.partition('=')
+    entry = _registry.OPENVINO.get(name, {}).get('int8')
+    if not engines.openvino_available() or entry is None:
+        print(f'openvino or the int8 file of {name} missing: no swap')
+        return
+    path = Path(path).resolve()
+    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    kinds = {
+        'registered': entry,
+        'candidate': {**entry, 'file': str(path), 'sha256': sha},
+    }
+
+    def run(label, img) -> float:
+        _registry.OPENVINO[name]['int8'] = kinds[label]
+        t = time.perf_counter()
+        nrv.segment(img, av=True, device=args.device, engine='openvino')
+        return time.perf_counter() - t
+
+    try:
+        for label in kinds:  # warm up, compile
+            run(label, images[0])
+        times = {label: [] for label in kinds}
+        for img in images[: args.photos]:
+            for _ in range(args.repeat):
+                for label in kinds:
+                    times[label].append(run(label, img))
+    finally:
+        _registry.OPENVINO[name]['int8'] = entry
+    old, new = times.values()
+    r = [b / a for a, b in zip(old, new)]
+    print(
+        f'\nvessels + A/V, OpenVINO int8, {args.threads} threads, '
+        f'{args.photos} photos x {args.repeat}: {name} int8 from {path} '
+        f'{statistics.median(new) * 1e3:.0f} ms, the registered file '
+        f'{statistics.median(old) * 1e3:.0f} ms; ratio '
+        f'{statistics.median(r):.2f} [{min(r):.2f}-{max(r):.2f}]'
+    )
+
+
 def networks(args, images) -> None:
     """Each registered network's OpenVINO forward pass (a 2-view batch of
     a DRIVE photo at the canonical scale, compiled as ``engines.py``
@@ -465,10 +534,12 @@ def networks(args, images) -> None:
             continue
         task = _registry.REGISTRY[name]['task']
         x = rng.random((2, 4 if task == 'av' else 3, h, w), np.float32)
-        for kind in ('fp32', 'int8'):
-            path = str(openvino_path(kinds[kind]))
+        files = {k: str(openvino_path(kinds[k])) for k in ('fp32', 'int8')}
+        if args.candidate and args.candidate.partition('=')[0] == name:
+            files['candidate'] = args.candidate.partition('=')[2]
+        for kind, path in files.items():
             compiled = engines._compiled(
-                (path, kinds[kind]['sha256']),
+                (path, f'{kind} {path}'),
                 'f32',
                 args.threads,
                 lambda p=path: engines._read_packed(p, ''),
@@ -487,13 +558,24 @@ def networks(args, images) -> None:
     )
     print('| network | fp32 ms | int8 ms | int8 / fp32 |')
     print('|---|---|---|---|')
-    for name in dict.fromkeys(n for n, _ in runs):
-        f32, i8 = times[(name, 'fp32')], times[(name, 'int8')]
+    for name, kind in runs:
+        if kind == 'fp32':
+            continue
+        f32, i8 = times[(name, 'fp32')], times[(name, kind)]
         r = [b / a for a, b in zip(f32, i8)]
+        label = name if kind == 'int8' else f'{name} ({args.candidate})'
         print(
-            f'| {name} | {statistics.median(f32) * 1e3:.0f} | '
+            f'| {label} | {statistics.median(f32) * 1e3:.0f} | '
             f'{statistics.median(i8) * 1e3:.0f} | {statistics.median(r):.2f} '
             f'[{min(r):.2f}-{max(r):.2f}] |'
+        )
+    if args.candidate:
+        name = args.candidate.partition('=')[0]
+        old, new = times[(name, 'int8')], times[(name, 'candidate')]
+        r = [b / a for a, b in zip(old, new)]
+        print(
+            f'candidate over registered int8 {name}: '
+            f'{statistics.median(r):.2f} [{min(r):.2f}-{max(r):.2f}]'
         )
 
 

@@ -28,6 +28,10 @@ validated on TRAINING photos only:
   float32 from the start (default: the first convolution of each stage and
   the classifier heads).
 
+``--av-wnet int8`` feeds the A/V calibration photos the vessel map of the
+registered int8 W-Net instead (the chain that runs with ``engine='auto'``
+since the int8 W-Net feeds the A/V stage).
+
 ``--av-cameras RITE`` (or ``HRF-AV``) calibrates on one camera only: the
 leave-one-camera-out check of the recipe (gate it on the other camera with
 ``scripts/openvino_accuracy.py --candidate``). A file is a packed IR
@@ -62,6 +66,12 @@ AV_KEEP = (
     '.*stage1.head/.*',
     '.*stage2.head/.*',
 )
+
+#: Layers kept in float32 in the shipped A/V file (v2,
+#: ``--av-keep`` these, ``--av-wnet int8``): the first U-Net's whole
+#: encoder too, so that every decoder convolution and the full-resolution
+#: concatenation before the widest one run in int8 (docs/weights.md).
+AV_KEEP_V2 = AV_KEEP + ('.*stage1.encoders.*',)
 
 
 def pack(model, path: Path) -> str:
@@ -168,6 +178,15 @@ def _av_items(vcomp, cameras: list[str]) -> list:
     return items
 
 
+def _registered_int8(name: str):
+    """The registered int8 OpenVINO model of network *name*."""
+    from napari_retina_vessels import _registry, engines
+    from napari_retina_vessels._weight_files import openvino_path
+
+    path = openvino_path(_registry.OPENVINO[name]['int8'])
+    return engines._read_packed(str(path), '')
+
+
 def _ignored(patterns):
     import nncf
 
@@ -194,6 +213,19 @@ def main() -> None:
     )
     ap.add_argument('--av-max-drop', type=float, default=0.005)
     ap.add_argument('--av-keep', nargs='*', default=list(AV_KEEP))
+    ap.add_argument(
+        '--av-wnet',
+        choices=('fp32', 'int8'),
+        default='fp32',
+        help='the W-Net file whose map feeds the A/V calibration photos',
+    )
+    ap.add_argument(
+        '--av-preset',
+        choices=('performance', 'mixed'),
+        default='performance',
+        help='NNCF preset of the A/V network: mixed quantises '
+        'activations asymmetrically',
+    )
     ap.add_argument('--suffix', default='')
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -215,6 +247,16 @@ def main() -> None:
         return _auc(np.concatenate(scores), np.concatenate(truth))
 
     jobs = []
+    # per-network keyword arguments of nncf.quantize_with_accuracy_control
+    extra = {
+        vinfo['name']: {},
+        ainfo['name']: {
+            'preset': {
+                'performance': nncf.QuantizationPreset.PERFORMANCE,
+                'mixed': nncf.QuantizationPreset.MIXED,
+            }[args.av_preset],
+        },
+    }
     if 'vessels' in nets:
         drive = _samples('DRIVE', args.photos)
         jobs.append(
@@ -222,7 +264,12 @@ def main() -> None:
         )
     if 'av' in nets:
         amodel = _convert(anet, 4)
-        items = _av_items(vcomp, args.av_cameras.split(','))
+        feed = vcomp
+        if args.av_wnet == 'int8':
+            feed = core.compile_model(
+                _registered_int8(vinfo['name']), 'CPU', f32
+            )
+        items = _av_items(feed, args.av_cameras.split(','))
         acomp = core.compile_model(amodel, 'CPU', f32)
         ref = [_run(acomp, xa) for xa, _, _ in items]
         ref = [(lg[0] > lg[1])[w] for lg, (_, w, _) in zip(ref, items)]
@@ -267,6 +314,7 @@ def main() -> None:
             drop_type=nncf.DropType.ABSOLUTE,
             subset_size=len(items),
             ignored_scope=ignored,
+            **extra[name],
         )
         got = metric(core.compile_model(q, 'CPU', f32), items)
         got = got[0] if isinstance(got, tuple) else got

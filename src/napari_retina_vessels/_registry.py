@@ -226,12 +226,14 @@ OPENVINO: dict[str, dict[str, dict]] = {
             'shipped': True,
         },
         # Calibrated to keep the fp32 network's artery/vein decisions
-        # (RITE + HRF-AV training photos); passed the gate on the
-        # held-out photos (docs/weights.md).
+        # (RITE + HRF-AV training photos, fed by the int8 W-Net's map),
+        # the first U-Net's encoder kept in fp32 and its full-resolution
+        # decoder in int8; passed the gate on the held-out photos
+        # (docs/weights.md). The first file (decoder in fp32) was slower.
         'int8': {
-            'file': 'seqnet-av-universal-v3.int8.ovz',
+            'file': 'seqnet-av-universal-v3-v2.int8.ovz',
             'sha256': (
-                '1603ab946936bca03802bfe72a10a773101e561b53ffad44de1cd8f5522ed226'
+                '092023f6ec2c060d592af0ccd4001ae15150406cf32b27014738bdb503ae3949'
             ),
             'shipped': True,
         },
