@@ -417,24 +417,16 @@ def interleaved(args, images) -> None:
     for label, _ in rows:
         print(f'| {label} | ' + ' | '.join(out[label]) + ' |')
 
-def chain(args, images) -> None:
-    """``segment(av=True)`` with OpenVINO int8, the int8 W-Net feeding
-    the A/V stage over the fp32 W-Net feeding it (the registered int8
-    W-Net flagged vessel-only, ``with_av: False``, as before round 3),
-    the two in turn on every photo: median [min-max] over photos x
-    repeats."""
+def _int8_in_turn(args, images, name: str, kinds: dict) -> tuple:
+    """``segment(av=True)`` with OpenVINO, NAME's registered int8 entry
+    replaced by each of the two *kinds* (label -> entry, the baseline
+    first) in turn on every photo, after one warm-up each; the
+    registered entry is put back. Returns the baseline's times, the
+    other's, and their per-run ratios (other over baseline)."""
     import napari_retina_vessels as nrv
-    from napari_retina_vessels import _registry, engines
+    from napari_retina_vessels import _registry
 
-    name = _registry.DEFAULTS['vessels']
-    entry = _registry.OPENVINO.get(name, {}).get('int8')
-    if not engines.openvino_available() or entry is None:
-        print('openvino or the int8 W-Net missing: no chain comparison')
-        return
-    kinds = {
-        'fp32 W-Net feeds A/V': {**entry, 'with_av': False},
-        'int8 W-Net feeds A/V': {**entry, 'with_av': True},
-    }
+    entry = _registry.OPENVINO[name]['int8']
 
     def run(label, img) -> float:
         _registry.OPENVINO[name]['int8'] = kinds[label]
@@ -453,7 +445,28 @@ def chain(args, images) -> None:
     finally:
         _registry.OPENVINO[name]['int8'] = entry
     old, new = times.values()
-    r = [b / a for a, b in zip(old, new)]
+    return old, new, [b / a for a, b in zip(old, new)]
+
+
+def chain(args, images) -> None:
+    """``segment(av=True)`` with OpenVINO int8, the int8 W-Net feeding
+    the A/V stage over the fp32 W-Net feeding it (the registered int8
+    W-Net flagged vessel-only, ``with_av: False``, as before round 3),
+    the two in turn on every photo: median [min-max] over photos x
+    repeats."""
+    from napari_retina_vessels import _registry, engines
+
+    name = _registry.DEFAULTS['vessels']
+    entry = _registry.OPENVINO.get(name, {}).get('int8')
+    if not engines.openvino_available() or entry is None:
+        print('openvino or the int8 W-Net missing: no chain comparison')
+        return
+    kinds = {
+        'fp32 W-Net feeds A/V': {**entry, 'with_av': False},
+        'int8 W-Net feeds A/V': {**entry, 'with_av': True},
+    }
+
+    old, new, r = _int8_in_turn(args, images, name, kinds)
     print(
         f'\nvessels + A/V, OpenVINO int8, {args.threads} threads, '
         f'{args.photos} photos x {args.repeat}: int8 W-Net feeding the '
@@ -470,7 +483,6 @@ def swap(args, images) -> None:
     over photos x repeats."""
     import hashlib
 
-    import napari_retina_vessels as nrv
     from napari_retina_vessels import _registry, engines
 
     name, _, path = args.swap.partition('=')
@@ -485,24 +497,7 @@ def swap(args, images) -> None:
         'candidate': {**entry, 'file': str(path), 'sha256': sha},
     }
 
-    def run(label, img) -> float:
-        _registry.OPENVINO[name]['int8'] = kinds[label]
-        t = time.perf_counter()
-        nrv.segment(img, av=True, device=args.device, engine='openvino')
-        return time.perf_counter() - t
-
-    try:
-        for label in kinds:  # warm up, compile
-            run(label, images[0])
-        times = {label: [] for label in kinds}
-        for img in images[: args.photos]:
-            for _ in range(args.repeat):
-                for label in kinds:
-                    times[label].append(run(label, img))
-    finally:
-        _registry.OPENVINO[name]['int8'] = entry
-    old, new = times.values()
-    r = [b / a for a, b in zip(old, new)]
+    old, new, r = _int8_in_turn(args, images, name, kinds)
     print(
         f'\nvessels + A/V, OpenVINO int8, {args.threads} threads, '
         f'{args.photos} photos x {args.repeat}: {name} int8 from {path} '
