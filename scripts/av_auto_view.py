@@ -104,6 +104,12 @@ def reference(cameras) -> dict:
             it = av_loco._prepare(s)
             rgb = it['rgb'].astype(np.float32) / 255
             rows.append(photo_statistics(rgb, fov_mask(it['rgb'])))
+    return save_reference(rows, path)
+
+
+def save_reference(rows: list[dict], path: Path) -> dict:
+    """Mean and standard deviation of each statistic over *rows* (one
+    ``photo_statistics`` dict a photo), written to *path* as JSON."""
     ref = {
         k: (
             float(np.mean([r[k] for r in rows])),

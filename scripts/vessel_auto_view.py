@@ -40,7 +40,6 @@ from av_loco import CACHE, cast  # noqa: E402
 from vessel_contrast import CAMERAS, CASTS, _canonical  # noqa: E402
 
 from napari_retina_vessels.contrast_views import (  # noqa: E402
-    STATISTICS,
     photo_statistics,
 )
 
@@ -49,10 +48,6 @@ TRAINING = {
     'CHASE_DB1': ('CHASE_DB1', 'train'),
     'STARE': ('STARE', 'train'),
 }
-
-
-def _data() -> Path:
-    return Path(os.environ.get('RETINA_VESSELS_DATA', 'datasets'))
 
 
 def reference() -> dict:
@@ -66,19 +61,11 @@ def reference() -> dict:
 
     rows = []
     for folder, split in TRAINING.values():
-        for s in discover(_data() / folder, split=split):
+        for s in discover(auto._data() / folder, split=split):
             img = _canonical(load_sample(s))['image']
             rgb = img.astype(np.float32) / 255
             rows.append(photo_statistics(rgb, fov_mask(img)))
-    ref = {
-        k: (
-            float(np.mean([r[k] for r in rows])),
-            float(np.std([r[k] for r in rows])),
-        )
-        for k in STATISTICS
-    }
-    path.write_text(json.dumps(ref))
-    return ref
+    return auto.save_reference(rows, path)
 
 
 def photos(net, info, col: str) -> list[dict]:
@@ -98,7 +85,7 @@ def photos(net, info, col: str) -> list[dict]:
     folder, split = CAMERAS.get(col, CAMERAS['DRIVE'])
     thr = float(info['threshold'])
     out = []
-    for s in discover(_data() / folder, split=split):
+    for s in discover(auto._data() / folder, split=split):
         d = _canonical(load_sample(s))
         mask = d['fov'].astype(bool)
         img = d['image']
