@@ -6,10 +6,9 @@ silently quantise something else."""
 from __future__ import annotations
 
 import re
-import sys
-from pathlib import Path
 
 import pytest
+from script_modules import script
 
 from napari_retina_vessels import _registry, engines
 
@@ -17,16 +16,9 @@ pytestmark = pytest.mark.skipif(
     not engines.openvino_available(), reason='openvino is not installed'
 )
 
-SCRIPTS = Path(__file__).resolve().parents[1] / 'scripts'
-
 
 def _keep():
-    sys.path.insert(0, str(SCRIPTS))
-    try:
-        from convert_openvino import AV_KEEP_V2
-    finally:
-        sys.path.remove(str(SCRIPTS))
-    return AV_KEEP_V2
+    return script('convert_openvino').AV_KEEP_V2
 
 
 def _convolutions(model) -> dict[str, bool]:

@@ -5,10 +5,9 @@ otherwise make a candidate silently quantise everything)."""
 from __future__ import annotations
 
 import re
-import sys
-from pathlib import Path
 
 import pytest
+from script_modules import script
 
 from napari_retina_vessels import engines
 
@@ -17,15 +16,9 @@ pytestmark = pytest.mark.skipif(
     not engines.openvino_available(), reason='openvino is not installed'
 )
 
-SCRIPTS = Path(__file__).resolve().parents[1] / 'scripts'
-
 
 def test_every_scope_pattern_names_a_convolution():
-    sys.path.insert(0, str(SCRIPTS))
-    try:
-        from wnet_chain_int8 import SCOPES
-    finally:
-        sys.path.remove(str(SCRIPTS))
+    SCOPES = script('wnet_chain_int8').SCOPES
     from napari_retina_vessels.weights import load_model, resolve
 
     net, _ = load_model(resolve('default', 'vessels'))

@@ -1,16 +1,10 @@
 """The tie-break table of ``scripts/measures_loco.py fovea``."""
 
-import importlib.util
-from pathlib import Path
-
-SCRIPT = Path(__file__).resolve().parents[2] / 'scripts' / 'measures_loco.py'
+from script_modules import script
 
 
 def _script():
-    spec = importlib.util.spec_from_file_location('measures_loco', SCRIPT)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return script('measures_loco')
 
 
 def test_tie_breaks_choose_on_the_others_and_show_the_tied_range():
