@@ -36,12 +36,7 @@ def main() -> None:
     ap.add_argument('--file', nargs='*', default=[])
     args = ap.parse_args()
     core = ov.Core()
-    cfg = {
-        'INFERENCE_PRECISION_HINT': 'f32',
-        'INFERENCE_NUM_THREADS': args.threads,
-        'ENABLE_CPU_PINNING': False,
-        'PERF_COUNT': True,
-    }
+    cfg = {**engines.cpu_config('f32', args.threads), 'PERF_COUNT': True}
     files = [
         (f'{name} {kind}', str(openvino_path(entry)))
         for name, kinds in _registry.OPENVINO.items()

@@ -130,7 +130,11 @@ def main() -> None:
     from napari_retina_vessels._registry import DEFAULTS
     from napari_retina_vessels._weight_files import openvino_path
     from napari_retina_vessels.engine import _av_input
-    from napari_retina_vessels.engines import _convert, _read_packed
+    from napari_retina_vessels.engines import (
+        _convert,
+        _read_packed,
+        cpu_config,
+    )
     from napari_retina_vessels.weights import describe, load_model, resolve
 
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
@@ -146,11 +150,7 @@ def main() -> None:
     args = ap.parse_args()
 
     core = ov.Core()
-    cfg = {
-        'INFERENCE_PRECISION_HINT': 'f32',
-        'INFERENCE_NUM_THREADS': args.threads,
-        'ENABLE_CPU_PINNING': False,
-    }
+    cfg = cpu_config('f32', args.threads)
     data = _prepared(args.cameras.split(','), args.drive, args.cache)
     chain, auc_items = data['chain'], data['auc']
     cams = sorted({c for *_, c in chain})
