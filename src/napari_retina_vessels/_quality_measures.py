@@ -117,9 +117,12 @@ def _length_and_mesh(
     gaps, count = ndi.label(~v)
     # Gaps open to the outside of the field of view (or to the image's
     # edge when there is none) are not closed.
-    outside = ~m if m.any() and not m.all() else np.ones(v.shape, bool)
-    if outside is not None and m.all():
-        outside[1:-1, 1:-1] = False
+    if m.any() and not m.all():
+        outside = ~m
+    else:
+        outside = np.ones(v.shape, bool)
+        if m.all():
+            outside[1:-1, 1:-1] = False
     closed = count - int((np.unique(gaps[outside]) > 0).sum())
     return {
         'vessel_length': length,
