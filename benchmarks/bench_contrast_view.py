@@ -15,7 +15,6 @@ Usage: python benchmarks/bench_contrast_view.py [--threads 2] [--photos 6]
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import time
@@ -39,8 +38,9 @@ def main() -> None:
     from cpu_reference import reference_seconds
 
     import napari_retina_vessels as nrv
+    from napari_retina_vessels.io.datasets import data_root
 
-    data = Path(os.environ.get('RETINA_VESSELS_DATA', 'datasets'))
+    data = data_root()
     photos = sorted((data / 'DRIVE' / 'test' / 'images').glob('*.tif'))
     photos = photos[: args.photos]
     kw = {'device': 'cpu', 'precision': 'fp32', 'engine': 'torch'}

@@ -14,17 +14,15 @@ Usage: python scripts/av_contrast_check.py
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import numpy as np
 
 
 def main() -> None:
     import napari_retina_vessels as nrv
     from napari_retina_vessels.datasets import discover, load_sample
+    from napari_retina_vessels.io.datasets import data_root
 
-    data = Path(os.environ.get('RETINA_VESSELS_DATA', 'datasets'))
+    data = data_root()
     from napari_retina_vessels._quality_features import canonical_copy
     from napari_retina_vessels.contrast_views import (
         distance,

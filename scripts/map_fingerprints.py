@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -54,7 +53,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument('--compare', help='an earlier JSON file to compare')
     p.add_argument('--precision', default='fp32')
     args = p.parse_args(argv)
-    root = Path(os.environ.get('RETINA_VESSELS_DATA', 'data'))
+    from napari_retina_vessels.io.datasets import data_root
+
+    root = data_root()
     paths = sorted((root / 'DRIVE' / 'test' / 'images').glob('*'))[:2]
     paths += sorted((root / 'RITE' / 'test' / 'images').glob('*'))[:1]
     if not paths:

@@ -90,7 +90,9 @@ def main() -> None:
     args = ap.parse_args()
     cols = [*CAMERAS, *CASTS] if not args.cols else args.cols.split(';')
     torch.set_num_threads(int(os.environ.get('LOCO_THREADS', '1')))
-    data = Path(os.environ.get('RETINA_VESSELS_DATA', 'datasets'))
+    from napari_retina_vessels.io.datasets import data_root
+
+    data = data_root()
     net, info = load_model('default', task='vessels')
     thr = float(info['threshold'])
     out = {}
